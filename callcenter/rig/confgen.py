@@ -1,0 +1,153 @@
+"""Render Asterisk's configuration from TelephonySettings into the chroot, with generated secrets.
+
+Secrets (the ARI password, the agents' SIP digests) are generated once per instance and kept under the
+state folder with mode 0600; they are never defaults and never in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import jinja2
+
+from callcenter.rig.build import RigError, module_dir
+from callcenter.settings import PROJECT_ROOT, TelephonySettings
+
+TEMPLATES = PROJECT_ROOT / "config" / "asterisk"
+PROMPTS = PROJECT_ROOT / "ivr" / "prompts"
+SOUNDS_IN_ROOT = "usr/share/asterisk/sounds/hotline12319"
+PLAIN_IVR_NUMBER = "12320"  # benchmark baseline: Answer + Playback in plain dialplan
+PLAIN_QUEUE_NUMBER = "12321"  # benchmark baseline: app_queue with the same agents
+
+MODULES = (
+    # core plumbing
+    "res_timing_timerfd.so", "pbx_config.so", "res_sorcery_config.so", "res_sorcery_memory.so",
+    "res_sorcery_astdb.so", "func_callerid.so", "func_channel.so", "func_strings.so", "func_logic.so",
+    # SIP
+    "res_pjproject.so", "res_pjsip.so", "res_pjsip_session.so", "chan_pjsip.so", "res_rtp_asterisk.so",
+    "res_pjsip_sdp_rtp.so", "res_pjsip_authenticator_digest.so", "res_pjsip_endpoint_identifier_ip.so",
+    "res_pjsip_endpoint_identifier_user.so", "res_pjsip_registrar.so", "res_pjsip_caller_id.so",
+    "res_pjsip_dtmf_info.so", "res_pjsip_nat.so", "res_pjsip_acl.so", "res_pjsip_messaging.so",
+    "res_pjsip_rfc3326.so", "res_pjsip_header_funcs.so", "res_pjsip_logger.so", "res_pjsip_pubsub.so",
+    "res_pjsip_refer.so", "res_pjsip_outbound_authenticator_digest.so",
+    # media
+    "codec_ulaw.so", "codec_alaw.so", "codec_a_mu.so", "codec_resample.so", "format_wav.so",
+    "format_pcm.so", "format_sln.so", "format_gsm.so", "codec_gsm.so",
+    # bridging, recording, hold
+    "bridge_simple.so", "bridge_softmix.so", "bridge_native_rtp.so", "bridge_holding.so",
+    "chan_bridge_media.so", "res_rtp_multicast.so", "chan_rtp.so", "res_musiconhold.so",
+    # dialplan applications (fallback and benchmark baselines)
+    "app_playback.so", "app_stasis.so", "app_queue.so", "app_dial.so", "app_read.so",
+    # ARI: every res_ari_* needs res_websocket_client in Asterisk 22
+    "res_http_websocket.so", "res_websocket_client.so", "res_stasis.so", "res_stasis_answer.so",
+    "res_stasis_playback.so", "res_stasis_recording.so", "res_stasis_snoop.so",
+    "res_stasis_device_state.so", "res_ari.so", "res_ari_model.so", "res_ari_applications.so",
+    "res_ari_asterisk.so", "res_ari_bridges.so", "res_ari_channels.so", "res_ari_device_states.so",
+    "res_ari_endpoints.so", "res_ari_events.so", "res_ari_playbacks.so", "res_ari_recordings.so",
+    "res_ari_sounds.so",
+)
+FILES = ("asterisk", "modules", "http", "ari", "rtp", "logger", "musiconhold", "queues", "pjsip",
+         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client")
+
+
+def _secret(path: Path, make: Callable[[], str]) -> str:
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def ari_password(tel: TelephonySettings) -> str:
+    """The instance's ARI password, generated on first use (mode 0600 under the state folder)."""
+    return _secret(tel.state_path("ari-password"), lambda: secrets.token_urlsafe(24))
+
+
+def agent_passwords(tel: TelephonySettings) -> dict[str, str]:
+    """Digest passwords of the agents' SIP endpoints, one per extension, generated on first use."""
+    path = tel.state_path("agents.json")
+    known: dict[str, str] = json.loads(_secret(path, lambda: "{}"))
+    if all(ext in known for ext in tel.agent_extensions):
+        return {ext: known[ext] for ext in tel.agent_extensions}
+    known.update({e: secrets.token_urlsafe(12) for e in tel.agent_extensions if e not in known})
+    path.write_text(json.dumps(known, indent=1) + "\n", encoding="utf-8")
+    return {ext: known[ext] for ext in tel.agent_extensions}
+
+
+def instance_dirs(tel: TelephonySettings) -> dict[str, str]:
+    """Per-instance folders inside the chroot, as Asterisk sees them."""
+    name = tel.instance
+    return {
+        "conf_dir": tel.conf_dir,
+        "lib_dir": f"/var/lib/asterisk/hotline12319/{name}",
+        "spool_dir": f"/var/spool/asterisk/hotline12319/{name}",
+        "run_dir": f"/run/asterisk/hotline12319/{name}",  # not /var/run: an absolute symlink
+        "log_dir": f"/var/log/asterisk/hotline12319/{name}",
+    }
+
+
+def in_root(root: Path, inner: str) -> Path:
+    """Host path of a chroot path; refuses paths that leave the root through absolute symlinks."""
+    path = root / inner.lstrip("/")
+    real = path.resolve()
+    if not real.is_relative_to(root.resolve()):
+        raise RigError(f"{inner} leaves the Asterisk root (through a symlink): {real}")
+    return path
+
+
+def recordings_dir(tel: TelephonySettings) -> Path:
+    """Where ARI's stored recordings of this instance appear on the host."""
+    return tel.root / instance_dirs(tel)["spool_dir"].lstrip("/") / "recording"
+
+
+def context(tel: TelephonySettings) -> dict[str, object]:
+    values: dict[str, object] = tel.model_dump()
+    values.update(instance_dirs(tel))
+    values.update(
+        module_dir=module_dir(tel.root), modules=MODULES, ari_password=ari_password(tel),
+        agents=agent_passwords(tel),
+        plain_ivr_number=PLAIN_IVR_NUMBER, plain_queue_number=PLAIN_QUEUE_NUMBER,
+    )
+    return values
+
+
+def install_prompts(root: Path, source: Path = PROMPTS) -> int:
+    """Copy the IVR's Mandarin prompts (8 kHz WAV) to where Playback finds `hotline12319/NAME`."""
+    target = root / SOUNDS_IN_ROOT
+    (target / "moh").mkdir(parents=True, exist_ok=True)
+    count = 0
+    for wav in sorted(source.rglob("*.wav")) if source.is_dir() else []:
+        dest = target / wav.relative_to(source)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(wav, dest)
+        count += 1
+    return count
+
+
+def write_config(tel: TelephonySettings) -> Path:
+    """Render every template into the chroot; return the host path of the configuration folder."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True, autoescape=False,
+    )
+    values = context(tel)
+    for key in ("lib_dir", "spool_dir", "run_dir", "log_dir"):
+        in_root(tel.root, str(values[key])).mkdir(parents=True, exist_ok=True)
+    conf = in_root(tel.root, tel.conf_dir)
+    conf.mkdir(parents=True, exist_ok=True)
+    os.chmod(conf, 0o700)
+    for name in FILES:
+        text = env.get_template(f"{name}.conf.j2").render(values)
+        fd = os.open(conf / f"{name}.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    install_prompts(tel.root)
+    return conf
