@@ -1,0 +1,1 @@
+"""Pure geo decisions: codes, geometry, spatial indexes, address parsing and geocoding."""
