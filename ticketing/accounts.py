@@ -1,0 +1,119 @@
+"""Users, roles, passwords (argon2) and API tokens (stored as SHA-256 hashes, shown once)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ticketing.db.tables import api_tokens, departments, users
+from ticketing.db.timeutil import from_db, to_db
+from ticketing.domain.errors import InvalidParameters, NotFound
+from ticketing.domain.model import Actor, Role
+
+_hasher = PasswordHasher()
+USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")
+LOGIN_ROLES = frozenset(Role) - {Role.SYSTEM}
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    department_code: str | None
+    extension: str | None
+    active: bool
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role, self.department_code)
+
+
+def hash_password(password: str) -> str:
+    if len(password) < 10:
+        raise InvalidParameters("密码至少 10 个字符")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    if not password_hash:
+        return False
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _user(row) -> User:  # type: ignore[no-untyped-def]
+    return User(row["id"], row["username"], row["display_name"], Role(row["role"]), row["department_code"],
+                row["extension"], row["active"])
+
+
+async def add_user(conn: AsyncConnection, *, username: str, display_name: str, role: Role,
+                   now: datetime, password: str | None = None, department_code: str | None = None,
+                   extension: str | None = None) -> User:
+    """Create a user; department users must name an existing department, others must not."""
+    if not USERNAME.match(username):
+        raise InvalidParameters("用户名须以小写字母开头，只含小写字母、数字和 _ . -，2 到 64 个字符")
+    if (role is Role.DEPARTMENT) != (department_code is not None):
+        raise InvalidParameters("专业部门用户必须且只能绑定一个部门；其他角色不绑定部门")
+    if department_code is not None:
+        found = (await conn.execute(select(departments.c.id).where(departments.c.code == department_code))).first()
+        if found is None:
+            raise InvalidParameters(f"未知部门：{department_code}")
+    if (await conn.execute(select(users.c.id).where(users.c.username == username))).first():
+        raise InvalidParameters(f"用户 {username} 已存在")
+    values = dict(username=username, display_name=display_name, role=role.value, department_code=department_code,
+                  extension=extension, password_hash=hash_password(password) if password else None,
+                  active=True, failed_logins=0, created_at=to_db(now))
+    user_id = (await conn.execute(insert(users).values(**values).returning(users.c.id))).scalar_one()
+    return User(user_id, username, display_name, role, department_code, extension, True)
+
+
+async def get_user(conn: AsyncConnection, username: str) -> User:
+    row = (await conn.execute(select(users).where(users.c.username == username))).mappings().first()
+    if row is None:
+        raise NotFound(f"用户 {username} 不存在")
+    return _user(row)
+
+
+async def set_password(conn: AsyncConnection, username: str, password: str) -> None:
+    await conn.execute(update(users).where(users.c.username == username)
+                       .values(password_hash=hash_password(password), failed_logins=0, locked_until=None))
+
+
+async def create_token(conn: AsyncConnection, username: str, now: datetime, *, days: int,
+                       label: str | None = None) -> str:
+    """Issue a bearer token for a user; only its hash is stored, so it is shown this once."""
+    user = await get_user(conn, username)
+    token = "hl_" + secrets.token_urlsafe(32)
+    await conn.execute(insert(api_tokens).values(
+        user_id=user.id, token_hash=token_digest(token), label=label, created_at=to_db(now),
+        expires_at=to_db(now + timedelta(days=days))))
+    return token
+
+
+async def user_for_token(conn: AsyncConnection, token: str, now: datetime) -> User | None:
+    row = (await conn.execute(
+        select(users, api_tokens.c.expires_at, api_tokens.c.revoked_at)
+        .join(api_tokens, api_tokens.c.user_id == users.c.id)
+        .where(api_tokens.c.token_hash == token_digest(token)))).mappings().first()
+    if row is None or row["revoked_at"] is not None or not row["active"]:
+        return None
+    expires = from_db(row["expires_at"])
+    if expires is not None and expires <= now:
+        return None
+    return _user(row)

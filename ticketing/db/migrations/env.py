@@ -1,0 +1,39 @@
+"""Alembic environment: runs migrations over the project's async engine (SQLite or PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy.engine import Connection
+
+from ticketing.db.all_tables import metadata
+from ticketing.db.engine import create_engine
+
+config = context.config
+
+
+def _run(connection: Connection) -> None:
+    # render_as_batch: SQLite cannot ALTER most things; batch mode copies tables instead.
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                      version_table_schema=config.attributes.get("schema"))
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def _run_async() -> None:
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    async with engine.connect() as connection:
+        schema = config.attributes.get("schema")
+        if schema:
+            await connection.exec_driver_sql(f'SET search_path TO "{schema}"')
+        await connection.run_sync(_run)
+        await connection.commit()
+    await engine.dispose()
+
+
+connection = config.attributes.get("connection")
+if connection is not None:
+    _run(connection)
+else:
+    asyncio.run(_run_async())

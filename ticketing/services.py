@@ -1,0 +1,220 @@
+"""Case use cases: create, act (apply a workflow command), with reference data and calendar cached.
+
+Each state change runs in one database transaction: the case row (optimistic version check), its stage
+clocks and requests, and an append-only history row are written together or not at all. Events are
+published only after the commit.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from config.settings import Settings
+from ticketing.calendar_source import build_calendar
+from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
+from ticketing.db.tables import calendar_days
+from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
+from ticketing.domain.caseno import day_key, format_case_no
+from ticketing.domain.dispatch import suggest_department
+from ticketing.domain.errors import Forbidden, InvalidParameters
+from ticketing.domain.model import Actor, Role, Stage, State
+from ticketing.domain.places import ComponentFacts, Location, PlaceFacts
+from ticketing.domain.workflow import CaseEvent, Command, HistoryEntry, Outcome, Policy, apply, new_case
+from ticketing.reference import Category, ReferenceData, load_reference
+
+SOURCES = ("hotline", "inspector", "web", "open311", "12345")
+CREATOR_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM})
+PHONE = re.compile(r"^\+?[0-9][0-9-]{2,19}$")
+_CACHE_SECONDS = 30.0
+
+
+class Locator(Protocol):
+    """Port: resolves an address and/or a point to a location with its 属地 facts (ticketing.geo)."""
+
+    async def locate(self, *, address: str | None, lat: float | None, lon: float | None) -> Location | None: ...
+
+    async def component(self, component_id: str) -> ComponentFacts | None: ...
+
+
+@dataclass(frozen=True)
+class NewCase:
+    source: str
+    description: str
+    category_code: str
+    caller_phone: str | None = None
+    caller_name: str | None = None
+    address: str | None = None
+    lat: float | None = None
+    lon: float | None = None
+    component_id: str | None = None
+    external_id: str | None = None
+    call_id: str | None = None
+    accept: bool = False
+
+
+@dataclass
+class _Cached:
+    reference: ReferenceData | None = None
+    calendar: WorkCalendar | None = None
+    loaded_at: float = 0.0
+
+
+@dataclass
+class CaseService:
+    engine: AsyncEngine
+    settings: Settings
+    locator: Locator | None = None
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    publish: Callable[[CaseEvent], None] | None = None
+    _cache: _Cached = field(default_factory=_Cached)
+
+    # --- reference data and policy -------------------------------------------------------------------
+
+    async def reference(self) -> ReferenceData:
+        await self._refresh_if_old()
+        assert self._cache.reference is not None
+        return self._cache.reference
+
+    async def calendar(self) -> WorkCalendar:
+        await self._refresh_if_old()
+        assert self._cache.calendar is not None
+        return self._cache.calendar
+
+    def invalidate(self) -> None:
+        """Forget cached reference data (after an administrator changed categories, departments or days)."""
+        self._cache = _Cached()
+
+    async def _refresh_if_old(self) -> None:
+        if self._cache.reference is not None and time.monotonic() - self._cache.loaded_at < _CACHE_SECONDS:
+            return
+        async with self.engine.connect() as conn:
+            reference = await load_reference(conn)
+            entries = [(r.day, r.kind) for r in (await conn.execute(select(calendar_days))).all()]
+        self._cache = _Cached(reference, build_calendar(self.settings.working_time, entries), time.monotonic())
+
+    def policy(self, reference: ReferenceData, calendar: WorkCalendar, category: Category | None) -> Policy:
+        limits = self.settings.cases.limits
+        stage_limits = {
+            Stage.ACCEPTANCE: _limit(limits.acceptance), Stage.REGISTRATION: _limit(limits.registration),
+            Stage.DISPATCHING: _limit(limits.dispatching), Stage.CHECKING: _limit(limits.checking),
+            Stage.CLOSING: _limit(limits.closing),
+        }
+        handling = category.limit if category else Limit(1, LimitUnit.WORKING_DAYS)
+        return Policy(calendar=calendar, stage_limits=stage_limits, handling_limit=handling,
+                      rework_limit=_limit(limits.rework), departments=frozenset(reference.departments),
+                      yellow_fraction=self.settings.cases.yellow_at,
+                      reopen_window=timedelta(days=self.settings.cases.reopen_window_days))
+
+    # --- use cases ------------------------------------------------------------------------------------
+
+    async def create(self, new: NewCase, actor: Actor) -> str:
+        """Register a new case (optionally accepted in the same step); returns its case number."""
+        if actor.role not in CREATOR_ROLES:
+            raise Forbidden(f"{actor.role.label}不能新建案件")
+        reference, calendar = await self.reference(), await self.calendar()
+        category = _validate_new(new, reference)
+        location, component = await self._locate(new)
+        place = location.place if location else PlaceFacts()
+        suggestion = suggest_department(category.responsible, place, component, reference.departments)
+        policy = self.policy(reference, calendar, category)
+        now = self.clock()
+        local_day = now.astimezone(calendar.tz).date()
+        fields = _case_fields(new, actor, location, suggestion)
+        events: list[CaseEvent] = []
+        async with self.engine.begin() as conn:
+            repo = SqlCaseRepository(conn)
+            case_no = format_case_no(local_day, await repo.next_sequence(day_key(local_day)))
+            flow = new_case(case_no, category.code, now, policy)
+            created = HistoryEntry(now, actor.username, actor.role, "create", State.REPORTED, State.REPORTED,
+                                   None, {"source": new.source, "category": category.code})
+            await repo.insert(flow, fields, created)
+            events.append(CaseEvent("CaseReported", case_no, State.REPORTED, State.REPORTED, now,
+                                    actor.username, {"source": new.source}))
+            if new.accept:
+                outcome = await self._act_in(conn, case_no, Command("accept", actor), now, policy)
+                events.append(outcome.event)
+        self._emit(events)
+        return case_no
+
+    async def act(self, case_no: str, command: Command) -> Outcome:
+        """Apply one workflow command in its own transaction; stale or illegal commands change nothing."""
+        reference, calendar = await self.reference(), await self.calendar()
+        now = self.clock()
+        async with self.engine.begin() as conn:
+            loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
+            policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
+            outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
+        self._emit([outcome.event])
+        return outcome
+
+    async def _act_in(self, conn: AsyncConnection, case_no: str, command: Command, now: datetime,
+                      policy: Policy, loaded: LoadedCase | None = None) -> Outcome:
+        repo = SqlCaseRepository(conn)
+        loaded = loaded or await repo.load(case_no, for_update=True)
+        outcome = apply(loaded.flow, command, now, policy)
+        await repo.save(loaded, outcome.case, outcome.history)
+        return outcome
+
+    async def _locate(self, new: NewCase) -> tuple[Location | None, ComponentFacts | None]:
+        location = component = None
+        if self.locator is not None:
+            location = await self.locator.locate(address=new.address, lat=new.lat, lon=new.lon)
+            if new.component_id:
+                component = await self.locator.component(new.component_id)
+        if location is None and (new.address or new.lat is not None):
+            location = Location(new.lat, new.lon, new.address, PlaceFacts(), confidence=0.0)
+        return location, component
+
+    def _emit(self, events: list[CaseEvent]) -> None:
+        if self.publish is not None:
+            for event in events:
+                self.publish(event)
+
+
+def _limit(spec: tuple[float, str]) -> Limit:
+    return Limit(float(spec[0]), LimitUnit(spec[1]))
+
+
+def _validate_new(new: NewCase, reference: ReferenceData) -> Category:
+    if new.source not in SOURCES:
+        raise InvalidParameters(f"来源 source 应为 {'、'.join(SOURCES)} 之一")
+    if not new.description.strip() or len(new.description) > 4000:
+        raise InvalidParameters("问题描述不能为空，且不超过 4000 字")
+    category = reference.categories.get(new.category_code)
+    if category is None or not category.active:
+        raise InvalidParameters(f"未知或已停用的案件类别：{new.category_code}")
+    if new.caller_phone is not None and not PHONE.match(new.caller_phone):
+        raise InvalidParameters("来电号码格式不正确")
+    if (new.lat is None) != (new.lon is None):
+        raise InvalidParameters("经纬度 lat 和 lon 须同时提供")
+    if new.lat is not None and new.lon is not None and not _valid_point(new.lat, new.lon):
+        raise InvalidParameters("经纬度超出范围（纬度 -90 到 90，经度 -180 到 180）")
+    if new.address is not None and len(new.address) > 200:
+        raise InvalidParameters("地址不超过 200 字")
+    return category
+
+
+def _valid_point(lat: float, lon: float) -> bool:
+    return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+def _case_fields(new: NewCase, actor: Actor, location: Location | None, suggestion: Any) -> dict[str, Any]:
+    place = location.place if location else PlaceFacts()
+    return {
+        "source": new.source, "description": new.description.strip(), "caller_phone": new.caller_phone,
+        "caller_name": new.caller_name, "address": (location.address if location else None) or new.address,
+        "lat": location.lat if location else None, "lon": location.lon if location else None,
+        "cell_code": place.cell_code, "community_code": place.community_code, "street_code": place.street_code,
+        "component_id": new.component_id, "external_id": new.external_id, "call_id": new.call_id,
+        "suggested_department": suggestion.department_code if suggestion else None,
+        "suggestion_reason": suggestion.reason if suggestion else None, "created_by": actor.username,
+    }
