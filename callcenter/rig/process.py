@@ -22,6 +22,9 @@ from callcenter.rig.build import RigError, build_root, is_built
 from callcenter.rig.confgen import ari_password, write_config
 from callcenter.settings import TelephonySettings
 
+# Children started by this process, kept so they are waited for (and not garbage-collected while running).
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
 
 @dataclass(frozen=True)
 class RigStatus:
@@ -103,6 +106,7 @@ def start(tel: TelephonySettings) -> int:
             _command(tel), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+    _children[child.pid] = child
     pid_file(tel).write_text(f"{child.pid}\n", encoding="utf-8")
     deadline = time.monotonic() + tel.start_timeout_s
     while time.monotonic() < deadline:
@@ -146,6 +150,11 @@ def _wait_gone(pid: int, timeout: float) -> bool:
 
 
 def _reap(pid: int) -> None:
+    child = _children.get(pid)
+    if child is not None:
+        if child.poll() is not None:
+            del _children[pid]
+        return
     # Not our child when another command started it: nothing to reap then.
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)

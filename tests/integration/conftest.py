@@ -1,0 +1,79 @@
+"""Fixtures for integration tests against real services.
+
+Asterisk: one instance per test session in the cached sid chroot (built from scratch when the cache is
+missing, so a fresh CI machine works), on free loopback ports, stopped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from callcenter.settings import TelephonySettings
+
+
+def free_port(kind: int = socket.SOCK_STREAM) -> int:
+    """A port free for both TCP and UDP on 127.0.0.1 right now."""
+    while True:
+        with socket.socket(socket.AF_INET, kind) as first:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
+            with socket.socket(socket.AF_INET, other) as second:
+                try:
+                    second.bind(("127.0.0.1", port))
+                except OSError:
+                    continue
+            return port
+
+
+def _rig_available() -> str | None:
+    if os.geteuid() != 0:
+        return "the Asterisk rig needs root (chroot, mount namespace)"
+    for tool in ("mmdebstrap", "unshare", "sipp"):
+        if shutil.which(tool) is None:
+            return f"{tool} is not installed (see scripts/apt-packages.txt)"
+    return None
+
+
+@pytest.fixture(scope="session")
+def telephony_settings(tmp_path_factory: pytest.TempPathFactory) -> TelephonySettings:
+    """Settings of the session's own Asterisk: free ports, private state folder, benchmark numbers on."""
+    reason = _rig_available()
+    if reason:
+        pytest.skip(reason)
+    rtp_base = 20000 + (os.getpid() % 300) * 100
+    return TelephonySettings(
+        enabled=True, instance=f"test{os.getpid()}", app_name=f"hotline-test{os.getpid()}",
+        state_dir=str(tmp_path_factory.mktemp("asterisk-state")),
+        asterisk_root=os.environ.get("HOTLINE_TEST_ASTERISK_ROOT", TelephonySettings().asterisk_root),
+        http_port=free_port(), sip_port=free_port(socket.SOCK_DGRAM),
+        rtp_start=rtp_base, rtp_end=rtp_base + 99, benchmark_extensions=True,
+        ring_timeout_s=5, wrapup_s=1, blocklist=("13900000666",),
+    )
+
+
+@pytest.fixture(scope="session")
+def asterisk(telephony_settings: TelephonySettings) -> Iterator[TelephonySettings]:
+    """A running Asterisk (set up from scratch if the cache is missing), stopped after the session."""
+    from callcenter.rig import process
+    from callcenter.rig.confgen import in_root, instance_dirs
+
+    process.start(telephony_settings)
+    try:
+        yield telephony_settings
+    finally:
+        process.stop(telephony_settings)
+        # Per-instance folders in the shared chroot are the session's own: remove them.
+        for inner in instance_dirs(telephony_settings).values():
+            shutil.rmtree(in_root(telephony_settings.root, inner), ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def audio_fixtures() -> Path:
+    return Path(__file__).resolve().parents[1] / "fixtures" / "audio"
