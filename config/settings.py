@@ -16,6 +16,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from callcenter.settings import TelephonySettings
+from ticketing.geo.settings import GeoSettings
+from transcribe.settings import SpeechSettings
+
 CONFIG_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = CONFIG_DIR.parent
 ENV_PREFIX = "HOTLINE_"
@@ -31,6 +35,7 @@ class Section(BaseModel):
 
 class DatabaseSettings(Section):
     url: str = "sqlite+aiosqlite:///var/hotline.db"
+    schema_name: str | None = Field(None, pattern=r"^[a-z_][a-z0-9_]{0,62}$", description="PostgreSQL schema")
     echo: bool = False
 
     @field_validator("url")
@@ -116,6 +121,9 @@ class SecuritySettings(Section):
 
 class Settings(Section):
     environment: Literal["demo", "production", "test"] = "production"
+    telephony: TelephonySettings = TelephonySettings()
+    speech: SpeechSettings = SpeechSettings()
+    geo: GeoSettings = GeoSettings()
     database: DatabaseSettings = DatabaseSettings()
     http: HttpSettings = HttpSettings()
     working_time: WorkingTimeSettings = WorkingTimeSettings()

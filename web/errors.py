@@ -1,13 +1,82 @@
-"""API errors: one shape for every 4xx, rendered by the error middleware."""
+"""API errors: one JSON shape for every error, rendered by one middleware; no stack trace reaches users."""
 
 from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel, ValidationError
+
+from ticketing.domain.errors import DomainError
+from web.json import json_response
+
+log = logging.getLogger("hotline.web")
+M = TypeVar("M", bound=BaseModel)
 
 
 class ApiError(Exception):
     """An error with an HTTP status, a stable machine code and a message for people (Chinese)."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(self, status: int, code: str, message: str, details: Any = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.details = details
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> web.Response:
+    body: dict[str, Any] = {"code": code, "message": message}
+    if details is not None:
+        body["details"] = details
+    return json_response({"error": body}, status=status)
+
+
+_HTTP_MESSAGES = {401: "需要登录", 403: "无权访问", 404: "请求的资源不存在", 405: "不支持的请求方法",
+                  413: "请求内容过大", 415: "不支持的内容类型"}
+
+
+@web.middleware
+async def error_middleware(request: web.Request,
+                           handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as exc:
+        return error_response(exc.status, exc.code, exc.message, exc.details)
+    except DomainError as exc:
+        return error_response(exc.status, exc.code, exc.message)
+    except web.HTTPException as exc:
+        if exc.status < 400 or not _wants_json(request):
+            raise
+        message = _HTTP_MESSAGES.get(exc.status, exc.reason)
+        return error_response(exc.status, f"http_{exc.status}", message)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", "服务器内部错误，已记录，请稍后重试")
+
+
+def _wants_json(request: web.Request) -> bool:
+    return request.path.startswith(("/api/", "/open311/")) or "json" in request.headers.get("Accept", "")
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """Read a JSON body into a pydantic model: 400 for malformed JSON, 422 naming each bad field."""
+    try:
+        raw = await request.read()
+        data = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", "请求体不是合法的 JSON") from exc
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)", "problem": e["msg"]}
+                   for e in exc.errors(include_url=False, include_input=False)]
+        fields = "、".join(d["field"] for d in details)
+        raise ApiError(422, "validation_failed", f"请求参数不正确：{fields}", details) from None

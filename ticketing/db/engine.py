@@ -20,8 +20,11 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create an async engine for a SQLite or PostgreSQL URL; SQLite's parent folder is created."""
+def create_engine(url: str, *, echo: bool = False, schema: str | None = None) -> AsyncEngine:
+    """Create an async engine for a SQLite or PostgreSQL URL; SQLite's parent folder is created.
+
+    `schema` (PostgreSQL only) puts the project's tables in that schema via the search path.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
@@ -29,5 +32,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                               connect_args=connect_args)
 

@@ -15,18 +15,14 @@ config = context.config
 
 def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode copies tables instead.
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
-                      version_table_schema=config.attributes.get("schema"))
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 
 
 async def _run_async() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "", schema=config.attributes.get("schema"))
     async with engine.connect() as connection:
-        schema = config.attributes.get("schema")
-        if schema:
-            await connection.exec_driver_sql(f'SET search_path TO "{schema}"')
         await connection.run_sync(_run)
         await connection.commit()
     await engine.dispose()

@@ -1,0 +1,51 @@
+"""The composition root: builds the engine and services from settings and wires adapters by name.
+
+Nothing connects at import time; `create_app` (web) and the CLI call these functions.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import ModuleType
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from config.settings import Settings
+from ticketing.db.engine import create_engine
+from ticketing.services import CaseService, Locator
+
+log = logging.getLogger("hotline")
+
+# Feature modules that add routes to the web app through `setup(app)`; each is optional so a site can
+# run without telephony or speech installed.
+WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.calls",
+                "web.api.transcriptions", "callcenter.app")
+
+
+def engine_for(settings: Settings) -> AsyncEngine:
+    return create_engine(settings.database_url(), echo=settings.database.echo, schema=settings.database.schema_name)
+
+
+def optional_module(name: str) -> ModuleType | None:
+    try:
+        spec = importlib.util.find_spec(name)
+    except ModuleNotFoundError:
+        spec = None
+    return importlib.import_module(name) if spec is not None else None
+
+
+def build_locator(engine: AsyncEngine, settings: Settings) -> Locator | None:
+    geo = optional_module("ticketing.geo.service")
+    if geo is None or not hasattr(geo, "SqlGeoLocator"):
+        return None
+    return geo.SqlGeoLocator(engine)  # type: ignore[no-any-return]
+
+
+def build_case_service(engine: AsyncEngine, settings: Settings,
+                       clock: Callable[[], datetime] | None = None) -> CaseService:
+    return CaseService(engine=engine, settings=settings, locator=build_locator(engine, settings),
+                       clock=clock or (lambda: datetime.now(UTC)))

@@ -1,0 +1,146 @@
+"""Case API: create, read, list, and act on cases (/api/v1/cases)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ticketing.domain.caseno import is_case_no
+from ticketing.domain.model import Role
+from ticketing.domain.workflow import PERMISSIONS, Command
+from ticketing.queries import CaseFilter, ViewContext, case_view, list_cases
+from ticketing.services import NewCase
+from web.auth import require_user
+from web.errors import ApiError, parse_body, validate
+from web.json import json_response
+from web.keys import CASES, ENGINE
+from web.openapi import add_routes, operation
+
+
+def _finite(value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise ValueError("必须是有限的数值")
+    return value
+
+
+Coordinate = Annotated[float | None, AfterValidator(_finite)]
+
+
+class CreateCaseBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    source: Literal["hotline", "inspector", "web", "open311", "12345"]
+    description: str = Field(min_length=1, max_length=4000)
+    category_code: str = Field(pattern=r"^[12]\d{4}$", description="类型位(1部件/2事件)+大类+小类，如 10118 路灯")
+    caller_phone: str | None = Field(None, max_length=20)
+    caller_name: str | None = Field(None, max_length=64)
+    address: str | None = Field(None, max_length=200)
+    lat: Coordinate = Field(None, ge=-90, le=90)
+    lon: Coordinate = Field(None, ge=-180, le=180)
+    component_id: str | None = Field(None, pattern=r"^\d{16}$")
+    external_id: str | None = Field(None, max_length=64)
+    call_id: str | None = Field(None, max_length=64)
+    accept: bool = Field(False, description="受理员新建时一并受理")
+
+
+class ActionBody(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    version: int = Field(ge=1, description="客户端看到的案件版本号（乐观锁）")
+    reason: str | None = Field(None, max_length=2000)
+    department: str | None = Field(None, max_length=32)
+    notes: str | None = Field(None, max_length=4000)
+    photos: list[str] | None = Field(None, max_length=20)
+    value: float | None = Field(None, gt=0, le=1000)
+    unit: Literal["working_hours", "working_days", "emergency_hours", "calendar_hours"] | None = None
+    confirmed: bool | None = None
+    merged_into: str | None = Field(None, max_length=16)
+    satisfaction: Literal[1, 2, 3] | None = None
+
+
+class ListQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: str | None = Field(None, description="状态，多个用逗号分隔")
+    category: str | None = Field(None, pattern=r"^[12]\d{0,4}$")
+    department: str | None = Field(None, max_length=32)
+    light: Literal["green", "yellow", "red"] | None = None
+    date_from: date | None = Field(None, alias="from")
+    date_to: date | None = Field(None, alias="to")
+    q: str | None = Field(None, max_length=100)
+    phone: str | None = Field(None, pattern=r"^\+?[0-9-]{3,20}$")
+    page: int = Field(1, ge=1, le=100000)
+    per_page: int = Field(20, ge=1, le=100)
+
+
+async def _context(request: web.Request) -> ViewContext:
+    service = request.app[CASES]
+    return ViewContext(await service.reference(), await service.calendar(), service.clock())
+
+
+def _case_no(request: web.Request) -> str:
+    case_no = request.match_info["case_no"]
+    if not is_case_no(case_no):
+        raise ApiError(404, "not_found", f"案件编号 {case_no} 格式不正确或不存在")
+    return case_no
+
+
+@operation("POST", "/api/v1/cases", summary="新建案件", tag="cases", body=CreateCaseBody,
+           roles=("agent", "lead", "inspector", "system"), statuses={201: "已创建，返回案件编号与详情"})
+async def create_case(request: web.Request) -> web.Response:
+    user = await require_user(request, Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM)
+    body = await parse_body(request, CreateCaseBody)
+    case_no = await request.app[CASES].create(NewCase(**body.model_dump()), user.actor)
+    async with request.app[ENGINE].connect() as conn:
+        view = await case_view(conn, case_no, user.actor, await _context(request))
+    return json_response(view, status=201)
+
+
+@operation("GET", "/api/v1/cases/{case_no}", summary="案件详情（状态、期限、历史、可执行操作）", tag="cases")
+async def get_case(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    case_no = _case_no(request)
+    async with request.app[ENGINE].connect() as conn:
+        view = await case_view(conn, case_no, user.actor, await _context(request))
+    return json_response(view)
+
+
+@operation("POST", "/api/v1/cases/{case_no}/actions/{command}", summary="执行流程操作（受理、立案、派遣……）",
+           tag="cases", body=ActionBody, statuses={200: "操作成功，返回新的案件详情"})
+async def act_on_case(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    case_no = _case_no(request)
+    name = request.match_info["command"]
+    if name not in PERMISSIONS:
+        raise ApiError(404, "unknown_command", f"未知操作：{name}")
+    body = await parse_body(request, ActionBody)
+    params: dict[str, Any] = body.model_dump(exclude={"version", "reason"}, exclude_none=True)
+    command = Command(name, user.actor, expected_version=body.version, reason=body.reason, params=params)
+    await request.app[CASES].act(case_no, command)
+    async with request.app[ENGINE].connect() as conn:
+        view = await case_view(conn, case_no, user.actor, await _context(request))
+    return json_response(view)
+
+
+@operation("GET", "/api/v1/cases", summary="案件列表（筛选、分页）", tag="cases", query=ListQuery)
+async def get_cases(request: web.Request) -> web.Response:
+    user = await require_user(request)
+    query = validate(ListQuery, dict(request.query))
+    ctx = await _context(request)
+    tz = ctx.calendar.tz
+    flt = CaseFilter(
+        state=tuple(s for s in (query.state or "").split(",") if s), category=query.category,
+        department=query.department, light=query.light,
+        created_from=datetime.combine(query.date_from, time(0), tz).astimezone(UTC) if query.date_from else None,
+        created_to=(datetime.combine(query.date_to, time(0), tz).astimezone(UTC) + _DAY) if query.date_to else None,
+        text=query.q, phone=query.phone, page=query.page, per_page=query.per_page)
+    async with request.app[ENGINE].connect() as conn:
+        return json_response(await list_cases(conn, flt, user.actor, ctx))
+
+
+_DAY = timedelta(days=1)
+
+
+def setup(app: web.Application) -> None:
+    add_routes(app, create_case, get_case, act_on_case, get_cases)
