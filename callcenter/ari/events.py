@@ -23,6 +23,8 @@ class Channel:
     exten: str = ""
     context: str = ""
     creationtime: str = ""
+    app_name: str = ""
+    app_data: str = ""
 
     @classmethod
     def from_json(cls, data: Json) -> Channel:
@@ -33,6 +35,7 @@ class Channel:
             caller_number=str(caller.get("number", "")), caller_name=str(caller.get("name", "")),
             exten=str(plan.get("exten", "")), context=str(plan.get("context", "")),
             creationtime=str(data.get("creationtime", "")),
+            app_name=str(plan.get("app_name", "")), app_data=str(plan.get("app_data", "")),
         )
 
     @property

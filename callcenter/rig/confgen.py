@@ -141,6 +141,7 @@ def write_config(tel: TelephonySettings) -> Path:
     values = context(tel)
     for key in ("lib_dir", "spool_dir", "run_dir", "log_dir"):
         in_root(tel.root, str(values[key])).mkdir(parents=True, exist_ok=True)
+    recordings_dir(tel).mkdir(parents=True, exist_ok=True)
     conf = in_root(tel.root, tel.conf_dir)
     conf.mkdir(parents=True, exist_ok=True)
     os.chmod(conf, 0o700)

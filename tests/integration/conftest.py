@@ -70,6 +70,8 @@ def asterisk(telephony_settings: TelephonySettings) -> Iterator[TelephonySetting
     finally:
         process.stop(telephony_settings)
         # Per-instance folders in the shared chroot are the session's own: remove them.
+        logs = in_root(telephony_settings.root, instance_dirs(telephony_settings)["log_dir"])
+        shutil.copytree(logs, telephony_settings.state_path("asterisk-logs"), dirs_exist_ok=True)
         for inner in instance_dirs(telephony_settings).values():
             shutil.rmtree(in_root(telephony_settings.root, inner), ignore_errors=True)
 

@@ -1,0 +1,110 @@
+"""The ACD at run time: the colleague's pure core (`callcenter.acd`) plus the clock, a wake-up signal for
+the dispatcher and the agent-event persistence. Single-process state; durable facts go to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from callcenter.acd import (
+    Agent,
+    AgentState,
+    AgentStateChanged,
+    EndWrapUp,
+    OfferCall,
+    Queue,
+    QueueConfig,
+    Strategy,
+    WaitingCall,
+    apply,
+    choose_agents,
+    wrap_ups_due,
+)
+
+SKILL = "hotline"
+Clock = Callable[[], datetime]
+AgentListener = Callable[[AgentStateChanged], Awaitable[None] | None]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class AcdRuntime:
+    """Agents by extension and one hotline queue. Every change goes through the pure `apply`."""
+
+    def __init__(self, extensions: tuple[str, ...], *, ring_timeout_s: float, wrap_up_s: float,
+                 strategy: Strategy = Strategy.LONGEST_IDLE, clock: Clock = utc_now) -> None:
+        self.clock = clock
+        self.agents = {e: Agent(e, skills={SKILL: 0}, wrap_up_s=wrap_up_s) for e in extensions}
+        self.queue = Queue(QueueConfig("hotline", SKILL, strategy=strategy, ring_timeout_s=ring_timeout_s))
+        self.changed = asyncio.Event()
+        self.listeners: list[Callable[[AgentStateChanged], None]] = []
+        self._seq = itertools.count(1)
+
+    def command(self, agent_id: str, command: object) -> list[AgentStateChanged]:
+        """Apply an agent command now; raises KeyError (unknown agent) or IllegalAgentCommand."""
+        events = apply(self.agents[agent_id], command, self.clock())  # type: ignore[arg-type]
+        for event in events:
+            for listener in self.listeners:
+                listener(event)
+        self.changed.set()
+        return events
+
+    def enqueue(self, call_id: str, caller: str, *, arrived_at: datetime, priority: int = 0,
+                reason: str = "agent", ivr_path: str = "") -> WaitingCall:
+        waiting = WaitingCall(call_id, caller, arrived_at, next(self._seq), priority, reason=reason,
+                              ivr_path=ivr_path)
+        self.requeue(waiting)
+        return waiting
+
+    def requeue(self, waiting: WaitingCall) -> None:
+        """Put a call back (after a no-answer): its arrival time and sequence keep its place."""
+        self.queue = self.queue.add(waiting)
+        self.changed.set()
+
+    def remove(self, call_id: str) -> None:
+        if any(c.call_id == call_id for c in self.queue.calls):
+            self.queue = self.queue.remove(call_id)
+
+    def to_callback(self, call_id: str) -> WaitingCall:
+        self.queue = self.queue.to_callback(call_id)
+        return self.queue.get(call_id)
+
+    def ahead_of(self, call_id: str) -> int:
+        return self.queue.ahead_of(call_id)
+
+    def next_offer(self) -> tuple[WaitingCall, str] | None:
+        """Take the first waiting caller (not a callback) that a ready agent can take, and offer it."""
+        now = self.clock()
+        for waiting in self.queue.calls:
+            if waiting.callback:
+                continue
+            chosen = choose_agents(self.queue, waiting, self.agents.values(), now)
+            if not chosen:
+                return None
+            agent_id = chosen[0]  # longest-idle/round-robin/fewest-calls give one; ring-all: first only
+            self.queue = self.queue.remove(waiting.call_id).offered_to(agent_id)
+            self.command(agent_id, OfferCall(waiting.call_id))
+            return waiting, agent_id
+        return None
+
+    def end_due_wrap_ups(self) -> list[str]:
+        due = wrap_ups_due(list(self.agents.values()), self.clock())
+        for agent_id in due:
+            self.command(agent_id, EndWrapUp())
+        return due
+
+    def snapshot(self) -> dict[str, object]:
+        """Queue and agents as plain data for the API and the wallboard."""
+        return {
+            "waiting": [{"call_id": c.call_id, "caller": c.caller, "arrived_at": c.arrived_at.isoformat(),
+                         "callback": c.callback, "position": i}
+                        for i, c in enumerate(self.queue.calls, start=1)],
+            "agents": [{"agent_id": a.agent_id, "state": a.state.value, "reason": a.reason,
+                        "call_id": a.call_id} for a in self.agents.values()],
+            "ready": sum(1 for a in self.agents.values() if a.state is AgentState.READY),
+        }

@@ -1,0 +1,105 @@
+"""One live call: its mailbox (all events of its channels, in arrival order) and the small waits the call
+flow is built from. A caller hang-up surfaces as `CallerGone` from any wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from callcenter.acd import WaitingCall
+from callcenter.ari.events import (
+    ChannelDestroyed,
+    ChannelDtmfReceived,
+    ChannelEvent,
+    ChannelHangupRequest,
+    Event,
+    PlaybackFinished,
+    StasisEnd,
+)
+
+GONE = (ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+
+
+class CallerGone(Exception):
+    """The caller's channel hung up or left our application."""
+
+
+@dataclass(frozen=True)
+class Offered:
+    """Internal: the dispatcher offered this call to `agent_id`."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Tick:
+    """Internal: a timer of the call fired."""
+
+    kind: str
+
+
+Item = Event | Offered | Tick
+
+
+@dataclass
+class Call:
+    id: str
+    channel_id: str
+    caller: str
+    arrived_at: datetime
+    mailbox: asyncio.Queue[Item] = field(default_factory=asyncio.Queue)
+    digits: list[str] = field(default_factory=list)  # keys pressed and not consumed yet
+    path: list[str] = field(default_factory=list)  # every key pressed, for the call record
+    waiting: WaitingCall | None = None
+    agent_id: str | None = None
+    agent_channel: str | None = None
+    bridge_id: str | None = None
+    gone: bool = False
+
+    def is_caller_gone(self, item: Item) -> bool:
+        return isinstance(item, GONE) and item.channel.id == self.channel_id
+
+    async def next(self, timeout: float | None = None) -> Item | None:
+        """The next item of the mailbox (None on timeout). Keys are buffered; hang-up raises."""
+        try:
+            item = await asyncio.wait_for(self.mailbox.get(), timeout)
+        except TimeoutError:
+            return None
+        if self.is_caller_gone(item):
+            self.gone = True
+            raise CallerGone
+        if isinstance(item, ChannelDtmfReceived) and item.channel.id == self.channel_id:
+            self.digits.append(item.digit)
+            self.path.append(item.digit)
+        return item
+
+    async def until(self, done: Callable[[Item], bool], timeout: float) -> Item | None:
+        """Wait until `done(item)` or the timeout; items in between are only buffered (digits)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while (left := deadline - loop.time()) > 0:
+            item = await self.next(left)
+            if item is not None and done(item):
+                return item
+        return None
+
+    async def playback_done(self, playback_id: str, timeout: float, *, barge_in: bool) -> bool:
+        """Wait for the end of a playback; with barge_in a key press ends the wait early (True)."""
+        def done(item: Item) -> bool:
+            if isinstance(item, PlaybackFinished) and item.playback.id == playback_id:
+                return True
+            return barge_in and isinstance(item, ChannelDtmfReceived) and bool(self.digits)
+        item = await self.until(done, timeout)
+        return isinstance(item, ChannelDtmfReceived)
+
+    def take_digits(self) -> str:
+        keys = "".join(self.digits)
+        self.digits.clear()
+        return keys
+
+
+def on_channel(item: Item, channel_id: str | None, *types: type) -> bool:
+    return isinstance(item, ChannelEvent) and item.channel.id == channel_id and isinstance(item, types)

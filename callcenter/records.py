@@ -1,0 +1,69 @@
+"""Call records on the database (SqlCallRecords): the durable truth about every call."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from callcenter.tables import agent_events, call_events, calls
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Datetimes are stored as naive UTC (see docs/conventions.md)."""
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+class SqlCallRecords:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def create(self, call_id: str, *, caller: str, called: str, channel_id: str,
+                     arrived_at: datetime, direction: str = "inbound") -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(calls).values(
+                id=call_id, caller=caller, called=called, channel_id=channel_id, direction=direction,
+                arrived_at=naive_utc(arrived_at)))
+
+    async def update(self, call_id: str, **values: Any) -> None:
+        clean = {k: naive_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.update(calls).where(calls.c.id == call_id).values(**clean))
+
+    async def log(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
+                  **detail: Any) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(call_events).values(
+                call_id=call_id, kind=kind, at=naive_utc(at), agent_id=agent_id, detail=detail))
+
+    async def agent_changed(self, agent_id: str, at: datetime, old: str, new: str, command: str,
+                            reason: str | None, call_id: str | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(agent_events).values(
+                agent_id=agent_id, at=naive_utc(at), old_state=old, new_state=new, command=command,
+                reason=reason, call_id=call_id))
+
+    async def get(self, call_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(sa.select(calls).where(calls.c.id == call_id))).mappings().first()
+            if row is None:
+                return None
+            events = (await conn.execute(
+                sa.select(call_events).where(call_events.c.call_id == call_id)
+                .order_by(call_events.c.id))).mappings().all()
+        return {**dict(row), "events": [dict(e) for e in events]}
+
+    async def by_channel(self, channel_id: str) -> dict[str, Any] | None:
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(
+                sa.select(calls).where(calls.c.channel_id == channel_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def recent(self, limit: int = 50, outcome: str | None = None) -> list[dict[str, Any]]:
+        query = sa.select(calls).order_by(calls.c.arrived_at.desc()).limit(limit)
+        if outcome:
+            query = query.where(calls.c.outcome == outcome)
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]

@@ -1,0 +1,105 @@
+"""Real SIP peers for tests and benchmarks: SIPp callers and baresip agent phones, all on 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from callcenter.rig.confgen import agent_passwords
+from callcenter.settings import TelephonySettings
+
+SCENARIOS = Path(__file__).resolve().parent
+BARESIP_MODULES = Path("/usr/lib/baresip/modules")
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def to_alaw(wav: Path, folder: Path, name: str = "caller.al") -> Path:
+    """SIPp's rtp_stream plays raw A-law (and does not expand keywords in file names): convert a WAV
+    fixture to `name` in SIPp's working folder."""
+    target = folder / name
+    if not target.exists():
+        subprocess.run(["sox", str(wav), "-r", "8000", "-c", "1", "-t", "al", str(target)], check=True)
+    return target
+
+
+@dataclass
+class SippResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_sipp(tel: TelephonySettings, scenario: str, *, service: str, workdir: Path,
+                   keys: dict[str, str] | None = None, calls: int = 1, rate: int = 10,
+                   limit: int | None = None, timeout_s: int = 90, extra: list[str] | None = None) -> SippResult:
+    """Run a SIPp scenario against the instance; fresh local ports each time (see docs/telephony.md)."""
+    args = ["sipp", f"127.0.0.1:{tel.sip_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
+            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+            "-m", str(calls), "-r", str(rate), "-l", str(limit or calls), "-nostdin",
+            "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_stat", "-stf",
+            str(workdir / "stat.csv")]
+    for name, value in (keys or {}).items():
+        args += ["-key", name, value]
+    process = await asyncio.create_subprocess_exec(
+        *args, *(extra or []), cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await process.communicate()
+    return SippResult(process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
+
+
+class BaresipAgent:
+    """An agent softphone: registers extension `ext`, auto-answers (unless told not to), sends `source`
+    audio, and dumps what it hears to WAV files (sndfile module) under its folder."""
+
+    def __init__(self, tel: TelephonySettings, ext: str, folder: Path, source: Path, *,
+                 auto_answer: bool = True) -> None:
+        self.tel, self.ext, self.folder, self.source = tel, ext, folder, source
+        self.auto_answer = auto_answer
+        self.process: asyncio.subprocess.Process | None = None
+
+    def _write_config(self) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        password = agent_passwords(self.tel)[self.ext]
+        mode = "auto" if self.auto_answer else "manual"
+        (self.folder / "accounts").write_text(
+            f"<sip:{self.ext}@127.0.0.1:{self.tel.sip_port}>;auth_pass={password};answermode={mode};"
+            f"regint=600;audio_codecs=PCMA,PCMU\n", encoding="utf-8")
+        modules = ["g711", "aufile", "aubridge", "sndfile", "account", "menu", "cons"]
+        lines = [
+            "poll_method epoll", f"sip_listen 127.0.0.1:{free_udp_port()}", "net_interface 127.0.0.1",
+            f"module_path {BARESIP_MODULES}", f"audio_source aufile,{self.source}",
+            "audio_player aubridge,nil", "audio_alert aubridge,nil", f"snd_path {self.folder}",
+            "sip_trans_def udp",
+            f"cons_listen 127.0.0.1:{free_udp_port()}",
+            *[f"module {m}.so" for m in modules if m not in ("account", "menu")],
+            "module_app account.so", "module_app menu.so",
+        ]
+        (self.folder / "config").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+    async def start(self) -> None:
+        self._write_config()
+        log = open(self.folder / "baresip.log", "wb")  # noqa: SIM115 (child keeps it)
+        self.process = await asyncio.create_subprocess_exec(
+            "baresip", "-f", str(self.folder), stdin=asyncio.subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT)
+        log.close()
+
+    async def stop(self) -> None:
+        if self.process and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 5)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+    def heard(self) -> list[Path]:
+        """WAV dumps of what the phone received (decoded audio)."""
+        return sorted(self.folder.glob("dump-*-dec.wav"))
