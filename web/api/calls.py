@@ -1,0 +1,125 @@
+"""Call-centre API: agent log-in and state, queue status, call records, hang-up (/api/v1/...)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from callcenter.acd import IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
+from callcenter.ari.client import AriError
+from callcenter.records import SqlCallRecords
+from callcenter.runtime import CallRuntime
+from web.auth import require_user
+from web.errors import ApiError, parse_body
+from web.json import json_response
+from web.keys import ENGINE, SERVICES
+from web.openapi import add_routes, operation
+
+STAFF = ("agent", "lead", "admin")
+
+
+class AgentStateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    state: Literal["ready", "not_ready"]
+    reason: str = Field("break", max_length=32)
+
+
+def _runtime(request: web.Request) -> CallRuntime:
+    runtime = request.app[SERVICES].get("calls")
+    if runtime is None:
+        raise ApiError(503, "telephony_disabled", "电话平台未启用或未连接")
+    return runtime
+
+
+def _agent(runtime: CallRuntime, ext: str) -> str:
+    if ext not in runtime.acd.agents:
+        raise ApiError(404, "agent_not_found", f"没有分机号为 {ext} 的坐席")
+    return ext
+
+
+def _apply(runtime: CallRuntime, ext: str, command: Any) -> dict[str, Any]:
+    try:
+        runtime.acd.command(_agent(runtime, ext), command)
+    except IllegalAgentCommand as exc:
+        raise ApiError(409, exc.code, f"当前状态下不能执行该操作：{exc}") from exc
+    agent = runtime.acd.agents[ext]
+    return {"agent_id": ext, "state": agent.state.value, "reason": agent.reason}
+
+
+@operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入", tag="calls", roles=STAFF)
+async def login(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    return json_response(_apply(_runtime(request), request.match_info["ext"], LogIn()))
+
+
+@operation("POST", "/api/v1/agents/{ext}/logout", summary="坐席签出", tag="calls", roles=STAFF)
+async def logout(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    return json_response(_apply(_runtime(request), request.match_info["ext"], LogOut()))
+
+
+@operation("POST", "/api/v1/agents/{ext}/state", summary="设置坐席状态（就绪/未就绪）", tag="calls",
+           body=AgentStateBody, roles=STAFF)
+async def set_state(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    body = await parse_body(request, AgentStateBody)
+    command = SetReady() if body.state == "ready" else SetNotReady(body.reason)
+    return json_response(_apply(_runtime(request), request.match_info["ext"], command))
+
+
+@operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF)
+async def queue_status(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    return json_response(_runtime(request).acd.snapshot())
+
+
+@operation("GET", "/api/v1/calls", summary="通话记录列表", tag="calls", roles=STAFF)
+async def list_calls(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    outcome = request.query.get("outcome") or None
+    return json_response({"items": await SqlCallRecords(request.app[ENGINE]).recent(100, outcome)})
+
+
+@operation("GET", "/api/v1/calls/{call_id}", summary="通话详情（时间点、按键、录音、排队事件）", tag="calls",
+           roles=STAFF, statuses={200: "OK", 404: "没有该通话"})
+async def call_detail(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    record = await SqlCallRecords(request.app[ENGINE]).get(request.match_info["call_id"])
+    if record is None:
+        raise ApiError(404, "call_not_found", "没有该通话记录")
+    return json_response(record)
+
+
+@operation("POST", "/api/v1/calls/{call_id}/hangup", summary="挂断通话", tag="calls", roles=("lead", "admin"))
+async def hangup(request: web.Request) -> web.Response:
+    await require_user(request, "lead", "admin")
+    runtime = _runtime(request)
+    call = runtime.calls.get(request.match_info["call_id"])
+    if call is None:
+        raise ApiError(404, "call_not_live", "该通话不在进行中")
+    try:
+        await runtime.client.hangup(call.channel_id)
+    except AriError as exc:
+        raise ApiError(502, "asterisk_error", f"电话平台操作失败：{exc.message}") from exc
+    return json_response({"call_id": call.id, "hangup": True})
+
+
+@operation("POST", "/api/v1/calls/{call_id}/transfer", summary="转接（尚未实现）", tag="calls", roles=STAFF,
+           statuses={501: "尚未实现"})
+async def transfer(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    raise ApiError(501, "not_implemented", "转接功能尚未实现")
+
+
+@operation("POST", "/api/v1/calls/originate", summary="外呼（尚未实现）", tag="calls", roles=STAFF,
+           statuses={501: "尚未实现"})
+async def originate(request: web.Request) -> web.Response:
+    await require_user(request, *STAFF)
+    raise ApiError(501, "not_implemented", "外呼功能尚未实现")
+
+
+def setup(app: web.Application) -> None:
+    add_routes(app, login, logout, set_state, queue_status, list_calls, call_detail, hangup, transfer,
+               originate)
