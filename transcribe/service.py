@@ -1,0 +1,124 @@
+"""The speech runtime: one engine, a bounded worker pool, and the use cases built on them.
+
+CPU-bound recognition never runs on the event loop: it goes to a thread pool of `settings.workers` threads
+(CTranslate2 and Kaldi release the GIL while decoding). When no engine can be loaded, every use case raises
+EngineUnavailable with the reason, and the rest of the system keeps working without transcription.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from transcribe.engines import build_engine
+from transcribe.events import SegmentEvent
+from transcribe.lexicon import load_lexicon, load_road_names
+from transcribe.ports import EngineUnavailable, SpeechEngine, Transcript
+from transcribe.repository import NewTranscript, SqlTranscriptRepository
+from transcribe.settings import SpeechSettings
+from transcribe.suggest import PlaceLocator, Understander, Understanding, result_json
+from transcribe.understand import match_choice
+
+T = TypeVar("T")
+
+
+def default_understander(settings: SpeechSettings, locator: PlaceLocator | None = None) -> Understander:
+    """Lexicon from the category data and synonyms, roads from the gazetteer file named in the settings."""
+    synonyms = settings.resolve(settings.synonyms_file) if settings.synonyms_file else None
+    lexicon = load_lexicon(settings.resolve(settings.categories_file), synonyms)
+    roads_file = settings.resolve(settings.roads_file)
+    roads = load_road_names(roads_file) if roads_file.is_file() else []
+    return Understander(lexicon, roads, locator)
+
+
+class SpeechService:
+    def __init__(self, settings: SpeechSettings, *, understander: Understander | None = None,
+                 repository: SqlTranscriptRepository | None = None, engine: SpeechEngine | None = None,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.settings = settings
+        self.understander = understander
+        self.repository = repository
+        self.clock = clock
+        self._engine = engine
+        self._engine_error: str | None = None
+        self._lock = threading.Lock()
+        self.pool = ThreadPoolExecutor(max_workers=settings.workers, thread_name_prefix="speech")
+
+    def engine(self) -> SpeechEngine:
+        """The loaded engine (loaded once, on first use); EngineUnavailable says what to install."""
+        with self._lock:
+            if self._engine is None and self._engine_error is None:
+                try:
+                    self._engine = build_engine(self.settings)
+                except EngineUnavailable as exc:
+                    self._engine_error = str(exc)
+            if self._engine is None:
+                raise EngineUnavailable(self._engine_error or "语音识别不可用")
+            return self._engine
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    async def load(self) -> SpeechEngine:
+        return await self.run(self.engine)
+
+    async def transcribe(self, path: str, prompt: str | None = None) -> Transcript:
+        engine = await self.load()
+        return await self.run(lambda: engine.transcribe(path, prompt=prompt))
+
+    async def understand(self, transcript: Transcript) -> Understanding | None:
+        if self.understander is None:
+            return None
+        return await self.understander.understand(transcript.text)
+
+    async def transcribe_file(self, path: str) -> dict[str, Any]:
+        """Transcribe a WAV file and suggest class and place: the JSON of the CLI and the API."""
+        transcript = await self.transcribe(path)
+        return result_json(transcript, await self.understand(transcript))
+
+    async def recognise_choice(self, path: str, options: Sequence[str]) -> tuple[str, float] | None:
+        """Which of a closed set of answers the caller said (是的/不是, 满意/不满意, 转人工), or None.
+
+        The options are given to Whisper as context ("请回答：…"): on sub-second answers the free prompt
+        makes it hallucinate, while this prompt does not make it invent an option for other speech.
+        """
+        transcript = await self.transcribe(path, prompt="请回答：" + "、".join(options) + "。")
+        return match_choice(transcript.text, options)
+
+    async def transcribe_recording(self, path: str, call_id: str | None) -> int:
+        """Background job: transcribe a whole call recording and store it (failures are stored too)."""
+        if self.repository is None:
+            raise RuntimeError("transcribe_recording needs a repository")
+        try:
+            transcript = await self.transcribe(path)
+        except (EngineUnavailable, OSError, ValueError) as exc:
+            failed = NewTranscript("recording", self.settings.engine, "failed", call_id, path, error=str(exc))
+            return await self.repository.add(failed, [], self.clock())
+        understanding = await self.understand(transcript)
+        return await self.repository.add(_new_transcript(transcript, understanding, call_id, path),
+                                         _segments(transcript, call_id), self.clock())
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _new_transcript(transcript: Transcript, found: Understanding | None, call_id: str | None,
+                    path: str) -> NewTranscript:
+    top = found.classes[0] if found and found.classes else None
+    place = found.place if found else None
+    return NewTranscript(
+        "recording", transcript.engine, "done", call_id, path, transcript.text,
+        found.text if found else transcript.text, transcript.duration,
+        top.code if top else None, top.name if top else None,
+        place.address if place else None, place.cell_code if place else None,
+        found.summary[:200] if found else "",
+    )
+
+
+def _segments(transcript: Transcript, call_id: str | None) -> list[SegmentEvent]:
+    return [SegmentEvent(call_id or "", "unknown", i, s.start, s.end, s.text, True, s.confidence)
+            for i, s in enumerate(transcript.segments)]

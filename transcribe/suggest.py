@@ -1,0 +1,122 @@
+"""Turn a transcript into suggestions for a draft case: normalised text, small class, place, summary.
+
+The place goes through the geocoder port (ticketing.geo's SqlGeoLocator in production, a fake in tests).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Protocol
+
+from ticketing.domain.places import Location
+from transcribe.lexicon import Lexicon
+from transcribe.normalize import normalize
+from transcribe.ports import Transcript
+from transcribe.understand import ClassSuggestion, RoadMention, find_roads, suggest_classes, summarize
+
+
+class PlaceLocator(Protocol):
+    """The geocoder port: an address or sentence (or a point) → a Location with its grid cell (sync or async)."""
+
+    def locate(
+        self, address: str | None = None, lat: float | None = None, lon: float | None = None
+    ) -> Location | Awaitable[Location]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PlaceSuggestion:
+    road: str | None
+    house_number: str | None
+    cell_code: str | None
+    address: str | None
+    confidence: float
+    lat: float | None = None
+    lon: float | None = None
+    other_roads: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Understanding:
+    text: str  # normalised
+    classes: tuple[ClassSuggestion, ...]
+    place: PlaceSuggestion | None
+    summary: str
+
+
+class Understander:
+    """Suggests, never decides: the agent confirms class and place before a case is created."""
+
+    def __init__(self, lexicon: Lexicon, road_names: Sequence[str], locator: PlaceLocator | None = None) -> None:
+        self.lexicon = lexicon
+        self.road_names = tuple(road_names)
+        self.locator = locator
+
+    async def understand(self, raw_text: str) -> Understanding:
+        text = normalize(raw_text)
+        classes = tuple(suggest_classes(text, self.lexicon))
+        place = await self.suggest_place(text)
+        label = place.address if place else None
+        return Understanding(text, classes, place, summarize(text, classes[0] if classes else None, label))
+
+    async def suggest_place(self, text: str) -> PlaceSuggestion | None:
+        roads = find_roads(text, self.road_names)
+        first = roads[0] if roads else None
+        location = await self._locate(first.address if first else text)
+        if first is None and location is None:
+            return None
+        return _place(first, roads[1:], location)
+
+    async def _locate(self, address: str) -> Location | None:
+        if self.locator is None:
+            return None
+        try:
+            found = self.locator.locate(address=address)
+            if inspect.isawaitable(found):
+                found = await found
+        except LookupError:
+            return None
+        return found if isinstance(found, Location) and (found.place.cell_code or found.lat) else None
+
+
+def _place(road: RoadMention | None, others: Sequence[RoadMention], location: Location | None) -> PlaceSuggestion:
+    similarity = road.similarity if road else 1.0
+    located = location.confidence if location else 0.6  # a road without a cell is still worth showing
+    address = road.address if road else (location.address if location else None)
+    return PlaceSuggestion(
+        road=road.road if road else None,
+        house_number=road.house_number if road else None,
+        cell_code=location.place.cell_code if location else None,
+        address=address,
+        confidence=round(similarity * located, 3),
+        lat=location.lat if location else None,
+        lon=location.lon if location else None,
+        other_roads=tuple(r.road for r in others),
+    )
+
+
+def result_json(transcript: Transcript, understanding: Understanding | None) -> dict[str, Any]:
+    """The JSON shape shared by `hotline transcribe` and POST /api/v1/transcriptions."""
+    body: dict[str, Any] = {
+        "engine": transcript.engine,
+        "duration": round(transcript.duration, 2),
+        "raw_text": transcript.text,
+        "text": understanding.text if understanding else transcript.text,
+        "segments": [asdict(s) for s in transcript.segments],
+        "suggested_class": None,
+        "alternative_classes": [],
+        "suggested_place": None,
+        "summary": understanding.summary if understanding else "",
+    }
+    if understanding is None:
+        return body
+    classes = [{"code": c.code, "name": c.name, "kind": c.kind, "confidence": c.confidence,
+                "evidence": list(c.evidence)} for c in understanding.classes]
+    body["suggested_class"] = classes[0] if classes else None
+    body["alternative_classes"] = classes[1:]
+    if understanding.place is not None:
+        place = asdict(understanding.place)
+        place["other_roads"] = list(understanding.place.other_roads)
+        body["suggested_place"] = place
+    return body
