@@ -11,7 +11,7 @@ from config.bootstrap import WEB_FEATURES, build_case_service, engine_for, optio
 from config.settings import Settings
 from web.auth import setup_auth
 from web.errors import error_middleware
-from web.keys import CASES, ENGINE, SERVICES, SETTINGS
+from web.keys import CASES, CLOCK, ENGINE, SERVICES, SETTINGS
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> web.Application:
@@ -23,6 +23,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     engine = engine_for(settings)
     app[ENGINE] = engine
     app[CASES] = build_case_service(engine, settings, clock)
+    app[CLOCK] = app[CASES].clock
     setup_auth(app)
 
     async def dispose_engine(app: web.Application) -> AsyncIterator[None]:

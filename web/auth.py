@@ -8,17 +8,16 @@ stops working within TOKEN_CACHE_SECONDS.
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 from aiohttp import web
 
 from ticketing.accounts import User, token_digest, user_for_token
 from ticketing.domain.model import Role
 from web.errors import ApiError
-from web.keys import ENGINE
+from web.keys import CLOCK, ENGINE
 
 TOKEN_CACHE_SECONDS = 10.0
-USER_KEY = "hotline.user"
+USER_KEY = web.RequestKey("user", "User | None")
 _CACHE = web.AppKey("token_cache", dict[str, tuple[float, User]])
 
 
@@ -28,7 +27,7 @@ def setup_auth(app: web.Application) -> None:
 
 async def current_user(request: web.Request) -> User | None:
     if USER_KEY in request:
-        return request[USER_KEY]  # type: ignore[no-any-return]
+        return request[USER_KEY]
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     user = None
@@ -45,7 +44,7 @@ async def _user_for(app: web.Application, token: str) -> User | None:
     if hit and time.monotonic() - hit[0] < TOKEN_CACHE_SECONDS:
         return hit[1]
     async with app[ENGINE].connect() as conn:
-        user = await user_for_token(conn, token, datetime.now(UTC))
+        user = await user_for_token(conn, token, app[CLOCK]())
     if user is not None:
         if len(cache) > 10_000:
             cache.clear()

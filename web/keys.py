@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
@@ -13,5 +15,7 @@ from ticketing.services import CaseService
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 CASES = web.AppKey("cases", CaseService)
+# The one clock of the app (a fake one in tests): token expiry, deadlines, audit times.
+CLOCK = web.AppKey("clock", Callable[[], datetime])
 # Feature services registered by their setup functions (geo locator, call runtime, speech), by name.
 SERVICES = web.AppKey("services", dict[str, Any])

@@ -8,6 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.db.tables import case_counters, case_history, case_requests, case_stages, cases
@@ -32,14 +34,12 @@ class SqlCaseRepository:
         self.conn = conn
 
     async def next_sequence(self, day_key: str) -> int:
-        """Atomically take the next number of the day (works on SQLite and PostgreSQL, many instances)."""
-        stmt = (update(case_counters).where(case_counters.c.day == day_key)
-                .values(last=case_counters.c.last + 1).returning(case_counters.c.last))
-        value = (await self.conn.execute(stmt)).scalar()
-        if value is None:
-            await self.conn.execute(insert(case_counters).values(day=day_key, last=0))
-            value = (await self.conn.execute(stmt)).scalar_one()
-        return int(value)
+        """Atomically take the next number of the day: one upsert, safe with many writers and instances."""
+        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
+        stmt = dialect_insert(case_counters).values(day=day_key, last=1)
+        stmt = stmt.on_conflict_do_update(index_elements=[case_counters.c.day],
+                                          set_={"last": case_counters.c.last + 1})
+        return int((await self.conn.execute(stmt.returning(case_counters.c.last))).scalar_one())
 
     async def insert(self, flow: CaseFlow, fields: Mapping[str, Any], history: HistoryEntry) -> int:
         now = to_db(flow.created_at)

@@ -214,11 +214,12 @@ def apply(case: CaseFlow, command: Command, now: datetime, policy: Policy) -> Ou
     target = TRANSITIONS.get((case.state, command.name))
     if command.name not in PERMISSIONS:
         raise IllegalCommand(f"未知操作：{command.name}", code="unknown_command")
+    # A stale view is reported as such first: what the client saw is no longer the case's state.
+    if command.expected_version is not None and command.expected_version != case.version:
+        raise StaleVersion(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     if target is None:
         raise IllegalCommand(
             f"案件当前状态为“{case.state.label}”，不能执行“{COMMAND_LABELS[command.name]}”")
-    if command.expected_version is not None and command.expected_version != case.version:
-        raise StaleVersion(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     check_permission(case, command.name, command.actor)
     reason = (command.reason or "").strip() or None
     if command.name in NEEDS_REASON and not reason:
