@@ -17,11 +17,12 @@ from shapely.validation import explain_validity
 
 from ticketing.geo.domain.codes import COMPONENT_STATES, CodeError, parse_cell_code, parse_component_id
 from ticketing.geo.domain.features import FeatureError, Record, from_feature
-from ticketing.geo.domain.geometry import M_PER_DEG_LAT, GeometryError, m_per_deg_lon
+from ticketing.geo.domain.geometry import M_PER_DEG_LAT, GeometryError, lines_of, m_per_deg_lon, polygons_of
 from ticketing.geo.domain.model import Cell, Community, Component, Street
 
 OVERLAP_M2 = 1.0  # overlaps and gaps smaller than this are rounding, not errors
 CELL_M2 = (2_000.0, 50_000.0)  # CJ/T 213 cells are about 10,000 m²
+POLYGON_KINDS = ("cells", "communities", "streets", "duty_grids")
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,15 +54,24 @@ def check(kind: str, features: Sequence[Mapping[str, Any]], *, cell_width: int =
     for number, feature in enumerate(features, 1):
         try:
             record = from_feature(kind, feature)
+            _check_geometry(kind, feature)
             _check_code(record, cell_width)
         except (FeatureError, GeometryError, CodeError, ValueError) as exc:
             problems.append(Problem(number, getattr(exc, "code", "geo.bad_feature"), str(exc)))
             continue
         records.append((number, record))
     problems += _duplicates(kind, records)
-    if kind in ("cells", "communities", "streets", "duty_grids"):
+    if kind in POLYGON_KINDS:
         problems += _polygons(kind, features, records)
+    problems.sort(key=lambda p: (p.feature is None, p.feature or 0))
     return Checked(tuple(r for _, r in records), tuple(problems))
+
+
+def _check_geometry(kind: str, feature: Mapping[str, Any]) -> None:
+    if kind in POLYGON_KINDS:
+        polygons_of(feature["geometry"])
+    elif kind == "roads":
+        lines_of(feature["geometry"])
 
 
 def _check_code(record: Record, cell_width: int) -> None:
