@@ -74,6 +74,10 @@ class SpeechEngine(Protocol):
         """The whole WAV file at `path`. `prompt` overrides the engine's context prompt (ignored by Vosk)."""
         ...
 
+    def answer(self, path: str, options: list[str]) -> str:
+        """The text of a short spoken answer expected to be one of `options` (closed-set decoding)."""
+        ...
+
 
 class EngineUnavailable(RuntimeError):
     """The configured engine cannot run (missing package, missing or corrupt model); the message says what to do."""

@@ -83,11 +83,12 @@ class SpeechService:
     async def recognise_choice(self, path: str, options: Sequence[str]) -> tuple[str, float] | None:
         """Which of a closed set of answers the caller said (是的/不是, 满意/不满意, 转人工), or None.
 
-        The options are given to Whisper as context ("请回答：…"): on sub-second answers the free prompt
-        makes it hallucinate, while this prompt does not make it invent an option for other speech.
+        The engine decodes with the options as context (Whisper's prompt, Vosk's grammar); the answer is then
+        matched by sound to the set, so near misses still count and other speech matches nothing.
         """
-        transcript = await self.transcribe(path, prompt="请回答：" + "、".join(options) + "。")
-        return match_choice(transcript.text, options)
+        engine = await self.load()
+        text = await self.run(engine.answer, path, list(options))
+        return match_choice(text, options)
 
     async def transcribe_recording(self, path: str, call_id: str | None) -> int:
         """Background job: transcribe a whole call recording and store it (failures are stored too)."""

@@ -109,9 +109,17 @@ def _mention(hit: Hit, text: str) -> RoadMention:
 def match_choice(text: str, options: Sequence[str], threshold: float = 0.7) -> tuple[str, float] | None:
     """The option of a closed set (是的, 不是, 满意, 不满意, 转人工 …) the answer sounds like, or None.
 
-    The longest option that matches wins over its substrings (不满意 over 满意), then the most similar.
+    The answer is the first clause that matches (a recogniser may append more after it); within a clause the
+    longest option that matches wins over its substrings (不满意 over 满意), then the most similar.
     """
-    cleaned = re.sub(r"[\s，。,.!?！？、]", "", text)
+    for clause in re.split(r"[\s，。,.!?！？、：:]+", text):
+        found = _match_clause(clause.removeprefix("请回答"), options, threshold)
+        if found is not None:
+            return found
+    return None
+
+
+def _match_clause(cleaned: str, options: Sequence[str], threshold: float) -> tuple[str, float] | None:
     best: tuple[str, float] | None = None
     for option in options:
         hit = find(option, cleaned, threshold=threshold)

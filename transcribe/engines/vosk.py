@@ -37,7 +37,7 @@ class VoskEngine:
         if grammar is None:
             recognizer = self._vosk.KaldiRecognizer(self.model, sample_rate)
         else:
-            recognizer = self._vosk.KaldiRecognizer(self.model, sample_rate, json.dumps(grammar))
+            recognizer = self._vosk.KaldiRecognizer(self.model, sample_rate, json.dumps(grammar, ensure_ascii=False))
         recognizer.SetWords(True)
         return VoskStream(recognizer)
 
@@ -53,6 +53,14 @@ class VoskEngine:
         segments.extend(stream.finish().segments)
         return Transcript(" ".join(s.text for s in segments), tuple(segments), audio.duration, self.name,
                           self.language)
+
+
+    def answer(self, path: str, options: list[str]) -> str:
+        """Text of a short answer, decoded in grammar mode restricted to `options` (or [unk])."""
+        audio = read_wav(path)
+        stream = self.open_stream(audio.sample_rate, grammar=[*options, "[unk]"])
+        texts = [r.text for r in (stream.accept(audio.pcm16), stream.finish()) if isinstance(r, Final)]
+        return " ".join(t for t in texts if t and t != "[unk]")
 
 
 class VoskStream:

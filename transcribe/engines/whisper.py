@@ -48,12 +48,14 @@ class WhisperEngine:
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
 
-    def decode(self, audio: np.ndarray | str, prompt: str | None = None) -> tuple[list[Segment], float]:
+    def decode(self, audio: np.ndarray | str, prompt: str | None = None,
+               without_timestamps: bool = False) -> tuple[list[Segment], float]:
         """Decode 16 kHz float samples or a file; returns segments and the audio duration in seconds."""
         opts = self.options
         segments, info = self.model.transcribe(
             audio, language=opts.language, beam_size=opts.beam_size, vad_filter=opts.vad,
             condition_on_previous_text=False, initial_prompt=prompt or opts.initial_prompt,
+            without_timestamps=without_timestamps,
         )
         found = [Segment(round(s.start, 2), round(s.end, 2), s.text.strip(), _confidence(s)) for s in segments]
         return [s for s in found if s.text], float(info.duration)
@@ -62,6 +64,16 @@ class WhisperEngine:
         segments, duration = self.decode(str(path), prompt)
         return Transcript("".join(s.text for s in segments), tuple(segments), duration, self.name,
                           self.options.language)
+
+    def answer(self, path: str, options: list[str]) -> str:
+        """Text of a short answer expected from a closed set of phrases.
+
+        The options go into the prompt ("请回答：是的、不是…"): with the generic prompt Whisper hallucinates on
+        sub-second clips. Timestamps are off because with them it goes on to recite the other options.
+        """
+        prompt = "请回答：" + "、".join(options) + "。"
+        segments, _ = self.decode(str(path), prompt, without_timestamps=True)
+        return "".join(s.text for s in segments)
 
     def open_stream(self, sample_rate: int) -> WhisperStream:
         if sample_rate not in (8000, 16000):
