@@ -92,6 +92,8 @@ async def test_caller_sentence_locates_the_door_plate(engine: AsyncEngine) -> No
     assert location is not None
     assert location.address == "海滨东路120号"
     assert location.place.street_dept_code == "wyjd" and location.confidence > 0.8
+    typed = await locator.locate(address="海滨东路一百二十号3楼", lat=None, lon=None)
+    assert typed is not None and typed.address == "海滨东路120号3楼"  # an address keeps its details
 
 
 async def test_nothing_to_locate_gives_none(engine: AsyncEngine) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+import re
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,6 +17,7 @@ from ticketing.geo.domain import geocoder
 from ticketing.geo.domain.gazetteer import Gazetteer
 from ticketing.geo.domain.geometry import BBox
 from ticketing.geo.domain.model import Cell, Component
+from ticketing.geo.domain.numerals import normalize
 from ticketing.geo.repository import SqlGeoRepository
 from ticketing.geo.settings import GeoSettings
 
@@ -25,6 +27,15 @@ def valid_point(lat: float | None, lon: float | None) -> bool:
     if lat is None or lon is None:
         return False
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
+
+
+_SENTENCE = re.compile(r"[,.!?;:，。！？；：]")
+
+
+def _address_text(text: str, label: str) -> str:
+    """The caller's text when it is an address containing the canonical label, else the label."""
+    clean = normalize(text)
+    return clean if label in clean and not _SENTENCE.search(clean) and len(clean) <= 60 else label
 
 
 class SqlGeoLocator:
@@ -59,8 +70,9 @@ class SqlGeoLocator:
         """A case's location from coordinates (preferred) or from an address or a caller's sentence.
 
         Coordinates give the cell directly (confidence 1.0; the address is reverse-geocoded when missing).
-        Otherwise the best geocoding candidate is used: its label (e.g. 海滨东路120号) becomes the address
-        and its confidence is kept. None when neither yields a place.
+        Otherwise the best geocoding candidate is used with its confidence; its label (e.g. 海滨东路120号)
+        becomes the address unless the text is an address that already contains it (海滨东路120号3楼 stays).
+        None when neither yields a place.
         """
         g = await self.gazetteer()
         if lat is not None and lon is not None and valid_point(lat, lon):
@@ -72,8 +84,8 @@ class SqlGeoLocator:
         best = geocoder.forward(g, address).best
         if best is None:
             return None
-        return Location(lat=best.lat, lon=best.lon, address=best.label, place=g.place_facts(best.cell_code),
-                        confidence=best.confidence)
+        return Location(lat=best.lat, lon=best.lon, address=_address_text(address, best.label),
+                        place=g.place_facts(best.cell_code), confidence=best.confidence)
 
     async def component(self, component_id: str) -> ComponentFacts | None:
         """权属/养护 facts of a component by its 16-digit id."""
