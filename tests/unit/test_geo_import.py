@@ -130,3 +130,14 @@ def test_demo_data_is_marked_and_small() -> None:
         head = json.loads(path.read_text(encoding="utf-8"))
         assert head["demo"] is True and "演示数据" in head["name"]
         assert all(f["properties"].get("demo") is True for f in head["features"])
+
+
+def test_demo_data_can_be_seeded_with_3_digit_cell_sequences() -> None:
+    from ticketing.geo.demo import load_demo
+
+    data = load_demo(DEMO_DIR, cell_width=3)
+    codes = {c.code for c in data["cells"]}  # type: ignore[union-attr]
+    assert all(len(code) == 15 for code in codes)
+    assert all(a.cell_code in codes for a in data["addresses"] if a.cell_code)  # type: ignore[union-attr]
+    assert check("cells", [{"type": "Feature", "properties": {"code": c.code, "community_code": c.community_code},
+                            "geometry": c.geometry} for c in data["cells"][:5]], cell_width=3).ok  # type: ignore
