@@ -58,6 +58,7 @@ class Call:
     agent_channel: str | None = None
     bridge_id: str | None = None
     gone: bool = False
+    offers: list[Offered] = field(default_factory=list)  # kept even when they arrive during a prompt
 
     def is_caller_gone(self, item: Item) -> bool:
         return isinstance(item, GONE) and item.channel.id == self.channel_id
@@ -74,6 +75,8 @@ class Call:
         if isinstance(item, ChannelDtmfReceived) and item.channel.id == self.channel_id:
             self.digits.append(item.digit)
             self.path.append(item.digit)
+        if isinstance(item, Offered):
+            self.offers.append(item)
         return item
 
     async def until(self, done: Callable[[Item], bool], timeout: float) -> Item | None:

@@ -22,7 +22,7 @@ from callcenter.ari.events import (
     StasisEnd,
     StasisStart,
 )
-from callcenter.call import Call, CallerGone, Item, Offered, Tick, on_channel
+from callcenter.call import Call, CallerGone, Item, Tick, on_channel
 
 if TYPE_CHECKING:
     from callcenter.runtime import CallRuntime
@@ -104,12 +104,13 @@ class CallFlow:
             item = await self.call.next(self.rt.tel_announce_s)
             if item is None or isinstance(item, Tick):
                 announced = await self.announce(announced)
-                continue
-            if isinstance(item, Offered):
-                if await self.ring(item.agent_id):
-                    return item.agent_id
-            elif isinstance(item, ChannelDtmfReceived) and announced and self.call.take_digits() == "1":
+            while self.call.offers:
+                agent_id = self.call.offers.pop(0).agent_id
+                if await self.ring(agent_id):
+                    return agent_id
+            if announced and "1" in self.call.take_digits():
                 await self.rt.to_callback(self.call)
+                await self.ari.moh(self.call.channel_id, False)
                 await self.play("callback_confirmed", barge_in=False)
                 raise CallerGone
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
+from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 
 
@@ -79,3 +80,25 @@ def asterisk(telephony_settings: TelephonySettings) -> Iterator[TelephonySetting
 @pytest.fixture(scope="session")
 def audio_fixtures() -> Path:
     return Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+
+
+@pytest.fixture
+async def call_runtime(asterisk: TelephonySettings, tmp_path: Path) -> AsyncIterator[CallRuntime]:
+    """Our call runtime connected to the session's Asterisk, storing call records in a SQLite file."""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from callcenter.app import build_runtime
+    from callcenter.records import SqlCallRecords
+    from callcenter.tables import TABLES
+    from ticketing.db.base import metadata
+
+    engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
+    async with engine.begin() as conn:
+        await conn.run_sync(metadata.create_all, tables=list(TABLES))
+    runtime = build_runtime(asterisk, SqlCallRecords(engine))
+    runtime.tel_announce_s = 3
+    await runtime.start()
+    await runtime.wait_connected()
+    yield runtime
+    await runtime.stop()
+    await engine.dispose()

@@ -7,8 +7,10 @@ import socket
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from callcenter.rig.confgen import agent_passwords
+from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 
 SCENARIOS = Path(__file__).resolve().parent
@@ -37,7 +39,7 @@ class SippResult:
     stderr: str
 
 
-async def run_sipp(tel: TelephonySettings, scenario: str, *, service: str, workdir: Path,
+async def run_sipp(tel: TelephonySettings, scenario: str | Path, *, service: str, workdir: Path,
                    keys: dict[str, str] | None = None, calls: int = 1, rate: int = 10,
                    limit: int | None = None, timeout_s: int = 90, extra: list[str] | None = None) -> SippResult:
     """Run a SIPp scenario against the instance; fresh local ports each time (see docs/telephony.md)."""
@@ -103,3 +105,33 @@ class BaresipAgent:
     def heard(self) -> list[Path]:
         """WAV dumps of what the phone received (decoded audio)."""
         return sorted(self.folder.glob("dump-*-dec.wav"))
+
+
+def make_tone(folder: Path, seconds: int = 120) -> Path:
+    """A long 1 kHz tone: the agent's "voice" (baresip's aufile source hangs up at end of file)."""
+    tone = folder / "agent-tone.wav"
+    if not tone.exists():
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(tone), "synth", str(seconds),
+                        "sine", "1000", "vol", "0.3"], check=True)
+    return tone
+
+
+async def agent_online(rt: CallRuntime, agent: BaresipAgent, ext: str) -> None:
+    """Start the phone and wait until Asterisk sees its registration."""
+    await agent.start()
+    for _ in range(50):
+        if await rt.client.endpoint_state("PJSIP", ext) == "online":
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"agent {ext} did not register")
+
+
+async def wait_outcome(rt: CallRuntime, timeout: float = 15, caller: str | None = None) -> dict[str, Any]:
+    """The newest finished call record (of `caller`), with its events."""
+    assert rt.records
+    for _ in range(int(timeout * 10)):
+        rows = [r for r in await rt.records.recent(20) if caller in (None, r["caller"])]
+        if rows and rows[0]["outcome"]:
+            return await rt.records.get(rows[0]["id"]) or {}
+        await asyncio.sleep(0.1)
+    raise AssertionError("no finished call record")
