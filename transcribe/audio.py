@@ -34,7 +34,7 @@ def read_wav(path: str | Path) -> PcmAudio:
         with wave.open(str(path), "rb") as wav:
             channels, width, rate = wav.getnchannels(), wav.getsampwidth(), wav.getframerate()
             frames = wav.readframes(wav.getnframes())
-    except (wave.Error, EOFError) as exc:
+    except (wave.Error, EOFError, RuntimeError) as exc:  # RuntimeError: truncated chunk (wave quirk)
         raise AudioFormatError(f"不是有效的 WAV 文件：{exc}") from exc
     if width != 2:
         raise AudioFormatError("只支持 16 位 PCM 编码的 WAV 文件")

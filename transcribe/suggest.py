@@ -18,11 +18,12 @@ from transcribe.understand import ClassSuggestion, RoadMention, find_roads, sugg
 
 
 class PlaceLocator(Protocol):
-    """The geocoder port: an address or sentence (or a point) → a Location with its grid cell (sync or async)."""
+    """The geocoder port (ticketing.geo.service.SqlGeoLocator): an address or a caller's sentence → a Location
+    with its grid cell, or None. May be sync or async."""
 
     def locate(
-        self, address: str | None = None, lat: float | None = None, lon: float | None = None
-    ) -> Location | Awaitable[Location]: ...
+        self, *, address: str | None, lat: float | None, lon: float | None
+    ) -> Location | Awaitable[Location | None] | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +73,7 @@ class Understander:
         if self.locator is None:
             return None
         try:
-            found = self.locator.locate(address=address)
+            found = self.locator.locate(address=address, lat=None, lon=None)
             if inspect.isawaitable(found):
                 found = await found
         except LookupError:

@@ -1,0 +1,112 @@
+"""POST /api/v1/transcriptions and transcript search through HTTP, with bad input and a missing model."""
+
+from __future__ import annotations
+
+import io
+import wave
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+
+from config.bootstrap import engine_for
+from config.settings import Settings
+from ticketing import accounts
+from ticketing.domain.model import Role
+from transcribe.settings import SpeechSettings
+from web.api.transcriptions import speech_service
+from web.app import create_app
+
+CALLERS = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "callers"
+
+
+async def _client(settings: Settings, clock, aiohttp_client, **speech: Any) -> tuple[TestClient, dict[str, str]]:  # type: ignore[no-untyped-def]
+    engine = engine_for(settings)
+    async with engine.begin() as conn:
+        await accounts.add_user(conn, username="agent01", display_name="agent01", role=Role.AGENT, now=clock())
+        token = await accounts.create_token(conn, "agent01", clock(), days=1)
+    await engine.dispose()
+    settings = settings.model_copy(update={"speech": SpeechSettings(workers=1, **speech)})
+    client = await aiohttp_client(create_app(settings, clock=clock))
+    return client, {"Authorization": f"Bearer {token}"}
+
+
+def _wav(seconds: float = 0.5, rate: int = 8000, width: int = 2) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(width)
+        out.setframerate(rate)
+        out.writeframes(b"\0" * int(seconds * rate) * width)
+    return buffer.getvalue()
+
+
+async def _post(client: TestClient, headers: dict[str, str], data: bytes, name: str = "a.wav") -> tuple[int, Any]:
+    form = FormData()
+    form.add_field("file", io.BytesIO(data), filename=name, content_type="audio/wav")
+    response = await client.post("/api/v1/transcriptions", data=form, headers=headers)
+    return response.status, await response.json()
+
+
+async def test_upload_needs_a_login(db_settings: Settings, clock, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    client, _ = await _client(db_settings, clock, aiohttp_client)
+    status, body = await _post(client, {}, _wav())
+    assert status == 401 and body["error"]["code"] == "unauthenticated"
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "code"),
+    [(b"ID3 not a wav at all", 415, "unsupported_media"),
+     (b"RIFF\x10\x00\x00\x00WAVEjunkjunkjunk", 422, "bad_audio"),
+     (_wav(width=1), 422, "bad_audio"),
+     (_wav(seconds=0.01), 422, "audio_too_short")],
+)
+async def test_bad_uploads_get_clear_errors(db_settings: Settings, clock, aiohttp_client, data: bytes,  # type: ignore[no-untyped-def]
+                                            status: int, code: str) -> None:
+    client, headers = await _client(db_settings, clock, aiohttp_client)
+    got, body = await _post(client, headers, data)
+    assert (got, body["error"]["code"]) == (status, code)
+    assert body["error"]["message"]
+
+
+async def test_too_large_upload_is_refused(db_settings: Settings, clock, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    client, headers = await _client(db_settings, clock, aiohttp_client, max_upload_mb=1)
+    status, body = await _post(client, headers, _wav(seconds=70))  # 1.1 MB
+    assert (status, body["error"]["code"]) == (413, "upload_too_large")
+
+
+async def test_missing_model_says_what_to_install(db_settings: Settings, clock, aiohttp_client,  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
+    client, headers = await _client(db_settings, clock, aiohttp_client, models_dir=str(tmp_path))
+    status, body = await _post(client, headers, _wav())
+    assert status == 503
+    assert "hotline models install whisper-base" in body["error"]["message"]
+    assert (await client.get("/api/v1/openapi.json")).status in (200, 401)  # the rest of the app still answers
+
+
+@pytest.mark.slow
+async def test_upload_returns_text_class_and_place(db_settings: Settings, clock, aiohttp_client) -> None:  # type: ignore[no-untyped-def]
+    client, headers = await _client(db_settings, clock, aiohttp_client)
+    status, body = await _post(client, headers, (CALLERS / "c06.wav").read_bytes())
+    assert status == 200, body
+    assert body["text"] and body["segments"]
+    assert body["suggested_class"]["name"] == "非法小广告"
+    assert body["suggested_place"]["road"] == "新桥北路"
+
+
+@pytest.mark.slow
+async def test_recordings_are_transcribed_in_the_background_and_found_by_text(  # type: ignore[no-untyped-def]
+        db_settings: Settings, clock, aiohttp_client) -> None:
+    client, headers = await _client(db_settings, clock, aiohttp_client)
+    service = speech_service(client.app)
+    transcript_id = await service.transcribe_recording(str(CALLERS / "c04.wav"), "call-42")
+    failed_id = await service.transcribe_recording("/nonexistent/recording.wav", "call-43")
+    assert failed_id != transcript_id
+    response = await client.get("/api/v1/transcriptions", params={"q": "垃圾"}, headers=headers)
+    items = (await response.json())["items"]
+    assert [i["call_id"] for i in items] == ["call-42"]
+    assert items[0]["suggested_class_code"] == "20102" and items[0]["status"] == "done"
+    stored = await service.repository.for_call("call-43")  # type: ignore[union-attr]
+    assert stored[0].status == "failed"
