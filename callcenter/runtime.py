@@ -91,10 +91,15 @@ class CallRuntime:
 
     # --- one call ---------------------------------------------------------------------------------------
     async def _new_call(self, channel: Channel, *, adopted: bool = False) -> None:
-        call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
+        known = await self.records.by_channel(channel.id) if adopted and self.records else None
+        if known is not None:
+            arrived = known["arrived_at"].replace(tzinfo=UTC)
+            call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
+        else:
+            call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
         self.calls[call.id] = call
         self.own(channel.id, call)
-        if self.records:
+        if self.records and known is None:
             await self.records.create(call.id, caller=call.caller, called=channel.exten or self.tel.hotline_number,
                                       channel_id=channel.id, arrived_at=call.arrived_at)
         self.publish("call", "arrived", call, adopted=adopted)
@@ -104,14 +109,17 @@ class CallRuntime:
         flow, outcome, hangup_by = CallFlow(self, call), "abandoned", "caller"
         try:
             outcome, hangup_by = await self._flow(flow, adopted)
+        except asyncio.CancelledError:
+            # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
+            self.calls.pop(call.id, None)
+            raise
         except CallerGone:
             outcome = "callback" if call.waiting and call.waiting.callback else outcome
         except Exception:
             log.exception("call %s failed; handing it to the fallback dialplan", call.id)
             outcome, hangup_by = "failed", "system"
             await self._rescue(call)
-        finally:
-            await self._finish(call, outcome, hangup_by)
+        await self._finish(call, outcome, hangup_by)
 
     async def _flow(self, flow: CallFlow, adopted: bool) -> tuple[str, str]:
         call = flow.call
@@ -141,6 +149,12 @@ class CallRuntime:
                 await self.client.play(f"channel:{call.channel_id}", sound("apology"))
 
     async def _finish(self, call: Call, outcome: str, hangup_by: str) -> None:
+        await self._release(call, outcome)
+        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=hangup_by,
+                          dtmf_path="".join(call.path))
+        self.publish("call", "ended", call, outcome=outcome)
+
+    async def _release(self, call: Call, outcome: str) -> None:
         if call.waiting is not None and not call.waiting.callback:
             self.acd.remove(call.id)
         if call.agent_id and call.bridge_id:
@@ -156,9 +170,6 @@ class CallRuntime:
             if key:
                 self.disown(key)
         self.calls.pop(call.id, None)
-        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=hangup_by,
-                          dtmf_path="".join(call.path))
-        self.publish("call", "ended", call, outcome=outcome)
 
     # --- queue ------------------------------------------------------------------------------------------
     def enqueue(self, call: Call, reason: str) -> None:
