@@ -81,8 +81,9 @@ class CallRuntime:
         owner = self._owners.get(event.route_key)
         if owner is not None:
             owner.mailbox.put_nowait(event)
-        elif isinstance(event, StasisStart) and not event.args:
-            self._spawn(self._new_call(event.channel), event.channel.id)
+        elif isinstance(event, StasisStart) and event.args in ((), ("queue",)):
+            # ("queue",): straight to the queue (the benchmark's number, and transfers back to the queue).
+            self._spawn(self._new_call(event.channel, direct=bool(event.args)), event.channel.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -90,7 +91,7 @@ class CallRuntime:
         task.add_done_callback(self._tasks.discard)
 
     # --- one call ---------------------------------------------------------------------------------------
-    async def _new_call(self, channel: Channel, *, adopted: bool = False) -> None:
+    async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
         known = await self.records.by_channel(channel.id) if adopted and self.records else None
         if known is not None:
             arrived = known["arrived_at"].replace(tzinfo=UTC)
@@ -103,12 +104,12 @@ class CallRuntime:
             await self.records.create(call.id, caller=call.caller, called=channel.exten or self.tel.hotline_number,
                                       channel_id=channel.id, arrived_at=call.arrived_at)
         self.publish("call", "arrived", call, adopted=adopted)
-        await self._run(call, adopted)
+        await self._run(call, adopted, direct)
 
-    async def _run(self, call: Call, adopted: bool) -> None:
+    async def _run(self, call: Call, adopted: bool, direct: bool = False) -> None:
         flow, outcome, hangup_by = CallFlow(self, call), "abandoned", "caller"
         try:
-            outcome, hangup_by = await self._flow(flow, adopted)
+            outcome, hangup_by = await self._flow(flow, adopted, direct)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
@@ -121,9 +122,12 @@ class CallRuntime:
             await self._rescue(call)
         await self._finish(call, outcome, hangup_by)
 
-    async def _flow(self, flow: CallFlow, adopted: bool) -> tuple[str, str]:
+    async def _flow(self, flow: CallFlow, adopted: bool, direct: bool) -> tuple[str, str]:
         call = flow.call
-        if not adopted:
+        if direct:
+            await self.client.answer(call.channel_id)
+            reason = "direct"
+        elif not adopted:
             await self.client.answer(call.channel_id)
             if call.caller in self.tel.blocklist:
                 await flow.play("blocked", barge_in=False)

@@ -176,7 +176,8 @@ class AriClient:
     # --- events -----------------------------------------------------------------------------------------
     async def run_events(self, on_event: Callable[[Event], None],
                          on_connect: Callable[[], Awaitable[None]], *,
-                         min_backoff_s: float = 0.2, max_backoff_s: float = 5.0) -> None:
+                         min_backoff_s: float = 0.2, max_backoff_s: float = 5.0,
+                         subscribe_all: bool = False) -> None:
         """Read events forever, reconnecting with exponential backoff; `on_connect` runs after each
         (re)connection, before queued events are delivered, so the caller can reconcile state."""
         backoff = min_backoff_s
@@ -184,7 +185,8 @@ class AriClient:
         while True:
             try:
                 async with self.session.ws_connect(
-                    ws_url, params={"app": self.app}, heartbeat=10, headers=self._headers
+                    ws_url, params={"app": self.app, "subscribeAll": _param(subscribe_all)}, heartbeat=10,
+                    headers=self._headers
                 ) as ws:
                     backoff = min_backoff_s
                     self.connected.set()

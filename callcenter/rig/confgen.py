@@ -23,6 +23,7 @@ PROMPTS = PROJECT_ROOT / "ivr" / "prompts"
 SOUNDS_IN_ROOT = "usr/share/asterisk/sounds/hotline12319"
 PLAIN_IVR_NUMBER = "12320"  # benchmark baseline: Answer + Playback in plain dialplan
 PLAIN_QUEUE_NUMBER = "12321"  # benchmark baseline: app_queue with the same agents
+DIRECT_QUEUE_NUMBER = "12322"  # benchmark: our ACD without the IVR in front
 
 MODULES = (
     # core plumbing
@@ -115,6 +116,7 @@ def context(tel: TelephonySettings) -> dict[str, object]:
         module_dir=module_dir(tel.root), modules=MODULES, ari_password=ari_password(tel),
         agents=agent_passwords(tel),
         plain_ivr_number=PLAIN_IVR_NUMBER, plain_queue_number=PLAIN_QUEUE_NUMBER,
+        direct_queue_number=DIRECT_QUEUE_NUMBER,
     )
     return values
 
