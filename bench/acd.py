@@ -12,7 +12,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
-from bench.sip.common import Observer, bench_settings, parse_time, pct, sipp, summary
+from bench.sip.common import Observer, bench_settings, parse_time, ratio, sipp, summary
 from callcenter.acd import LogIn, SetReady
 from callcenter.app import build_runtime
 from callcenter.ari.events import Event
@@ -21,9 +21,9 @@ from callcenter.rig.confgen import DIRECT_QUEUE_NUMBER, PLAIN_QUEUE_NUMBER
 from tests.sip.peers import BaresipAgent, make_tone
 
 
-def ring_latency_ms(events: list[Event]) -> list[float]:
+def ring_latency_ms(events: list[Event], ours: dict[str, str]) -> list[float]:
+    """`ours` maps our call ids to caller channel ids (from the runtime's event bus)."""
     callers: dict[str, float] = {}  # caller channel id -> created
-    by_number: dict[str, float] = {}
     latencies: list[float] = []
     for event in events:
         raw = event.raw
@@ -31,11 +31,10 @@ def ring_latency_ms(events: list[Event]) -> list[float]:
         name = channel.get("name", "")
         if raw.get("type") == "ChannelCreated" and name.startswith("PJSIP/citizens"):
             callers[channel["id"]] = parse_time(channel["creationtime"])
-            by_number[channel["caller"]["number"]] = callers[channel["id"]]
         elif raw.get("type") == "ChannelCreated" and name.startswith("PJSIP/80"):
-            number = (channel.get("caller") or {}).get("number", "")
-            if number in by_number:  # our originate carries the citizen's number
-                latencies.append((parse_time(channel["creationtime"]) - by_number.pop(number)) * 1000)
+            caller_id = ours.get(channel["id"].split("-", 1)[0], "")  # our agent legs: "<call id>-<ext>-<n>"
+            if caller_id in callers:
+                latencies.append((parse_time(channel["creationtime"]) - callers.pop(caller_id)) * 1000)
         elif raw.get("type") == "Dial" and not raw.get("dialstatus") and raw.get("caller"):
             caller_id = raw["caller"]["id"]  # app_queue: Dial from the caller's channel to an agent
             if caller_id in callers:
@@ -61,10 +60,16 @@ async def run(calls: int, agents: int) -> dict[str, tuple[int, list[float]]]:
                 runtime.acd.command(ext, LogIn())
                 runtime.acd.command(ext, SetReady())
             for label, number in (("our ACD", DIRECT_QUEUE_NUMBER), ("app_queue", PLAIN_QUEUE_NUMBER)):
-                async with Observer(tel) as observer:
-                    outcome = await sipp(tel, number, calls, rate=agents)
+                async with Observer(tel) as observer, runtime.bus.subscribe() as bus:
+                    # At most as many calls at once as agents: the latency is routing, not waiting.
+                    outcome = await sipp(tel, number, calls, rate=agents, limit=agents)
                     await asyncio.sleep(1)
-                results[label] = (outcome.ok, ring_latency_ms(observer.events))
+                    ours: dict[str, str] = {}
+                    while not bus.empty():
+                        event = bus.get_nowait()
+                        if "channel_id" in event.data:
+                            ours[event.data["call_id"]] = event.data["channel_id"]
+                results[label] = (outcome.ok, ring_latency_ms(observer.events, ours))
                 await asyncio.sleep(2)
         finally:
             await runtime.stop()
@@ -84,8 +89,7 @@ def main() -> None:
     for label, (ok, latencies) in results.items():
         print(f"{label:10} success {ok}/{args.calls}  call→agent ring {summary(latencies)}")
     ours, plain = results["our ACD"][1], results["app_queue"][1]
-    print(f"ratio ours/app_queue: p50 {pct(ours, 50) / max(pct(plain, 50), 1e-9):.2f}  "
-          f"p95 {pct(ours, 95) / max(pct(plain, 95), 1e-9):.2f}")
+    print(f"ratio ours/app_queue: p50 {ratio(ours, plain, 50)}  p95 {ratio(ours, plain, 95)}")
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import argparse
 import asyncio
 import tempfile
 
-from bench.sip.common import Observer, bench_settings, parse_time, pct, sipp, summary
+from bench.sip.common import Observer, bench_settings, parse_time, ratio, sipp, summary
 from callcenter.app import build_runtime
 from callcenter.ari.events import Event, PlaybackStarted, StasisStart
 from callcenter.rig import process
@@ -66,8 +66,7 @@ def report(results: dict[str, dict[str, object]], calls: int) -> None:
     ours, plain = results["ARI IVR (ours)"], results["dialplan IVR"]
     for name, a, b in (("INVITE→200", ours["run"].invite_to_200_ms, plain["run"].invite_to_200_ms),  # type: ignore[attr-defined]
                        ("first prompt", ours["prompt"], plain["prompt"])):
-        print(f"ratio ours/plain {name}: p50 {pct(a, 50) / max(pct(b, 50), 1e-9):.2f}  "  # type: ignore[arg-type]
-              f"p95 {pct(a, 95) / max(pct(b, 95), 1e-9):.2f}")  # type: ignore[arg-type]
+        print(f"ratio ours/plain {name}: p50 {ratio(a, b, 50)}  p95 {ratio(a, b, 95)}")  # type: ignore[arg-type]
 
 
 def main() -> None:

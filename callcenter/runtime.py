@@ -245,7 +245,8 @@ class CallRuntime:
         return await self.case_lookup(case_no) if self.case_lookup else None
 
     def publish(self, topic: str, kind: str, call: Call, **data: Any) -> None:
-        self.bus.publish(BusEvent(topic, kind, self.now(), {"call_id": call.id, "caller": call.caller, **data}))
+        self.bus.publish(BusEvent(topic, kind, self.now(), {"call_id": call.id, "caller": call.caller,
+                                                          "channel_id": call.channel_id, **data}))
 
     def _agent_changed(self, event: Any) -> None:
         self.bus.publish(BusEvent("agent", "state_changed", event.at, {

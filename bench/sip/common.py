@@ -68,16 +68,19 @@ class SippRun:
     invite_to_200_ms: list[float]
 
 
-async def sipp(tel: TelephonySettings, service: str, calls: int, *, rate: int = 200) -> SippRun:
+async def sipp(tel: TelephonySettings, service: str, calls: int, *, rate: int = 200,
+               limit: int | None = None) -> SippRun:
     with tempfile.TemporaryDirectory() as work:
+        silence = Path(work) / "silence.al"
+        silence.write_bytes(b"\xd5" * 8000 * 5)  # 5 s of A-law silence
         args = ["sipp", f"127.0.0.1:{tel.sip_port}", "-sf", str(HERE / "hold.xml"), "-s", service,
                 "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
-                "-m", str(calls), "-l", str(calls), "-r", str(rate), "-nostdin", "-timeout", "60s",
+                "-m", str(calls), "-l", str(limit or calls), "-r", str(rate), "-nostdin", "-timeout", "60s",
                 "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", "stat.csv"]
         proc = await asyncio.create_subprocess_exec(*args, cwd=work, stdout=asyncio.subprocess.DEVNULL,
                                                     stderr=asyncio.subprocess.DEVNULL)
         await proc.wait()
-        rtts = [float(r["response_time_repartition"] if "response_time_repartition" in r else r["value"])
+        rtts = [float(r["response_time_ms"])  # SIPp's -trace_rtt: one line per call, whole ms
                 for f in Path(work).glob("*_rtt.csv") for r in csv.DictReader(f.open(), delimiter=";")]
         rows = list(csv.DictReader((Path(work) / "stat.csv").open(), delimiter=";"))
         last = rows[-1] if rows else {}
@@ -90,6 +93,11 @@ def pct(values: list[float], q: float) -> float:
     if len(values) == 1:
         return values[0]
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def ratio(a: list[float], b: list[float], q: float) -> str:
+    """a/b at percentile q; timings are whole milliseconds, so below 1 ms counts as 1 ms."""
+    return f"{max(pct(a, q), 1.0) / max(pct(b, q), 1.0):.2f}"
 
 
 def summary(values: list[float]) -> str:
