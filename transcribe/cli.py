@@ -6,6 +6,7 @@ import asyncio
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from tqdm import tqdm
@@ -109,21 +110,27 @@ def verify_model(name: str) -> None:
 @click.argument("wav", type=click.Path(exists=True, dir_okay=False))
 @click.option("--engine", type=click.Choice(["whisper", "vosk"]), default=None, help="覆盖 speech.engine")
 def transcribe_command(wav: str, engine: str | None) -> None:
-    from transcribe.service import SpeechService, default_understander
-
     settings = speech_settings()
     if engine:
         settings = settings.model_copy(update={"engine": engine})
-    service = SpeechService(settings, understander=default_understander(settings, _locator()))
     try:
-        result = asyncio.run(service.transcribe_file(wav))
+        result = asyncio.run(_transcribe(settings, wav))
     except EngineUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
-    finally:
-        service.close()
     click.echo(json.dumps(result, ensure_ascii=False, indent=2))
 
 
-def _locator() -> object | None:
-    """The real geocoder when ticketing.geo provides one; otherwise places carry no grid cell."""
-    return None
+async def _transcribe(settings: SpeechSettings, wav: str) -> dict[str, Any]:
+    """Transcribe with the site's geocoder (ticketing.geo) for grid cells when its database is reachable."""
+    from config.bootstrap import build_locator, engine_for
+    from config.settings import load_settings
+    from transcribe.service import SpeechService, default_understander
+
+    root = load_settings()
+    db = engine_for(root)
+    service = SpeechService(settings, understander=default_understander(settings, build_locator(db, root)))
+    try:
+        return await service.transcribe_file(wav)
+    finally:
+        service.close()
+        await db.dispose()

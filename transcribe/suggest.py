@@ -6,8 +6,9 @@ The place goes through the geocoder port (ticketing.geo's SqlGeoLocator in produ
 from __future__ import annotations
 
 import inspect
+import logging
 from collections.abc import Awaitable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
 from ticketing.domain.places import Location
@@ -15,6 +16,8 @@ from transcribe.lexicon import Lexicon
 from transcribe.normalize import normalize
 from transcribe.ports import Transcript
 from transcribe.understand import ClassSuggestion, RoadMention, find_roads, suggest_classes, summarize
+
+log = logging.getLogger("hotline.speech")
 
 
 class PlaceLocator(Protocol):
@@ -64,10 +67,12 @@ class Understander:
     async def suggest_place(self, text: str) -> PlaceSuggestion | None:
         roads = find_roads(text, self.road_names)
         first = roads[0] if roads else None
-        location = await self._locate(first.address if first else text)
+        address = _crossing(roads) or (first.address if first else text)
+        location = await self._locate(address)
         if first is None and location is None:
             return None
-        return _place(first, roads[1:], location)
+        place = _place(first, roads[1:], location)
+        return replace(place, address=address) if first is not None else place
 
     async def _locate(self, address: str) -> Location | None:
         if self.locator is None:
@@ -76,9 +81,17 @@ class Understander:
             found = self.locator.locate(address=address, lat=None, lon=None)
             if inspect.isawaitable(found):
                 found = await found
-        except LookupError:
+        except Exception:  # no geocoder data (not seeded) or a geocoder bug: the suggestion just has no cell
+            log.warning("geocoder failed for %r", address, exc_info=True)
             return None
         return found if isinstance(found, Location) and (found.place.cell_code or found.lat) else None
+
+
+def _crossing(roads: Sequence[RoadMention]) -> str | None:
+    """Two roads named one after the other ("A和B交叉口", however misheard the 交叉口) mean their crossing."""
+    if len(roads) >= 2 and roads[1].start - roads[0].end <= 2 and roads[0].house_number is None:
+        return f"{roads[0].road}与{roads[1].road}交叉口"
+    return None
 
 
 def _place(road: RoadMention | None, others: Sequence[RoadMention], location: Location | None) -> PlaceSuggestion:
