@@ -76,6 +76,7 @@ async def run(calls: int, agents: int) -> dict[str, tuple[int, list[float]]]:
             for phone in phones:
                 await phone.stop()
             await asyncio.to_thread(process.stop, tel)
+            process.remove_instance(tel)
     return results
 
 

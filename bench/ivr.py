@@ -54,6 +54,7 @@ async def run(calls: int) -> dict[str, dict[str, object]]:
         finally:
             await runtime.stop()
             await asyncio.to_thread(process.stop, tel)
+            process.remove_instance(tel)
     return results
 
 

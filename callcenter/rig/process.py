@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from callcenter.rig.build import RigError, build_root, is_built
-from callcenter.rig.confgen import ari_password, write_config
+from callcenter.rig.confgen import ari_password, in_root, instance_dirs, write_config
 from callcenter.settings import TelephonySettings
 
 # Children started by this process, kept so they are waited for (and not garbage-collected while running).
@@ -178,3 +178,13 @@ def asterisk_cli(tel: TelephonySettings, command: str, timeout: float = 10.0) ->
         capture_output=True, text=True, timeout=timeout, check=False,
     )
     return result.stdout
+
+
+def remove_instance(tel: TelephonySettings) -> None:
+    """Delete a stopped instance's folders inside the shared root (tests and benchmarks use throwaway ones)."""
+    import shutil
+
+    if _alive(_read_pid(tel)):
+        raise RigError(f"instance {tel.instance!r} still runs")
+    for inner in instance_dirs(tel).values():
+        shutil.rmtree(in_root(tel.root, inner), ignore_errors=True)
