@@ -42,7 +42,7 @@ def build_locator(engine: AsyncEngine, settings: Settings) -> Locator | None:
     geo = optional_module("ticketing.geo.service")
     if geo is None or not hasattr(geo, "SqlGeoLocator"):
         return None
-    return geo.SqlGeoLocator(engine)  # type: ignore[no-any-return]
+    return geo.SqlGeoLocator(engine, settings.geo)  # type: ignore[no-any-return]
 
 
 def build_case_service(engine: AsyncEngine, settings: Settings,

@@ -64,13 +64,15 @@ def main(verbose: bool) -> None:
 @click.option("--port", type=int, default=None, help="Listen port (default: settings http.port).")
 def serve(host: str | None, port: int | None) -> None:
     """Run the web service (API, consoles) and, when enabled, the telephony app."""
+    import uvloop
     from aiohttp import web
 
     from web.app import create_app
 
     settings = _settings()
+    # uvloop: a faster event loop for the one process that serves API, consoles and the ARI app.
     web.run_app(create_app(settings), host=host or settings.http.host, port=port or settings.http.port,
-                print=lambda text: click.echo(text, err=True))
+                print=lambda text: click.echo(text, err=True), loop=uvloop.new_event_loop(), access_log=None)
 
 
 @main.group()

@@ -108,7 +108,6 @@ class CaseSettings(Section):
     limits: StageLimitSettings = StageLimitSettings()
     yellow_at: float = Field(0.8, gt=0, lt=1)
     reopen_window_days: int = Field(30, ge=0)
-    require_check_before_close: bool = True
 
 
 class SecuritySettings(Section):

@@ -11,7 +11,7 @@ from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ticketing.calendar_source import coverage_warning
-from ticketing.db.cases_repo import SqlCaseRepository, clock_from_row, request_from_row
+from ticketing.db.cases_repo import clock_from_row, flow_from_rows, request_from_row
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
 from ticketing.db.timeutil import from_db, to_db
 from ticketing.domain.calendar import WorkCalendar
@@ -19,6 +19,7 @@ from ticketing.domain.errors import InvalidParameters, NotFound
 from ticketing.domain.model import Actor, CaseRequest, Light, Role, StageClock, State
 from ticketing.domain.workflow import COMMAND_LABELS, available_commands
 from ticketing.reference import ReferenceData
+from ticketing.services import Created
 
 FULL_PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.SYSTEM})
 
@@ -45,23 +46,24 @@ class ViewContext:
 
 async def case_view(conn: AsyncConnection, case_no: str, actor: Actor, ctx: ViewContext) -> dict[str, Any]:
     """Everything about one case that this actor may see, with deadlines, lights and allowed actions."""
-    loaded = await SqlCaseRepository(conn).load(case_no)
-    row = loaded.row
-    if actor.role is Role.DEPARTMENT and not await _department_saw(conn, loaded.id, actor, row):
+    row = (await conn.execute(select(cases).where(cases.c.case_no == case_no))).mappings().first()
+    if row is None or (actor.role is Role.DEPARTMENT and not await _department_saw(conn, row["id"], actor, row)):
         raise NotFound(f"案件 {case_no} 不存在")
-    stages = (await conn.execute(select(case_stages).where(case_stages.c.case_id == loaded.id)
+    case_id = row["id"]
+    stages = (await conn.execute(select(case_stages).where(case_stages.c.case_id == case_id)
                                  .order_by(case_stages.c.id))).mappings().all()
-    requests = (await conn.execute(select(case_requests).where(case_requests.c.case_id == loaded.id)
+    requests = (await conn.execute(select(case_requests).where(case_requests.c.case_id == case_id)
                                    .order_by(case_requests.c.id))).mappings().all()
-    history = (await conn.execute(select(case_history).where(case_history.c.case_id == loaded.id)
+    history = (await conn.execute(select(case_history).where(case_history.c.case_id == case_id)
                                   .order_by(case_history.c.id))).mappings().all()
+    flow = flow_from_rows(row, stages, requests)
     view = summary(row, actor, ctx)
     view["deadlines"] = [_clock_view(clock_from_row(s), ctx) for s in stages]
     view["requests"] = [_request_view(request_from_row(r), ctx) for r in requests]
     view["history"] = [_history_view(h, ctx) for h in history]
     view["allowed_actions"] = [{"command": c, "label": COMMAND_LABELS[c]}
-                               for c in available_commands(loaded.flow, actor)]
-    warnings = {coverage_warning(ctx.calendar, c.started_at, c.due_at) for c in loaded.flow.stages}
+                               for c in available_commands(flow, actor)]
+    warnings = {coverage_warning(ctx.calendar, c.started_at, c.due_at) for c in flow.stages}
     view["warnings"] = sorted(w for w in warnings if w)
     return view
 
@@ -74,6 +76,24 @@ async def _department_saw(conn: AsyncConnection, case_id: int, actor: Actor, row
         case_history.c.case_id == case_id, case_history.c.command == "dispatch",
         case_history.c.payload["department"].as_string() == actor.department_code)
     return (await conn.execute(stmt.limit(1))).first() is not None
+
+
+def created_view(created: Created, actor: Actor, ctx: ViewContext) -> dict[str, Any]:
+    """The answer to a creation, from what the transaction produced (no second read)."""
+    flow, fields = created.flow, created.fields
+    suggested = fields["suggested_department"]
+    return {
+        "case_no": flow.case_no, "state": flow.state.value, "state_label": flow.state.label,
+        "version": flow.version, "source": fields["source"],
+        "category": {"code": created.category.code, "name": created.category.name,
+                     "kind": created.category.kind_label},
+        "address": fields["address"], "lat": fields["lat"], "lon": fields["lon"], "cell_code": fields["cell_code"],
+        "suggested_department": ({"code": suggested, "name": ctx.reference.departments.get(suggested),
+                                  "reason": fields["suggestion_reason"]} if suggested else None),
+        "deadlines": [_clock_view(c, ctx) for c in flow.stages],
+        "allowed_actions": [{"command": c, "label": COMMAND_LABELS[c]} for c in available_commands(flow, actor)],
+        "created_at": iso(flow.created_at, ctx.calendar),
+    }
 
 
 def summary(row: Mapping[str, Any], actor: Actor, ctx: ViewContext) -> dict[str, Any]:

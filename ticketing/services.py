@@ -21,12 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from config.settings import Settings
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
+from ticketing.db.engine import write_transaction
 from ticketing.db.tables import calendar_days
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.caseno import day_key, format_case_no
 from ticketing.domain.dispatch import suggest_department
 from ticketing.domain.errors import Forbidden, InvalidParameters
-from ticketing.domain.model import Actor, Role, Stage, State
+from ticketing.domain.model import Actor, CaseFlow, Role, Stage, State
 from ticketing.domain.places import ComponentFacts, Location, PlaceFacts
 from ticketing.domain.workflow import CaseEvent, Command, HistoryEntry, Outcome, Policy, apply, new_case
 from ticketing.reference import Category, ReferenceData, load_reference
@@ -59,6 +60,19 @@ class NewCase:
     external_id: str | None = None
     call_id: str | None = None
     accept: bool = False
+
+
+@dataclass(frozen=True)
+class Created:
+    """What a creation produced: the workflow state and the stored fields (place, suggestion)."""
+
+    flow: CaseFlow
+    category: Category
+    fields: dict[str, Any]
+
+    @property
+    def case_no(self) -> str:
+        return self.flow.case_no
 
 
 @dataclass
@@ -116,8 +130,8 @@ class CaseService:
 
     # --- use cases ------------------------------------------------------------------------------------
 
-    async def create(self, new: NewCase, actor: Actor) -> str:
-        """Register a new case (optionally accepted in the same step); returns its case number."""
+    async def create(self, new: NewCase, actor: Actor) -> Created:
+        """Register a new case (optionally accepted in the same step) in one transaction."""
         if actor.role not in CREATOR_ROLES:
             raise Forbidden(f"{actor.role.label}不能新建案件")
         reference, calendar = await self.reference(), await self.calendar()
@@ -130,7 +144,7 @@ class CaseService:
         local_day = now.astimezone(calendar.tz).date()
         fields = _case_fields(new, actor, location, suggestion)
         events: list[CaseEvent] = []
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             repo = SqlCaseRepository(conn)
             case_no = format_case_no(local_day, await repo.next_sequence(day_key(local_day)))
             flow = new_case(case_no, category.code, now, policy)
@@ -142,14 +156,15 @@ class CaseService:
             if new.accept:
                 outcome = await self._act_in(conn, case_no, Command("accept", actor), now, policy)
                 events.append(outcome.event)
+                flow = outcome.case
         self._emit(events)
-        return case_no
+        return Created(flow, category, fields)
 
     async def act(self, case_no: str, command: Command) -> Outcome:
         """Apply one workflow command in its own transaction; stale or illegal commands change nothing."""
         reference, calendar = await self.reference(), await self.calendar()
         now = self.clock()
-        async with self.engine.begin() as conn:
+        async with write_transaction(self.engine) as conn:
             loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
             policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
             outcome = await self._act_in(conn, case_no, command, now, policy, loaded)

@@ -12,5 +12,5 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def json_response(value: Any, status: int = 200) -> web.Response:
-    return web.json_response(value, status=status, dumps=dumps)
+def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response(value, status=status, dumps=dumps, headers=headers)

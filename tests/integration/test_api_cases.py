@@ -62,8 +62,11 @@ async def api(db_settings: Settings, clock, aiohttp_client) -> Api:  # type: ign
 async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
     case = await api.create(accept=True)
     assert case["state"] == "accepted" and len(case["case_no"]) == 12 and case["case_no"].startswith("20261123")
-    assert [h["command"] for h in case["history"]] == ["create", "accept"]
     assert {a["command"] for a in case["allowed_actions"]} >= {"request_verification", "merge"}
+    assert [d["stage"] for d in case["deadlines"]] == ["acceptance", "registration"]
+    status, full = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
+    assert status == 200 and [h["command"] for h in full["history"]] == ["create", "accept"]
+    assert full["caller_phone"] == "13800000000" and full["description"].startswith("海滨东路")
     steps = [("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
              ("acknowledge", "dept-szs", {}), ("submit_result", "dept-szs", {"notes": "已更换灯泡"}),
              ("check_pass", "inspector01", {}), ("close", "lead01", {})]
@@ -223,12 +226,13 @@ async def test_reference_endpoints_and_openapi(api: Api) -> None:
 
 
 async def test_administrators_enter_holidays_for_years_the_package_lacks(api: Api) -> None:
-    status, _ = await api.call("POST", "/api/v1/calendar/days", "agent01", json={"day": "2027-01-01", "kind": "holiday"})
+    holiday = {"day": "2027-01-01", "kind": "holiday"}
+    status, _ = await api.call("POST", "/api/v1/calendar/days", "agent01", json=holiday)
     assert status == 403
     status, _ = await api.call("POST", "/api/v1/calendar/days", "admin",
                                json={"day": "2027-01-01", "kind": "holiday", "name": "元旦"})
     assert status == 200
     status, days = await api.call("GET", "/api/v1/calendar/days")
     assert days["items"] == [{"day": "2027-01-01", "kind": "holiday", "name": "元旦", "entered_by": "admin"}]
-    status, error = await api.call("POST", "/api/v1/calendar/days", "admin", json={"day": "2027-02-30", "kind": "holiday"})
-    assert status == 422
+    status, error = await api.call("POST", "/api/v1/calendar/days", "admin", json={**holiday, "day": "2027-02-30"})
+    assert status == 422 and error["error"]["details"][0]["field"] == "day"

@@ -270,3 +270,12 @@ def test_traffic_light_follows_the_share_of_the_limit_used() -> None:
     assert clock.light(MON_9 + timedelta(minutes=24)) is Light.YELLOW
     assert clock.light(MON_9 + timedelta(minutes=31)) is Light.RED
     assert replace(clock, finished_at=MON_9 + timedelta(minutes=10)).light(MON_9 + timedelta(days=9)) is Light.GREEN
+
+
+def test_committed_workflow_doc_matches_the_table() -> None:
+    from pathlib import Path
+
+    from ticketing.workflow_doc import render
+
+    doc = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
+    assert doc.read_text(encoding="utf-8") == render(), "run: python -m ticketing.workflow_doc > docs/workflow.md"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -64,7 +64,7 @@ class SqlCaseRepository:
             select(case_requests).where(case_requests.c.case_id == row["id"],
                                         case_requests.c.state == RequestState.PENDING.value)
             .order_by(case_requests.c.id))).mappings().all()
-        return LoadedCase(row["id"], _flow(row, stages, requests), row)
+        return LoadedCase(row["id"], flow_from_rows(row, stages, requests), row)
 
     async def save(self, loaded: LoadedCase, new: CaseFlow, history: HistoryEntry) -> None:
         """Write the new aggregate if nobody changed the case since it was loaded (optimistic lock)."""
@@ -148,8 +148,11 @@ def _aware(value: datetime) -> datetime:
     return result
 
 
-def _flow(row: Mapping[str, Any], stages: list[Mapping[str, Any]] | Any,
-          requests: list[Mapping[str, Any]] | Any) -> CaseFlow:
+def flow_from_rows(row: Mapping[str, Any], stages: Iterable[Mapping[str, Any]],
+                   requests: Iterable[Mapping[str, Any]]) -> CaseFlow:
+    """The workflow aggregate from rows: only running clocks and pending requests take part in it."""
+    stages = [s for s in stages if s["finished_at"] is None]
+    requests = [r for r in requests if r["state"] == RequestState.PENDING.value]
     return CaseFlow(
         case_no=row["case_no"], state=State(row["state"]), version=row["version"],
         category_code=row["category_code"], created_at=_aware(row["created_at"]),

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -36,3 +40,24 @@ def create_engine(url: str, *, echo: bool = False, schema: str | None = None) ->
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
                                connect_args=connect_args)
 
+
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
+
+
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A transaction that writes. On SQLite, writers of this process take turns.
+
+    SQLite allows one writer at a time. Left to its busy handler, concurrent writers sleep in growing steps
+    and a deferred transaction that reads and then writes can fail at once with "database is locked" (lock
+    upgrade deadlock). Queueing writers on an asyncio lock avoids both; readers still run beside them (WAL).
+    PostgreSQL needs no such thing: its row locks and the optimistic version check do the work.
+    """
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as conn:
+            yield conn
+        return
+    lock = _WRITE_LOCKS.setdefault(engine, asyncio.Lock())
+    async with lock, engine.begin() as conn:
+        yield conn

