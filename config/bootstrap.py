@@ -14,8 +14,10 @@ from types import ModuleType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callcenter.events import BusEvent, EventBus
 from config.settings import Settings
 from ticketing.db.engine import create_engine
+from ticketing.domain.workflow import CaseEvent
 from ticketing.services import CaseService, Locator
 
 log = logging.getLogger("hotline")
@@ -45,7 +47,18 @@ def build_locator(engine: AsyncEngine, settings: Settings) -> Locator | None:
     return geo.SqlGeoLocator(engine, settings.geo)  # type: ignore[no-any-return]
 
 
-def build_case_service(engine: AsyncEngine, settings: Settings,
-                       clock: Callable[[], datetime] | None = None) -> CaseService:
+def build_case_service(engine: AsyncEngine, settings: Settings, clock: Callable[[], datetime] | None = None,
+                       publish: Callable[[CaseEvent], None] | None = None) -> CaseService:
     return CaseService(engine=engine, settings=settings, locator=build_locator(engine, settings),
-                       clock=clock or (lambda: datetime.now(UTC)))
+                       clock=clock or (lambda: datetime.now(UTC)), publish=publish)
+
+
+def case_event_publisher(bus: EventBus) -> Callable[[CaseEvent], None]:
+    """Case events onto the app's bus as topic "case" (kind = event name, e.g. CaseDispatched)."""
+
+    def publish(event: CaseEvent) -> None:
+        bus.publish(BusEvent("case", event.name, event.at, {
+            "case_no": event.case_no, "from_state": event.from_state.value, "to_state": event.to_state.value,
+            "actor": event.actor, **dict(event.payload)}))
+
+    return publish

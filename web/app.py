@@ -7,11 +7,12 @@ from datetime import datetime
 
 from aiohttp import web
 
-from config.bootstrap import WEB_FEATURES, build_case_service, engine_for, optional_module
+from callcenter.events import EventBus
+from config.bootstrap import WEB_FEATURES, build_case_service, case_event_publisher, engine_for, optional_module
 from config.settings import Settings
 from web.auth import setup_auth
 from web.errors import error_middleware
-from web.keys import CASES, CLOCK, ENGINE, SERVICES, SETTINGS
+from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> web.Application:
@@ -22,7 +23,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = Non
     app[SERVICES] = {}
     engine = engine_for(settings)
     app[ENGINE] = engine
-    app[CASES] = build_case_service(engine, settings, clock)
+    app[BUS] = EventBus()
+    app[CASES] = build_case_service(engine, settings, clock, publish=case_event_publisher(app[BUS]))
     app[CLOCK] = app[CASES].clock
     setup_auth(app)
 
