@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from config.bootstrap import engine_for
-from config.settings import Settings, load_settings
+from config.settings import CONFIG_DIR, Settings, load_settings
 from ticketing import accounts
 from ticketing.db.migrate import upgrade
 from ticketing.db.tables import case_counters, case_history, case_stages, cases
@@ -95,7 +95,8 @@ async def served(settings: Settings) -> AsyncIterator[str]:
 
 
 def _settings_env(settings: Settings) -> dict[str, str]:
-    env = {"HOTLINE_DATABASE__URL": settings.database.url, "HOTLINE_DATA_DIR": settings.data_dir}
+    env = {"HOTLINE_DATABASE__URL": settings.database.url, "HOTLINE_DATA_DIR": settings.data_dir,
+           "HOTLINE_CONFIG": str(CONFIG_DIR / "defaults.yaml")}  # not the developer's local.yaml
     if settings.database.schema_name:
         env["HOTLINE_DATABASE__SCHEMA_NAME"] = settings.database.schema_name
     return env
@@ -173,14 +174,15 @@ async def main() -> None:
     parser.add_argument("--no-postgres", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        sqlite = load_settings(environ={"HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{Path(tmp)}/bench.db",
-                                        "HOTLINE_DATA_DIR": tmp})
+        sqlite = load_settings(files=[CONFIG_DIR / "defaults.yaml"], environ={
+            "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{Path(tmp)}/bench.db", "HOTLINE_DATA_DIR": tmp})
         await run_backend("SQLite", sqlite, args.cases, args.concurrency)
     if not args.no_postgres:
         schema = "bench_" + uuid.uuid4().hex[:8]
         await _pg(f'CREATE SCHEMA "{schema}"')
         try:
-            pg = load_settings(environ={"HOTLINE_DATABASE__URL": PG_URL, "HOTLINE_DATABASE__SCHEMA_NAME": schema})
+            pg = load_settings(files=[CONFIG_DIR / "defaults.yaml"], environ={
+                "HOTLINE_DATABASE__URL": PG_URL, "HOTLINE_DATABASE__SCHEMA_NAME": schema})
             await run_backend("PostgreSQL", pg, args.cases, args.concurrency)
         finally:
             await _pg(f'DROP SCHEMA "{schema}" CASCADE')

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import Settings, load_settings
+from config.settings import CONFIG_DIR, Settings, load_settings
 
 PG_URL = os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 
@@ -42,7 +42,8 @@ def make_settings(url: str, schema: str | None = None, tmp: Path | None = None) 
         env["HOTLINE_DATABASE__SCHEMA_NAME"] = schema
     if tmp is not None:
         env["HOTLINE_DATA_DIR"] = str(tmp)
-    return load_settings(environ=env)
+    # Only the shipped defaults: a developer's config/local.yaml (written by scripts/setup.sh) must not leak in.
+    return load_settings(files=[CONFIG_DIR / "defaults.yaml"], environ=env)
 
 
 async def _pg(sql: str) -> None:

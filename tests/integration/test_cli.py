@@ -1,0 +1,74 @@
+"""The hotline CLI against a real SQLite database: migrate, seed, users, tokens, cases, config check."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from config.cli import main
+
+
+@pytest.fixture
+def cli(tmp_path: Path):  # type: ignore[no-untyped-def]
+    site = tmp_path / "site.yaml"  # an empty site file: a developer's config/local.yaml must not leak in
+    site.write_text("{}\n")
+    env = {"HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{tmp_path}/cli.db", "HOTLINE_DATA_DIR": str(tmp_path),
+           "HOTLINE_CONFIG": str(site)}
+    runner = CliRunner()
+
+    def run(*args: str, ok: bool = True):  # type: ignore[no-untyped-def]
+        result = runner.invoke(main, list(args), env=env, catch_exceptions=False)
+        if ok:
+            assert result.exit_code == 0, result.output
+        return result
+
+    return run
+
+
+def test_db_upgrade_is_idempotent_and_seed_loads_reference_once(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("db", "upgrade")
+    cli("db", "upgrade")
+    first = json.loads(cli("db", "seed").stdout)
+    again = json.loads(cli("db", "seed").stdout)
+    assert first == {"departments": 18, "categories": 111} and again == {"departments": 0, "categories": 0}
+
+
+def test_demo_seed_creates_users_with_a_generated_password(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    out = cli("demo", "seed").stdout
+    assert '"users": 24' in out
+    password = (tmp_path / "demo-password").read_text().strip()
+    assert password.startswith("demo-") and len(password) > 10
+    assert oct((tmp_path / "demo-password").stat().st_mode & 0o777) == "0o600"
+    assert '"users": 0' in cli("demo", "seed").stdout  # idempotent
+
+
+def test_user_token_and_case_show(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("db", "upgrade")
+    cli("db", "seed")
+    cli("user", "add", "lead07", "--role", "lead", "--name", "值班长七", "--password", "a-long-secret-1")
+    bad = cli("user", "add", "dept-x", "--role", "department", "--department", "nope", "--password",
+              "a-long-secret-1", ok=False)
+    assert bad.exit_code != 0 and "未知部门" in bad.output
+    token = cli("token", "create", "lead07").stdout.strip()
+    assert token.startswith("hl_") and len(token) > 30
+    missing = cli("token", "create", "nobody", ok=False)
+    assert missing.exit_code != 0 and "不存在" in missing.output
+    shown = cli("case", "show", "202611230001", ok=False)
+    assert shown.exit_code != 0 and "不存在" in shown.output and "Traceback" not in shown.output
+
+
+def test_config_check_names_bad_keys(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    result = cli("config", "check")
+    assert "configuration OK" in result.output and '"port": 8080' in result.stdout
+    runner = CliRunner()
+    bad = runner.invoke(main, ["config", "check"], env={"HOTLINE_HTTP__PORT": "nope"})
+    assert bad.exit_code != 0 and "http.port" in bad.output
+
+
+def test_calendar_set_enters_a_holiday(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("db", "upgrade")
+    assert "2027-01-01: holiday" in cli("calendar", "set", "2027-01-01", "holiday", "--name", "元旦").stdout
+    assert cli("calendar", "set", "2027-13-01", "holiday", ok=False).exit_code != 0
