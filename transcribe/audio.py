@@ -5,6 +5,7 @@ G.711 is decoded with lookup tables built here (the stdlib `audioop` is deprecat
 
 from __future__ import annotations
 
+import io
 import wave
 from dataclasses import dataclass
 from pathlib import Path
@@ -100,6 +101,18 @@ def to_float16k(pcm16: bytes, sample_rate: int) -> np.ndarray:
         return np.convolve(doubled, _HALF_BAND, mode="same").astype(np.float32)
     positions = np.arange(0, samples.size, sample_rate / 16000)
     return np.interp(positions, np.arange(samples.size), samples).astype(np.float32)
+
+
+def wav_bytes(pcm16: bytes, sample_rate: int) -> io.BytesIO:
+    """A mono 16-bit WAV file in memory."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm16)
+    buffer.seek(0)
+    return buffer
 
 
 def frame_rms(pcm16: bytes) -> float:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from transcribe.lexicon import Lexicon, SmallClass
-from transcribe.phonetic import Hit, find, find_all
+from transcribe.phonetic import SAME_SOUND, Hit, char_similarity, find, find_all
 
 CLASS_THRESHOLD = 0.8
 ROAD_THRESHOLD = 0.75
@@ -83,13 +83,14 @@ def _has_road_suffix(name: str) -> bool:
 def find_roads(text: str, road_names: Sequence[str]) -> list[RoadMention]:
     """Roads named in the text, in the order spoken; overlapping candidates keep the most similar one.
 
-    The suffix (路, 大道, 街 …) must be heard exactly: it is what makes a window a road at all.
+    The suffix (路, 大道, 街 …) must be heard as itself or a homophone (路 → 陆): it makes a window a road.
     """
     hits: list[Hit] = []
     for name in road_names:
         for hit in find_all(name, text, floor=ROAD_FLOOR, threshold=ROAD_THRESHOLD):
             suffix = next((s for s in _ROAD_SUFFIXES if name.endswith(s)), "")
-            if not suffix or hit.heard.endswith(suffix):
+            heard_suffix = hit.heard[len(hit.heard) - len(suffix):]
+            if all(char_similarity(a, b) >= SAME_SOUND for a, b in zip(suffix, heard_suffix, strict=True)):
                 hits.append(hit)
     hits.sort(key=lambda h: (-h.similarity, -len(h.term)))
     chosen: list[Hit] = []

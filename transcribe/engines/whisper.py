@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
-from transcribe.audio import frame_rms, to_float16k
+from transcribe.audio import frame_rms, wav_bytes
 from transcribe.models import verify_whisper_base
 from transcribe.ports import EngineUnavailable, Final, Partial, Segment, Transcript
 
@@ -48,7 +48,7 @@ class WhisperEngine:
         self.model = WhisperModel(str(model_dir), device="cpu", compute_type=compute_type,
                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
 
-    def decode(self, audio: np.ndarray | str, prompt: str | None = None,
+    def decode(self, audio: np.ndarray | str | BinaryIO, prompt: str | None = None,
                without_timestamps: bool = False) -> tuple[list[Segment], float]:
         """Decode 16 kHz float samples or a file; returns segments and the audio duration in seconds."""
         opts = self.options
@@ -131,7 +131,9 @@ class WhisperStream:
     def _decode_utterance(self) -> Final:
         audio, start = bytes(self.utterance), self.start
         self.utterance, self.in_speech, self.pre_roll, self.silence_ms = bytearray(), False, [], 0
-        segments, _ = self.engine.decode(to_float16k(audio, self.rate))
+        # Through a WAV in memory so that the utterance is resampled by the same decoder (PyAV) as whole files:
+        # a plain FIR upsampler measurably worsened Whisper's output on 8 kHz speech.
+        segments, _ = self.engine.decode(wav_bytes(audio, self.rate))
         shifted = tuple(Segment(round(s.start + start, 2), round(s.end + start, 2), s.text, s.confidence)
                         for s in segments)
         return Final("".join(s.text for s in shifted), shifted)
