@@ -162,6 +162,9 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
         geo = optional_module("ticketing.geo.seed")
         if geo is not None and hasattr(geo, "seed_demo"):
             added["geo"] = await geo.seed_demo(engine)
+        from ticketing.demo_cases import seed_demo_cases
+
+        added["cases"] = await seed_demo_cases(engine, settings)
         return added
     finally:
         await engine.dispose()

@@ -36,6 +36,7 @@ SOURCES = ("hotline", "inspector", "web", "open311", "12345")
 CREATOR_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM})
 PHONE = re.compile(r"^\+?[0-9][0-9-]{2,19}$")
 _CACHE_SECONDS = 30.0
+NEAREST_COMPONENT_M = 60.0  # a reported component further away than this is not assumed to be that one
 
 
 class Locator(Protocol):
@@ -44,6 +45,9 @@ class Locator(Protocol):
     async def locate(self, *, address: str | None, lat: float | None, lon: float | None) -> Location | None: ...
 
     async def component(self, component_id: str) -> ComponentFacts | None: ...
+
+    async def components_near(self, lat: float, lon: float, *, class_code: str | None = None,
+                              radius_m: float = 100.0, limit: int = 20) -> list[tuple[float, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -136,13 +140,13 @@ class CaseService:
             raise Forbidden(f"{actor.role.label}不能新建案件")
         reference, calendar = await self.reference(), await self.calendar()
         category = _validate_new(new, reference)
-        location, component = await self._locate(new)
+        location, component = await self._locate(new, category)
         place = location.place if location else PlaceFacts()
         suggestion = suggest_department(category.responsible, place, component, reference.departments)
         policy = self.policy(reference, calendar, category)
         now = self.clock()
         local_day = now.astimezone(calendar.tz).date()
-        fields = _case_fields(new, actor, location, suggestion)
+        fields = _case_fields(new, actor, location, suggestion, component)
         events: list[CaseEvent] = []
         async with write_transaction(self.engine) as conn:
             repo = SqlCaseRepository(conn)
@@ -179,15 +183,25 @@ class CaseService:
         await repo.save(loaded, outcome.case, outcome.history)
         return outcome
 
-    async def _locate(self, new: NewCase) -> tuple[Location | None, ComponentFacts | None]:
+    async def _locate(self, new: NewCase, category: Category) -> tuple[Location | None, ComponentFacts | None]:
         location = component = None
         if self.locator is not None:
             location = await self.locator.locate(address=new.address, lat=new.lat, lon=new.lon)
             if new.component_id:
                 component = await self.locator.component(new.component_id)
+            elif category.kind == "component" and location is not None and location.lat is not None:
+                component = await self._nearest_component(location, category)
         if location is None and (new.address or new.lat is not None):
             location = Location(new.lat, new.lon, new.address, PlaceFacts(), confidence=0.0)
         return location, component
+
+    async def _nearest_component(self, location: Location, category: Category) -> ComponentFacts | None:
+        """The inventory's component of the reported class nearest the place, if one is close enough:
+        its owner and maintainer then decide the dispatch (权属/养护) without the agent looking it up."""
+        assert self.locator is not None and location.lat is not None and location.lon is not None
+        near = await self.locator.components_near(location.lat, location.lon, class_code=category.minor_code,
+                                                  radius_m=NEAREST_COMPONENT_M, limit=1)
+        return await self.locator.component(near[0][1].id) if near else None
 
     def _emit(self, events: list[CaseEvent]) -> None:
         if self.publish is not None:
@@ -222,14 +236,16 @@ def _valid_point(lat: float, lon: float) -> bool:
     return math.isfinite(lat) and math.isfinite(lon) and -90 <= lat <= 90 and -180 <= lon <= 180
 
 
-def _case_fields(new: NewCase, actor: Actor, location: Location | None, suggestion: Any) -> dict[str, Any]:
+def _case_fields(new: NewCase, actor: Actor, location: Location | None, suggestion: Any,
+                 component: ComponentFacts | None) -> dict[str, Any]:
     place = location.place if location else PlaceFacts()
     return {
         "source": new.source, "description": new.description.strip(), "caller_phone": new.caller_phone,
         "caller_name": new.caller_name, "address": (location.address if location else None) or new.address,
         "lat": location.lat if location else None, "lon": location.lon if location else None,
         "cell_code": place.cell_code, "community_code": place.community_code, "street_code": place.street_code,
-        "component_id": new.component_id, "external_id": new.external_id, "call_id": new.call_id,
+        "component_id": component.component_id if component else new.component_id,
+        "external_id": new.external_id, "call_id": new.call_id,
         "suggested_department": suggestion.department_code if suggestion else None,
         "suggestion_reason": suggestion.reason if suggestion else None, "created_by": actor.username,
     }

@@ -1,0 +1,81 @@
+"""Demo cases for Haiyan: a few dozen complaints in every state, walked through the real workflow.
+
+Seeded once by `hotline demo seed` (recognised by external_id "demo-…"), so the consoles, the wallboard and
+the department portal have something to show. Marked as demo data in their descriptions (演示).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+
+from config.bootstrap import build_case_service
+from config.settings import Settings
+from ticketing.db.tables import cases
+from ticketing.domain.model import Actor, Role
+from ticketing.domain.workflow import Command
+from ticketing.services import CaseService, NewCase
+
+AGENT, LEAD = Actor("agent01", Role.AGENT), Actor("lead01", Role.LEAD)
+DISPATCHER, INSPECTOR = Actor("dispatcher01", Role.DISPATCHER), Actor("inspector01", Role.INSPECTOR)
+
+# (category, description, address) — places from the demo gazetteer.
+COMPLAINTS = [
+    ("10118", "路灯不亮，晚上一片漆黑", "海滨东路120号"),
+    ("10103", "雨水井盖缺失，有安全隐患", "枣园东路和城北西路交叉口"),
+    ("20505", "有人在小区门口占道摆摊", "绮园"), ("20102", "一堆垃圾好几天没人清理", "朝阳东路88号"),
+    ("20301", "工地晚上十一点还在施工，噪音扰民", "新桥北路66号"), ("20201", "人行道上到处贴着小广告", "新桥北路35号"),
+    ("10203", "公交站亭玻璃碎了", "武原大道"), ("20107", "废弃汽车停了半年", "勤俭路21号"),
+    ("20110", "下水道堵了，路面全是积水", "城北西路45号"), ("20101", "院子里私搭乱建一间房", "长安路17号"),
+    ("10305", "垃圾箱破损，垃圾外溢", "盐湖路12号"), ("10402", "行道树倾斜，快倒了", "华城路30号"),
+    ("10210", "交通信号灯不亮", "百尺北路和海滨中路交叉口"), ("20506", "机动车乱停放堵住消防通道", "虹桥北路9号"),
+    ("20104", "道路不洁，满地落叶", "南塘路50号"), ("10301", "公共厕所无人清扫，气味很大", "海滨西路18号"),
+]
+
+# How far each demo case is walked through the workflow.
+PATHS: list[list[tuple[str, Actor, dict[str, object]]]] = [
+    [],
+    [("accept", AGENT, {})],
+    [("accept", AGENT, {}), ("register", LEAD, {})],
+    [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {})],
+    [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {}), ("submit_result", None, {})],
+    [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {}), ("submit_result", None, {}),
+     ("check_pass", INSPECTOR, {}), ("close", LEAD, {})],
+]
+
+
+async def seed_demo_cases(engine, settings: Settings, clock: Callable[[], datetime] | None = None) -> int:  # type: ignore[no-untyped-def]
+    """Create the demo cases unless they exist; returns how many were created."""
+    async with engine.connect() as conn:
+        existing = (await conn.execute(select(func.count()).where(cases.c.external_id.like("demo-%")))).scalar()
+    if existing:
+        return 0
+    service = build_case_service(engine, settings, clock or (lambda: datetime.now(UTC)))
+    rng = random.Random(12319)
+    for i, (code, text, address) in enumerate(COMPLAINTS * 2):
+        phone = f"139{rng.randrange(10**8):08d}"
+        new = NewCase("hotline", f"（演示）{text}", code, caller_phone=phone, address=address,
+                      external_id=f"demo-{i:03d}")
+        created = await service.create(new, AGENT)
+        await _walk(service, created.case_no, PATHS[i % len(PATHS)])
+    return len(COMPLAINTS) * 2
+
+
+async def _walk(service: CaseService, case_no: str, path: list[tuple[str, Actor | None, dict[str, object]]]) -> None:
+    department = None
+    for name, actor, params in path:
+        if name == "dispatch":
+            view = await service.reference()
+            async with service.engine.connect() as conn:
+                row = (await conn.execute(select(cases.c.suggested_department)
+                                          .where(cases.c.case_no == case_no))).one()
+            department = row.suggested_department or next(iter(view.departments))
+            params = {"department": department}
+        if name == "submit_result":
+            actor = Actor(f"dept-{department}", Role.DEPARTMENT, department)
+            params = {"notes": "已到场处置完毕（演示）"}
+        assert actor is not None
+        await service.act(case_no, Command(name, actor, params=params))
