@@ -1,0 +1,98 @@
+"""Entry point: the loop's timers (APScheduler, AsyncIOScheduler) and the case-event subscriber of the app.
+
+`setup(app)` adds a cleanup context that builds the NotifyService (registered as app[SERVICES]["notify"]),
+subscribes to the bus for case events and runs the sweeps at intervals. The jobs only call idempotent sweeps
+that re-read the database, so stopping the app at any moment loses nothing: the next start catches up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from callcenter.events import BusEvent
+from ticketing.notify.service import NotifyService
+from ticketing.notify.settings import NotifySettings, notify_settings
+from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS
+
+log = logging.getLogger("hotline.notify")
+# Tests and sites may put a NotifySettings here before start-up (until the root settings carry `notify`).
+NOTIFY_CONFIG = web.AppKey("notify_config", NotifySettings)
+SERVICE_NAME = "notify"
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(_loop)
+
+
+def notify_service(app: web.Application) -> NotifyService | None:
+    service = app[SERVICES].get(SERVICE_NAME)
+    return service if isinstance(service, NotifyService) else None
+
+
+async def _loop(app: web.Application) -> AsyncIterator[None]:
+    cfg = app.get(NOTIFY_CONFIG) or notify_settings(app[SETTINGS])
+    services = app[SERVICES]
+    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: services.get("calls"))
+    services[SERVICE_NAME] = service
+    clock = app[CLOCK]
+    scheduler = _scheduler(service, cfg, clock) if cfg.scheduler_enabled else None
+    async with app[BUS].subscribe() as queue:
+        subscriber = asyncio.create_task(_consume(queue, service, clock, scheduler))
+        if scheduler is not None:
+            scheduler.start()
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=False)
+            subscriber.cancel()
+            await asyncio.gather(subscriber, return_exceptions=True)
+            await service.close()
+
+
+def _scheduler(service: NotifyService, cfg: NotifySettings, clock: Callable[[], datetime]) -> AsyncIOScheduler:
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    jobs: list[tuple[str, Callable[[datetime], Awaitable[Any]], int]] = [
+        ("deadlines", service.sweep_deadlines, cfg.deadline_interval_s),
+        ("outbox", service.deliver_outbox, cfg.outbox_interval_s),
+        ("webhooks", service.deliver_webhooks, cfg.outbox_interval_s),
+        ("callbacks", service.run_due_callbacks, cfg.callbacks_interval_s),
+        ("catch_up", service.catch_up, max(cfg.deadline_interval_s, 300)),
+    ]
+    for name, step, seconds in jobs:
+        scheduler.add_job(_guarded(name, step, clock), "interval", seconds=seconds, id=name, max_instances=1,
+                          coalesce=True, next_run_time=datetime.now(UTC))
+    return scheduler
+
+
+def _guarded(name: str, step: Callable[[datetime], Awaitable[Any]],
+             clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
+    async def job() -> None:
+        try:
+            await step(clock())
+        except Exception:  # a failed sweep is retried at the next interval; it must not stop the scheduler
+            log.exception("notify job %s failed", name)
+    return job
+
+
+async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock: Callable[[], datetime],
+                   scheduler: AsyncIOScheduler | None) -> None:
+    while True:
+        event = await queue.get()
+        if event.topic != "case":
+            continue
+        try:
+            await service.on_case_event(event.kind, event.data, event.at, clock())
+        except Exception:  # the catch-up sweep replays history, so one failure here is repaired later
+            log.exception("notify reaction to %s failed", event.kind)
+            continue
+        if scheduler is not None:
+            for job_id in ("outbox", "webhooks"):
+                scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))
