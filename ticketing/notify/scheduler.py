@@ -44,6 +44,7 @@ async def _loop(app: web.Application) -> AsyncIterator[None]:
     clock = app[CLOCK]
     scheduler = _scheduler(service, cfg, clock) if cfg.scheduler_enabled else None
     async with app[BUS].subscribe() as queue:
+        service.inbox = queue
         subscriber = asyncio.create_task(_consume(queue, service, clock, scheduler))
         if scheduler is not None:
             scheduler.start()
@@ -88,11 +89,14 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
         event = await queue.get()
         if event.topic != "case":
             continue
+        service.busy = True
         try:
             await service.on_case_event(event.kind, event.data, event.at, clock())
         except Exception:  # the catch-up sweep replays history, so one failure here is repaired later
             log.exception("notify reaction to %s failed", event.kind)
             continue
+        finally:
+            service.busy = False
         if scheduler is not None:
             for job_id in ("outbox", "webhooks"):
                 scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))

@@ -6,6 +6,7 @@ keeps state in memory that a restart could lose.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,8 @@ class NotifyService:
     runtime: Callable[[], Any] = lambda: None  # the call runtime (app[SERVICES]["calls"]) or None
     channel: SmsChannel | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    inbox: asyncio.Queue[Any] | None = field(default=None, repr=False)  # the bus subscription, if any
+    busy: bool = False
 
     def __post_init__(self) -> None:
         self.templates = MessageTemplates(self.cfg.template_dir)
@@ -55,6 +58,11 @@ class NotifyService:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession()
         return self._session
+
+    async def settled(self) -> None:
+        """Wait until the bus subscriber has handled every case event published so far (tests, shutdown)."""
+        while self.busy or (self.inbox is not None and not self.inbox.empty()):
+            await asyncio.sleep(0.005)
 
     async def close(self) -> None:
         if self._session is not None:
