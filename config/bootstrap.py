@@ -26,6 +26,7 @@ log = logging.getLogger("hotline")
 # run without telephony or speech installed.
 WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.calls",
                 "web.api.transcriptions", "callcenter.app")
+WEB_FEATURES += ("web.api.console", "web.live", "web.pages.console", "web.pages.wallboard")  # consoles
 WEB_FEATURES += ("ticketing.notify.scheduler", "web.api.notify")  # closing the loop: timers, SMS, callbacks
 
 

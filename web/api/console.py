@@ -1,0 +1,317 @@
+"""Agent-console API: category search (name, pinyin, code), nearby duplicates, caller history, the agent's
+softphone and state, and the vector layers the browser map draws (/api/v1/console/..., /api/v1/map/...)."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import select
+
+from callcenter.acd import EndWrapUp, IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
+from callcenter.tables import calls
+from ticketing.accounts import User
+from ticketing.db.tables import cases
+from ticketing.db.timeutil import from_db
+from ticketing.domain.model import Role, State
+from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, mask_phone, summary
+from ticketing.reference import ReferenceData
+from web.auth import require_user
+from web.errors import ApiError, parse_body
+from web.json import json_response
+from web.keys import CASES, ENGINE, SERVICES, SETTINGS
+from web.openapi import add_routes, operation
+
+STAFF = ("agent", "lead", "dispatcher", "admin")
+PHONE_ROLES = ("agent", "lead", "admin")
+OPEN_STATES = tuple(s.value for s in State if s not in (State.CLOSED, State.INVALID))
+NOT_READY_REASONS = {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"}
+EARTH_RADIUS_M = 6_371_008.8
+# Extensions agents logged into from the console, by username: the websocket sends each agent its own calls.
+CONSOLE_EXTENSIONS = web.AppKey("console_extensions", dict[str, str])
+_CATEGORY_INDEX = web.AppKey("category_index", dict[int, list["CategoryEntry"]])
+
+
+# ---- category search ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class CategoryEntry:
+    code: str
+    name: str
+    major_name: str
+    kind_label: str
+    pinyin: str  # toneless, no spaces: "ludeng"
+    initials: str  # "ld"
+
+
+def category_index(reference: ReferenceData) -> list[CategoryEntry]:
+    entries = []
+    for c in sorted(reference.categories.values(), key=lambda c: c.code):
+        if c.active:
+            syllables = lazy_pinyin(c.name, errors="ignore")
+            entries.append(CategoryEntry(c.code, c.name, c.major_name, c.kind_label, "".join(syllables),
+                                         "".join(lazy_pinyin(c.name, style=Style.FIRST_LETTER, errors="ignore"))))
+    return entries
+
+
+def rank_category(entry: CategoryEntry, q: str) -> int | None:
+    """Lower is better; None when the query does not match. Codes first, then names, then pinyin."""
+    checks = ((entry.code == q, 0), (entry.code.startswith(q), 1), (entry.name == q, 2),
+              (entry.name.startswith(q), 3), (q in entry.name, 4), (entry.initials.startswith(q), 5),
+              (entry.pinyin.startswith(q), 6), (q in entry.pinyin, 7), (q in entry.initials, 8),
+              (q in entry.major_name, 9))
+    return next((rank for hit, rank in checks if hit), None)
+
+
+def search_categories(entries: list[CategoryEntry], query: str, limit: int) -> list[CategoryEntry]:
+    q = "".join(query.lower().split())
+    ranked = [(r, e.initials != q, len(e.name), e.code, e) for e in entries
+              if (r := rank_category(e, q)) is not None]
+    return [t[-1] for t in sorted(ranked, key=lambda t: t[:4])[:limit]]
+
+
+@operation("GET", "/api/v1/categories/search", summary="类别检索（名称、拼音、首字母或代码）", tag="console")
+async def get_category_search(request: web.Request) -> web.Response:
+    await require_user(request)
+    query = request.query.get("q", "").strip()
+    if not query:
+        raise ApiError(400, "empty_query", "请输入类别名称、拼音或代码")
+    if len(query) > 40:
+        raise ApiError(400, "query_too_long", "检索词过长（最多 40 个字符）")
+    reference = await request.app[CASES].reference()
+    cache = request.app[_CATEGORY_INDEX]
+    entries = cache.get(id(reference))
+    if entries is None:
+        cache.clear()
+        entries = cache[id(reference)] = category_index(reference)
+    items = [{"code": e.code, "name": e.name, "major_name": e.major_name, "kind": e.kind_label,
+              "pinyin": e.pinyin} for e in search_categories(entries, query, _int(request, "limit", 10, 1, 50))]
+    return json_response({"items": items})
+
+
+# ---- duplicates and caller history --------------------------------------------------------------------
+def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in metres (haversine)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
+
+
+def _number(request: web.Request, name: str, low: float, high: float) -> float:
+    raw = request.query.get(name)
+    if raw is None or raw == "":
+        raise ApiError(400, "missing_parameter", f"缺少参数 {name}")
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ApiError(400, "bad_coordinate", f"参数 {name} 不是数值") from None
+    if not math.isfinite(value) or not low <= value <= high:
+        raise ApiError(400, "bad_coordinate", f"参数 {name} 超出范围")
+    return value
+
+
+def _int(request: web.Request, name: str, default: int, low: int, high: int) -> int:
+    raw = request.query.get(name)
+    if not raw:
+        return default
+    if not raw.isdigit() or not low <= int(raw) <= high:
+        raise ApiError(400, f"bad_{name}", f"参数 {name} 应为 {low}–{high} 的整数")
+    return int(raw)
+
+
+async def _context(request: web.Request) -> ViewContext:
+    service = request.app[CASES]
+    return ViewContext(await service.reference(), await service.calendar(), service.clock())
+
+
+@operation("GET", "/api/v1/console/duplicates", summary="附近同类未结案件（疑似重复）", tag="console",
+           roles=STAFF)
+async def get_duplicates(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    category = request.query.get("category", "")
+    if not (len(category) == 5 and category.isdigit()):
+        raise ApiError(400, "bad_category", "参数 category 应为 5 位类别代码")
+    lat, lon = _number(request, "lat", -90, 90), _number(request, "lon", -180, 180)
+    radius = _int(request, "radius", 200, 1, 2000)
+    dlat = radius / 111_320
+    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    c = cases.c
+    stmt = (select(cases).where(c.category_code == category, c.state.in_(OPEN_STATES),
+                                c.lat.between(lat - dlat, lat + dlat), c.lon.between(lon - dlon, lon + dlon))
+            .limit(200))
+    ctx = await _context(request)
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(stmt)).mappings().all()
+    found = sorted(((distance_m(lat, lon, r["lat"], r["lon"]), r) for r in rows), key=lambda t: t[0])
+    items = [{**summary(r, user.actor, ctx), "distance_m": round(d)} for d, r in found if d <= radius][:10]
+    return json_response({"items": items, "radius_m": radius})
+
+
+@operation("GET", "/api/v1/console/caller", summary="来电历史（同一号码的通话与案件）", tag="console",
+           roles=PHONE_ROLES)
+async def get_caller(request: web.Request) -> web.Response:
+    user = await require_user(request, *PHONE_ROLES)
+    phone = request.query.get("phone", "").strip()
+    if not phone or len(phone) > 32 or not phone.lstrip("+").replace("-", "").isdigit():
+        raise ApiError(400, "bad_phone", "参数 phone 应为电话号码")
+    ctx = await _context(request)
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(select(calls).where(calls.c.caller == phone)
+                                   .order_by(calls.c.arrived_at.desc()).limit(10))).mappings().all()
+        found = await list_cases(conn, CaseFilter(phone=phone, per_page=10), user.actor, ctx)
+    history = [{"call_id": r["id"], "arrived_at": iso(from_db(r["arrived_at"]), ctx.calendar),
+                "outcome": r["outcome"], "agent_id": r["agent_id"], "dtmf_path": r["dtmf_path"],
+                "case_no": r["case_no"], "description_recording": r["description_recording"]} for r in rows]
+    return json_response({"phone": phone, "calls": history, "cases": found["items"], "case_total": found["total"],
+                          "repeat": len(history) > 1 or found["total"] > 0})
+
+
+@operation("GET", "/api/v1/console/my-cases", summary="本人近期登记的案件", tag="console", roles=STAFF)
+async def get_my_cases(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    ctx = await _context(request)
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(select(cases).where(cases.c.created_by == user.username)
+                                   .order_by(cases.c.created_at.desc(), cases.c.id.desc()).limit(15))).mappings().all()
+    return json_response({"items": [summary(r, user.actor, ctx) for r in rows]})
+
+
+# ---- the agent: extension, softphone, state -------------------------------------------------------------
+class AgentActionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["login", "logout", "ready", "not_ready", "end_wrap_up"]
+    extension: str = Field(pattern=r"^\d{2,8}$")
+    reason: Literal["break", "training", "meeting", "meal"] = "break"
+
+
+def _runtime(request: web.Request) -> Any:
+    return request.app[SERVICES].get("calls")
+
+
+async def agent_status(request: web.Request, user: User, extension: str | None) -> dict[str, Any]:
+    runtime = _runtime(request)
+    settings = request.app[SETTINGS]
+    extensions = list(getattr(settings.telephony, "agent_extensions", []) or [])
+    status: dict[str, Any] = {
+        "username": user.username, "display_name": user.display_name, "role": user.role.value,
+        "extension": extension, "extensions": extensions, "telephony": runtime is not None,
+        "registration": None, "state": None, "reason": None, "call_id": None,
+        "reasons": NOT_READY_REASONS,
+    }
+    if runtime is None or not extension:
+        return status
+    try:
+        status["registration"] = (await runtime.client.endpoint_state("PJSIP", extension)).lower()
+    except Exception:  # Asterisk unreachable or endpoint unknown: say so rather than fail the page.
+        status["registration"] = "unknown"
+    agent = runtime.acd.agents.get(extension)
+    if agent is not None:
+        status.update(state=agent.state.value, reason=agent.reason, call_id=agent.call_id)
+    return status
+
+
+def _default_extension(request: web.Request, user: User) -> str | None:
+    return request.app[CONSOLE_EXTENSIONS].get(user.username) or user.extension
+
+
+@operation("GET", "/api/v1/console/agent", summary="坐席状态与软电话注册状态", tag="console", roles=STAFF)
+async def get_agent(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    return json_response(await agent_status(request, user, _default_extension(request, user)))
+
+
+@operation("POST", "/api/v1/console/agent", summary="坐席签入/签出、就绪、未就绪（原因）、结束整理",
+           tag="console", body=AgentActionBody, roles=("agent", "lead"))
+async def post_agent(request: web.Request) -> web.Response:
+    user = await require_user(request, "agent", "lead")
+    body = await parse_body(request, AgentActionBody)
+    owners = request.app[CONSOLE_EXTENSIONS]
+    holder = next((u for u, ext in owners.items() if ext == body.extension and u != user.username), None)
+    if body.action == "login" and holder is not None:
+        raise ApiError(409, "extension_in_use", f"分机 {body.extension} 已由 {holder} 签入")
+    runtime = _runtime(request)
+    if runtime is not None:
+        if body.extension not in runtime.acd.agents:
+            raise ApiError(404, "agent_not_found", f"没有分机号为 {body.extension} 的坐席")
+        command = {"login": LogIn(), "logout": LogOut(), "ready": SetReady(),
+                   "not_ready": SetNotReady(body.reason), "end_wrap_up": EndWrapUp()}[body.action]
+        try:
+            runtime.acd.command(body.extension, command)
+        except IllegalAgentCommand as exc:
+            raise ApiError(409, exc.code, "当前状态下不能执行该操作") from exc
+    if body.action == "logout":
+        owners.pop(user.username, None)
+    else:
+        owners[user.username] = body.extension
+    return json_response(await agent_status(request, user, owners.get(user.username)))
+
+
+# ---- map layers -------------------------------------------------------------------------------------------
+def _bbox(request: web.Request) -> tuple[float, float, float, float] | None:
+    raw = request.query.get("bbox")
+    if not raw:
+        return None
+    try:
+        box = tuple(float(v) for v in raw.split(","))
+    except ValueError:
+        raise ApiError(400, "bad_bbox", "bbox 应为 minlon,minlat,maxlon,maxlat") from None
+    if len(box) != 4 or not all(map(math.isfinite, box)) or box[0] >= box[2] or box[1] >= box[3]:
+        raise ApiError(400, "bad_bbox", "bbox 应为 minlon,minlat,maxlon,maxlat")
+    return box  # type: ignore[return-value]
+
+
+@operation("GET", "/api/v1/map/roads", summary="道路（GeoJSON）", tag="console")
+async def get_roads(request: web.Request) -> web.Response:
+    from ticketing.geo.tables import geo_roads
+
+    await require_user(request)
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(select(geo_roads.c.name, geo_roads.c.kind, geo_roads.c.geometry,
+                                          geo_roads.c.demo))).mappings().all()
+    features = [{"type": "Feature", "properties": {"name": r["name"], "kind": r["kind"], "demo": r["demo"]},
+                 "geometry": json.loads(r["geometry"])} for r in rows]
+    return json_response({"type": "FeatureCollection", "features": features})
+
+
+@operation("GET", "/api/v1/map/components", summary="部件点位（bbox 内，最多 3000 个）", tag="console")
+async def get_map_components(request: web.Request) -> web.Response:
+    from ticketing.geo.tables import geo_components
+
+    await require_user(request)
+    c = geo_components.c
+    stmt = select(c.id, c.class_code, c.state, c.lat, c.lon)
+    box = _bbox(request)
+    if box is not None:
+        stmt = stmt.where(c.lon.between(box[0], box[2]), c.lat.between(box[1], box[3]))
+    async with request.app[ENGINE].connect() as conn:
+        rows = (await conn.execute(stmt.limit(3000))).all()
+    return json_response({"items": [[r.id, r.class_code, r.state, r.lat, r.lon] for r in rows],
+                          "fields": ["id", "class_code", "state", "lat", "lon"]})
+
+
+@operation("GET", "/api/v1/map/cases", summary="地图上的未结案件（含红黄绿灯）", tag="console", roles=STAFF)
+async def get_map_cases(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    ctx = await _context(request)
+    async with request.app[ENGINE].connect() as conn:
+        found = await list_cases(conn, CaseFilter(state=OPEN_STATES, per_page=2000), user.actor, ctx)
+    items = [{"case_no": i["case_no"], "lat": i["lat"], "lon": i["lon"], "light": i["light"],
+              "state": i["state"], "state_label": i["state_label"], "category": i["category"]["name"],
+              "address": i["address"]} for i in found["items"] if i["lat"] is not None]
+    return json_response({"items": items})
+
+
+def mask_for(role: Role | str, phone: str | None) -> str | None:
+    return phone if str(role) in PHONE_ROLES else mask_phone(phone)
+
+
+def setup(app: web.Application) -> None:
+    app[CONSOLE_EXTENSIONS] = {}
+    app[_CATEGORY_INDEX] = {}
+    add_routes(app, get_category_search, get_duplicates, get_caller, get_my_cases, get_agent, post_agent,
+               get_roads, get_map_components, get_map_cases)

@@ -1,0 +1,89 @@
+"""The command-centre wallboard (监督指挥, /wallboard) and its figures (/api/v1/wallboard/summary)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import func, select
+
+from callcenter.tables import calls
+from ticketing.db.tables import cases
+from ticketing.db.timeutil import from_db, to_db
+from ticketing.domain.model import Role, State
+from web.auth import require_page_user, require_user
+from web.json import json_response
+from web.keys import CASES, ENGINE, SERVICES
+from web.openapi import add_routes, operation
+from web.templating import register_nav, render, setup_templating
+
+WALLBOARD_ROLES = (Role.LEAD, Role.DISPATCHER, Role.ADMIN)
+ANSWER_TARGET_S = 15
+
+
+def call_figures(rows: list[dict[str, Any]], target_s: int = ANSWER_TARGET_S) -> dict[str, Any]:
+    """Today's call figures from call records (pure): answered within the target counts from queue entry."""
+    answered = [r for r in rows if r["answered_at"] is not None]
+    fast = sum(1 for r in answered
+               if (r["answered_at"] - (r["enqueued_at"] or r["arrived_at"])).total_seconds() <= target_s)
+    abandoned = sum(1 for r in rows if r["outcome"] == "abandoned" and r["enqueued_at"] is not None)
+    offered = len(answered) + abandoned
+    return {"total": len(rows), "answered": len(answered), "answered_within_target": fast,
+            "target_s": target_s, "abandoned": abandoned,
+            "service_level": round(100 * fast / offered) if offered else None}
+
+
+def queue_figures(snapshot: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
+    if snapshot is None:
+        return {"enabled": False, "waiting": 0, "longest_wait_s": 0, "calls": [], "agents": [], "ready": 0}
+    waiting = snapshot["waiting"]
+    waits = [(now - datetime.fromisoformat(c["arrived_at"])).total_seconds() for c in waiting]
+    return {"enabled": True, "waiting": len(waiting), "longest_wait_s": round(max(waits, default=0)),
+            "calls": waiting, "agents": snapshot["agents"], "ready": snapshot["ready"]}
+
+
+async def summary(app: web.Application) -> dict[str, Any]:
+    service = app[CASES]
+    now = service.clock()
+    tz = (await service.calendar()).tz
+    day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz).astimezone(UTC)
+    async with app[ENGINE].connect() as conn:
+        call_rows = (await conn.execute(
+            select(calls.c.arrived_at, calls.c.enqueued_at, calls.c.answered_at, calls.c.outcome)
+            .where(calls.c.arrived_at >= to_db(day_start)))).mappings().all()
+        today = (await conn.execute(select(cases.c.state, func.count()).where(
+            cases.c.created_at >= to_db(day_start)).group_by(cases.c.state))).all()
+        open_now = (await conn.execute(select(cases.c.state, func.count()).where(
+            cases.c.state.notin_((State.CLOSED.value, State.INVALID.value))).group_by(cases.c.state))).all()
+    rows = [{k: (from_db(v) if isinstance(v, datetime) else v) for k, v in r.items()} for r in call_rows]
+    runtime = app[SERVICES].get("calls")
+    by_state = Counter({s: n for s, n in today})
+    return {
+        "now": now.isoformat(), "queue": queue_figures(runtime.acd.snapshot() if runtime else None, now),
+        "calls": call_figures(rows),
+        "cases_today": [{"state": s.value, "label": s.label, "count": by_state.get(s.value, 0)} for s in State],
+        "cases_today_total": sum(by_state.values()),
+        "open": [{"state": s, "label": State(s).label, "count": n} for s, n in sorted(open_now)],
+    }
+
+
+@operation("GET", "/api/v1/wallboard/summary", summary="监督指挥大屏数据（排队、坐席、今日话务与案件）",
+           tag="console", roles=tuple(r.value for r in WALLBOARD_ROLES))
+async def get_summary(request: web.Request) -> web.Response:
+    await require_user(request, *WALLBOARD_ROLES)
+    return json_response(await summary(request.app))
+
+
+async def wallboard_page(request: web.Request) -> web.Response:
+    await require_page_user(request, *WALLBOARD_ROLES)
+    return render("wallboard.html", request, {"title": "监督指挥", "answer_target_s": ANSWER_TARGET_S,
+                                              "refresh_s": int(timedelta(seconds=30).total_seconds())})
+
+
+def setup(app: web.Application) -> None:
+    setup_templating(app)
+    register_nav(app, "监督指挥", "/wallboard", WALLBOARD_ROLES, order=20)
+    app.router.add_get("/wallboard", wallboard_page, name="wallboard")
+    add_routes(app, get_summary)
