@@ -40,6 +40,9 @@ class CallRuntime(Protocol):
 
     async def send_sip_message(self, *, to_endpoint_or_uri: str, body: str, sender: str) -> None: ...
 
+    # Optional: queue/missed-call callbacks are dialled with `start_callback(*, callback_id, number, call_id,
+    # on_answer)` when the runtime offers it; without it they are left to agents (state failed, 人工回拨).
+
 
 class LogChannel:
     """Writes messages to the log: the default, so nothing leaves the machine until a site configures it."""

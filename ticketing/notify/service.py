@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -154,14 +154,22 @@ class NotifyService:
 
     async def _start(self, row: dict[str, Any], now: datetime) -> None:
         runtime = self.runtime()
-        if runtime is None or not hasattr(runtime, "start_survey"):
+        method = "start_survey" if row["kind"] == "survey" else "start_callback"
+        if runtime is None or not hasattr(runtime, method):
             await self._without_telephony(row, now)
             return
+        if method == "start_callback":
+            await self._call(runtime.start_callback(callback_id=row["id"], number=row["number"],
+                                                    call_id=row["call_id"], on_answer=self.on_answer), row)
+            return
         facts = await self._facts(row["case_no"])
+        await self._call(runtime.start_survey(callback_id=row["id"], number=row["number"], case_no=row["case_no"],
+                                              state=facts.state if facts else "", on_answer=self.on_answer,
+                                              result_text=(facts.result or "") if facts else ""), row)
+
+    async def _call(self, started: Awaitable[Any], row: dict[str, Any]) -> None:
         try:
-            await runtime.start_survey(callback_id=row["id"], number=row["number"], case_no=row["case_no"],
-                                       state=facts.state if facts else "", on_answer=self.on_answer,
-                                       result_text=(facts.result or "") if facts else "")
+            await started
         except Exception as exc:  # a failed originate is an unanswered call: retried, then SMS
             log.warning("callback %s could not start: %s", row["id"], exc)
             await self.on_answer(row["id"], None, None)

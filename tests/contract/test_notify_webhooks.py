@@ -1,0 +1,83 @@
+"""Department webhooks on SQLite and PostgreSQL: signed, retried after a 500, one delivery per event."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from config.settings import Settings
+from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
+from ticketing.notify.fakes import DISPATCHER, LEAD, department, drive, new_case, to_dispatched
+from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
+from ticketing.notify.service import NotifyService
+from ticketing.notify.settings import NotifySettings
+from ticketing.notify.tables import webhook_deliveries
+from ticketing.notify.webhooks import save_webhook
+from web.app import create_app
+from web.keys import CASES, ENGINE
+
+
+def svc(client: TestClient) -> NotifyService:
+    service = notify_service(client.app)
+    assert service is not None
+    return service
+
+
+async def test_webhook_is_signed_and_retried_after_a_500(db_settings: Settings, clock: Any,
+                                                         aiohttp_client: Any) -> None:
+    received: list[tuple[bool, dict[str, Any]]] = []
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        valid = verify_webhook("dept-secret", request.headers[TIMESTAMP_HEADER], body,
+                               request.headers[SIGNATURE_HEADER], time.time(), tolerance_s=10 ** 9)
+        received.append((valid, await request.json()))
+        return web.Response(status=500 if len(received) == 1 else 204)
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", receive)
+    server = TestServer(receiver, host="127.0.0.1")
+    await server.start_server()
+    app = create_app(db_settings, clock=clock)
+    app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False, retry_base_s=5)
+    client = await aiohttp_client(app)
+    try:
+        await save_webhook(app[ENGINE], "zfj", str(server.make_url("/hook")), "dept-secret", True, "admin", clock())
+        case_no = await new_case(app[CASES])
+        await drive(app[CASES], case_no, [*to_dispatched(), ("request_return", department("zfj"),
+                                                              {"reason": "不属于本部门职责"}),
+                                          ("approve_return", DISPATCHER, {})])
+        await svc(client).settled()
+        await svc(client).catch_up(clock())  # no duplicates from the replay
+        report = await svc(client).deliver_webhooks(clock())
+        assert (report.delivered, report.retried) == (1, 1)
+        clock.advance(seconds=6)
+        assert (await svc(client).deliver_webhooks(clock())).delivered == 1
+        assert (await svc(client).deliver_webhooks(clock())).delivered == 0
+    finally:
+        await server.close()
+    assert all(valid for valid, _ in received) and len(received) == 3
+    assert sorted(p["event"] for _, p in received) == ["CaseDispatched", "CaseDispatched", "CaseReturned"]
+    assert {p["department"] for _, p in received} == {"zfj"}
+    async with app[ENGINE].connect() as conn:
+        log = (await conn.execute(select(webhook_deliveries).order_by(webhook_deliveries.c.id))).mappings().all()
+    assert [(r["event"], r["state"]) for r in log] == [("CaseDispatched", "delivered"), ("CaseReturned", "delivered")]
+    assert log[0]["attempts"] == 2 and log[0]["last_status"] == 204
+
+
+async def test_departments_without_a_webhook_get_no_deliveries(db_settings: Settings, clock: Any,
+                                                                aiohttp_client: Any) -> None:
+    app = create_app(db_settings, clock=clock)
+    app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
+    client = await aiohttp_client(app)
+    case_no = await new_case(app[CASES])
+    await drive(app[CASES], case_no, [*to_dispatched(), ("request_extension", department("zfj"),
+                                                          {"reason": "需采购", "value": 1, "unit": "working_days"}),
+                                      ("approve_extension", LEAD, {})])
+    await svc(client).settled()
+    async with app[ENGINE].connect() as conn:
+        assert (await conn.execute(select(webhook_deliveries))).first() is None
