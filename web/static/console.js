@@ -269,12 +269,12 @@
   async function callAction(path, body, done) {
     if (!S.call || !S.call.id) { toast("当前没有通话", "warn"); return; }
     try { await api("POST", `/api/v1/calls/${encodeURIComponent(S.call.id)}/${path}`, body || {}); toast(done, "ok"); }
-    catch (e) { toast(e.message, "error"); }
+    catch (e) { toast(e.status === 404 && path === "hold" ? "电话平台暂未开通通话保持" : e.message, "error"); }
   }
   async function dial() {
     const to = $("dial-to").value.trim();
     if (!/^\+?[0-9]{3,20}$/.test(to)) { toast("请输入正确的电话号码", "warn"); return; }
-    try { await api("POST", "/api/v1/calls/originate", { to, extension: $("ext").value || undefined }); toast(`正在呼叫 ${to}`, "ok"); }
+    try { await api("POST", "/api/v1/calls/originate", { number: to, extension: $("ext").value || undefined }); toast(`正在呼叫 ${to}`, "ok"); }
     catch (e) { toast(e.message, "error"); }
   }
 
@@ -305,7 +305,12 @@
     $("btn-notready").onclick = () => agentAction("not_ready");
     $("btn-endwrap").onclick = () => agentAction("end_wrap_up");
     $("btn-hold").onclick = () => callAction("hold", {}, "已保持通话");
-    $("btn-transfer").onclick = () => callAction("transfer", { to: $("transfer-to").value.trim() }, "正在转接");
+    $("btn-transfer").onclick = () => {
+      const target = $("transfer-to").value.trim();
+      if (!target) { toast("请输入转接的分机或号码", "warn"); return; }
+      const kind = S.agent && S.agent.extensions.includes(target) ? "agent" : "number";
+      callAction("transfer", { kind, target }, `正在转接至 ${target}`);
+    };
     $("btn-hangup").onclick = () => callAction("hangup", {}, "已挂断");
     $("btn-dial").onclick = dial;
     $("my-refresh").onclick = (e) => { e.preventDefault(); loadMyCases(); };
