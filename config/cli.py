@@ -56,7 +56,8 @@ def main(verbose: bool) -> None:
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if not verbose:
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for chatty in ("alembic", "apscheduler"):  # per-run INFO lines drown what operators need to see
+            logging.getLogger(chatty).setLevel(logging.WARNING)
 
 
 @main.command()
