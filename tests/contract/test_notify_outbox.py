@@ -57,7 +57,7 @@ async def test_case_events_send_each_citizen_message_once(db_settings: Settings,
     sent = await rows(client, outbox.c.channel == "sms")
     assert [r["event"] for r in sent] == ["accepted", "dispatched", "closed"]
     assert all(case_no in r["body"] and r["state"] == "sent" for r in sent)
-    assert "综合行政执法局" in sent[1]["body"] or "派遣至" in sent[1]["body"]
+    assert "相关部门" not in sent[1]["body"] and "处置时限至11月23日14:3" in sent[1]["body"]
     assert "已劝离摊贩并清理路面" in sent[2]["body"]
     assert isinstance(service.channel, LogChannel) and len(service.channel.sent) == 3
 

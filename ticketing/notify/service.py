@@ -118,10 +118,10 @@ class NotifyService:
     async def _text(self, event: str, facts: reactions.CaseFacts) -> str:
         reference = await self.cases.reference()
         category = reference.categories.get(facts.category_code)
-        department = reference.departments.get(facts.department_code or "")
+        department = reference.departments.get(facts.department_code or "")  # code -> name
         due = facts.handling_due.astimezone(self.tz).strftime("%m月%d日%H:%M") if facts.handling_due else ""
         context = {"case_no": facts.case_no, "category_name": category.name if category else "",
-                   "department_name": getattr(department, "name", None), "result": facts.result, "due": due,
+                   "department_name": department, "result": facts.result, "due": due,
                    "address": facts.address, "county_name": self.cases.settings.cases.county_name}
         return self.templates.render(event, facts.category_code, context)
 
