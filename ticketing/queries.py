@@ -56,11 +56,14 @@ async def case_view(conn: AsyncConnection, case_no: str, actor: Actor, ctx: View
                                    .order_by(case_requests.c.id))).mappings().all()
     history = (await conn.execute(select(case_history).where(case_history.c.case_id == case_id)
                                   .order_by(case_history.c.id))).mappings().all()
+    duplicates = (await conn.execute(select(cases.c.case_no).where(cases.c.merged_into == case_no)
+                                     .order_by(cases.c.case_no))).scalars().all()
     flow = flow_from_rows(row, stages, requests)
     view = summary(row, actor, ctx)
     view["deadlines"] = [_clock_view(clock_from_row(s), ctx) for s in stages]
     view["requests"] = [_request_view(request_from_row(r), ctx) for r in requests]
     view["history"] = [_history_view(h, ctx) for h in history]
+    view["duplicates"] = list(duplicates)  # cases merged into this one
     view["allowed_actions"] = [{"command": c, "label": COMMAND_LABELS[c]}
                                for c in available_commands(flow, actor)]
     warnings = {coverage_warning(ctx.calendar, c.started_at, c.due_at) for c in flow.stages}

@@ -22,7 +22,7 @@ from config.settings import Settings
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
 from ticketing.db.engine import write_transaction
-from ticketing.db.tables import calendar_days
+from ticketing.db.tables import calendar_days, cases
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.caseno import day_key, format_case_no
 from ticketing.domain.dispatch import suggest_department
@@ -170,6 +170,8 @@ class CaseService:
         now = self.clock()
         async with write_transaction(self.engine) as conn:
             loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
+            if command.name == "merge":
+                await _check_merge_target(conn, command)
             policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
             outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
         self._emit([outcome.event])
@@ -207,6 +209,16 @@ class CaseService:
         if self.publish is not None:
             for event in events:
                 self.publish(event)
+
+
+async def _check_merge_target(conn: AsyncConnection, command: Command) -> None:
+    """A duplicate is merged into a live case: one that exists and is not itself void or merged."""
+    target = command.params.get("merged_into")
+    if not isinstance(target, str):
+        return  # the workflow reports the missing parameter
+    row = (await conn.execute(select(cases.c.state).where(cases.c.case_no == target))).first()
+    if row is None or row.state == State.INVALID.value:
+        raise InvalidParameters(f"合并目标案件 {target} 不存在或已作废")
 
 
 def _limit(spec: tuple[float, str]) -> Limit:

@@ -236,3 +236,17 @@ async def test_administrators_enter_holidays_for_years_the_package_lacks(api: Ap
     assert days["items"] == [{"day": "2027-01-01", "kind": "holiday", "name": "元旦", "entered_by": "admin"}]
     status, error = await api.call("POST", "/api/v1/calendar/days", "admin", json={**holiday, "day": "2027-02-30"})
     assert status == 422 and error["error"]["details"][0]["field"] == "day"
+
+
+async def test_a_duplicate_is_merged_into_a_live_case_and_linked(api: Api) -> None:
+    original = await api.create()
+    duplicate = await api.create()
+    status, error = await api.act(duplicate, "merge", "agent01", merged_into="209901010001", reason="重复")
+    assert status == 422 and "不存在" in error["error"]["message"]
+    status, merged = await api.act(duplicate, "merge", "agent01", merged_into=original["case_no"], reason="同一路灯")
+    assert status == 200 and merged["state"] == "invalid" and merged["merged_into"] == original["case_no"]
+    _, view = await api.call("GET", f"/api/v1/cases/{original['case_no']}")
+    assert view["duplicates"] == [duplicate["case_no"]]
+    third = await api.create()
+    status, _ = await api.act(third, "merge", "agent01", merged_into=duplicate["case_no"], reason="重复")
+    assert status == 422  # not into a case that is itself void

@@ -15,7 +15,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 
 from ticketing.db.base import metadata
@@ -127,6 +126,7 @@ cases = Table(
     Index("ix_cases_department_state", "department_code", "state"),
     Index("ix_cases_caller_phone", "caller_phone"),
     Index("ix_cases_category", "category_code"),
+    Index("ix_cases_merged_into", "merged_into"),
 )
 
 case_history = Table(
@@ -174,15 +174,6 @@ case_requests = Table(
     Column("decided_at", DateTime),
     Column("decision_reason", Text),
     Index("ix_case_requests_state_kind", "state", "kind"),
-)
-
-case_links = Table(
-    "case_links", metadata,
-    Column("id", Integer, primary_key=True),
-    Column("case_id", Integer, ForeignKey("cases.id"), nullable=False),
-    Column("other_case_no", String(16), nullable=False),
-    Column("kind", String(16), nullable=False),  # duplicate_of
-    UniqueConstraint("case_id", "other_case_no", "kind"),
 )
 
 audit_log = Table(

@@ -83,6 +83,7 @@ def upgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.create_index("ix_cases_caller_phone", ["caller_phone"], unique=False)
         batch_op.create_index("ix_cases_category", ["category_code"], unique=False)
+        batch_op.create_index("ix_cases_merged_into", ["merged_into"], unique=False)
         batch_op.create_index("ix_cases_department_state", ["department_code", "state"], unique=False)
         batch_op.create_index("ix_cases_state_created", ["state", "created_at"], unique=False)
 
@@ -167,16 +168,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_case_history_case_id"), ["case_id"], unique=False)
 
     op.create_table(
-        "case_links",
-        sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column("case_id", sa.Integer(), nullable=False),
-        sa.Column("other_case_no", sa.String(length=16), nullable=False),
-        sa.Column("kind", sa.String(length=16), nullable=False),
-        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_case_links_case_id_cases")),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_case_links")),
-        sa.UniqueConstraint("case_id", "other_case_no", "kind", name=op.f("uq_case_links_case_id")),
-    )
-    op.create_table(
         "case_requests",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("case_id", sa.Integer(), nullable=False),
@@ -228,7 +219,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_case_requests_case_id"))
 
     op.drop_table("case_requests")
-    op.drop_table("case_links")
     with op.batch_alter_table("case_history", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_case_history_case_id"))
 
@@ -240,6 +230,7 @@ def downgrade() -> None:
     with op.batch_alter_table("cases", schema=None) as batch_op:
         batch_op.drop_index("ix_cases_state_created")
         batch_op.drop_index("ix_cases_department_state")
+        batch_op.drop_index("ix_cases_merged_into")
         batch_op.drop_index("ix_cases_category")
         batch_op.drop_index("ix_cases_caller_phone")
 
