@@ -77,8 +77,9 @@ class AcdRuntime:
     def ahead_of(self, call_id: str) -> int:
         return self.queue.ahead_of(call_id)
 
-    def next_offer(self) -> tuple[WaitingCall, str] | None:
-        """Take the first waiting caller (not a callback) that a ready agent can take, and offer it."""
+    def next_offer(self) -> tuple[WaitingCall, tuple[str, ...]] | None:
+        """Take the first waiting caller (not a callback) that ready agents can take, and offer it: to one
+        agent, or to all of them with ring-all (the first to answer wins, the others get CancelRing)."""
         now = self.clock()
         for waiting in self.queue.calls:
             if waiting.callback:
@@ -86,11 +87,16 @@ class AcdRuntime:
             chosen = choose_agents(self.queue, waiting, self.agents.values(), now)
             if not chosen:
                 return None
-            agent_id = chosen[0]  # longest-idle/round-robin/fewest-calls give one; ring-all: first only
-            self.queue = self.queue.remove(waiting.call_id).offered_to(agent_id)
-            self.command(agent_id, OfferCall(waiting.call_id))
-            return waiting, agent_id
+            if self.queue.config.strategy is not Strategy.RING_ALL:
+                chosen = chosen[:1]
+            self.queue = self.queue.remove(waiting.call_id).offered_to(chosen[0])
+            for agent_id in chosen:
+                self.command(agent_id, OfferCall(waiting.call_id))
+            return waiting, tuple(chosen)
         return None
+
+    def serving_agents(self) -> int:
+        return sum(1 for a in self.agents.values() if a.state is not AgentState.LOGGED_OUT)
 
     def end_due_wrap_ups(self) -> list[str]:
         due = wrap_ups_due(list(self.agents.values()), self.clock())

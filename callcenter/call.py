@@ -29,19 +29,30 @@ class CallerGone(Exception):
 
 @dataclass(frozen=True)
 class Offered:
-    """Internal: the dispatcher offered this call to `agent_id`."""
+    """Internal: the dispatcher offered this call to these agents (several for ring-all)."""
 
-    agent_id: str
+    agent_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
-class Tick:
-    """Internal: a timer of the call fired."""
+class TimerFired:
+    """Internal: a timer of the call fired (IVR timers echo the session's token)."""
 
     kind: str
+    token: int = 0
 
 
-Item = Event | Offered | Tick
+@dataclass(frozen=True)
+class TransferRequest:
+    """Internal: blind-transfer the connected caller to an agent, a queue or an outside number."""
+
+    kind: str  # "agent" | "queue" | "number"
+    target: str
+    done: asyncio.Future[None]
+    actor: str = ""
+
+
+Item = Event | Offered | TimerFired | TransferRequest
 
 
 @dataclass
@@ -58,7 +69,10 @@ class Call:
     agent_channel: str | None = None
     bridge_id: str | None = None
     gone: bool = False
-    offers: list[Offered] = field(default_factory=list)  # kept even when they arrive during a prompt
+    ringing: dict[str, str] = field(default_factory=dict)  # agent channel id -> agent id, while ringing
+    direction: str = "inbound"
+    answered_at: datetime | None = None
+    outcome: str | None = None  # set by the flow when it knows better than "abandoned"
 
     def is_caller_gone(self, item: Item) -> bool:
         return isinstance(item, GONE) and item.channel.id == self.channel_id
@@ -74,9 +88,8 @@ class Call:
             raise CallerGone
         if isinstance(item, ChannelDtmfReceived) and item.channel.id == self.channel_id:
             self.digits.append(item.digit)
-            self.path.append(item.digit)
-        if isinstance(item, Offered):
-            self.offers.append(item)
+            if len(self.path) < 200:
+                self.path.append(item.digit)
         return item
 
     async def until(self, done: Callable[[Item], bool], timeout: float) -> Item | None:

@@ -1,8 +1,9 @@
-"""What happens to an inbound call: IVR, queue, ringing an agent, the bridged conversation.
+"""An inbound call from answer to agent: the pure IVR session (`ivr.inbound.InboundSession`) drives the
+IVR and the queue announcements; the ACD core picks agents; this module carries both out.
 
-Written as one coroutine per call that reads the call's mailbox; the decisions about agents come from the
-ACD core. Until the colleague's IVR session (`ivr/`) is wired in, a minimal built-in flow runs:
-greeting + menu → (1) record a description ended by # → queue; (2) case progress; (0/none) → queue.
+One coroutine per call reads the call's mailbox in order. While the caller waits, agents are rung without
+blocking the mailbox (ring-all rings several at once; the first to answer wins, the others are cancelled),
+so a key pressed during ringing still reaches the session (the callback offer).
 """
 
 from __future__ import annotations
@@ -11,180 +12,232 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
-from callcenter.acd import AnswerCall, CancelRing, RingNoAnswer
+from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueError, RingNoAnswer
 from callcenter.ari.client import AriError
-from callcenter.ari.events import (
-    ChannelDestroyed,
-    ChannelDtmfReceived,
-    ChannelHangupRequest,
-    RecordingFailed,
-    RecordingFinished,
-    StasisEnd,
-    StasisStart,
-)
-from callcenter.call import Call, CallerGone, Item, Tick, on_channel
+from callcenter.ari.events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
+from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
+from callcenter.conversation import REQUEUE, converse
+from callcenter.ivr_exec import SessionRunner, sound
+from ivr.actions import Dequeue, Enqueue, IvrAction, LeaveMessage, LookupCase, RequestCallback
+from ivr.events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
+from ivr.inbound import InboundSession, InboundState
 
 if TYPE_CHECKING:
     from callcenter.runtime import CallRuntime
 
 log = logging.getLogger(__name__)
-MENU_WAIT_S = 6.0
+QUEUE_INFO = "_queue_info"  # runner-internal timers start with "_" and never reach the session
+RING = "_ring"
+# How the session's HangUp reasons read in the call record.
+HANGUP_OUTCOMES = {"blocked": "blocked", "after_hours": "after_hours", "callback": "callback", "error": "failed"}
+
+__all__ = ["InboundCall", "sound"]
 
 
-def sound(prompt_id: str) -> str:
-    return f"sound:hotline12319/zh/{prompt_id}"
+class InboundCall:
+    def __init__(self, rt: CallRuntime, call: Call, session: InboundSession | None) -> None:
+        self.rt, self.call, self.ari = rt, call, rt.client
+        self.session = session
+        self.runner = SessionRunner(rt.client, call, session, self.handle_action, rt.now)
+        self.connected = False
 
-
-class CallFlow:
-    def __init__(self, rt: CallRuntime, call: Call) -> None:
-        self.rt = rt
-        self.call = call
-        self.ari = rt.client
-
-    async def play(self, *prompts: str, barge_in: bool = True, target: str | None = None) -> bool:
-        """Play prompts on the caller; True when a key interrupted them (the key stays buffered)."""
-        playback = await self.ari.play(target or f"channel:{self.call.channel_id}", [sound(p) for p in prompts])
-        interrupted = await self.call.playback_done(playback.id, 120, barge_in=barge_in)
-        if interrupted:
-            with contextlib.suppress(AriError):  # it may have ended on its own meanwhile
-                await self.ari.stop_playback(playback.id)
-        return interrupted
-
-    async def key(self, timeout: float) -> str:
-        if not self.call.digits:
-            await self.call.until(lambda i: isinstance(i, ChannelDtmfReceived), timeout)
-        return self.call.digits.pop(0) if self.call.digits else ""
-
-    async def keys_until_hash(self, timeout: float) -> str:
-        await self.call.until(lambda i: "#" in self.call.digits, timeout)
-        return self.call.take_digits().split("#", 1)[0]
-
-    # --- IVR ----------------------------------------------------------------------------------------------
-    async def ivr(self) -> str:
-        """Return why the call goes to the queue ("report", "agent", "no_input"), or "" to end it."""
-        await self.play("greeting", "menu")
-        choice = await self.key(MENU_WAIT_S)
-        if choice == "1":
-            await self.record_description()
-            await self.play("thanks", "transferring", barge_in=False)
-            return "report"
-        if choice == "2":
-            return await self.case_query()
-        return "agent" if choice == "0" else "no_input"
-
-    async def record_description(self) -> None:
-        await self.play("record_after_tone", barge_in=False)
-        self.call.take_digits()
-        name = f"desc-{self.call.id}"
-        await self.ari.record(f"channel:{self.call.channel_id}", name, max_duration_s=120,
-                              max_silence_s=8, terminate_on="#", beep=True)
-        await self.call.until(lambda i: isinstance(i, RecordingFinished | RecordingFailed)
-                              and i.recording.name == name, 130)
-        self.call.take_digits()  # the terminating '#'
-        await self.rt.record(self.call, description_recording=f"{name}.wav")
-
-    async def case_query(self) -> str:
-        await self.play("case_enter_number")
-        case_no = await self.keys_until_hash(20)
-        status = await self.rt.lookup_case(case_no) if case_no else None
-        await self.rt.record(self.call, case_no=case_no or None)
-        if status is None:
-            await self.play("case_not_found")
-        else:
-            await self.play("case_state_is", f"state_{status}")
-        await self.play("goodbye", barge_in=False)
-        return ""
-
-    # --- queue and agent ------------------------------------------------------------------------------------
-    async def wait_in_queue(self) -> str:
-        """Wait for an agent; announce the position; offer a callback. Return the agent who answered."""
-        await self.ari.moh(self.call.channel_id, True)
-        announced = False
-        while True:
-            item = await self.call.next(self.rt.tel_announce_s)
-            if item is None or isinstance(item, Tick):
-                announced = await self.announce(announced)
-            while self.call.offers:
-                agent_id = self.call.offers.pop(0).agent_id
-                if await self.ring(agent_id):
-                    return agent_id
-            if announced and "1" in self.call.take_digits():
-                await self.rt.to_callback(self.call)
-                await self.ari.moh(self.call.channel_id, False)
-                await self.play("callback_confirmed", barge_in=False)
-                raise CallerGone
-
-    async def announce(self, announced: bool) -> bool:
-        if self.call.waiting is None or self.call.agent_channel:
-            return announced
-        ahead = self.rt.acd.ahead_of(self.call.id)
-        prompts = ["queue_next"] if ahead == 0 else [
-            "queue_position_before", f"digit_{min(ahead, 9)}", "queue_position_after"]
-        await self.ari.moh(self.call.channel_id, False)
-        await self.play(*prompts, "callback_offer")
-        await self.ari.moh(self.call.channel_id, True)
-        return True
-
-    async def ring(self, agent_id: str) -> bool:
-        """Originate to the agent's phone; True when answered, else re-queued in place."""
-        call, rt = self.call, self.rt
-        call.agent_id, call.agent_channel = agent_id, f"{call.id}-{agent_id}-{len(call.path)}{rt.next_n()}"
-        rt.own(call.agent_channel, call)
-        await rt.record(call, ring_at=rt.now(), agent_id=agent_id)
-        await rt.log(call, "ringing", agent_id=agent_id)
-        try:
-            await self.ari.originate(f"PJSIP/{agent_id}", channel_id=call.agent_channel,
-                                     timeout_s=rt.tel.ring_timeout_s, app_args=f"agent,{call.id}",
-                                     caller_id=call.caller)
-            item = await call.until(lambda i: on_channel(i, call.agent_channel, StasisStart, ChannelDestroyed),
-                                    rt.tel.ring_timeout_s + 5)
-        except CallerGone:
-            await self.drop_agent(CancelRing(call.id))
-            raise
-        except AriError as exc:
-            log.info("originate to %s failed: %s", agent_id, exc)
-            item = None
-        if isinstance(item, StasisStart):
-            rt.acd.command(agent_id, AnswerCall(call.id))
-            return True
-        await self.drop_agent(RingNoAnswer(call.id))
-        await rt.log(call, "no_answer", agent_id=agent_id)
-        rt.requeue(call)
-        return False
-
-    async def drop_agent(self, command: object) -> None:
+    # --- the whole call -------------------------------------------------------------------------------------
+    async def run(self, *, adopted: bool, direct: bool) -> tuple[str, str]:
+        """Return (outcome, who hung up). Raises CallerGone when the caller leaves first."""
         call = self.call
-        if call.agent_channel:
-            with contextlib.suppress(AriError):  # already gone
-                await self.ari.hangup(call.agent_channel)
-            self.rt.disown(call.agent_channel)
-        if call.agent_id:
-            self.rt.acd.command(call.agent_id, command)
-        call.agent_id = call.agent_channel = None
+        if adopted or direct:
+            if direct:
+                await self.ari.answer(call.channel_id)
+            await self.enqueue("adopted" if adopted else "direct")
+        else:
+            await self.ari.answer(call.channel_id)
+            await self.runner.feed(CallStarted(call.caller, blocked=call.caller in self.rt.tel.blocklist,
+                                               repeat_caller=await self.rt.is_repeat_caller(call)))
+        while True:
+            await self.wait()
+            if not self.connected:
+                return self.ended_outcome(), "system"
+            hangup_by = await converse(self.rt, call)
+            if hangup_by != REQUEUE:
+                return "answered", hangup_by
+            self.connected, self.session, self.runner.session = False, None, None
+            await self.enqueue("transfer", keep_bridge=True)
 
-    async def converse(self) -> str:
-        """Bridge caller and agent, record both voices; return who hung up."""
-        call, rt = self.call, self.rt
-        assert call.agent_channel
-        await self.ari.moh(call.channel_id, False)
-        call.bridge_id = f"call-{call.id}"
-        rt.own(call.bridge_id, call)
-        await self.ari.create_bridge(call.bridge_id)
-        await self.ari.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
-        name = f"call-{call.id}"
-        if rt.tel.record_calls:
-            await self.ari.record(f"bridge:{call.bridge_id}", name)
-        await rt.record(call, answered_at=rt.now(), call_recording=f"{name}.wav" if rt.tel.record_calls else None)
-        await rt.log(call, "answered", agent_id=call.agent_id)
+    def ended_outcome(self) -> str:
+        if self.call.outcome:
+            return self.call.outcome
+        return HANGUP_OUTCOMES.get(self.runner.hangup_reason or "", "abandoned")
+
+    async def wait(self) -> None:
+        """Read the mailbox until an agent is connected or the session ended the call."""
         try:
-            await call.until(lambda i: self.agent_left(i), 24 * 3600)
+            while not self.connected and not (self.session is not None and self.session.finished):
+                await self.on_item(await self.call.next())
         except CallerGone:
-            with contextlib.suppress(AriError):
-                await self.ari.hangup(call.agent_channel)
-            return "caller"
-        with contextlib.suppress(AriError):
-            await self.ari.hangup(call.channel_id)
-        return "agent"
+            await self.drop_ringing()
+            await self.runner.caller_gone()
+            self.call.outcome = self.call.outcome or self.gone_outcome()
+            raise
+        finally:
+            self.runner.cancel_timers()
 
-    def agent_left(self, item: Item) -> bool:
-        return on_channel(item, self.call.agent_channel, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+    def gone_outcome(self) -> str | None:
+        path = self.session.path if self.session else ()
+        if self.call.waiting is None and "case:found" in path:
+            return "query"
+        return None
+
+    async def on_item(self, item: Item) -> None:
+        if isinstance(item, Offered):
+            await self.ring(item.agent_ids)
+        elif isinstance(item, TimerFired) and item.kind == QUEUE_INFO:
+            await self.queue_info()
+        elif isinstance(item, TimerFired) and item.kind == RING:
+            for channel_id in list(self.call.ringing):
+                await self.ring_failed(channel_id)
+        elif isinstance(item, ChannelEvent) and item.channel.id in self.call.ringing:
+            if isinstance(item, StasisStart):
+                await self.agent_answered(item.channel.id)
+            elif isinstance(item, ChannelDestroyed | ChannelHangupRequest):
+                await self.ring_failed(item.channel.id)
+        else:
+            await self.runner.on_item(item)
+
+    # --- what the session asks of the call centre --------------------------------------------------------------
+    async def handle_action(self, action: IvrAction) -> IvrEvent | None:
+        if isinstance(action, LookupCase):
+            return await self.lookup(action.case_no)
+        if isinstance(action, Enqueue):
+            await self.enqueue(action.reason, action.priority, action.ivr_path, action.recording)
+        elif isinstance(action, Dequeue):
+            self.rt.acd.remove(self.call.id)
+            await self.rt.log(self.call, "dequeued", reason=action.reason)
+        elif isinstance(action, RequestCallback):
+            await self.request_callback()
+        elif isinstance(action, LeaveMessage):
+            self.call.outcome = "message"
+            await self.rt.record(self.call, description_recording=action.path)
+            await self.rt.log(self.call, "message_left", path=action.path, duration_s=action.duration_s,
+                              reason=action.reason, ivr_path=action.ivr_path)
+        else:
+            log.warning("call %s: unexpected action %r", self.call.id, action)
+            return ActionFailed(type(action).__name__, "unsupported")
+        return None
+
+    async def lookup(self, case_no: str) -> IvrEvent:
+        await self.rt.record(self.call, case_no=case_no[:32])
+        try:
+            return CaseStatusLooked(case_no, await self.rt.lookup_case(case_no))
+        except Exception:  # the case store is down: the session apologises and hands over to an agent
+            log.exception("case lookup %s failed", case_no)
+            return ActionFailed("LookupCase", "lookup failed")
+
+    async def enqueue(self, reason: str, priority: int = 0, ivr_path: str = "", recording: str | None = None,
+                      *, keep_bridge: bool = False) -> None:
+        rt, call, now = self.rt, self.call, self.rt.now()
+        rt.enqueue(call, reason, priority=priority, ivr_path=ivr_path)
+        values: dict[str, object] = {"enqueued_at": now, "queue": "hotline", "dtmf_path": "".join(call.path)}
+        if recording:
+            values["description_recording"] = recording
+        if reason != "transfer":
+            values["ivr_exit_at"] = now
+        await rt.record(call, **values)
+        await rt.log(call, "enqueued", reason=reason, priority=priority, ivr_path=ivr_path)
+        if keep_bridge:  # a transferred caller waits in its bridge, with the bridge's music
+            with contextlib.suppress(AriError):
+                await self.ari.bridge_moh(call.bridge_id or "", True)
+        else:
+            self.runner.hold = True
+            await self.runner.sync_hold()
+        self.runner.start_timer(QUEUE_INFO, rt.tel_announce_s)
+
+    async def queue_info(self) -> None:
+        self.runner.start_timer(QUEUE_INFO, self.rt.tel_announce_s)
+        if self.session is None or self.session.state != InboundState.QUEUED or self.call.ringing:
+            return
+        try:
+            ahead = self.rt.acd.ahead_of(self.call.id)
+        except QueueError:
+            return
+        await self.runner.feed(QueueInfo(ahead, self.rt.estimated_wait_s(ahead + 1)))
+
+    async def request_callback(self) -> None:
+        await self.drop_ringing()
+        if self.call.waiting is not None:
+            with contextlib.suppress(QueueError):  # taken out to ring an agent: put it back first
+                self.rt.acd.requeue(self.call.waiting)
+        await self.rt.to_callback(self.call)
+        self.call.outcome = "callback"
+
+    # --- ringing agents ---------------------------------------------------------------------------------------------
+    def queued(self) -> bool:
+        return self.session is None or self.session.state == InboundState.QUEUED
+
+    async def ring(self, agent_ids: tuple[str, ...]) -> None:
+        rt, call = self.rt, self.call
+        if not self.queued():  # the caller is leaving (callback chosen): give the agents back
+            for agent_id in agent_ids:
+                self.command(agent_id, CancelRing(call.id))
+            return
+        await rt.record(call, ring_at=rt.now(), agent_id=agent_ids[0])
+        for agent_id in agent_ids:
+            channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
+            call.ringing[channel_id] = agent_id
+            rt.own(channel_id, call)
+            await rt.log(call, "ringing", agent_id=agent_id)
+            try:
+                await self.ari.originate(f"PJSIP/{agent_id}", channel_id=channel_id,
+                                         timeout_s=rt.tel.ring_timeout_s, app_args=f"agent,{call.id}",
+                                         caller_id=call.caller)
+            except AriError as exc:
+                log.info("originate to %s failed: %s", agent_id, exc)
+                await self.ring_failed(channel_id)
+        if call.ringing:
+            self.runner.start_timer(RING, rt.tel.ring_timeout_s + 5)
+
+    async def agent_answered(self, channel_id: str) -> None:
+        call = self.call
+        agent_id = call.ringing.pop(channel_id)
+        await self.drop_ringing()  # ring-all: the others stop ringing and keep their idle time
+        if not self.queued():
+            await self.hang_up_leg(channel_id)
+            self.command(agent_id, CancelRing(call.id))
+            return
+        self.command(agent_id, AnswerCall(call.id))
+        call.agent_id, call.agent_channel = agent_id, channel_id
+        await self.rt.record(call, agent_id=agent_id)
+        self.runner.hold = False
+        if self.session is not None:
+            await self.runner.feed(AgentAnswered(agent_id))
+        self.connected = True
+
+    async def ring_failed(self, channel_id: str) -> None:
+        call = self.call
+        agent_id = call.ringing.pop(channel_id, None)
+        if agent_id is None:
+            return
+        await self.hang_up_leg(channel_id)
+        self.command(agent_id, RingNoAnswer(call.id))
+        await self.rt.log(call, "no_answer", agent_id=agent_id)
+        if not call.ringing:
+            self.runner.cancel_timer(RING)
+            if self.queued():
+                self.rt.requeue(call)
+
+    async def drop_ringing(self) -> None:
+        self.runner.cancel_timer(RING)
+        for channel_id, agent_id in list(self.call.ringing.items()):
+            self.call.ringing.pop(channel_id, None)
+            await self.hang_up_leg(channel_id)
+            self.command(agent_id, CancelRing(self.call.id))
+
+    async def hang_up_leg(self, channel_id: str) -> None:
+        self.rt.disown(channel_id)
+        with contextlib.suppress(AriError):  # already gone
+            await self.ari.hangup(channel_id)
+
+    def command(self, agent_id: str, command: object) -> None:
+        try:
+            self.rt.acd.command(agent_id, command)
+        except (IllegalAgentCommand, KeyError) as exc:  # e.g. the agent logged out meanwhile
+            log.info("agent %s: %r refused: %s", agent_id, command, exc)

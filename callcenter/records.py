@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.tables import agent_events, call_events, calls
+from ticketing.db.tables import audit_log
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -67,3 +68,16 @@ class SqlCallRecords:
             query = query.where(calls.c.outcome == outcome)
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
+    async def calls_since(self, caller: str, since: datetime, exclude_id: str) -> int:
+        """How many other calls `caller` made since `since` (repeat callers get priority)."""
+        query = sa.select(sa.func.count()).select_from(calls).where(
+            calls.c.caller == caller, calls.c.arrived_at >= naive_utc(since), calls.c.id != exclude_id)
+        async with self.engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())
+
+    async def audit(self, at: datetime, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        """One row in the shared audit log (supervisor listen / whisper / barge, transfers)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(sa.insert(audit_log).values(
+                at=naive_utc(at), actor=actor, action=action, target=target, detail=detail))

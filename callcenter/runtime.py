@@ -12,32 +12,51 @@ import contextlib
 import itertools
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from callcenter.acd import EndCall
+from callcenter import outbound, supervise
+from callcenter.acd import EndCall, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Channel, Event, StasisStart
-from callcenter.call import Call, CallerGone, Offered
+from callcenter.call import Call, CallerGone, Offered, TransferRequest
+from callcenter.case_lookup import CaseLookup
 from callcenter.events import BusEvent, EventBus
-from callcenter.flow import CallFlow, sound
+from callcenter.flow import InboundCall
+from callcenter.ivr_exec import sound
+from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
+from ivr.events import CaseStatus
+from ivr.flow import InboundFlow, SurveyFlow
+from ivr.inbound import InboundSession
+from ivr.loader import load_inbound_flow, load_survey_flow
 
 log = logging.getLogger(__name__)
-CaseLookup = Callable[[str], Awaitable[str | None]]
+REPEAT_WINDOW = timedelta(hours=24)
+TRANSFER_KINDS = ("agent", "queue", "number")
 
 
 class CallRuntime:
     def __init__(self, tel: TelephonySettings, client: AriClient, *, records: SqlCallRecords | None = None,
                  bus: EventBus | None = None, acd: AcdRuntime | None = None,
-                 case_lookup: CaseLookup | None = None, announce_s: float = 20.0) -> None:
+                 case_lookup: CaseLookup | None = None, announce_s: float = 20.0,
+                 flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
+                 trunk_outbound: str = "127.0.0.1:5070", survey_ring_s: int = 30) -> None:
         self.tel = tel
         self.client = client
         self.records = records
         self.bus = bus or EventBus()
+        self.flow = flow or load_inbound_flow()
+        self.survey_flow = survey_flow or load_survey_flow()
+        self.handle_times: deque[float] = deque(maxlen=50)
+        # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers. Not a settings key
+        # yet (config/hotline.example.yaml must document every key; its owner adds it).
+        self.trunk_outbound = trunk_outbound
+        self.survey_ring_s = survey_ring_s
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
                                      wrap_up_s=tel.wrapup_s)
         self.acd.listeners.append(self._agent_changed)
@@ -90,6 +109,48 @@ class CallRuntime:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    spawn = _spawn
+
+    # --- call control for the API and other features (see docs/telephony.md) ----------------------------------
+    async def transfer(self, call_id: str, kind: str, target: str, *, actor: str) -> None:
+        """Blind-transfer a connected call to an agent, the queue, or an outside number (`kind`)."""
+        call = self.calls.get(call_id)
+        if call is None or not call.bridge_id or not call.agent_channel:
+            raise TelephonyError("call_not_connected", "该通话未在通话中，不能转接", 404)
+        if kind not in TRANSFER_KINDS:
+            raise TelephonyError("bad_transfer", f"不支持的转接方式：{kind}", 422)
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        call.mailbox.put_nowait(TransferRequest(kind, target, done, actor))
+        await asyncio.wait_for(done, 10)
+
+    async def originate(self, agent_id: str, number: str) -> str:
+        """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""
+        return await outbound.click_to_call(self, agent_id, number)
+
+    async def supervise(self, call_id: str, supervisor_ext: str, mode: str, *, actor: str) -> dict[str, str]:
+        """Listen / whisper / barge on a connected call from the supervisor's phone (audited)."""
+        return await supervise.start(self, call_id=call_id, supervisor_ext=supervisor_ext, mode=mode,
+                                     actor=actor)
+
+    async def start_survey(self, *, callback_id: int, number: str, case_no: str, state: str,
+                           result_text: str | None,
+                           on_answer: Callable[[int, int | None, str | None], Awaitable[None]]) -> None:
+        """Call `number` through the trunk and run the satisfaction survey; returns once the call is
+        started. `on_answer(callback_id, key 1/2/3 or None, reason recording or None)` is awaited exactly
+        once when the call is over (None: no answer, hung up, or no valid key)."""
+        await outbound.start_survey(self, callback_id=callback_id, number=number, case_no=case_no,
+                                    state=state, result_text=result_text, on_answer=on_answer)
+
+    async def send_sip_message(self, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
+        """SMS over SIP MESSAGE: to an agent's extension, a `sip:` URI, or a number via the trunk."""
+        await outbound.send_sip_message(self, to_endpoint_or_uri=to_endpoint_or_uri, body=body, sender=sender)
+
+    async def audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
+        if self.records is None:
+            log.warning("audit without a database: %s %s %s %s", actor, action, target, detail)
+            return
+        await self.records.audit(self.now(), actor, action, target, detail)
+
     # --- one call ---------------------------------------------------------------------------------------
     async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
         known = await self.records.by_channel(channel.id) if adopted and self.records else None
@@ -107,41 +168,21 @@ class CallRuntime:
         await self._run(call, adopted, direct)
 
     async def _run(self, call: Call, adopted: bool, direct: bool = False) -> None:
-        flow, outcome, hangup_by = CallFlow(self, call), "abandoned", "caller"
+        session = None if adopted or direct else InboundSession(self.flow)
+        outcome, hangup_by = "abandoned", "caller"
         try:
-            outcome, hangup_by = await self._flow(flow, adopted, direct)
+            outcome, hangup_by = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
             raise
         except CallerGone:
-            outcome = "callback" if call.waiting and call.waiting.callback else outcome
+            outcome = call.outcome or ("callback" if call.waiting and call.waiting.callback else outcome)
         except Exception:
             log.exception("call %s failed; handing it to the fallback dialplan", call.id)
             outcome, hangup_by = "failed", "system"
             await self._rescue(call)
-        await self._finish(call, outcome, hangup_by)
-
-    async def _flow(self, flow: CallFlow, adopted: bool, direct: bool) -> tuple[str, str]:
-        call = flow.call
-        if direct:
-            await self.client.answer(call.channel_id)
-            reason = "direct"
-        elif not adopted:
-            await self.client.answer(call.channel_id)
-            if call.caller in self.tel.blocklist:
-                await flow.play("blocked", barge_in=False)
-                return "blocked", "system"
-            reason = await flow.ivr()
-            await self.record(call, ivr_exit_at=self.now(), dtmf_path="".join(call.path))
-            if not reason:
-                return "query", "system"
-        else:
-            reason = "adopted"
-        self.enqueue(call, reason)
-        await self.record(call, enqueued_at=self.now(), queue="hotline")
-        await flow.wait_in_queue()
-        return "answered", await flow.converse()
+        await self.finish(call, outcome, hangup_by)
 
     async def _rescue(self, call: Call) -> None:
         if call.gone:
@@ -152,7 +193,7 @@ class CallRuntime:
             with contextlib.suppress(AriError):
                 await self.client.play(f"channel:{call.channel_id}", sound("apology"))
 
-    async def _finish(self, call: Call, outcome: str, hangup_by: str) -> None:
+    async def finish(self, call: Call, outcome: str, hangup_by: str) -> None:
         await self._release(call, outcome)
         await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=hangup_by,
                           dtmf_path="".join(call.path))
@@ -164,22 +205,40 @@ class CallRuntime:
         if call.agent_id and call.bridge_id:
             with contextlib.suppress(Exception):
                 self.acd.command(call.agent_id, EndCall(call.id))
+            if call.answered_at is not None:
+                self.handle_times.append((self.now() - call.answered_at).total_seconds())
         if call.bridge_id:
             with contextlib.suppress(AriError):
                 await self.client.destroy_bridge(call.bridge_id)
         if outcome not in ("failed",) and not call.gone:
             with contextlib.suppress(AriError):
                 await self.client.hangup(call.channel_id)
+        if call.agent_channel:
+            with contextlib.suppress(AriError):
+                await self.client.hangup(call.agent_channel)
         for key in (call.channel_id, call.agent_channel, call.bridge_id):
             if key:
                 self.disown(key)
         self.calls.pop(call.id, None)
 
     # --- queue ------------------------------------------------------------------------------------------
-    def enqueue(self, call: Call, reason: str) -> None:
+    def enqueue(self, call: Call, reason: str, *, priority: int = 0, ivr_path: str = "") -> None:
+        self.acd.remove(call.id)
         call.waiting = self.acd.enqueue(call.id, call.caller, arrived_at=call.arrived_at, reason=reason,
-                                        ivr_path="".join(call.path))
+                                        priority=priority, ivr_path=ivr_path)
         self.publish("queue", "enqueued", call, reason=reason)
+
+    def estimated_wait_s(self, position: int) -> float | None:
+        return estimated_wait_s(position, list(self.handle_times), self.acd.serving_agents())
+
+    async def is_repeat_caller(self, call: Call) -> bool:
+        if self.records is None:
+            return False
+        try:
+            return await self.records.calls_since(call.caller, call.arrived_at - REPEAT_WINDOW, call.id) > 0
+        except Exception:
+            log.exception("repeat-caller check failed for %s", call.id)
+            return False
 
     def requeue(self, call: Call) -> None:
         if call.waiting is not None:
@@ -195,11 +254,11 @@ class CallRuntime:
             await self.acd.changed.wait()
             self.acd.changed.clear()
             while (offer := self.acd.next_offer()) is not None:
-                waiting, agent_id = offer
+                waiting, agent_ids = offer
                 call = self.calls.get(waiting.call_id)
                 if call is None:
                     continue
-                call.mailbox.put_nowait(Offered(agent_id))
+                call.mailbox.put_nowait(Offered(agent_ids))
 
     async def _sweep(self) -> None:
         while True:
@@ -215,7 +274,8 @@ class CallRuntime:
                 continue
             if channel.app_data.split(",")[0] != self.tel.app_name:
                 continue
-            if "agent," in channel.app_data:
+            args = channel.app_data.split(",")[1:]
+            if args and args != ["queue"]:  # agent, outbound, survey, snoop legs: their call is gone
                 with contextlib.suppress(AriError):
                     await self.client.hangup(channel.id)
             else:
@@ -241,7 +301,7 @@ class CallRuntime:
             except Exception:
                 log.exception("could not log %s for call %s", kind, call.id)
 
-    async def lookup_case(self, case_no: str) -> str | None:
+    async def lookup_case(self, case_no: str) -> CaseStatus | None:
         return await self.case_lookup(case_no) if self.case_lookup else None
 
     def publish(self, topic: str, kind: str, call: Call, **data: Any) -> None:

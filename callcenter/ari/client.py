@@ -151,6 +151,9 @@ class AriClient:
     async def remove_from_bridge(self, bridge_id: str, channel_id: str) -> None:
         await self.request("POST", f"/bridges/{bridge_id}/removeChannel", params={"channel": channel_id})
 
+    async def bridge_moh(self, bridge_id: str, on: bool) -> None:
+        await self.request("POST" if on else "DELETE", f"/bridges/{bridge_id}/moh")
+
     async def destroy_bridge(self, bridge_id: str) -> None:
         await self.request("DELETE", f"/bridges/{bridge_id}")
 
@@ -165,6 +168,10 @@ class AriClient:
     async def send_message(self, endpoint: str, sender: str, body: str) -> None:
         await self.request("PUT", f"/endpoints/{endpoint}/sendMessage",
                            params={"from": sender, "body": body})
+
+    async def send_message_to(self, to: str, sender: str, body: str) -> None:
+        """Technology-agnostic form: `to` like `pjsip:citizens/sip:13800138000@host:port`."""
+        await self.request("PUT", "/endpoints/sendMessage", params={"to": to, "from": sender, "body": body})
 
     async def endpoint_state(self, tech: str, resource: str) -> str:
         data = await self.request("GET", f"/endpoints/{tech}/{resource}")

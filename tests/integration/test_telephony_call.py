@@ -42,7 +42,9 @@ async def test_citizen_reports_a_problem_and_talks_to_an_agent(
     assert (record["answered_at"] - record["enqueued_at"]).total_seconds() < 15
     assert record["hangup_by"] == "caller"
     kinds = [e["kind"] for e in record["events"]]
-    assert kinds[:2] == ["ringing", "answered"]
+    assert kinds[:3] == ["enqueued", "ringing", "answered"]
+    enqueued = record["events"][0]["detail"]
+    assert enqueued["reason"] == "report" and enqueued["ivr_path"].startswith("menu:1>record:")
 
     description = recordings_dir(asterisk) / record["description_recording"]
     desc, rate = samples(description)

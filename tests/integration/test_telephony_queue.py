@@ -40,6 +40,8 @@ async def test_no_agent_ready_announces_position_and_takes_a_callback(
         return await original(target, media, playback_id)
 
     call_runtime.client.play = spy  # type: ignore[method-assign]
+    queue = call_runtime.flow.queue.model_copy(update={"offer_after_s": 8})
+    call_runtime.flow = call_runtime.flow.model_copy(update={"queue": queue})
     # 0 during the greeting: straight to the queue; after the announcement and the offer, press 1.
     await call(asterisk, tmp_path, "13800138002",
                [("pause", 1500), ("dtmf", "0"), ("pause", 14000), ("dtmf", "1"), ("await_bye",)])
@@ -48,7 +50,7 @@ async def test_no_agent_ready_announces_position_and_takes_a_callback(
     assert any(p.endswith("/queue_next") for p in plays)
     assert any(p.endswith("/callback_offer") for p in plays)
     assert any(p.endswith("/callback_confirmed") for p in plays)
-    assert [e["kind"] for e in record["events"]] == ["callback_requested"]
+    assert [e["kind"] for e in record["events"]] == ["enqueued", "callback_requested"]
     waiting = call_runtime.acd.queue.calls
     assert [w.caller for w in waiting if w.callback] == ["13800138002"]
 
@@ -74,7 +76,7 @@ async def test_agent_who_does_not_answer_is_skipped_and_the_call_keeps_its_place
     finally:
         await sleepy.stop()
         await awake.stop()
-    trail = [(e["kind"], e["agent_id"]) for e in record["events"]]
+    trail = [(e["kind"], e["agent_id"]) for e in record["events"] if e["kind"] != "enqueued"]
     assert trail == [("ringing", "8002"), ("no_answer", "8002"), ("ringing", "8003"), ("answered", "8003")]
     assert record["outcome"] == "answered" and record["agent_id"] == "8003"
     assert call_runtime.acd.agents["8002"].reason == "no_answer"
@@ -87,20 +89,3 @@ async def test_blocklisted_number_hears_the_notice_and_is_hung_up(
     record = await wait_outcome(call_runtime, caller="13900000666")
     assert record["outcome"] == "blocked" and record["enqueued_at"] is None
 
-
-async def test_progress_query_by_case_number(
-    call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
-) -> None:
-    asked: list[str] = []
-
-    async def lookup(case_no: str) -> str | None:
-        asked.append(case_no)
-        return "handling" if case_no == "2026001" else None
-
-    call_runtime.case_lookup = lookup
-    await call(asterisk, tmp_path, "13800138004",
-               [("pause", 1500), ("dtmf", "2"), ("pause", 1500), ("dtmf", "2026001#"), ("await_bye",)])
-    record = await wait_outcome(call_runtime, caller="13800138004")
-    assert asked == ["2026001"]
-    assert record["outcome"] == "query" and record["case_no"] == "2026001"
-    assert record["dtmf_path"].startswith("22026001#")

@@ -1,4 +1,5 @@
-"""Call-centre API: agent log-in and state, queue status, call records, hang-up (/api/v1/...)."""
+"""Call-centre API: agent log-in and state, queue status, call records, hang-up, blind transfer,
+click-to-call and supervisor listen / whisper / barge (/api/v1/...)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callcenter.acd import IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
 from callcenter.ari.client import AriError
+from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.runtime import CallRuntime
 from web.auth import require_user
@@ -18,12 +20,42 @@ from web.keys import ENGINE, SERVICES
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "admin")
+SUPERVISORS = ("lead",)
 
 
 class AgentStateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     state: Literal["ready", "not_ready"]
     reason: str = Field("break", max_length=32)
+
+
+class TransferBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["agent", "queue", "number"]
+    target: str = Field("hotline", min_length=1, max_length=32)
+
+
+class OriginateBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(pattern=r"^\+?\d{3,20}$")
+    extension: str | None = Field(None, max_length=16)  # default: the user's own extension
+
+
+class SuperviseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    mode: Literal["listen", "whisper", "barge"]
+    extension: str | None = Field(None, max_length=16)  # the supervisor's phone; default: own extension
+
+
+def _refused(exc: TelephonyError) -> ApiError:
+    return ApiError(exc.status, exc.code, exc.message)
+
+
+def _extension(given: str | None, user: Any) -> str:
+    ext = given or user.extension
+    if not ext:
+        raise ApiError(422, "extension_required", "请指定分机号（账号未绑定分机）")
+    return str(ext)
 
 
 def _runtime(request: web.Request) -> CallRuntime:
@@ -106,20 +138,45 @@ async def hangup(request: web.Request) -> web.Response:
     return json_response({"call_id": call.id, "hangup": True})
 
 
-@operation("POST", "/api/v1/calls/{call_id}/transfer", summary="转接（尚未实现）", tag="calls", roles=STAFF,
-           statuses={501: "尚未实现"})
+@operation("POST", "/api/v1/calls/{call_id}/transfer", summary="盲转（坐席、队列或外线号码）", tag="calls",
+           body=TransferBody, roles=STAFF, statuses={200: "已转接", 404: "通话不在进行中", 409: "目标坐席不可用"})
 async def transfer(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
-    raise ApiError(501, "not_implemented", "转接功能尚未实现")
+    user = await require_user(request, *STAFF)
+    body = await parse_body(request, TransferBody)
+    call_id = request.match_info["call_id"]
+    try:
+        await _runtime(request).transfer(call_id, body.kind, body.target, actor=user.username)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
+    return json_response({"call_id": call_id, "transferred": True, "kind": body.kind, "target": body.target})
 
 
-@operation("POST", "/api/v1/calls/originate", summary="外呼（尚未实现）", tag="calls", roles=STAFF,
-           statuses={501: "尚未实现"})
+@operation("POST", "/api/v1/calls/originate", summary="外呼（先振铃坐席话机，再经中继呼叫号码）", tag="calls",
+           body=OriginateBody, roles=STAFF, statuses={202: "已发起", 409: "坐席忙"})
 async def originate(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
-    raise ApiError(501, "not_implemented", "外呼功能尚未实现")
+    user = await require_user(request, *STAFF)
+    body = await parse_body(request, OriginateBody)
+    try:
+        call_id = await _runtime(request).originate(_extension(body.extension, user), body.number)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
+    return json_response({"call_id": call_id, "number": body.number}, status=202)
+
+
+@operation("POST", "/api/v1/calls/{call_id}/supervise", summary="值班长监听、耳语或强插", tag="calls",
+           body=SuperviseBody, roles=SUPERVISORS, statuses={202: "已发起", 404: "通话不在进行中"})
+async def supervise(request: web.Request) -> web.Response:
+    user = await require_user(request, *SUPERVISORS)
+    body = await parse_body(request, SuperviseBody)
+    try:
+        result = await _runtime(request).supervise(request.match_info["call_id"],
+                                                   _extension(body.extension, user), body.mode,
+                                                   actor=user.username)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
+    return json_response(result, status=202)
 
 
 def setup(app: web.Application) -> None:
     add_routes(app, login, logout, set_state, queue_status, list_calls, call_detail, hangup, transfer,
-               originate)
+               originate, supervise)

@@ -1,0 +1,149 @@
+"""The connected call: caller and agent (or an outside party) in a recorded mixing bridge, and blind
+transfers to another agent, back to the queue, or to an outside number through the trunk.
+
+The caller stays in the bridge `call-<id>` for the whole call, so the one bridge recording holds every
+voice; while a transfer target rings, the bridge plays music on hold to the caller.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING
+
+from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAnswer
+from callcenter.ari.client import AriError
+from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
+from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
+from callcenter.legs import TelephonyError, drop_leg, ring_leg, trunk_endpoint
+
+if TYPE_CHECKING:
+    from callcenter.runtime import CallRuntime
+
+log = logging.getLogger(__name__)
+REQUEUE = "requeue"  # converse() result: the caller goes back to the queue
+OUTSIDE_RING_S = 40
+
+
+async def converse(rt: CallRuntime, call: Call) -> str:
+    """Bridge the caller with `call.agent_channel` and wait; return who hung up ("caller", "agent"), or
+    REQUEUE when a transfer sent the caller back to the queue."""
+    await join(rt, call)
+    while True:
+        try:
+            item = await call.next()
+        except CallerGone:
+            if call.agent_channel:
+                await drop_leg(rt, call.agent_channel)
+            return "caller"
+        if other_left(call, item):
+            with contextlib.suppress(AriError):
+                await rt.client.hangup(call.channel_id)
+            return "agent"
+        if isinstance(item, TransferRequest):
+            result = await transfer(rt, call, item)
+            if result is not None:
+                return result
+
+
+def other_left(call: Call, item: Item) -> bool:
+    return on_channel(item, call.agent_channel, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
+
+
+async def join(rt: CallRuntime, call: Call) -> None:
+    """Put caller and the answered leg into the call's bridge (created and recorded the first time)."""
+    assert call.agent_channel
+    if call.bridge_id is None:
+        with contextlib.suppress(AriError):
+            await rt.client.moh(call.channel_id, False)
+        call.bridge_id = f"call-{call.id}"
+        rt.own(call.bridge_id, call)
+        await rt.client.create_bridge(call.bridge_id)
+        await rt.client.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
+        name = f"call-{call.id}"
+        if rt.tel.record_calls:
+            await rt.client.record(f"bridge:{call.bridge_id}", name)
+        call.answered_at = rt.now()
+        await rt.record(call, answered_at=call.answered_at,
+                        call_recording=f"{name}.wav" if rt.tel.record_calls else None)
+    else:
+        with contextlib.suppress(AriError):
+            await rt.client.bridge_moh(call.bridge_id, False)
+        await rt.client.add_to_bridge(call.bridge_id, call.agent_channel)
+    await rt.log(call, "answered", agent_id=call.agent_id)
+
+
+async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str | None:
+    """Blind transfer: the current agent leaves at once (wrap-up); the target is rung while the caller
+    hears music. Unanswered → back to the queue. Returns REQUEUE, or None when the target joined."""
+    try:
+        if request.kind == "agent":
+            check_agent_ready(rt, request.target)
+        endpoint = trunk_endpoint(rt.trunk_outbound, request.target) if request.kind == "number" else ""
+    except TelephonyError as exc:
+        request.done.set_exception(exc)
+        return None
+    await detach_current(rt, call)
+    await rt.log(call, "transferred", kind=request.kind, target=request.target, actor=request.actor)
+    request.done.set_result(None)
+    with contextlib.suppress(AriError):
+        await rt.client.bridge_moh(call.bridge_id or "", True)
+    if request.kind == "queue":
+        return REQUEUE
+    if request.kind == "agent":
+        answered = await ring_agent(rt, call, request.target)
+    else:
+        answered = await ring_outside(rt, call, endpoint, request.target)
+    if not answered:
+        return REQUEUE
+    await join(rt, call)
+    return None
+
+
+def check_agent_ready(rt: CallRuntime, agent_id: str) -> None:
+    agent = rt.acd.agents.get(agent_id)
+    if agent is None:
+        raise TelephonyError("agent_not_found", f"没有分机号为 {agent_id} 的坐席", 404)
+    if agent.state is not AgentState.READY:
+        raise TelephonyError("agent_not_ready", f"坐席 {agent_id} 当前不是就绪状态，不能转接")
+
+
+async def detach_current(rt: CallRuntime, call: Call) -> None:
+    """The transferring agent (or outside party) leaves the bridge and goes to wrap-up."""
+    if call.agent_channel:
+        await drop_leg(rt, call.agent_channel)
+    if call.agent_id:
+        with contextlib.suppress(Exception):
+            rt.acd.command(call.agent_id, EndCall(call.id))
+    call.agent_id = call.agent_channel = None
+
+
+async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
+    rt.acd.command(agent_id, OfferCall(call.id))
+    channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
+    await rt.log(call, "ringing", agent_id=agent_id)
+    try:
+        answered = await ring_leg(rt, call, f"PJSIP/{agent_id}", channel_id, app_args=f"agent,{call.id}",
+                                  timeout_s=rt.tel.ring_timeout_s, caller_id=call.caller)
+    except CallerGone:
+        with contextlib.suppress(Exception):
+            rt.acd.command(agent_id, RingNoAnswer(call.id))
+        raise
+    if not answered:
+        rt.acd.command(agent_id, RingNoAnswer(call.id))
+        await rt.log(call, "no_answer", agent_id=agent_id)
+        return False
+    rt.acd.command(agent_id, AnswerCall(call.id))
+    call.agent_id, call.agent_channel = agent_id, channel_id
+    await rt.record(call, agent_id=agent_id)
+    return True
+
+
+async def ring_outside(rt: CallRuntime, call: Call, endpoint: str, number: str) -> bool:
+    channel_id = f"{call.id}-out-{rt.next_n()}"
+    answered = await ring_leg(rt, call, endpoint, channel_id, app_args=f"transfer,{call.id}",
+                              timeout_s=OUTSIDE_RING_S, caller_id=call.caller)
+    if answered:
+        call.agent_channel = channel_id
+        await rt.log(call, "outside_answered", number=number)
+    return answered

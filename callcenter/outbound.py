@@ -1,0 +1,188 @@
+"""Calls we place: click-to-call (the agent's phone first, then the citizen through the trunk), survey
+calls for callbacks (the pure `ivr.survey.SurveySession`), and SMS over SIP MESSAGE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from callcenter.acd import AgentState, EndCall, StartOutbound
+from callcenter.ari.client import AriError
+from callcenter.call import Call, CallerGone
+from callcenter.conversation import converse
+from callcenter.ivr_exec import SessionRunner
+from callcenter.legs import TelephonyError, ring_leg, trunk_endpoint
+from ivr.actions import IvrAction, StoreSurveyAnswer
+from ivr.events import ActionFailed, CallStarted, CaseStatus, IvrEvent
+from ivr.survey import SurveySession
+
+if TYPE_CHECKING:
+    from callcenter.runtime import CallRuntime
+
+log = logging.getLogger(__name__)
+SurveyAnswer = Callable[[int, int | None, str | None], Awaitable[None]]
+
+
+def new_call(rt: CallRuntime, leg: str, party: str, direction: str) -> Call:
+    call_id = uuid.uuid4().hex[:16]
+    call = Call(call_id, f"{call_id}-{leg}", party, rt.now(), direction=direction)
+    rt.calls[call.id] = call
+    rt.own(call.channel_id, call)
+    return call
+
+
+# --- click-to-call ---------------------------------------------------------------------------------------------
+async def click_to_call(rt: CallRuntime, agent_id: str, number: str) -> str:
+    """Start a click-to-call and return its call id; the call itself runs in the background."""
+    endpoint = trunk_endpoint(rt.trunk_outbound, number)
+    agent = rt.acd.agents.get(agent_id)
+    if agent is None:
+        raise TelephonyError("agent_not_found", f"没有分机号为 {agent_id} 的坐席", 404)
+    if agent.state not in (AgentState.READY, AgentState.NOT_READY):
+        raise TelephonyError("agent_busy", f"坐席 {agent_id} 正在通话或振铃，不能外呼")
+    call = new_call(rt, "agent", agent_id, "outbound")
+    call.agent_id = agent_id
+    rt.acd.command(agent_id, StartOutbound(call.id))
+    if rt.records:
+        await rt.records.create(call.id, caller=agent_id, called=number, channel_id=call.channel_id,
+                                arrived_at=call.arrived_at, direction="outbound")
+    rt.spawn(run_click_to_call(rt, call, number, endpoint), call.id)
+    return call.id
+
+
+async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> None:
+    outcome, hangup_by = "no_answer", "system"
+    try:
+        outcome, hangup_by = await _click_to_call(rt, call, number, endpoint)
+    except CallerGone:  # the agent's leg went away (declined, or hung up)
+        outcome, hangup_by = ("answered" if call.bridge_id else "no_answer"), "agent"
+    except Exception:
+        log.exception("click-to-call %s failed", call.id)
+        outcome = "failed"
+    finally:
+        if call.agent_id and not call.bridge_id:  # never bridged: the agent is free again
+            with contextlib.suppress(Exception):
+                rt.acd.command(call.agent_id, EndCall(call.id))
+    await rt.finish(call, outcome, hangup_by)
+
+
+async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> tuple[str, str]:
+    agent_id = call.caller
+    # The agent's phone rings first (our callee id shown: the number about to be called).
+    if not await ring_leg(rt, call, f"PJSIP/{agent_id}", call.channel_id, app_args=f"outbound,{call.id}",
+                          timeout_s=rt.tel.ring_timeout_s, caller_id=number):
+        return "no_answer", "system"
+    await rt.record(call, ring_at=rt.now())
+    await rt.log(call, "ringing", agent_id=agent_id, number=number)
+    callee = f"{call.id}-callee"
+    if not await ring_leg(rt, call, endpoint, callee, app_args=f"outbound,{call.id}", timeout_s=40,
+                          caller_id=rt.tel.hotline_number):
+        return "no_answer", "system"
+    call.agent_channel = callee
+    # converse(): the agent's leg plays the caller's part, the citizen the other party.
+    who = await converse(rt, call)
+    return "answered", {"caller": "agent", "agent": "callee"}.get(who, who)
+
+
+# --- survey calls ----------------------------------------------------------------------------------------------
+class Survey:
+    """One survey call; `on_answer` is awaited exactly once, whatever happens."""
+
+    def __init__(self, rt: CallRuntime, call: Call, case: CaseStatus, callback_id: int,
+                 on_answer: SurveyAnswer) -> None:
+        self.rt, self.call, self.callback_id, self.on_answer = rt, call, callback_id, on_answer
+        self.session = SurveySession(rt.survey_flow, case)
+        self.runner = SessionRunner(rt.client, call, self.session, self.store, rt.now)
+        self.keys = {answer: int(key) for key, answer in rt.survey_flow.answers.items() if key.isdigit()}
+        self.answer: StoreSurveyAnswer | None = None
+
+    async def store(self, action: IvrAction) -> IvrEvent | None:
+        if not isinstance(action, StoreSurveyAnswer):
+            return ActionFailed(type(action).__name__, "unsupported")
+        self.answer = action
+        await self.rt.log(self.call, "survey_answer", answer=action.answer, reason=action.reason,
+                          recording=action.reason_recording, ivr_path=action.ivr_path)
+        return None
+
+    async def run(self) -> None:
+        outcome = "no_answer"
+        try:
+            outcome = await self.converse()
+        except Exception:
+            log.exception("survey call %s failed", self.call.id)
+            outcome = "failed"
+        finally:
+            self.runner.cancel_timers()
+            await self.deliver()
+        await self.rt.finish(self.call, outcome, "system")
+
+    async def converse(self) -> str:
+        rt, call = self.rt, self.call
+        try:
+            answered = await ring_leg(rt, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
+                                      app_args=f"survey,{call.id}", timeout_s=rt.survey_ring_s,
+                                      caller_id=rt.tel.hotline_number)
+        except CallerGone:  # declined or failed before answering
+            answered = False
+        if not answered:
+            return "no_answer"
+        call.answered_at = rt.now()
+        await rt.record(call, answered_at=call.answered_at)
+        try:
+            await self.runner.feed(CallStarted(call.caller))
+            while not self.session.finished:
+                await self.runner.on_item(await call.next())
+        except CallerGone:
+            await self.runner.caller_gone()
+        return "answered"
+
+    async def deliver(self) -> None:
+        answer = self.answer
+        key = self.keys.get(answer.answer) if answer and answer.answer else None
+        recording = answer.reason_recording if answer else None
+        try:
+            await self.on_answer(self.callback_id, key, recording)
+        except Exception:
+            log.exception("on_answer for callback %s failed", self.callback_id)
+
+
+async def start_survey(rt: CallRuntime, *, callback_id: int, number: str, case_no: str, state: str,
+                       result_text: str | None, on_answer: SurveyAnswer) -> None:
+    trunk_endpoint(rt.trunk_outbound, number)  # refuse a malformed number before anything starts
+    call = new_call(rt, "survey", number, "survey")
+    if rt.records:
+        await rt.records.create(call.id, caller=rt.tel.hotline_number, called=number,
+                                channel_id=call.channel_id, arrived_at=call.arrived_at, direction="survey")
+        await rt.record(call, case_no=case_no[:32])
+    await rt.log(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
+                 result_text=result_text)
+    survey = Survey(rt, call, CaseStatus(case_no, state), callback_id, on_answer)
+    rt.spawn(survey.run(), call.id)
+
+
+# --- SMS over SIP MESSAGE ------------------------------------------------------------------------------------------
+def message_target(rt: CallRuntime, to: str) -> tuple[str | None, str]:
+    """(endpoint, "") for one of our agents' extensions, else (None, technology-agnostic `to`)."""
+    if to in rt.acd.agents:
+        return f"PJSIP/{to}", ""
+    if to.startswith("sip:"):
+        return None, f"pjsip:citizens/{to}"
+    return None, f"pjsip:citizens/sip:{to}@{rt.trunk_outbound}"
+
+
+async def send_sip_message(rt: CallRuntime, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
+    if not body:
+        raise TelephonyError("empty_message", "短信内容不能为空", 422)
+    sender_uri = sender if sender.startswith("sip:") else f"sip:{sender}@{rt.tel.host}"
+    endpoint, to = message_target(rt, to_endpoint_or_uri)
+    try:
+        if endpoint is not None:
+            await rt.client.send_message(endpoint, sender_uri, body)
+        else:
+            await rt.client.send_message_to(to, sender_uri, body)
+    except AriError as exc:
+        raise TelephonyError("message_failed", f"短信发送失败：{exc.message}", 502) from exc
