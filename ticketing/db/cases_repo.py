@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -27,6 +27,18 @@ class LoadedCase:
     row: Mapping[str, Any]
 
 
+def _counter_upsert(dialect_insert: Any) -> Any:
+    stmt = dialect_insert(case_counters).values(day=bindparam("day"), last=1)
+    stmt = stmt.on_conflict_do_update(index_elements=[case_counters.c.day],
+                                      set_={"last": case_counters.c.last + 1})
+    return stmt.returning(case_counters.c.last)
+
+
+# Statements built once: parameters are passed separately, so SQLAlchemy reuses the compiled form.
+_COUNTER_UPSERT = {"postgresql": _counter_upsert(pg_insert), "sqlite": _counter_upsert(sqlite_insert)}
+_INSERT_CASE = cases.insert().returning(cases.c.id)
+
+
 class SqlCaseRepository:
     """Case persistence on one AsyncConnection; the caller owns the transaction."""
 
@@ -35,16 +47,13 @@ class SqlCaseRepository:
 
     async def next_sequence(self, day_key: str) -> int:
         """Atomically take the next number of the day: one upsert, safe with many writers and instances."""
-        dialect_insert = pg_insert if self.conn.dialect.name == "postgresql" else sqlite_insert
-        stmt = dialect_insert(case_counters).values(day=day_key, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=[case_counters.c.day],
-                                          set_={"last": case_counters.c.last + 1})
-        return int((await self.conn.execute(stmt.returning(case_counters.c.last))).scalar_one())
+        stmt = _COUNTER_UPSERT[self.conn.dialect.name]
+        return int((await self.conn.execute(stmt, {"day": day_key})).scalar_one())
 
     async def insert(self, flow: CaseFlow, fields: Mapping[str, Any], history: HistoryEntry) -> int:
         now = to_db(flow.created_at)
         values = {**fields, **_flow_columns(flow), "case_no": flow.case_no, "created_at": now, "updated_at": now}
-        case_id = (await self.conn.execute(insert(cases).values(**values).returning(cases.c.id))).scalar_one()
+        case_id = (await self.conn.execute(_INSERT_CASE, values)).scalar_one()
         await self._save_children(case_id, CaseFlow(flow.case_no, flow.state, 0, flow.category_code,
                                                     flow.created_at), flow)
         await self.add_history(case_id, history)
@@ -77,7 +86,7 @@ class SqlCaseRepository:
         await self.add_history(loaded.id, history)
 
     async def add_history(self, case_id: int, entry: HistoryEntry) -> None:
-        await self.conn.execute(insert(case_history).values(
+        await self.conn.execute(case_history.insert(), dict(
             case_id=case_id, at=to_db(entry.at), actor=entry.actor, actor_role=entry.actor_role.value,
             command=entry.command, from_state=entry.from_state.value if entry.from_state else None,
             to_state=entry.to_state.value, reason=entry.reason, payload=dict(entry.payload)))
@@ -86,14 +95,14 @@ class SqlCaseRepository:
         before_stages = {c.id: c for c in old.stages if c.id is not None}
         for clock in new.stages:
             if clock.id is None:
-                await self.conn.execute(insert(case_stages).values(case_id=case_id, **_clock_columns(clock)))
+                await self.conn.execute(case_stages.insert(), {"case_id": case_id, **_clock_columns(clock)})
             elif before_stages.get(clock.id) != clock:
                 await self.conn.execute(update(case_stages).where(case_stages.c.id == clock.id)
                                         .values(**_clock_columns(clock)))
         before_requests = {r.id: r for r in old.requests if r.id is not None}
         for request in new.requests:
             if request.id is None:
-                await self.conn.execute(insert(case_requests).values(case_id=case_id, **_request_columns(request)))
+                await self.conn.execute(case_requests.insert(), {"case_id": case_id, **_request_columns(request)})
             elif before_requests.get(request.id) != request:
                 await self.conn.execute(update(case_requests).where(case_requests.c.id == request.id)
                                         .values(**_request_columns(request)))
