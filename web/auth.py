@@ -1,38 +1,72 @@
-"""Who is calling: bearer tokens for the API (sessions for the pages come with the consoles).
+"""Who is calling: bearer tokens for the API, server-side sessions (cookie) for browsers.
 
-`await require_user(request, *roles)` returns the user or raises 401/403 as JSON errors. Token lookups are
-cached briefly per process so a busy API does not hit the database for every request; a revoked token
-stops working within TOKEN_CACHE_SECONDS.
+`await require_user(request, *roles)` returns the user or raises 401/403 as JSON errors (API handlers).
+`await require_page_user(request, *roles)` does the same for pages: anonymous users are redirected to the
+login page, users of another role get a 403 page. Token lookups are cached briefly per process so a busy API
+does not hit the database for every request; a revoked token stops working within TOKEN_CACHE_SECONDS.
+Sessions are read from the database on every request, so logout and password resets take effect at once.
 """
 
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from aiohttp import web
 
 from ticketing.accounts import User, token_digest, user_for_token
 from ticketing.domain.model import Role
 from web.errors import ApiError
-from web.keys import CLOCK, ENGINE
+from web.keys import CLOCK, ENGINE, SETTINGS
+from web.sessions import SESSION_HOURS, Session, session_for
 
 TOKEN_CACHE_SECONDS = 10.0
+SESSION_COOKIE = "hl_session"
 USER_KEY = web.RequestKey("user", "User | None")
+SESSION_KEY = web.RequestKey("session", "Session | None")
 _CACHE = web.AppKey("token_cache", dict[str, tuple[float, User]])
+
+# Where each role lands after login (pages of other features register under these paths).
+ROLE_HOME: dict[Role, str] = {
+    Role.AGENT: "/console", Role.LEAD: "/lead", Role.DISPATCHER: "/lead", Role.DEPARTMENT: "/dept",
+    Role.INSPECTOR: "/inspector", Role.ADMIN: "/admin",
+}
 
 
 def setup_auth(app: web.Application) -> None:
     app[_CACHE] = {}
+    from web.csrf import csrf_middleware  # late import: csrf reads sessions through this module
+
+    app.middlewares.append(csrf_middleware)
+
+
+def bearer_token(request: web.Request) -> str | None:
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def current_session(request: web.Request) -> Session | None:
+    """The browser session of this request (None for bearer calls and anonymous users)."""
+    if SESSION_KEY in request:
+        return request[SESSION_KEY]
+    session = None
+    token = request.cookies.get(SESSION_COOKIE)
+    if token and bearer_token(request) is None:
+        async with request.app[ENGINE].connect() as conn:
+            session = await session_for(conn, token, request.app[CLOCK]())
+    request[SESSION_KEY] = session
+    return session
 
 
 async def current_user(request: web.Request) -> User | None:
     if USER_KEY in request:
         return request[USER_KEY]
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    user = None
-    if scheme.lower() == "bearer" and token.strip():
-        user = await _user_for(request.app, token.strip())
+    token = bearer_token(request)
+    if token is not None:
+        user = await _user_for(request.app, token)
+    else:
+        session = await current_session(request)
+        user = session.user if session else None
     request[USER_KEY] = user
     return user
 
@@ -52,11 +86,49 @@ async def _user_for(app: web.Application, token: str) -> User | None:
     return user
 
 
+def _allowed(user: User, roles: tuple[Role | str, ...]) -> bool:
+    return not roles or user.role.value in {str(r) for r in roles}
+
+
 async def require_user(request: web.Request, *roles: Role | str) -> User:
     """The authenticated user, who must hold one of `roles` if any are named (401/403 otherwise)."""
     user = await current_user(request)
     if user is None:
         raise ApiError(401, "unauthenticated", "需要登录或提供有效的访问令牌（Authorization: Bearer ...）")
-    if roles and user.role.value not in {str(r) for r in roles}:
+    if not _allowed(user, roles):
         raise ApiError(403, "forbidden", f"{user.role.label}无权访问此功能")
     return user
+
+
+class PageForbidden(Exception):
+    """A logged-in user opened a page of another role; rendered as a 403 page by the pages middleware."""
+
+    def __init__(self, user: User, message: str) -> None:
+        super().__init__(message)
+        self.user = user
+        self.message = message
+
+
+async def require_page_user(request: web.Request, *roles: Role | str) -> User:
+    """Like `require_user`, for HTML pages: login redirect for anonymous users, 403 page for other roles."""
+    user = await current_user(request)
+    if user is None:
+        target = request.path_qs if request.method == "GET" else request.path
+        raise web.HTTPFound(f"/login?next={quote(target, safe='')}")
+    if not _allowed(user, roles):
+        raise PageForbidden(user, f"“{user.role.label}”角色无权访问此页面")
+    return user
+
+
+def set_session_cookie(request: web.Request, response: web.StreamResponse, token: str) -> None:
+    response.set_cookie(SESSION_COOKIE, token, max_age=SESSION_HOURS * 3600, path="/", httponly=True,
+                        samesite="Lax", secure=request.app[SETTINGS].security.cookie_secure)
+
+
+def clear_session_cookie(request: web.Request, response: web.StreamResponse) -> None:
+    response.del_cookie(SESSION_COOKIE, path="/", secure=request.app[SETTINGS].security.cookie_secure,
+                        httponly=True, samesite="Lax")
+
+
+def home_for(user: User) -> str:
+    return ROLE_HOME.get(user.role, "/me")

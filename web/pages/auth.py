@@ -1,0 +1,99 @@
+"""Login, logout, the account page and the root redirect."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from ticketing.accounts import User
+from web.auth import clear_session_cookie, current_session, current_user, home_for, require_page_user
+from web.auth import set_session_cookie as set_cookie
+from web.csrf import LOGIN_COOKIE, new_login_token, same
+from web.keys import CLOCK, ENGINE, SETTINGS
+from web.sessions import login, logout
+from web.templating import render
+
+
+def remote_of(request: web.Request) -> str | None:
+    return request.remote
+
+
+def safe_next(value: str | None) -> str | None:
+    """Only same-site paths are followed after login (no open redirect)."""
+    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and not value.startswith("/login"):
+        return value
+    return None
+
+
+def landing(request: web.Request, user: User) -> str:
+    """The role's home page if that page is installed on this site, else the account page."""
+    home = home_for(user)
+    for resource in request.app.router.resources():
+        if resource.canonical == home:
+            return home
+    return "/me"
+
+
+def _login_page(request: web.Request, *, error: str | None = None, username: str = "",
+                status: int = 200) -> web.Response:
+    token = new_login_token()
+    response = render("login.html", request, {"error": error, "username": username, "login_token": token,
+                                              "next": safe_next(request.query.get("next")) or ""}, status=status)
+    response.set_cookie(LOGIN_COOKIE, token, path="/login", httponly=True, samesite="Strict",
+                        secure=request.app[SETTINGS].security.cookie_secure)
+    return response
+
+
+async def login_form(request: web.Request) -> web.StreamResponse:
+    user = await current_user(request)
+    if user is not None:
+        raise web.HTTPFound(safe_next(request.query.get("next")) or landing(request, user))
+    return _login_page(request)
+
+
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username = str(form.get("username", "")).strip().lower()[:64]
+    password = str(form.get("password", ""))[:256]
+    if not same(str(form.get("csrf_token", "")), request.cookies.get(LOGIN_COOKIE)):
+        return _login_page(request, error="登录页面已过期，请重新输入", username=username, status=403)
+    if not username or not password:
+        return _login_page(request, error="请输入用户名和密码", username=username, status=400)
+    security = request.app[SETTINGS].security
+    result = await login(request.app[ENGINE], username, password, request.app[CLOCK](),
+                         max_failures=security.login_max_failures, lockout_minutes=security.login_lockout_minutes,
+                         remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
+    if result.user is None or result.token is None:
+        return _login_page(request, error=result.error, username=username, status=401)
+    target = safe_next(str(form.get("next", ""))) or landing(request, result.user)
+    response = web.HTTPSeeOther(target)
+    set_cookie(request, response, result.token)
+    response.del_cookie(LOGIN_COOKIE, path="/login")
+    raise response
+
+
+async def logout_submit(request: web.Request) -> web.StreamResponse:
+    session = await current_session(request)
+    if session is not None:
+        await logout(request.app[ENGINE], session, request.app[CLOCK](), remote_of(request))
+    response = web.HTTPSeeOther("/login")
+    clear_session_cookie(request, response)
+    raise response
+
+
+async def account(request: web.Request) -> web.StreamResponse:
+    user = await require_page_user(request)
+    return render("case/account.html", request, {"title": "我的账户", "account": user})
+
+
+async def root(request: web.Request) -> web.StreamResponse:
+    user = await current_user(request)
+    raise web.HTTPFound(landing(request, user) if user else "/login")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/login", login_form)
+    app.router.add_post("/login", login_submit)
+    app.router.add_post("/logout", logout_submit)
+    app.router.add_get("/me", account)
+    if not any(r.canonical == "/" for r in app.router.resources()):
+        app.router.add_get("/", root)

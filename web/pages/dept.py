@@ -1,0 +1,9 @@
+"""Pages (in progress)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+
+def setup(app: web.Application) -> None:
+    return None

@@ -1,0 +1,38 @@
+"""Web tables: server-side login sessions and uploaded photos."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table
+
+from ticketing.db.base import metadata
+
+# One row per browser login. The cookie carries a random token; only its SHA-256 is stored, so a leaked
+# database does not hand out live sessions. Logout, password reset and deactivation revoke rows at once.
+web_sessions = Table(
+    "web_sessions", metadata,
+    Column("id", String(64), primary_key=True),  # sha256 hex of the cookie token
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("remote", String(64)),
+    Column("user_agent", String(200)),
+    Index("ix_web_sessions_user", "user_id"),
+)
+
+# Photos uploaded by departments and inspectors; the files live under settings.data_path("photos").
+photos = Table(
+    "photos", metadata,
+    Column("id", String(32), primary_key=True),
+    Column("uploaded_by", String(64), nullable=False),
+    Column("uploaded_role", String(16), nullable=False),
+    Column("department_code", String(32)),
+    Column("content_type", String(32), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("width", Integer, nullable=False),
+    Column("height", Integer, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+
+TABLES = (web_sessions, photos)
