@@ -84,7 +84,7 @@ async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str
         request.done.set_exception(exc)
         return None
     await detach_current(rt, call)
-    await rt.log(call, "transferred", kind=request.kind, target=request.target, actor=request.actor)
+    await rt.log(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
     request.done.set_result(None)
     with contextlib.suppress(AriError):
         await rt.client.bridge_moh(call.bridge_id or "", True)

@@ -135,3 +135,27 @@ async def wait_outcome(rt: CallRuntime, timeout: float = 15, caller: str | None 
             return await rt.records.get(rows[0]["id"]) or {}
         await asyncio.sleep(0.1)
     raise AssertionError("no finished call record")
+
+
+async def start_uas(scenario: Path, port: int, workdir: Path, timeout_s: int = 60) -> asyncio.subprocess.Process:
+    """SIPp as the called party on 127.0.0.1:`port` (one call or message), messages traced to
+    `workdir/*_messages.log`. Await `.communicate()` for its end; return code 0 = scenario completed."""
+    args = ["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
+            "-mp", str(free_udp_port()), "-m", "1", "-nostdin", "-timeout", f"{timeout_s}s",
+            "-timeout_error", "-trace_err", "-trace_msg"]
+    process = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.PIPE,
+                                                   stderr=asyncio.subprocess.PIPE)
+    await asyncio.sleep(0.3)  # listening
+    return process
+
+
+async def wait_for(check: Any, timeout: float = 15, step: float = 0.1) -> Any:
+    """Poll `check()` (sync or async) until it returns something truthy; fail after `timeout` s."""
+    for _ in range(int(timeout / step)):
+        value = check()
+        if asyncio.iscoroutine(value):
+            value = await value
+        if value:
+            return value
+        await asyncio.sleep(step)
+    raise AssertionError(f"condition not met within {timeout} s")

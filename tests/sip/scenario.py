@@ -62,3 +62,75 @@ def write(folder: Path, name: str, steps: list[tuple[str, ...]]) -> Path:
     path = folder / name
     path.write_text(build(folder, steps), encoding="utf-8")
     return path
+
+
+UAS_HEAD = """<scenario name="uas">
+  <recv request="INVITE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+      Content-Type: application/sdp
+      Content-Length: [len]
+
+      v=0
+      o=user1 53655765 2353687637 IN IP[local_ip_type] [local_ip]
+      s=-
+      c=IN IP[media_ip_type] [media_ip]
+      t=0 0
+      m=audio [media_port] RTP/AVP 8 101
+      a=rtpmap:8 PCMA/8000
+      a=rtpmap:101 telephone-event/8000
+      a=fmtp:101 0-15
+    ]]>
+  </send>
+  <recv request="ACK" crlf="true"/>
+"""
+
+UAS_MESSAGE = """<?xml version="1.0" encoding="UTF-8" ?>
+<scenario name="message">
+  <recv request="MESSAGE" crlf="true"/>
+  <send>
+    <![CDATA[
+      SIP/2.0 200 OK
+      [last_Via:]
+      [last_From:]
+      [last_To:];tag=[pid]SIPpTag01[call_number]
+      [last_Call-ID:]
+      [last_CSeq:]
+      Content-Length: 0
+    ]]>
+  </send>
+</scenario>
+"""
+
+
+def write_uas(folder: Path, name: str, steps: list[tuple[str, ...]]) -> Path:
+    """A called party (the citizen behind the trunk): answers, runs `steps` (dtmf, pause), then waits
+    for Asterisk's BYE. Build it with SIPp in server mode (tests/sip/peers.py: start_uas)."""
+    parts = ['<?xml version="1.0" encoding="UTF-8" ?>\n', UAS_HEAD]
+    keys = 0
+    for step in steps:
+        if step[0] == "dtmf":
+            for key in step[1]:
+                parts.append(_digit(folder, key, keys))
+                keys += 1
+        elif step[0] == "pause":
+            parts.append(f'  <pause milliseconds="{step[1]}"/>\n')
+        else:
+            raise ValueError(step[0])
+    parts += [AWAIT_BYE, "</scenario>\n"]
+    path = folder / name
+    path.write_text("".join(parts), encoding="utf-8")
+    return path
+
+
+def write_message_uas(folder: Path, name: str = "message.xml") -> Path:
+    path = folder / name
+    path.write_text(UAS_MESSAGE, encoding="utf-8")
+    return path
