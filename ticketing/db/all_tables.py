@@ -7,7 +7,8 @@ from ticketing.db import tables  # noqa: F401
 from ticketing.db.base import metadata
 
 # Feature packages own their tables next to their adapters.
-TABLE_MODULES = ("ticketing.geo.tables", "callcenter.tables", "transcribe.tables", "ticketing.notify.tables")
+TABLE_MODULES = ("ticketing.geo.tables", "callcenter.tables", "transcribe.tables", "ticketing.notify.tables",
+                 "web.tables")
 
 
 def _import_present() -> None:
