@@ -25,7 +25,7 @@ log = logging.getLogger("hotline")
 # Feature modules that add routes to the web app through `setup(app)`; each is optional so a site can
 # run without telephony or speech installed.
 WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.calls",
-                "web.api.transcriptions", "callcenter.app", "web.pages", "web.api.photos")
+                "web.api.transcriptions", "callcenter.app", "web.pages", "web.api.photos", "web.api.open311")
 WEB_FEATURES += ("web.api.console", "web.live", "web.pages.console", "web.pages.wallboard")  # consoles
 WEB_FEATURES += ("ticketing.notify.scheduler", "web.api.notify")  # closing the loop: timers, SMS, callbacks
 

@@ -3,60 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
-from config.bootstrap import engine_for
-from config.settings import Settings
-from ticketing import accounts
-from ticketing.domain.model import Role
-from web.app import create_app
-
-USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),
-         ("inspector01", Role.INSPECTOR, None), ("admin", Role.ADMIN, None), ("dept-szs", Role.DEPARTMENT, "szs"),
-         ("dept-hws", Role.DEPARTMENT, "hws")]
-
-
-async def _tokens(settings: Settings, clock) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    engine = engine_for(settings)
-    tokens = {}
-    async with engine.begin() as conn:
-        for username, role, dept in USERS:
-            await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
-                                    department_code=dept)
-            tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
-    await engine.dispose()
-    return tokens
-
-
-class Api:
-    def __init__(self, client: TestClient, tokens: dict[str, str]) -> None:
-        self.client, self.tokens = client, tokens
-
-    async def call(self, method: str, path: str, user: str | None = "agent01", **kw: Any) -> tuple[int, Any]:
-        headers = {"Authorization": f"Bearer {self.tokens[user]}"} if user else {}
-        async with self.client.request(method, path, headers=headers, **kw) as resp:
-            return resp.status, await resp.json()
-
-    async def create(self, **over: Any) -> dict[str, Any]:
-        body = {"source": "hotline", "description": "海滨东路120号门口路灯不亮", "category_code": "10118",
-                "caller_phone": "13800000000", "address": "海滨东路120号", **over}
-        status, data = await self.call("POST", "/api/v1/cases", json=body)
-        assert status == 201, data
-        return data
-
-    async def act(self, case: dict[str, Any], command: str, user: str, **body: Any) -> tuple[int, Any]:
-        return await self.call("POST", f"/api/v1/cases/{case['case_no']}/actions/{command}", user,
-                               json={"version": case["version"], **body})
-
-
-@pytest.fixture
-async def api(db_settings: Settings, clock, aiohttp_client) -> Api:  # type: ignore[no-untyped-def]
-    tokens = await _tokens(db_settings, clock)
-    client = await aiohttp_client(create_app(db_settings, clock=clock))
-    return Api(client, tokens)
+from tests.api_plugin import Api
 
 
 async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -> None:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from config.settings import Settings
-from tests.integration.test_api_cases import _tokens
+from tests.api_plugin import _tokens
 from web.app import create_app
 
 json_values = st.recursive(
