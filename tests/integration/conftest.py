@@ -102,3 +102,24 @@ async def call_runtime(asterisk: TelephonySettings, tmp_path: Path) -> AsyncIter
     yield runtime
     await runtime.stop()
     await engine.dispose()
+
+
+@pytest.fixture
+async def case_runtime(asterisk: TelephonySettings, db_settings: object) -> AsyncIterator[CallRuntime]:
+    """Our call runtime on a migrated database (SQLite, then PostgreSQL in its own schema), wired as in
+    the app: call records, audit log and the IVR's progress query on the real case tables. The case
+    service is at `runtime.test_cases` for creating real cases."""
+    from callcenter.app import build_runtime
+    from callcenter.case_lookup import sql_case_lookup
+    from callcenter.records import SqlCallRecords
+    from config.bootstrap import build_case_service, engine_for
+
+    engine = engine_for(db_settings)  # type: ignore[arg-type]
+    runtime = build_runtime(asterisk, SqlCallRecords(engine), case_lookup=sql_case_lookup(engine))
+    runtime.test_cases = build_case_service(engine, db_settings)  # type: ignore[attr-defined, arg-type]
+    runtime.tel_announce_s = 3
+    await runtime.start()
+    await runtime.wait_connected()
+    yield runtime
+    await runtime.stop()
+    await engine.dispose()
