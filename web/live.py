@@ -28,8 +28,9 @@ EVERYTHING = frozenset({"lead", "dispatcher", "admin"})
 SOCKETS = web.AppKey("live_sockets", set[web.WebSocketResponse])
 
 
-def visible(event: BusEvent, user: User, extension: str | None) -> bool:
-    """Whether this user may receive this event (pure; the extension is the one the agent logged into)."""
+def visible(event: BusEvent, user: User, extension: str | None, calls: set[str]) -> bool:
+    """Whether this user may receive this event (pure but for `calls`: the ids of calls offered to this
+    agent's extension, collected as their events pass, so speech events of those calls follow them)."""
     role = user.role.value
     if role in EVERYTHING:
         return True
@@ -39,7 +40,14 @@ def visible(event: BusEvent, user: User, extension: str | None) -> bool:
         return False
     if event.topic == "queue":
         return True
-    return extension is not None and event.data.get("agent_id") == extension
+    call_id = event.data.get("call_id")
+    if extension is not None and event.data.get("agent_id") == extension:
+        if event.topic == "call" and call_id:
+            calls.add(call_id)
+            if len(calls) > 100:  # an agent handles a few calls an hour; keep the set small
+                calls.discard(next(iter(calls)))
+        return True
+    return event.topic == "speech" and call_id in calls
 
 
 def encode(event: BusEvent, user: User) -> str:
@@ -74,9 +82,10 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
 
 async def _pump(app: web.Application, ws: web.WebSocketResponse, user: User,
                 events: asyncio.Queue[BusEvent]) -> None:
+    calls: set[str] = set()
     while not ws.closed:
         event = await events.get()
-        if visible(event, user, app[CONSOLE_EXTENSIONS].get(user.username) or user.extension):
+        if visible(event, user, app[CONSOLE_EXTENSIONS].get(user.username) or user.extension, calls):
             try:
                 await ws.send_str(encode(event, user))
             except (ConnectionError, RuntimeError):

@@ -1,0 +1,51 @@
+"""In Chromium: a call offered to the agent's extension pops up in the console within a second, with the
+caller's earlier cases (repeat caller), and the agent's state follows the agent events. The service runs
+in-process so the test can publish the telephony runtime's events on the app's bus (no Asterisk here)."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench.screenpop import CHROMIUM, pop_once, ringing, running_console
+from callcenter.events import BusEvent
+from tests.e2e.conftest import ARTIFACTS
+from web.keys import BUS
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")
+async def test_ringing_call_pops_up_with_the_callers_earlier_cases(tmp_path: Path) -> None:
+    async with running_console(tmp_path) as console:
+        page = console.page
+        # 13948876554 reported a case in the demo data: a repeat caller.
+        started = time.monotonic()
+        console.app[BUS].publish(ringing("e2e-call-1", "13948876554"))
+        await page.wait_for_selector("#screen-pop[data-call-id='e2e-call-1']", state="visible", timeout=1000)
+        assert time.monotonic() - started < 1.0
+        assert await page.inner_text("#pop-number") == "13948876554"
+        await page.wait_for_selector("#pop-repeat:not([hidden])", timeout=5000)
+        assert "202611" in await page.inner_text("#pop-history")
+        assert await page.input_value("#f-phone") == "13948876554"
+
+        console.app[BUS].publish(BusEvent("speech", "final", datetime.now(UTC), {
+            "call_id": "e2e-call-1", "text": "海滨东路120号的路灯坏了", "category": {"code": "10118", "name": "路灯"}}))
+        await page.wait_for_function("document.querySelector('#pop-live').textContent.includes('路灯坏了')")
+        assert await page.input_value("#f-desc") == "海滨东路120号的路灯坏了"
+        await page.wait_for_selector("#pop-hints:not([hidden])")
+        console.app[BUS].publish(BusEvent("agent", "state_changed", datetime.now(UTC), {
+            "agent_id": "8001", "old": "ringing", "new": "on_call", "reason": None, "call_id": "e2e-call-1"}))
+        await page.wait_for_selector("#state-pill[data-state='on_call']")
+        ARTIFACTS.mkdir(exist_ok=True)
+        await page.screenshot(path=str(ARTIFACTS / "console-screen-pop.png"))
+
+        # Another agent's call is not sent to this console.
+        console.app[BUS].publish(BusEvent("call", "ringing", datetime.now(UTC), {
+            "call_id": "other", "caller": "13700000000", "agent_id": "8002"}))
+        painted, _ = await pop_once(console, 1)
+        assert painted < 1000
+        assert await page.get_attribute("#screen-pop", "data-call-id") == "bench00001"
