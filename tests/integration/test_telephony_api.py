@@ -1,0 +1,70 @@
+"""Call-control endpoints: roles, validation and error mapping (the runtime replaced by a small fake)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callcenter.legs import TelephonyError
+from tests.api_plugin import Api
+from web.keys import SERVICES
+
+
+class FakeCalls:
+    """Stands in for `CallRuntime` in `app[SERVICES]["calls"]`; remembers what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[Any, ...]] = []
+
+    async def transfer(self, call_id: str, kind: str, target: str, *, actor: str) -> None:
+        if target == "8009":
+            raise TelephonyError("agent_not_ready", "坐席 8009 当前不是就绪状态，不能转接")
+        self.asked.append(("transfer", call_id, kind, target, actor))
+
+    async def originate(self, agent_id: str, number: str) -> str:
+        self.asked.append(("originate", agent_id, number))
+        return "c1"
+
+    async def supervise(self, call_id: str, ext: str, mode: str, *, actor: str) -> dict[str, str]:
+        self.asked.append(("supervise", call_id, ext, mode, actor))
+        return {"supervision_id": "sup-1", "snoop_channel": "sup-1-snoop", "mode": mode}
+
+
+def install(api: Api) -> FakeCalls:
+    fake = FakeCalls()
+    api.client.app[SERVICES]["calls"] = fake
+    return fake
+
+
+async def test_supervisor_functions_are_for_leads_only(api: Api) -> None:
+    fake = install(api)
+    body = {"mode": "whisper", "extension": "8005"}
+    status, error = await api.call("POST", "/api/v1/calls/c1/supervise", "agent01", json=body)
+    assert status == 403 and error["error"]["code"] == "forbidden"
+    status, data = await api.call("POST", "/api/v1/calls/c1/supervise", "lead01", json=body)
+    assert status == 202 and data["snoop_channel"] == "sup-1-snoop"
+    assert fake.asked == [("supervise", "c1", "8005", "whisper", "lead01")]
+
+
+async def test_transfer_and_originate_map_refusals_and_validate_input(api: Api) -> None:
+    fake = install(api)
+    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01", json={"kind": "agent", "target": "8002"})
+    assert status == 200
+    status, error = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01",
+                                   json={"kind": "agent", "target": "8009"})
+    assert status == 409 and error["error"]["code"] == "agent_not_ready" and "就绪" in error["error"]["message"]
+    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01", json={"kind": "fax", "target": "1"})
+    assert status == 422
+    status, error = await api.call("POST", "/api/v1/calls/originate", "agent01", json={"number": "13800138000"})
+    assert status == 422 and error["error"]["code"] == "extension_required"
+    status, data = await api.call("POST", "/api/v1/calls/originate", "agent01",
+                                  json={"number": "13800138000", "extension": "8001"})
+    assert status == 202 and data["call_id"] == "c1"
+    status, _ = await api.call("POST", "/api/v1/calls/originate", "dispatcher01",
+                               json={"number": "13800138000", "extension": "8001"})
+    assert status == 403
+    assert fake.asked == [("transfer", "c1", "agent", "8002", "agent01"), ("originate", "8001", "13800138000")]
+
+
+async def test_without_telephony_the_endpoints_say_so(api: Api) -> None:
+    status, error = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01", json={"kind": "queue"})
+    assert status == 503 and error["error"]["code"] == "telephony_disabled"
