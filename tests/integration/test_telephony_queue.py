@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.acd import LogIn, SetReady
+from callcenter.acd import LogIn, Queue, QueueConfig, SetReady, Strategy
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 from tests.sip import scenario
@@ -89,3 +89,26 @@ async def test_blocklisted_number_hears_the_notice_and_is_hung_up(
     record = await wait_outcome(call_runtime, caller="13900000666")
     assert record["outcome"] == "blocked" and record["enqueued_at"] is None
 
+
+
+async def test_ring_all_rings_every_ready_agent_and_the_first_answer_wins(
+    call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
+) -> None:
+    call_runtime.acd.queue = Queue(QueueConfig("hotline", "hotline", strategy=Strategy.RING_ALL, ring_timeout_s=5))
+    quick = BaresipAgent(asterisk, "8006", tmp_path / "a8006", make_tone(tmp_path))
+    slow = BaresipAgent(asterisk, "8007", tmp_path / "a8007", make_tone(tmp_path), auto_answer=False)
+    await agent_online(call_runtime, quick, "8006")
+    await agent_online(call_runtime, slow, "8007")
+    ready(call_runtime, "8006", "8007")
+    try:
+        await call(asterisk, tmp_path, "13800138005", [("pause", 1500), ("dtmf", "0"), ("pause", 5000), ("bye",)])
+        record = await wait_outcome(call_runtime, caller="13800138005")
+    finally:
+        await quick.stop()
+        await slow.stop()
+    rung = sorted(e["agent_id"] for e in record["events"] if e["kind"] == "ringing")
+    assert rung == ["8006", "8007"]
+    assert record["outcome"] == "answered" and record["agent_id"] == "8006"
+    assert "no_answer" not in [e["kind"] for e in record["events"]]
+    slow_agent = call_runtime.acd.agents["8007"]
+    assert slow_agent.state.value == "ready" and slow_agent.calls_handled == 0  # cancelled, not penalised
