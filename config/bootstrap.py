@@ -28,6 +28,7 @@ WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.ca
                 "web.api.transcriptions", "callcenter.app", "web.pages", "web.api.photos", "web.api.open311")
 WEB_FEATURES += ("web.api.console", "web.live", "web.pages.console", "web.pages.wallboard")  # consoles
 WEB_FEATURES += ("ticketing.notify.scheduler", "web.api.notify")  # closing the loop: timers, SMS, callbacks
+WEB_FEATURES += ("callcenter.live_speech",)  # call transcription (after callcenter.app)
 
 
 def engine_for(settings: Settings) -> AsyncEngine:

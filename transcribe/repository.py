@@ -90,8 +90,24 @@ class SqlTranscriptRepository:
                 .order_by(speech_segments.c.start_s, speech_segments.c.id))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(stmt)).mappings().all()
-        return [SegmentEvent(r["call_id"] or "", r["speaker"], r["seq"], r["start_s"], r["end_s"], r["text"],
-                             True, r["confidence"]) for r in rows]
+        return [_segment(r) for r in rows]
+
+    async def live_segments(self, call_id: str) -> list[SegmentEvent]:
+        """Final live segments of a call not yet assembled into a transcript, in time order."""
+        stmt = (sa.select(speech_segments)
+                .where(speech_segments.c.call_id == call_id, speech_segments.c.transcript_id.is_(None))
+                .order_by(speech_segments.c.start_s, speech_segments.c.id))
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).mappings().all()
+        return [_segment(r) for r in rows]
+
+    async def attach_live_segments(self, call_id: str, transcript_id: int) -> None:
+        """Link a call's loose live segments to the transcript assembled from them."""
+        stmt = (sa.update(speech_segments)
+                .where(speech_segments.c.call_id == call_id, speech_segments.c.transcript_id.is_(None))
+                .values(transcript_id=transcript_id))
+        async with self.engine.begin() as conn:
+            await conn.execute(stmt)
 
 
 def _segment_row(event: SegmentEvent, now: datetime, transcript_id: int | None) -> dict[str, object]:
@@ -103,3 +119,8 @@ def _segment_row(event: SegmentEvent, now: datetime, transcript_id: int | None) 
 def _stored(row: sa.RowMapping) -> StoredTranscript:
     return StoredTranscript(row["id"], row["call_id"], row["source"], row["status"], row["text"], row["summary"],
                             row["suggested_class_code"], row["suggested_address"], from_db(row["created_at"]))
+
+
+def _segment(row: sa.RowMapping) -> SegmentEvent:
+    return SegmentEvent(row["call_id"] or "", row["speaker"], row["seq"], row["start_s"], row["end_s"], row["text"],
+                        True, row["confidence"])

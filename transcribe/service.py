@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 from transcribe.engines import build_engine
 from transcribe.events import SegmentEvent
 from transcribe.lexicon import load_lexicon, load_road_names
+from transcribe.normalize import normalize
 from transcribe.ports import EngineUnavailable, SpeechEngine, Transcript
 from transcribe.repository import NewTranscript, SqlTranscriptRepository
 from transcribe.settings import SpeechSettings
@@ -92,27 +93,60 @@ class SpeechService:
 
     async def transcribe_recording(self, path: str, call_id: str | None) -> int:
         """Background job: transcribe a whole call recording and store it (failures are stored too)."""
+        transcript_id, _ = await self.transcribe_and_store(path, call_id)
+        return transcript_id
+
+    async def transcribe_and_store(self, path: str, call_id: str | None,
+                                   source: str = "recording") -> tuple[int, dict[str, Any] | None]:
+        """Transcribe a recording, store text, segments and suggestions under `source` (recording,
+        description); return the stored id and the JSON of `transcribe_file` (None when it failed)."""
         if self.repository is None:
-            raise RuntimeError("transcribe_recording needs a repository")
+            raise RuntimeError("transcribe_and_store needs a repository")
         try:
             transcript = await self.transcribe(path)
         except (EngineUnavailable, OSError, ValueError) as exc:
-            failed = NewTranscript("recording", self.settings.engine, "failed", call_id, path, error=str(exc))
-            return await self.repository.add(failed, [], self.clock())
+            failed = NewTranscript(source, self.settings.engine, "failed", call_id, path, error=str(exc))
+            return await self.repository.add(failed, [], self.clock()), None
         understanding = await self.understand(transcript)
-        return await self.repository.add(_new_transcript(transcript, understanding, call_id, path),
-                                         _segments(transcript, call_id), self.clock())
+        stored = _new_transcript(transcript, understanding, call_id, path, source)
+        transcript_id = await self.repository.add(stored, _segments(transcript, call_id), self.clock())
+        return transcript_id, result_json(transcript, understanding)
+
+    async def assemble_live(self, call_id: str) -> tuple[int, dict[str, Any]] | None:
+        """After the call: its live segments as one stored transcript (source live, searchable), with
+        suggestions from what the caller said; None when nothing was heard."""
+        if self.repository is None:
+            return None
+        segments = await self.repository.live_segments(call_id)
+        if not segments:
+            return None
+        text = conversation_text(segments)
+        said = "".join(s.text for s in segments if s.speaker == "caller")
+        found = await self.understander.understand(said) if self.understander and said else None
+        top = found.classes[0] if found and found.classes else None
+        place = found.place if found else None
+        duration = max(s.end for s in segments) - min(s.start for s in segments)
+        stored = NewTranscript(
+            "live", self.settings.engine, "done", call_id, None, "\n".join(s.text for s in segments), text,
+            round(duration, 2), top.code if top else None, top.name if top else None,
+            place.address if place else None, place.cell_code if place else None,
+            found.summary[:200] if found else "")
+        transcript_id = await self.repository.add(stored, [], self.clock())
+        await self.repository.attach_live_segments(call_id, transcript_id)
+        return transcript_id, {"text": text, "summary": stored.summary,
+                               "suggested_class_code": stored.suggested_class_code,
+                               "suggested_address": stored.suggested_address}
 
     def close(self) -> None:
         self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _new_transcript(transcript: Transcript, found: Understanding | None, call_id: str | None,
-                    path: str) -> NewTranscript:
+                    path: str, source: str = "recording") -> NewTranscript:
     top = found.classes[0] if found and found.classes else None
     place = found.place if found else None
     return NewTranscript(
-        "recording", transcript.engine, "done", call_id, path, transcript.text,
+        source, transcript.engine, "done", call_id, path, transcript.text,
         found.text if found else transcript.text, transcript.duration,
         top.code if top else None, top.name if top else None,
         place.address if place else None, place.cell_code if place else None,
@@ -123,3 +157,11 @@ def _new_transcript(transcript: Transcript, found: Understanding | None, call_id
 def _segments(transcript: Transcript, call_id: str | None) -> list[SegmentEvent]:
     return [SegmentEvent(call_id or "", "unknown", i, s.start, s.end, s.text, True, s.confidence)
             for i, s in enumerate(transcript.segments)]
+
+
+SPEAKER_LABELS = {"caller": "市民", "agent": "坐席"}
+
+
+def conversation_text(segments: Sequence[SegmentEvent]) -> str:
+    """One line per final segment, labelled by speaker (市民/坐席), text normalised."""
+    return "\n".join(f"{SPEAKER_LABELS.get(s.speaker, '未知')}：{normalize(s.text)}" for s in segments)
