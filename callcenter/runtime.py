@@ -115,13 +115,16 @@ class CallRuntime:
     async def transfer(self, call_id: str, kind: str, target: str, *, actor: str) -> None:
         """Blind-transfer a connected call to an agent, the queue, or an outside number (`kind`)."""
         call = self.calls.get(call_id)
-        if call is None or not call.bridge_id or not call.agent_channel:
-            raise TelephonyError("call_not_connected", "该通话未在通话中，不能转接", 404)
+        if call is None or not call.bridge_id or not call.agent_channel or call.direction != "inbound":
+            raise TelephonyError("call_not_connected", "该通话不是进行中的来电，不能转接", 404)
         if kind not in TRANSFER_KINDS:
             raise TelephonyError("bad_transfer", f"不支持的转接方式：{kind}", 422)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         call.mailbox.put_nowait(TransferRequest(kind, target, done, actor))
-        await asyncio.wait_for(done, 10)
+        try:
+            await asyncio.wait_for(done, 10)
+        except TimeoutError as exc:  # the call ended, or is busy with another transfer
+            raise TelephonyError("transfer_not_taken", "通话已结束或正在转接，未能转接", 409) from exc
 
     async def originate(self, agent_id: str, number: str) -> str:
         """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""
