@@ -96,3 +96,19 @@ async def test_configurable_thresholds_and_backlog_pauses_the_clock(start_app: S
     assert (await svc(client).sweep_deadlines(clock())).urges == 1
     assert await count(client, urges, urges.c.case_no == second) == 0
     assert await count(client, urges, urges.c.target_kind == "lead") == 0
+
+
+async def test_the_scheduler_runs_the_sweeps_in_the_app(db_settings: Settings, clock: Any,
+                                                        aiohttp_client: Any) -> None:
+    import asyncio
+
+    app = create_app(db_settings, clock=clock)
+    app[NOTIFY_CONFIG] = NotifySettings(deadline_interval_s=1, outbox_interval_s=1, callbacks_interval_s=1)
+    client = await aiohttp_client(app)
+    case_no = await new_case(app[CASES])
+    for _ in range(200):  # the subscriber enqueues, then wakes the outbox job at once
+        if await count(client, outbox, outbox.c.case_no == case_no, outbox.c.state == "sent") == 1:
+            break
+        await asyncio.sleep(0.05)
+    assert await count(client, outbox, outbox.c.case_no == case_no, outbox.c.state == "sent") == 1
+    await client.close()  # the scheduler and the subscriber stop with the app

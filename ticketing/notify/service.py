@@ -46,6 +46,7 @@ class NotifyService:
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     inbox: asyncio.Queue[Any] | None = field(default=None, repr=False)  # the bus subscription, if any
     busy: bool = False
+    _caught_up_to: datetime | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.templates = MessageTemplates(self.cfg.template_dir)
@@ -81,11 +82,19 @@ class NotifyService:
         return await webhooks.deliver_webhooks(self.engine, self.cfg, self.session, now)
 
     async def catch_up(self, now: datetime) -> int:
-        """Replay recent case history through the reactions (all idempotent): nothing lost to a crash."""
+        """Replay recent case history through the reactions (all idempotent): nothing lost to a crash.
+
+        After a start the whole `catch_up_hours` window is replayed; later runs only overlap the previous one
+        by a few minutes (an optimisation only: correctness rests on the unique keys, not on this mark).
+        """
+        since = now - timedelta(hours=self.cfg.catch_up_hours)
+        if self._caught_up_to is not None:
+            since = max(since, self._caught_up_to - timedelta(minutes=10))
         async with self.engine.connect() as conn:
-            events = await reactions.recent_history(conn, now - timedelta(hours=self.cfg.catch_up_hours))
+            events = await reactions.recent_history(conn, since)
         for event in events:
             await self.on_case_event(event["kind"], event["data"], event["at"], now)
+        self._caught_up_to = now
         return len(events)
 
     # --- case events ----------------------------------------------------------------------------------
