@@ -10,7 +10,7 @@ live in their own Stasis application (`<app_name>-speech`) so the runtime never 
     ended    → tear down channels, bridges and legs; assemble the live segments; transcribe the call recording
 
 Published on the bus as topic "transcript": kind "segment" (call_id, speaker, seq, start, end, text,
-is_final), "description" (call_id, transcript_id, text, suggested_class, suggested_place, summary) and
+is_final, lag_s), "description" (call_id, transcript_id, text, suggested_class, suggested_place, summary) and
 "conversation" (call_id, transcript_id, source live|recording, text, summary).
 """
 
@@ -59,6 +59,7 @@ class Tap:
     channel_id: str
     name: str
     leg: LiveLeg
+    opened_at: float = 0.0  # event-loop time the leg started receiving (its audio clock's zero)
 
     @property
     def snoop_id(self) -> str:
@@ -172,7 +173,8 @@ class CallSpeech:
         except EngineUnavailable as exc:
             log.info("call %s not transcribed live: %s", call_id, exc)
             return
-        tap = Tap(call_id, speaker, channel_id, f"{call_id}-{speaker}-{next(self._serial)}", leg)
+        tap = Tap(call_id, speaker, channel_id, f"{call_id}-{speaker}-{next(self._serial)}", leg,
+                  asyncio.get_running_loop().time())
         self.taps.setdefault(call_id, []).append(tap)
         try:
             await asyncio.wait_for(self.ari.connected.wait(), 10)
@@ -208,7 +210,14 @@ class CallSpeech:
     def on_segment(self, event: SegmentEvent) -> None:
         self.publish("segment", {"call_id": event.call_id, "speaker": event.speaker, "seq": event.seq,
                                  "start": event.start, "end": event.end, "text": event.text,
-                                 "is_final": event.is_final})
+                                 "is_final": event.is_final, "lag_s": self._lag(event)})
+
+    def _lag(self, event: SegmentEvent) -> float | None:
+        """Seconds from the end of the utterance (on the leg's audio clock) to its text being ready."""
+        tap = next((t for t in self.taps.get(event.call_id, []) if t.speaker == event.speaker), None)
+        if tap is None:
+            return None
+        return round(asyncio.get_running_loop().time() - (tap.opened_at + event.end), 2)
 
     # --- the IVR description ----------------------------------------------------------------------------
     async def _describe_from_record(self, call_id: str) -> None:

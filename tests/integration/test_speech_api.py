@@ -110,3 +110,25 @@ async def test_recordings_are_transcribed_in_the_background_and_found_by_text(  
     assert items[0]["suggested_class_code"] == "20102" and items[0]["status"] == "done"
     stored = await service.repository.for_call("call-43")  # type: ignore[union-attr]
     assert stored[0].status == "failed"
+
+
+async def test_live_segments_of_a_finished_call_are_assembled_and_found_by_text(  # type: ignore[no-untyped-def]
+        db_settings: Settings, clock, aiohttp_client) -> None:
+    from transcribe.events import SegmentEvent
+
+    client, headers = await _client(db_settings, clock, aiohttp_client)
+    service = speech_service(client.app)
+    repository = service.repository
+    assert repository is not None
+    for event in (SegmentEvent("call-77", "caller", 0, 0.4, 3.1, "勤俭路有辆废弃的汽车停了半年了", True, 0.8),
+                  SegmentEvent("call-77", "agent", 0, 3.5, 4.2, "好的，我记下了", True, 0.9)):
+        await repository.add_segment(event, clock())
+    transcript_id, result = await service.assemble_live("call-77") or (0, {})
+    assert result["text"] == "市民：勤俭路有辆废弃的汽车停了半年了\n坐席：好的，我记下了"
+    assert await service.assemble_live("call-77") is None  # segments are attached once
+    response = await client.get("/api/v1/transcriptions", params={"q": "废弃的汽车"}, headers=headers)
+    items = (await response.json())["items"]
+    assert [(i["id"], i["source"], i["call_id"]) for i in items] == [(transcript_id, "live", "call-77")]
+    assert items[0]["suggested_class_code"] is not None and "勤俭路" in (items[0]["suggested_address"] or "")
+    segments = await repository.segments_of_call("call-77")
+    assert [s.speaker for s in segments] == ["caller", "agent"]

@@ -190,7 +190,7 @@ async def test_a_call_with_an_agent_is_transcribed_live_per_speaker(
     assert record["outcome"] == "answered" and record["agent_id"] == "8001"
     segments = [e.data for e in seen if e.topic == "transcript" and e.kind == "segment"]
     finals = [s for s in segments if s["is_final"] and s["speaker"] == "caller"]
-    print("\nlive:", [(s["speaker"], s["start"], s["end"], s["text"]) for s in segments])
+    print("\nlive:", [(s["speaker"], s["start"], s["end"], s["text"], s["lag_s"]) for s in segments])
     assert finals and all(s["call_id"] == record["id"] for s in finals)
     live_text = "".join(s["text"] for s in finals)
     assert "路灯" in live_text or "漆黑" in live_text or "海" in live_text, live_text
