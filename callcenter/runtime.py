@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callcenter import outbound, supervise
-from callcenter.acd import EndCall, estimated_wait_s
+from callcenter.acd import EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Channel, Event, StasisStart
@@ -45,7 +45,7 @@ class CallRuntime:
                  bus: EventBus | None = None, acd: AcdRuntime | None = None,
                  case_lookup: CaseLookup | None = None, announce_s: float = 20.0,
                  flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
-                 trunk_outbound: str = "127.0.0.1:5070", survey_ring_s: int = 30) -> None:
+                 trunk_outbound: str | None = None, survey_ring_s: int | None = None) -> None:
         self.tel = tel
         self.client = client
         self.records = records
@@ -53,12 +53,11 @@ class CallRuntime:
         self.flow = flow or load_inbound_flow()
         self.survey_flow = survey_flow or load_survey_flow()
         self.handle_times: deque[float] = deque(maxlen=50)
-        # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers. Not a settings key
-        # yet (config/hotline.example.yaml must document every key; its owner adds it).
-        self.trunk_outbound = trunk_outbound
-        self.survey_ring_s = survey_ring_s
+        # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers.
+        self.trunk_outbound = trunk_outbound or tel.trunk_outbound
+        self.survey_ring_s = survey_ring_s or tel.survey_ring_s
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
-                                     wrap_up_s=tel.wrapup_s)
+                                     wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy))
         self.acd.listeners.append(self._agent_changed)
         self.case_lookup = case_lookup
         self.tel_announce_s = announce_s

@@ -7,6 +7,7 @@ Every port is configurable so tests and benchmarks can run their own Asterisk ne
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -37,6 +38,9 @@ class TelephonySettings(BaseModel):
     trunk_addresses: tuple[str, ...] = ("127.0.0.1",)
     agent_extensions: tuple[str, ...] = tuple(str(n) for n in range(8001, 8011))
     ring_timeout_s: int = Field(15, ge=3, le=120)
+    strategy: Literal["longest_idle", "round_robin", "fewest_calls", "ring_all"] = "longest_idle"
+    trunk_outbound: str = "127.0.0.1:5070"  # the carrier's SIP proxy (host:port) for outside numbers
+    survey_ring_s: int = Field(30, ge=5, le=120)  # how long a callback (回访) rings the citizen
     wrapup_s: int = Field(10, ge=0, le=600)
     blocklist: tuple[str, ...] = ()
     record_calls: bool = True
