@@ -53,7 +53,8 @@ class Browser:
             found = CSRF_META.search(text)
             if found and found.group(1):
                 self.csrf = found.group(1)
-            return resp.status, text if resp.status < 300 else resp.headers.get("Location", "")
+            redirect = 300 <= resp.status < 400
+            return resp.status, resp.headers.get("Location", "") if redirect else text
 
     async def login(self, username: str, password: str = PASSWORD) -> tuple[int, str]:
         async with self.client.get("/login") as resp:

@@ -1,9 +1,172 @@
-"""Photo upload API (in progress)."""
+"""Photos of problems and results: upload (POST /api/v1/photos), original and thumbnail (GET /photos/{id}).
+
+The image type is decided by the content (Pillow), never by the file name or the declared type; only JPEG,
+PNG and WebP are kept. Files live under settings.data_path("photos")/<2 hex>/<id>.<ext> with a JPEG thumbnail
+beside them. Department users may read only their own department's photos; other staff read all.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+import io
+import uuid
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import BodyPartReader, web
+from PIL import Image, UnidentifiedImageError
+from sqlalchemy import insert, select
+
+from ticketing.accounts import User
+from ticketing.db.engine import write_transaction
+from ticketing.db.timeutil import to_db
+from ticketing.domain.errors import DomainError
+from ticketing.domain.model import Role
+from web.auth import require_user
+from web.errors import ApiError
+from web.json import json_response
+from web.keys import CLOCK, ENGINE, SETTINGS
+from web.openapi import add_routes, operation
+from web.tables import photos
+
+MAX_PHOTO_BYTES = 8 * 1024 * 1024  # per file; phones send 2-6 MB JPEGs
+MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
+MAX_FILES = 20
+THUMB_SIZE = (320, 320)
+FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
+UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
+
+
+class PhotoRejected(DomainError):
+    code = "photo_rejected"
+    status = 415
+
+
+class PhotoTooLarge(DomainError):
+    code = "photo_too_large"
+    status = 413
+
+
+@dataclass(frozen=True, slots=True)
+class StoredPhoto:
+    id: str
+    content_type: str
+    bytes: int
+    width: int
+    height: int
+
+    def view(self) -> dict[str, Any]:
+        return {"id": self.id, "content_type": self.content_type, "bytes": self.bytes, "width": self.width,
+                "height": self.height, "url": f"/photos/{self.id}", "thumb_url": f"/photos/{self.id}/thumb"}
+
+
+def _inspect(data: bytes) -> tuple[str, int, int]:
+    """The image format and size, from the content; PhotoRejected for anything else."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                fmt, (width, height) = image.format or "", image.size
+                if width * height > MAX_PIXELS:
+                    raise PhotoRejected("图片像素过大，请压缩后再上传")
+                image.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombWarning,
+            Image.DecompressionBombError) as exc:
+        raise PhotoRejected("文件不是可识别的图片（仅支持 JPEG、PNG、WebP）") from exc
+    if fmt not in FORMATS:
+        raise PhotoRejected(f"不支持的图片格式 {fmt or '未知'}（仅支持 JPEG、PNG、WebP）")
+    return fmt, width, height
+
+
+def _write_files(folder: Path, photo_id: str, ext: str, data: bytes) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{photo_id}.{ext}").write_bytes(data)
+    with Image.open(io.BytesIO(data)) as image:
+        image.thumbnail(THUMB_SIZE)
+        thumb = image.convert("RGB")
+        thumb.save(folder / f"{photo_id}.thumb.jpg", "JPEG", quality=80)
+
+
+def photo_folder(app: web.Application, photo_id: str) -> Path:
+    return app[SETTINGS].data_path("photos", photo_id[:2])
+
+
+async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPhoto:
+    """Check, store and register one uploaded image; returns its id for `submit_result` photos."""
+    if len(data) > MAX_PHOTO_BYTES:
+        raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+    if not data:
+        raise PhotoRejected("上传的文件为空")
+    fmt, width, height = await asyncio.to_thread(_inspect, data)
+    content_type, ext = FORMATS[fmt]
+    photo_id = uuid.uuid4().hex
+    await asyncio.to_thread(_write_files, photo_folder(app, photo_id), photo_id, ext, data)
+    async with write_transaction(app[ENGINE]) as conn:
+        await conn.execute(insert(photos).values(
+            id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
+            department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
+            height=height, created_at=to_db(app[CLOCK]())))
+    return StoredPhoto(photo_id, content_type, len(data), width, height)
+
+
+async def _read_parts(request: web.Request) -> list[bytes]:
+    """Uploaded files of a multipart body, each read in chunks and cut off at the size limit."""
+    if not request.content_type.startswith("multipart/"):
+        raise ApiError(415, "multipart_required", "请以 multipart/form-data 上传图片（字段名 file 或 photos）")
+    reader = await request.multipart()
+    files: list[bytes] = []
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader) or part.filename is None:
+            continue
+        if len(files) >= MAX_FILES:
+            raise ApiError(422, "too_many_files", f"一次最多上传 {MAX_FILES} 张图片")
+        buffer = bytearray()
+        while chunk := await part.read_chunk(64 * 1024):
+            buffer += chunk
+            if len(buffer) > MAX_PHOTO_BYTES:
+                raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+        files.append(bytes(buffer))
+    if not files:
+        raise ApiError(422, "no_file", "没有收到图片文件")
+    return files
+
+
+@operation("POST", "/api/v1/photos", summary="上传现场照片（multipart，返回照片编号，用于处置反馈）", tag="cases",
+           roles=tuple(r.value for r in UPLOAD_ROLES), statuses={201: "已保存：照片编号与缩略图地址"})
+async def upload_photos(request: web.Request) -> web.Response:
+    user = await require_user(request, *UPLOAD_ROLES)
+    stored = [await save_photo(request.app, user, data) for data in await _read_parts(request)]
+    return json_response({"photos": [p.view() for p in stored]}, status=201)
+
+
+async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
+    user = await require_user(request)
+    photo_id = request.match_info["photo_id"]
+    async with request.app[ENGINE].connect() as conn:
+        row = (await conn.execute(select(photos).where(photos.c.id == photo_id))).mappings().first()
+    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code):
+        raise ApiError(404, "not_found", "照片不存在")
+    ext = next(e for ct, e in FORMATS.values() if ct == row["content_type"])
+    name = f"{photo_id}.thumb.jpg" if thumb else f"{photo_id}.{ext}"
+    path = photo_folder(request.app, photo_id) / name
+    if not path.is_file():
+        raise ApiError(404, "not_found", "照片文件已不存在")
+    return web.FileResponse(path, headers={"Content-Type": "image/jpeg" if thumb else row["content_type"],
+                                           "Cache-Control": "private, max-age=86400",
+                                           "X-Content-Type-Options": "nosniff"})
+
+
+async def get_photo(request: web.Request) -> web.StreamResponse:
+    return await _photo_file(request, thumb=False)
+
+
+async def get_thumb(request: web.Request) -> web.StreamResponse:
+    return await _photo_file(request, thumb=True)
 
 
 def setup(app: web.Application) -> None:
-    return None
+    add_routes(app, upload_photos)
+    app.router.add_get("/photos/{photo_id:[0-9a-f]{32}}", get_photo)
+    app.router.add_get("/photos/{photo_id:[0-9a-f]{32}}/thumb", get_thumb)
