@@ -155,24 +155,30 @@ async def test_ten_descriptions_through_asterisk_get_class_and_road(
     assert road_ok >= 8
 
 
-def _silence(folder: Path, seconds: int = 120) -> Path:
-    """The agent's phone sends near silence (baresip's aufile hangs up at the end of its file)."""
-    path = folder / "agent-silence.wav"
-    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(path), "synth", str(seconds),
-                    "whitenoise", "vol", "0.002"], check=True)
+def _agent_voice(folder: Path, clips: list[str], seconds: int = 120) -> Path:
+    """What the agent's phone sends: the clips with pauses between them, then near silence (baresip's
+    aufile source hangs up at the end of its file, so the file is long)."""
+    parts = []
+    for i, clip in enumerate(clips):
+        gap = folder / f"gap{i}.wav"
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(gap), "trim", "0",
+                        "2.5" if i == 0 else "1.5"], check=True)
+        parts += [str(gap), str(CALLERS / f"{clip}.wav")]
+    path = folder / "agent-voice.wav"
+    subprocess.run(["sox", *parts, str(path), "pad", "0", str(seconds)], check=True)
     return path
 
 
 async def test_a_call_with_an_agent_is_transcribed_live_per_speaker(
     rig: Rig, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    agent = BaresipAgent(asterisk, "8001", tmp_path / "agent8001", _silence(tmp_path))
+    agent = BaresipAgent(asterisk, "8001", tmp_path / "agent8001", _agent_voice(tmp_path, ["c04", "c06", "c09"]))
     await agent_online(rig.runtime, agent, "8001")
     rig.runtime.acd.command("8001", LogIn())
     rig.runtime.acd.command("8001", SetReady())
     clip = CALLERS / "c01.wav"
     to_alaw(clip, tmp_path)
-    talk = [("pause", "6000"), ("audio", "1"), ("pause", str(int(_clip_seconds(clip) * 1000) + 3000))]
+    talk = [("pause", "6000"), ("audio", "1"), ("pause", str(int(_clip_seconds(clip) * 1000) + 7000))]
     script = scenario.write(tmp_path, "talk.xml", _report_steps(_clip_seconds(clip), after=talk))
     async with rig.runtime.bus.subscribe() as events:
         try:
@@ -194,10 +200,15 @@ async def test_a_call_with_an_agent_is_transcribed_live_per_speaker(
     assert finals and all(s["call_id"] == record["id"] for s in finals)
     live_text = "".join(s["text"] for s in finals)
     assert "路灯" in live_text or "漆黑" in live_text or "海" in live_text, live_text
+    agent_text = "".join(s["text"] for s in segments if s["is_final"] and s["speaker"] == "agent")
+    assert "垃圾" in agent_text or "广告" in agent_text or "下水道" in agent_text, agent_text
+    lags = sorted(s["lag_s"] for s in segments if s["is_final"] and s["lag_s"] is not None)
+    print("utterance end → final text (s):", lags)
 
     stored = {t.source: t for t in await rig.repository.for_call(record["id"])}
     assert set(stored) == {"description", "live", "recording"}, stored
-    assert stored["live"].text.startswith("市民：")
+    assert "市民：我要" in stored["live"].text and "坐席：" in stored["live"].text
+    assert (stored["live"].suggested_address or "").startswith("海滨东路")  # from what the caller said
     assert stored["live"].suggested_class_code is not None
     found = await rig.repository.search(stored["live"].text[3:7])
     assert any(t.id == stored["live"].id for t in found)
