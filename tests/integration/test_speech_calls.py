@@ -216,3 +216,16 @@ async def test_a_call_with_an_agent_is_transcribed_live_per_speaker(
     channels = [c for c in await rig.calls.ari.list_channels() if c.app_data.startswith(rig.calls.ari.app)]
     bridges = [b for b in await rig.calls.ari.list_bridges() if b.id.startswith("speech-")]
     assert not channels and not bridges and not rig.calls.live.legs and not rig.calls.taps
+
+
+async def test_the_app_starts_call_speech_with_telephony(  # type: ignore[no-untyped-def]
+        asterisk: TelephonySettings, db_settings, aiohttp_client) -> None:
+    from web.app import create_app
+    from web.keys import SERVICES
+
+    settings = db_settings.model_copy(update={"telephony": asterisk, "speech": _whisper_settings()})
+    client = await aiohttp_client(create_app(settings))
+    service = client.app[SERVICES]["call_speech"]
+    assert service.calls is client.app[SERVICES]["calls"]
+    await asyncio.wait_for(service.ari.connected.wait(), 10)
+    assert (await service.ari.application())["name"] == f"{asterisk.app_name}-speech"
