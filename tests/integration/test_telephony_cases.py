@@ -69,8 +69,10 @@ async def test_unknown_case_number_is_said_to_be_unknown(
     assert "case_not_found" in plays
 
 
-async def test_supervisor_listen_creates_a_snoop_channel_and_an_audit_row(
-    case_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
+@pytest.mark.parametrize(("mode", "number", "whisper"), [
+    ("listen", "13800138203", "none"), ("whisper", "13800138213", "out"), ("barge", "13800138223", "both")])
+async def test_supervisor_listen_whisper_barge_create_a_snoop_channel_and_an_audit_row(
+    case_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path, mode: str, number: str, whisper: str
 ) -> None:
     agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
     lead = BaresipAgent(asterisk, "8005", tmp_path / "a8005", make_tone(tmp_path))
@@ -80,11 +82,11 @@ async def test_supervisor_listen_creates_a_snoop_channel_and_an_audit_row(
     case_runtime.acd.command("8001", SetReady())
     path = scenario.write(tmp_path, "listen.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 14000), ("bye",)])
     caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
-                                          keys={"caller": "13800138203"}, timeout_s=40))
+                                          keys={"caller": number}, timeout_s=40))
     try:
         call = await wait_for(lambda: next((c for c in case_runtime.calls.values()
-                                            if c.caller == "13800138203" and c.answered_at), None))
-        started = await case_runtime.supervise(call.id, "8005", "listen", actor="lead01")
+                                            if c.caller == number and c.answered_at), None))
+        started = await case_runtime.supervise(call.id, "8005", mode, actor="lead01")
         channels = {c.id for c in await case_runtime.client.list_channels()}
         assert started["snoop_channel"] in channels
         bridge = f"{started['supervision_id']}-bridge"
@@ -100,8 +102,8 @@ async def test_supervisor_listen_creates_a_snoop_channel_and_an_audit_row(
     assert result.returncode == 0, result.stderr[-1500:]
     async with case_runtime.records.engine.connect() as conn:  # type: ignore[union-attr]
         rows = (await conn.execute(sa.select(audit_log))).mappings().all()
-    assert [(r["actor"], r["action"], r["target"]) for r in rows] == [("lead01", "call.listen", call.id)]
-    assert rows[0]["detail"]["spy"] == "both" and rows[0]["detail"]["whisper"] == "none"
+    assert [(r["actor"], r["action"], r["target"]) for r in rows] == [("lead01", f"call.{mode}", call.id)]
+    assert rows[0]["detail"]["spy"] == "both" and rows[0]["detail"]["whisper"] == whisper
 
 
 async def test_call_record_of_a_reported_problem_is_complete(
