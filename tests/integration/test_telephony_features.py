@@ -74,6 +74,69 @@ async def test_blind_transfer_to_another_agent(
     assert call_runtime.acd.agents["8001"].state.value in ("wrap_up", "ready")
 
 
+async def test_blind_transfer_to_the_queue_reaches_the_next_ready_agent(
+    call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
+) -> None:
+    first = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
+    second = BaresipAgent(asterisk, "8002", tmp_path / "a8002", make_tone(tmp_path))
+    await agent_online(call_runtime, first, "8001")
+    await agent_online(call_runtime, second, "8002")
+    ready(call_runtime, "8001")
+    path = scenario.write(tmp_path, "to-queue.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 16000), ("bye",)])
+    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
+                                          keys={"caller": "13800138103"}, timeout_s=40))
+    try:
+        call = await wait_for(lambda: connected(call_runtime, "13800138103", "8001"))
+        ready(call_runtime, "8002")
+        await call_runtime.transfer(call.id, "queue", "hotline", actor="agent01")
+        await wait_for(lambda: connected(call_runtime, "13800138103", "8002"))
+        result = await caller
+        record = await wait_outcome(call_runtime, caller="13800138103")
+    finally:
+        await first.stop()
+        await second.stop()
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert record["outcome"] == "answered" and record["agent_id"] == "8002"
+    kinds = [e["kind"] for e in record["events"]]
+    assert "transferred" in kinds and kinds[-1] == "answered"
+    assert record["events"][kinds.index("transferred")]["detail"]["to"] == "queue"
+
+
+async def test_blind_transfer_to_an_outside_number_goes_through_the_trunk(
+    call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
+) -> None:
+    agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
+    await agent_online(call_runtime, agent, "8001")
+    ready(call_runtime, "8001")
+    port = free_udp_port()
+    call_runtime.trunk_outbound = f"127.0.0.1:{port}"
+    uas = await start_uas(scenario.write_uas(tmp_path, "outside.xml", []), port, tmp_path)
+    path = scenario.write(tmp_path, "to-number.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 12000), ("bye",)])
+    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
+                                          keys={"caller": "13800138104"}, timeout_s=40))
+    try:
+        call = await wait_for(lambda: connected(call_runtime, "13800138104", "8001"))
+        await call_runtime.transfer(call.id, "number", "057386000000", actor="agent01")
+
+        async def outside_joined() -> bool:  # the caller and the outside party, the agent gone
+            return call.agent_id is None and await bridge_size(call_runtime, call.bridge_id or "") == 2
+
+        await wait_for(outside_joined)
+        result = await caller
+        _out, err = await asyncio.wait_for(uas.communicate(), 20)
+    finally:
+        await agent.stop()
+        if uas.returncode is None:
+            uas.kill()
+            await uas.wait()
+    assert result.returncode == 0, result.stderr[-1500:]
+    assert uas.returncode == 0, err.decode()[-1500:]
+    record = await wait_outcome(call_runtime, caller="13800138104")
+    transferred = next(e for e in record["events"] if e["kind"] == "transferred")
+    assert transferred["detail"] == {"to": "number", "target": "057386000000", "actor": "agent01"}
+    await wait_for(lambda: call_runtime.acd.agents["8001"].state.value in ("wrap_up", "ready"))
+
+
 async def test_click_to_call_rings_the_agent_then_the_citizen_and_bridges_them(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
