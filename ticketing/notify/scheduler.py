@@ -25,6 +25,7 @@ log = logging.getLogger("hotline.notify")
 # Tests and sites may put a NotifySettings here before start-up (until the root settings carry `notify`).
 NOTIFY_CONFIG = web.AppKey("notify_config", NotifySettings)
 SERVICE_NAME = "notify"
+STOP_GRACE_S = 10.0
 
 
 def setup(app: web.Application) -> None:
@@ -42,7 +43,8 @@ async def _loop(app: web.Application) -> AsyncIterator[None]:
     service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: services.get("calls"))
     services[SERVICE_NAME] = service
     clock = app[CLOCK]
-    scheduler = _scheduler(service, cfg, clock) if cfg.scheduler_enabled else None
+    jobs = _Jobs()
+    scheduler = _scheduler(service, cfg, clock, jobs) if cfg.scheduler_enabled else None
     async with app[BUS].subscribe() as queue:
         service.inbox = queue
         subscriber = asyncio.create_task(_consume(queue, service, clock, scheduler))
@@ -51,35 +53,62 @@ async def _loop(app: web.Application) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            if scheduler is not None:
-                scheduler.shutdown(wait=False)
-            subscriber.cancel()
-            await asyncio.gather(subscriber, return_exceptions=True)
-            await service.close()
+            await _stop(scheduler, jobs, subscriber, service)
 
 
-def _scheduler(service: NotifyService, cfg: NotifySettings, clock: Callable[[], datetime]) -> AsyncIOScheduler:
+class _Jobs:
+    """Jobs in flight, so shutdown lets them finish instead of cancelling them inside a database call."""
+
+    def __init__(self) -> None:
+        self.running: set[asyncio.Task[Any]] = set()
+        self.stopping = False
+
+
+async def _stop(scheduler: AsyncIOScheduler | None, jobs: _Jobs, subscriber: asyncio.Task[None],
+                service: NotifyService) -> None:
+    jobs.stopping = True
+    if scheduler is not None:
+        scheduler.shutdown(wait=False)
+    try:  # events already published are handled (or replayed by the next start's catch-up)
+        await asyncio.wait_for(service.settled(), STOP_GRACE_S)
+    except TimeoutError:
+        log.warning("notify: stopping with case events still queued; the catch-up will replay them")
+    if jobs.running:
+        await asyncio.wait(set(jobs.running), timeout=STOP_GRACE_S)
+    subscriber.cancel()
+    await asyncio.gather(subscriber, *jobs.running, return_exceptions=True)
+    await service.close()
+
+
+def _scheduler(service: NotifyService, cfg: NotifySettings, clock: Callable[[], datetime],
+               jobs: _Jobs) -> AsyncIOScheduler:
     scheduler = AsyncIOScheduler(timezone=UTC)
-    jobs: list[tuple[str, Callable[[datetime], Awaitable[Any]], int]] = [
+    specs: list[tuple[str, Callable[[datetime], Awaitable[Any]], int]] = [
         ("deadlines", service.sweep_deadlines, cfg.deadline_interval_s),
         ("outbox", service.deliver_outbox, cfg.outbox_interval_s),
         ("webhooks", service.deliver_webhooks, cfg.outbox_interval_s),
         ("callbacks", service.run_due_callbacks, cfg.callbacks_interval_s),
         ("catch_up", service.catch_up, max(cfg.deadline_interval_s, 300)),
     ]
-    for name, step, seconds in jobs:
-        scheduler.add_job(_guarded(name, step, clock), "interval", seconds=seconds, id=name, max_instances=1,
+    for name, step, seconds in specs:
+        scheduler.add_job(_guarded(name, step, clock, jobs), "interval", seconds=seconds, id=name, max_instances=1,
                           coalesce=True, next_run_time=datetime.now(UTC))
     return scheduler
 
 
-def _guarded(name: str, step: Callable[[datetime], Awaitable[Any]],
-             clock: Callable[[], datetime]) -> Callable[[], Awaitable[None]]:
+def _guarded(name: str, step: Callable[[datetime], Awaitable[Any]], clock: Callable[[], datetime],
+             jobs: _Jobs) -> Callable[[], Awaitable[None]]:
     async def job() -> None:
+        task = asyncio.current_task()
+        if jobs.stopping or task is None:
+            return
+        jobs.running.add(task)
         try:
             await step(clock())
         except Exception:  # a failed sweep is retried at the next interval; it must not stop the scheduler
             log.exception("notify job %s failed", name)
+        finally:
+            jobs.running.discard(task)
     return job
 
 
