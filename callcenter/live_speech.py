@@ -155,6 +155,7 @@ class CallSpeech:
             self._describe(call_id, str(data["path"]))
         elif kind == "ended":
             await self._untap(call_id)
+            self.described = {name for name in self.described if call_id not in name}
             self.spawn(self._after_call(call_id))
 
     # --- live: taps on both legs -------------------------------------------------------------------------
@@ -162,6 +163,10 @@ class CallSpeech:
         call = self.calls.calls.get(call_id)
         if call is None:
             return
+        current = (call.channel_id, call.agent_channel)
+        for tap in [t for t in self.taps.get(call_id, []) if t.channel_id not in current]:
+            self.taps[call_id].remove(tap)  # a transferred-away agent: their leg is gone
+            await self._close_tap(tap)
         tapped = {t.channel_id for t in self.taps.get(call_id, [])}
         for speaker, channel_id in (("caller", call.channel_id), ("agent", call.agent_channel)):
             if channel_id and channel_id not in tapped:

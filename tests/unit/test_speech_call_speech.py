@@ -82,6 +82,10 @@ async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path:
     async with bus.subscribe() as seen:
         bus.publish(BusEvent("call", "answered", datetime.now(UTC), {"call_id": "c1"}))
         await _until(lambda: len(subject.taps.get("c1", [])) == 2 and len(ari.log) >= 8)
+        call.agent_channel = "chan-agent2"  # blind transfer to another agent
+        bus.publish(BusEvent("call", "answered", datetime.now(UTC), {"call_id": "c1"}))
+        await _until(lambda: {t.channel_id for t in subject.taps["c1"]} == {"chan-caller", "chan-agent2"})
+        assert len(subject.live.legs) == 2
         caller = next(t for t in subject.taps["c1"] if t.speaker == "caller")
         tone = (np.sin(np.arange(8000) / 8000 * 2 * np.pi * 440) * 8000).astype("<i2").tobytes()
         _send(caller.leg.port, _ulaw_packets(tone))
@@ -93,9 +97,10 @@ async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path:
     await subject.stop()
 
     snoops = [entry[1] for entry in ari.log if entry[0] == "snoop"]
-    assert {(s[0], s[2], s[3]) for s in snoops} == {("chan-caller", "in", "none"), ("chan-agent", "in", "none")}
+    assert {(s[0], s[2], s[3]) for s in snoops} == {("chan-caller", "in", "none"), ("chan-agent", "in", "none"),
+                                                    ("chan-agent2", "in", "none")}
     media = [entry[1] for entry in ari.log if entry[0] == "/channels/externalMedia"]
-    assert len(media) == 2 and all(m["external_host"].startswith("127.0.0.1:") and m["format"] == "ulaw"
+    assert len(media) == 3 and all(m["external_host"].startswith("127.0.0.1:") and m["format"] == "ulaw"
                                    for m in media)
     hung = {entry[1] for entry in ari.log if entry[0] == "hangup"}
     assert hung == {s[1] for s in snoops} | {m["channelId"] for m in media}
@@ -105,7 +110,7 @@ async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path:
     segments = [e.data for e in events if e.topic == "transcript" and e.kind == "segment"]
     assert any(s["speaker"] == "caller" and s["is_final"] for s in segments)
     live = [e.data for e in events if e.kind == "conversation"]
-    assert live and live[0]["source"] == "live" and live[0]["text"].startswith("市民：")
+    assert live and live[0]["source"] == "live" and "市民：共16000字节" in live[0]["text"]
     stored = await repository.for_call("c1")
     assert [t.source for t in stored] == ["live"]
     assert await repository.live_segments("c1") == []  # all attached to the assembled transcript
