@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +32,10 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.events import BusEvent
+from callcenter.settings import TelephonySettings
 from config.settings import CONFIG_DIR, load_settings
 from web.app import create_app
-from web.keys import BUS
+from web.keys import BUS, SERVICES
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -73,15 +74,25 @@ class Console:
 
 
 @asynccontextmanager
-async def running_console(tmp: Path) -> AsyncIterator[Console]:
-    """The service in this process and an agent console in Chromium, signed in on extension 8001."""
+async def running_console(tmp: Path, telephony: TelephonySettings | None = None,
+                          before_login: Callable[[web.Application], Awaitable[None]] | None = None
+                          ) -> AsyncIterator[Console]:
+    """The service in this process and an agent console in Chromium, signed in on extension 8001.
+    With `telephony` (a running Asterisk's settings) the call runtime runs too; `before_login` runs once the
+    app is up (e.g. to register the agent's softphone)."""
     from playwright.async_api import async_playwright
 
     env = seeded_env(tmp)
     settings = load_settings(files=[CONFIG_DIR / "defaults.yaml", tmp / "site.yaml"], environ=env)
+    if telephony is not None:
+        settings = settings.model_copy(update={"telephony": telephony})
     app = create_app(settings)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
+    if telephony is not None:
+        await app[SERVICES]["calls"].wait_connected()
+    if before_login is not None:
+        await before_login(app)
     port = free_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     url = f"http://127.0.0.1:{port}"

@@ -56,7 +56,7 @@ async def test_caller_history_lists_earlier_cases_for_agents_only(api: Api) -> N
     assert status == 200 and data["repeat"] and [c["case_no"] for c in data["cases"]] == [case["case_no"]]
     assert data["cases"][0]["caller_phone"] == "13912345678"
     status, data = await api.call("GET", "/api/v1/console/caller?phone=13900000001")
-    assert status == 200 and not data["repeat"] and data["cases"] == []
+    assert status == 200 and not data["repeat"] and data["cases"] == [] and data["calls"] == []
     status, _ = await api.call("GET", "/api/v1/console/caller?phone=13912345678", user="dispatcher01")
     assert status == 403
     status, _ = await api.call("GET", "/api/v1/console/caller?phone=abc")

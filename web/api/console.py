@@ -159,16 +159,18 @@ async def get_caller(request: web.Request) -> web.Response:
     phone = request.query.get("phone", "").strip()
     if not phone or len(phone) > 32 or not phone.lstrip("+").replace("-", "").isdigit():
         raise ApiError(400, "bad_phone", "参数 phone 应为电话号码")
+    current = request.query.get("call_id", "")  # the call being answered is not an earlier one
     ctx = await _context(request)
     async with request.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(calls).where(calls.c.caller == phone)
+        rows = (await conn.execute(select(calls).where(calls.c.caller == phone, calls.c.id != current,
+                                                       calls.c.direction == "inbound")
                                    .order_by(calls.c.arrived_at.desc()).limit(10))).mappings().all()
         found = await list_cases(conn, CaseFilter(phone=phone, per_page=10), user.actor, ctx)
     history = [{"call_id": r["id"], "arrived_at": iso(from_db(r["arrived_at"]), ctx.calendar),
                 "outcome": r["outcome"], "agent_id": r["agent_id"], "dtmf_path": r["dtmf_path"],
                 "case_no": r["case_no"], "description_recording": r["description_recording"]} for r in rows]
     return json_response({"phone": phone, "calls": history, "cases": found["items"], "case_total": found["total"],
-                          "repeat": len(history) > 1 or found["total"] > 0})
+                          "repeat": bool(history) or found["total"] > 0})
 
 
 @operation("GET", "/api/v1/console/my-cases", summary="本人近期登记的案件", tag="console", roles=STAFF)

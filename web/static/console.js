@@ -74,14 +74,14 @@
     $("form-call").textContent = data.call_id ? `关联通话 ${data.call_id}` : "";
     if (data.caller && !$("f-phone").value) $("f-phone").value = data.caller;
     if (window.__onScreenPop) window.__onScreenPop(data);
-    if (data.caller && /^\+?[0-9-]{3,20}$/.test(data.caller)) loadHistory(data.caller);
+    if (data.caller && /^\+?[0-9-]{3,20}$/.test(data.caller)) loadHistory(data.caller, data.call_id);
     if (data.call_id) loadCall(data.call_id);
   }
-  async function loadHistory(phone) {
+  async function loadHistory(phone, callId) {
     try {
-      const h = await api("GET", `/api/v1/console/caller?phone=${encodeURIComponent(phone)}`);
+      const h = await api("GET", `/api/v1/console/caller?phone=${encodeURIComponent(phone)}&call_id=${encodeURIComponent(callId || "")}`);
       $("pop-repeat").hidden = !h.repeat;
-      const earlier = h.calls.filter((c) => !S.call || c.call_id !== S.call.id);
+      const earlier = h.calls;
       const rows = h.cases.map((c) => `<li><a href="/cases/${esc(c.case_no)}" target="_blank">${esc(c.case_no)}</a>
         <span class="tag s-${esc(c.state)}">${esc(c.state_label)}</span> ${esc(c.category.name || "")}
         <div class="muted small">${esc(hhmm(c.created_at))} · ${esc(c.address || "")}</div></li>`);
@@ -365,6 +365,8 @@
     });
     window.consoleLive = live;
     live.start();
+    // The softphone's registration can change at any time; Asterisk publishes no event we forward for it.
+    setInterval(() => api("GET", "/api/v1/console/agent").then(renderAgent).catch(() => {}), 10000);
     loadMyCases();
     loadMap().catch((e) => toast(`地图加载失败：${e.message}`, "error"));
   }
