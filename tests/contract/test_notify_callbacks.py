@@ -115,3 +115,18 @@ async def test_without_telephony_the_survey_falls_back_to_sms(db_settings: Setti
     clock.advance(minutes=31)
     await svc(client).run_due_callbacks(clock())
     assert (await the_callback(client))["state"] == "sms"
+
+
+async def test_a_case_reopened_before_its_survey_is_not_surveyed(db_settings: Settings, clock: Any,
+                                                                 aiohttp_client: Any) -> None:
+    from ticketing.notify.fakes import AGENT
+
+    dialer = FakeDialer()
+    client = await start(db_settings, clock, aiohttp_client, dialer)
+    case_no = await closed_case(client)
+    await drive(client.app[CASES], case_no, [("reopen", AGENT, {"reason": "市民来电反映问题仍在"})])
+    await svc(client).settled()
+    await svc(client).catch_up(clock())  # replaying the old 结案 schedules no second survey
+    clock.advance(minutes=31)
+    await svc(client).run_due_callbacks(clock())
+    assert dialer.calls == [] and (await the_callback(client))["state"] == "cancelled"

@@ -114,7 +114,7 @@ class NotifyService:
                 if department:
                     await webhooks.enqueue_delivery(
                         conn, reactions.webhook_row(kind, data, facts, department, at, now))
-            if kind == "CaseClosed" and facts.caller_phone:
+            if kind == "CaseClosed" and facts.caller_phone and facts.state == "closed":  # not if reopened since
                 await cb.insert_callback(conn, self._survey(facts, now), now)
 
     async def _enqueue_sms(self, conn: Any, event: str, facts: reactions.CaseFacts, now: datetime) -> None:
@@ -162,6 +162,8 @@ class NotifyService:
         return len(rows)
 
     async def _start(self, row: dict[str, Any], now: datetime) -> None:
+        if row["kind"] == "survey" and not await self._still_closed(row, now):
+            return
         runtime = self.runtime()
         method = "start_survey" if row["kind"] == "survey" else "start_callback"
         if runtime is None or not hasattr(runtime, method):
@@ -175,6 +177,13 @@ class NotifyService:
         await self._call(runtime.start_survey(callback_id=row["id"], number=row["number"], case_no=row["case_no"],
                                               state=facts.state if facts else "", on_answer=self.on_answer,
                                               result_text=(facts.result or "") if facts else ""), row)
+
+    async def _still_closed(self, row: dict[str, Any], now: datetime) -> bool:
+        facts = await self._facts(row["case_no"])
+        if facts is None or facts.state == "closed":
+            return True
+        await cb.set_callback(self.engine, row["id"], now, state="cancelled", last_error="案件已重新办理，取消本次回访")
+        return False
 
     async def _call(self, started: Awaitable[Any], row: dict[str, Any]) -> None:
         try:
