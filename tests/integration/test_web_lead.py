@@ -99,9 +99,12 @@ async def test_phone_is_masked_for_dispatchers_and_revealing_it_is_audited(site:
     assert "138****0000" in html and "13812340000" not in html and "显示完整号码" in html
     status, html = await browser.post(f"/case/{case['case_no']}/phone", {})
     assert status == 200 and "13812340000" in html
+    async with site.client.post(f"/case/{case['case_no']}/phone", headers={
+            "X-CSRF-Token": browser.csrf, "Accept": "application/json"}) as resp:
+        assert resp.status == 200 and (await resp.json())["caller_phone"] == "13812340000"
     async with site.client.app[ENGINE].connect() as conn:
         rows = (await conn.execute(select(audit_log).where(audit_log.c.action == "reveal_phone"))).mappings().all()
-    assert [(r["actor"], r["target"]) for r in rows] == [("dispatcher01", case["case_no"])]
+    assert [(r["actor"], r["target"]) for r in rows] == [("dispatcher01", case["case_no"])] * 2
     browser = await site.as_user("agent01")
     _, html = await browser.get(f"/case/{case['case_no']}")
     assert "13812340000" in html and "显示完整号码" not in html  # agents call citizens back
