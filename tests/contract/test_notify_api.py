@@ -17,7 +17,9 @@ from ticketing.notify.settings import NotifySettings
 from web.app import create_app
 from web.keys import CASES
 
-USERS = [("agent01", Role.AGENT), ("lead01", Role.LEAD), ("admin", Role.ADMIN), ("dispatcher01", Role.DISPATCHER)]
+USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("admin", Role.ADMIN, None),
+         ("dispatcher01", Role.DISPATCHER, None), ("dept-zfj", Role.DEPARTMENT, "zfj"),
+         ("dept-hws", Role.DEPARTMENT, "hws")]
 
 
 class Api:
@@ -35,8 +37,9 @@ async def api(db_settings: Settings, clock: Any, aiohttp_client: Any) -> Api:
     engine = engine_for(db_settings)
     tokens = {}
     async with engine.begin() as conn:
-        for username, role in USERS:
-            await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock())
+        for username, role, dept in USERS:
+            await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
+                                    department_code=dept)
             tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
     await engine.dispose()
     app = create_app(db_settings, clock=clock)
@@ -103,3 +106,21 @@ async def test_opt_out_list_is_managed_by_admins(api: Api) -> None:
     assert status == 200
     status, _ = await api.call("DELETE", "/api/v1/notify/optouts/13912345678", "admin")
     assert status == 404
+
+
+async def test_departments_read_their_own_reminders_and_leads_the_escalations(api: Api, clock: Any) -> None:
+    from ticketing.notify.fakes import to_dispatched
+
+    case_no = await new_case(api.client.app[CASES])
+    await drive(api.client.app[CASES], case_no, to_dispatched())
+    clock.advance(hours=6)  # past the 14:30 deadline
+    service = notify_service(api.client.app)
+    assert service is not None
+    await service.sweep_deadlines(clock())
+    _, mine = await api.call("GET", "/api/v1/notify/inbox", "dept-zfj")
+    _, other = await api.call("GET", "/api/v1/notify/inbox", "dept-hws")
+    _, lead = await api.call("GET", "/api/v1/notify/inbox", "lead01")
+    assert sorted(i["event"] for i in mine["items"]) == ["urge:due", "urge:yellow"] and other["total"] == 0
+    assert [i["event"] for i in lead["items"]] == ["urge:escalation"] and case_no in lead["items"][0]["body"]
+    status, _ = await api.call("GET", "/api/v1/notify/inbox", "agent01")
+    assert status == 403

@@ -104,6 +104,22 @@ async def get_outbox(request: web.Request) -> web.Response:
     return json_response({"total": total, "page": query.page, "items": items})
 
 
+@operation("GET", "/api/v1/notify/inbox", summary="本部门督办消息（部门）或超期上报（值班长）", tag="notify",
+           query=Page, roles=("department", "lead"))
+async def get_inbox(request: web.Request) -> web.Response:
+    user = await require_user(request, Role.DEPARTMENT, Role.LEAD)
+    query = validate(Page, dict(request.query))
+    mine = (outbox.c.recipient_kind == "lead") if user.role is Role.LEAD else \
+        ((outbox.c.recipient_kind == "department") & (outbox.c.recipient == (user.department_code or "")))
+    async with request.app[ENGINE].connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(outbox).where(mine))).scalar_one()
+        rows = (await conn.execute(select(outbox).where(mine).order_by(outbox.c.id.desc()).limit(query.per_page)
+                                   .offset((query.page - 1) * query.per_page))).mappings().all()
+    return json_response({"total": total, "page": query.page, "items": [
+        {"id": r["id"], "case_no": r["case_no"], "event": r["event"], "body": r["body"],
+         "created_at": _when(r["created_at"])} for r in rows]})
+
+
 @operation("GET", "/api/v1/notify/webhooks", summary="部门回调（Webhook）配置列表", tag="notify", roles=("admin",))
 async def get_webhooks(request: web.Request) -> web.Response:
     await require_user(request, Role.ADMIN)
@@ -224,5 +240,5 @@ async def delete_optout(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    add_routes(app, get_outbox, get_webhooks, put_webhook, get_deliveries, get_callbacks, post_callback,
+    add_routes(app, get_outbox, get_inbox, get_webhooks, put_webhook, get_deliveries, get_callbacks, post_callback,
                get_optouts, post_optout, delete_optout)
