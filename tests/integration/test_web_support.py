@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from config.bootstrap import engine_for
 from config.settings import Settings
 from ticketing import accounts
+from ticketing.db.tables import users
 from ticketing.domain.model import Role
 from web.app import create_app
 
@@ -20,6 +23,11 @@ USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatche
          ("dept-hws", Role.DEPARTMENT, "hws")]
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]*)">')
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]*)"')
+
+
+@functools.cache
+def _password_hash() -> str:
+    return accounts.hash_password(PASSWORD)
 
 
 def plain_cookies(settings: Settings) -> Settings:
@@ -34,8 +42,10 @@ async def add_users(settings: Settings, clock: Any) -> dict[str, str]:
     async with engine.begin() as conn:
         for username, role, dept in USERS:
             await accounts.add_user(conn, username=username, display_name=f"测试{username}", role=role, now=clock(),
-                                    department_code=dept, password=PASSWORD)
+                                    department_code=dept)
             tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
+        # One argon2 hash for everybody: hashing is deliberately slow and these users share a password.
+        await conn.execute(update(users).values(password_hash=_password_hash()))
     await engine.dispose()
     return tokens
 
