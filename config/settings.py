@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from callcenter.settings import TelephonySettings
 from ticketing.geo.settings import GeoSettings
+from ticketing.notify.settings import NotifySettings
 from transcribe.settings import SpeechSettings
 
 CONFIG_DIR = Path(__file__).resolve().parent
@@ -123,6 +124,7 @@ class Settings(Section):
     telephony: TelephonySettings = TelephonySettings()
     speech: SpeechSettings = SpeechSettings()
     geo: GeoSettings = GeoSettings()
+    notify: NotifySettings = NotifySettings()
     database: DatabaseSettings = DatabaseSettings()
     http: HttpSettings = HttpSettings()
     working_time: WorkingTimeSettings = WorkingTimeSettings()
