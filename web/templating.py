@@ -30,6 +30,9 @@ TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 SYSTEM_NAME = "海盐县12319城市管理服务热线"
 LIGHT_LABELS = {"green": "正常", "yellow": "预警", "red": "超期"}
+# Pages hold personal data: not cached, not framed by other sites (clickjacking), no type sniffing.
+PAGE_HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY", "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "same-origin"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,4 +100,4 @@ def render(template: str, request: web.Request, context: Mapping[str, Any], *, s
     """Render a page template with the layout context (user, nav, CSRF token) merged under `context`."""
     html = request.app[ENV].get_template(template).render({**layout_context(request), **context})
     return web.Response(text=html, status=status, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-store"})
+                        headers=PAGE_HEADERS)

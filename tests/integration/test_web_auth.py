@@ -37,6 +37,10 @@ async def test_login_page_is_chinese_and_the_layout_shows_name_role_and_navigati
     status, html = await browser.get("/me")
     assert status == 200 and "测试lead01" in html and "值班长" in html and 'href="/lead"' in html
     assert 'href="/admin"' not in html and "退出" in html
+    async with site.client.get("/me") as resp:
+        assert resp.headers["X-Frame-Options"] == "DENY" and resp.headers["Cache-Control"] == "no-store"
+    async with site.client.get("/static/app.css") as resp:
+        assert resp.status == 200 and "PingFang SC" in await resp.text()
 
 
 async def test_wrong_password_is_refused_and_recorded(site: Site) -> None:
