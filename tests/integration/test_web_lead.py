@@ -32,6 +32,14 @@ async def test_inbox_lists_cases_waiting_for_registration_and_dispatch(site: Sit
     assert accepted["case_no"] in to_register and registered["case_no"] not in to_register
     assert registered["case_no"] in to_dispatch and accepted["case_no"] not in to_dispatch
     assert "正常" in to_register  # traffic light badge
+    await site.act(registered["case_no"], "dispatch", "dispatcher01", department="hws")
+    await site.act(registered["case_no"], "submit_result", "dept-hws", notes="已清运")
+    _, html = await browser.get("/lead")
+    to_close = html[html.index('id="to-close"'):]
+    assert registered["case_no"] in to_close[:to_close.index("</section>")]
+    browser = await site.as_user("dispatcher01")
+    _, html = await browser.get("/lead")
+    assert 'id="to-close"' not in html  # closing is the shift lead's
 
 
 async def test_lead_registers_and_dispatcher_dispatches_through_the_forms(site: Site) -> None:

@@ -50,8 +50,12 @@ async def inbox(request: web.Request) -> web.StreamResponse:
         to_register = await list_cases(conn, CaseFilter(state=("accepted",), per_page=INBOX_SIZE), user.actor, ctx)
         to_dispatch = await list_cases(conn, CaseFilter(state=("registered",), per_page=INBOX_SIZE), user.actor, ctx)
         approvals = await pending_requests(conn, ctx)
+        # 结案 is the lead's: handled cases (result reported, checked on site or not yet) wait for it.
+        to_close = (await list_cases(conn, CaseFilter(state=("handled",), per_page=INBOX_SIZE), user.actor, ctx)
+                    if user.role is Role.LEAD else None)
     return render("lead/inbox.html", request, {
         "title": "待办", "to_register": to_register, "to_dispatch": to_dispatch, "approvals": approvals,
+        "to_close": to_close,
         "focus": "dispatch" if user.role is Role.DISPATCHER else "register",
         "units": {"working_days": "工作日", "working_hours": "工作时", "emergency_hours": "紧急工作时",
                   "calendar_hours": "小时"},
