@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
 
-from bench.screenpop import CHROMIUM, running_console
+from bench.screenpop import CHROMIUM, PASSWORD, running_console
 from callcenter.settings import TelephonySettings
 from tests.e2e.conftest import ARTIFACTS
 from tests.integration.conftest import asterisk, telephony_settings  # noqa: F401  (the session's Asterisk)
@@ -50,6 +51,7 @@ async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: Tele
             assert await page.is_hidden("#pop-repeat")  # the call being answered is not an earlier call
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "console-sip-call.png"))
+            await _wallboard_shows_the_agent_on_the_call(page, console.url)
 
             await page.fill("#f-cat-q", "10118")
             await page.wait_for_selector("#cat-list li[data-i]")
@@ -68,3 +70,18 @@ async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: Tele
             assert result.returncode == 0, result.stderr[-2000:]
     finally:
         await phone.stop()
+
+
+async def _wallboard_shows_the_agent_on_the_call(agent_page: Any, url: str) -> None:
+    """The shift lead's wallboard lists 8001 on the call with listen / whisper / barge."""
+    context = await agent_page.context.browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    wall = await context.new_page()
+    await wall.goto(f"{url}/login")
+    await wall.fill("input[name=username]", "lead01")
+    await wall.fill("input[name=password]", PASSWORD)
+    await wall.click("button[type=submit]")
+    await wall.goto(f"{url}/wallboard")
+    await wall.wait_for_selector("#agents-table button[data-mode='barge']")
+    assert "通话中" in await wall.inner_text("#agents-table")
+    await wall.screenshot(path=str(ARTIFACTS / "wallboard-live-call.png"))
+    await context.close()

@@ -51,7 +51,7 @@
       const buttons = a.call_id && a.state === "on_call" ? Object.entries(MODES).map(([m, label]) =>
         `<button type="button" class="cbtn sm" data-call="${esc(a.call_id)}" data-mode="${m}">${label}</button>`).join("") : "";
       return `<tr><td class="mono">${esc(a.agent_id)}</td><td><span class="pill" data-state="${esc(a.state)}">${STATE_LABELS[a.state] || esc(a.state)}${esc(reason)}</span></td>
-        <td class="mono small">${esc(a.call_id || "")}</td><td class="sup">${buttons}</td></tr>`;
+        <td class="mono small" title="${esc(a.call_id || "")}">${esc((a.call_id || "").slice(0, 8))}</td><td class="sup">${buttons}</td></tr>`;
     });
     body.innerHTML = rows.join("") || '<tr><td colspan="4" class="empty">没有坐席</td></tr>';
   }
@@ -122,11 +122,12 @@
     await Promise.all([refresh(), loadCases()]);
     document.body.dataset.ready = "1";
     setInterval(refresh, 30000);
-    setInterval(() => {
+    const tick = () => {
       tickLongest();
-      const d = new Date();
-      $("wall-clock").textContent = d.toLocaleString("zh-CN", { hour12: false });
-    }, 1000);
+      $("wall-clock").textContent = new Date().toLocaleString("zh-CN", { hour12: false });
+    };
+    tick();
+    setInterval(tick, 1000);
   }
   start();
 })();
