@@ -74,26 +74,38 @@ class AcdRuntime:
         self.queue = self.queue.to_callback(call_id)
         return self.queue.get(call_id)
 
+    def arm_callback(self, call_id: str, callback_id: int) -> WaitingCall:
+        """Mark a callback entry as dialable (raises QueueError when there is no such callback)."""
+        self.queue = self.queue.arm_callback(call_id, callback_id)
+        self.changed.set()
+        return self.queue.get(call_id)
+
+    def add_callback(self, call_id: str, caller: str, *, arrived_at: datetime, callback_id: int) -> WaitingCall:
+        """Put an armed callback into the queue at the place its original call's arrival gives it."""
+        waiting = WaitingCall(call_id, caller, arrived_at, next(self._seq), callback=True, reason="callback",
+                              callback_id=callback_id)
+        self.requeue(waiting)
+        return waiting
+
     def ahead_of(self, call_id: str) -> int:
         return self.queue.ahead_of(call_id)
 
     def next_offer(self) -> tuple[WaitingCall, tuple[str, ...]] | None:
-        """Take the first waiting caller (not a callback) that ready agents can take, and offer it: to one
-        agent, or to all of them with ring-all (the first to answer wins, the others get CancelRing)."""
-        now = self.clock()
-        for waiting in self.queue.calls:
-            if waiting.callback:
-                continue
-            chosen = choose_agents(self.queue, waiting, self.agents.values(), now)
-            if not chosen:
-                return None
-            if self.queue.config.strategy is not Strategy.RING_ALL:
-                chosen = chosen[:1]
-            self.queue = self.queue.remove(waiting.call_id).offered_to(chosen[0])
-            for agent_id in chosen:
-                self.command(agent_id, OfferCall(waiting.call_id))
-            return waiting, tuple(chosen)
-        return None
+        """Take the first entry ready agents can take (a caller on hold or an armed callback) and offer it:
+        to one agent, or to all of them with ring-all (the first to answer wins, the others get CancelRing).
+        A callback goes to one agent only: the agent's phone rings before the citizen is dialled."""
+        waiting = self.queue.next_offerable()
+        if waiting is None:
+            return None
+        chosen = choose_agents(self.queue, waiting, self.agents.values(), self.clock())
+        if not chosen:
+            return None
+        if waiting.callback or self.queue.config.strategy is not Strategy.RING_ALL:
+            chosen = chosen[:1]
+        self.queue = self.queue.remove(waiting.call_id).offered_to(chosen[0])
+        for agent_id in chosen:
+            self.command(agent_id, OfferCall(waiting.call_id))
+        return waiting, tuple(chosen)
 
     def serving_agents(self) -> int:
         return sum(1 for a in self.agents.values() if a.state is not AgentState.LOGGED_OUT)

@@ -3,7 +3,8 @@
 Ordering: higher `priority` first, then earlier `arrived_at`, then lower `seq` (a tie-breaker the runtime
 assigns in arrival order). A call taken out to ring an agent and put back after a no-answer keeps its
 `arrived_at`/`seq`, so it gets its old place back; a queue callback is the same `WaitingCall` with
-`callback=True`, so it keeps its place too.
+`callback=True`, so it keeps its place too. A callback is offered to agents (and dialled) only once it is
+armed with the id of its durable callbacks row: before that it keeps its place but lets later callers pass.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ class WaitingCall:
     callback: bool = False  # the caller hung up and asked to be called back, keeping this place
     reason: str = "agent"
     ivr_path: str = ""
+    callback_id: int | None = None  # the durable callbacks row; set when the callback may be dialled
+
+    @property
+    def offerable(self) -> bool:
+        """True for a caller on hold and for an armed callback: both may be offered to an agent now."""
+        return not self.callback or self.callback_id is not None
 
     def sort_key(self) -> tuple[int, datetime, int]:
         return (-self.priority, self.arrived_at, self.seq)
@@ -120,6 +127,21 @@ class Queue:
         """Turn a waiting caller into a callback that keeps the same place."""
         call = self.get(call_id).as_callback()
         return replace(self, calls=tuple(call if c.call_id == call_id else c for c in self.calls))
+
+    def arm_callback(self, call_id: str, callback_id: int) -> Queue:
+        """Attach the durable callback row to a callback entry so it is dialled when its turn comes.
+
+        Raises QueueError (nothing changed) for an unknown call or a caller still on hold."""
+        call = self.get(call_id)
+        if not call.callback:
+            raise QueueError(f"call {call_id} in queue {self.config.name} is a caller on hold, not a callback")
+        armed = replace(call, callback_id=callback_id)
+        return replace(self, calls=tuple(armed if c.call_id == call_id else c for c in self.calls))
+
+    def next_offerable(self) -> WaitingCall | None:
+        """The first entry in line that may be offered now (callers on hold and armed callbacks alike);
+        an unarmed callback keeps its place without holding up the callers behind it."""
+        return next((c for c in self.calls if c.offerable), None)
 
     def head(self) -> WaitingCall | None:
         return self.calls[0] if self.calls else None
