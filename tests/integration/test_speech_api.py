@@ -132,3 +132,9 @@ async def test_live_segments_of_a_finished_call_are_assembled_and_found_by_text(
     assert items[0]["suggested_class_code"] is not None and "勤俭路" in (items[0]["suggested_address"] or "")
     segments = await repository.segments_of_call("call-77")
     assert [s.speaker for s in segments] == ["caller", "agent"]
+    response = await client.get("/api/v1/transcriptions", params={"call_id": "call-77"}, headers=headers)
+    assert [i["source"] for i in (await response.json())["items"]] == ["live"]
+    response = await client.get("/api/v1/transcriptions", params={"call_id": "nobody"}, headers=headers)
+    assert (await response.json())["items"] == []
+    response = await client.get("/api/v1/transcriptions", headers=headers)
+    assert response.status == 400 and (await response.json())["error"]["code"] == "bad_query"

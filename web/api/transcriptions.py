@@ -32,7 +32,8 @@ WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 
 
 class SearchQuery(BaseModel):
-    q: str = Field(description="要查找的文字（在规范化后的转写文本中匹配）")
+    q: str | None = Field(None, description="要查找的文字（在规范化后的转写文本中匹配）")
+    call_id: str | None = Field(None, description="某一通话的全部转写（IVR 描述、实时、录音）")
     limit: int = Field(20, ge=1, le=100)
 
 
@@ -95,19 +96,24 @@ async def post_transcription(request: web.Request) -> web.Response:
     return json_response(result)
 
 
-@operation("GET", "/api/v1/transcriptions", summary="按文字查找已保存的通话转写", tag="speech",
+@operation("GET", "/api/v1/transcriptions", summary="按文字或通话编号查找已保存的通话转写", tag="speech",
            query=SearchQuery, roles=ROLES)
 async def search_transcriptions(request: web.Request) -> web.Response:
     await require_user(request, *ROLES)
+    repository = speech_service(request.app).repository
+    assert repository is not None
+    call_id = (request.query.get("call_id") or "").strip()
+    if call_id:
+        if len(call_id) > 64:
+            raise ApiError(400, "bad_call_id", "通话编号过长")
+        return json_response({"items": [_stored(t) for t in await repository.for_call(call_id)]})
     text = (request.query.get("q") or "").strip()
     if not text or len(text) > 100:
-        raise ApiError(400, "bad_query", "请提供 1–100 个字的查找文字（参数 q）")
+        raise ApiError(400, "bad_query", "请提供 1–100 个字的查找文字（参数 q）或通话编号（参数 call_id）")
     try:
         limit = int(request.query.get("limit", "20"))
     except ValueError as exc:
         raise ApiError(400, "bad_limit", "条数必须是 1–100 的整数") from exc
-    repository = speech_service(request.app).repository
-    assert repository is not None
     found = await repository.search(text, max(1, min(limit, 100)))
     return json_response({"items": [_stored(t) for t in found]})
 
