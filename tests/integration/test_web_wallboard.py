@@ -1,0 +1,43 @@
+"""Wallboard figures: today's calls from call records (pure), the queue snapshot, and the page's access."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from tests.api_plugin import Api
+from web.pages.wallboard import call_figures, queue_figures
+
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+
+
+def _call(queued_s: float | None, answered_after_s: float | None, outcome: str) -> dict[str, object]:
+    enqueued = T0 + timedelta(seconds=queued_s) if queued_s is not None else None
+    answered = (enqueued or T0) + timedelta(seconds=answered_after_s) if answered_after_s is not None else None
+    return {"arrived_at": T0, "enqueued_at": enqueued, "answered_at": answered, "outcome": outcome}
+
+
+def test_service_level_counts_answers_within_15_s_of_entering_the_queue() -> None:
+    rows = [_call(20, 5, "answered"), _call(20, 15, "answered"), _call(20, 16, "answered"),
+            _call(20, None, "abandoned"), _call(None, None, "abandoned"), _call(None, None, "query")]
+    figures = call_figures(rows)
+    # The IVR time (20 s) does not count; a caller who hung up in the IVR did not abandon the queue.
+    assert figures == {"total": 6, "answered": 3, "answered_within_target": 2, "target_s": 15,
+                       "abandoned": 1, "service_level": 50}
+    assert call_figures([])["service_level"] is None
+
+
+def test_queue_figures_give_the_longest_wait() -> None:
+    snapshot = {"waiting": [{"call_id": "a", "caller": "1", "arrived_at": (T0 - timedelta(seconds=42)).isoformat(),
+                             "callback": False, "position": 1}],
+                "agents": [{"agent_id": "8001", "state": "ready", "reason": None, "call_id": None}], "ready": 1}
+    figures = queue_figures(snapshot, T0)
+    assert figures["enabled"] and figures["waiting"] == 1 and figures["longest_wait_s"] == 42
+    assert queue_figures(None, T0) == {"enabled": False, "waiting": 0, "longest_wait_s": 0, "calls": [],
+                                       "agents": [], "ready": 0}
+
+
+async def test_wallboard_page_is_for_leads_dispatchers_and_admins(api: Api) -> None:
+    for user, status in (("lead01", 200), ("dispatcher01", 200), ("admin", 200), ("agent01", 403),
+                         ("dept-szs", 403)):
+        got, _ = await api.call("GET", "/api/v1/wallboard/summary", user=user)
+        assert got == status, user
