@@ -17,6 +17,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from callcenter.events import BusEvent
+from ticketing.notify import call_requests
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings, notify_settings
 from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS
@@ -116,6 +117,10 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
                    scheduler: AsyncIOScheduler | None) -> None:
     while True:
         event = await queue.get()
+        if call_requests.is_call_request(event):  # a caller asked for a callback: dial it when due
+            if await call_requests.handle(service, event, clock()) and scheduler is not None:
+                scheduler.modify_job("callbacks", next_run_time=datetime.now(UTC))
+            continue
         if event.topic != "case":
             continue
         service.busy = True
