@@ -119,6 +119,8 @@ class InboundCall:
             await self.rt.record(self.call, description_recording=action.path)
             await self.rt.log(self.call, "message_left", path=action.path, duration_s=action.duration_s,
                               reason=action.reason, ivr_path=action.ivr_path)
+            self.rt.publish("queue", "message_left", self.call, arrived_at=self.call.arrived_at.isoformat(),
+                            recording=action.path)
         else:
             log.warning("call %s: unexpected action %r", self.call.id, action)
             return ActionFailed(type(action).__name__, "unsupported")

@@ -71,18 +71,32 @@ async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: 
 
 
 async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> tuple[str, str]:
-    agent_id = call.caller
-    # The agent's phone rings first (our callee id shown: the number about to be called).
-    if not await ring_leg(rt, call, f"PJSIP/{agent_id}", call.channel_id, app_args=f"outbound,{call.id}",
-                          timeout_s=rt.tel.ring_timeout_s, caller_id=number):
+    if not await ring_agent(rt, call, call.caller, number):
         return "no_answer", "system"
+    return await dial_and_bridge(rt, call, number, endpoint) or ("no_answer", "system")
+
+
+async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
+    """Ring the agent's phone as the call's own leg (showing the number about to be called); True on answer.
+    The agent declining raises CallerGone (the call's leg is the agent's)."""
+    return await ring_leg(rt, call, f"PJSIP/{agent_id}", call.channel_id, app_args=f"outbound,{call.id}",
+                          timeout_s=rt.tel.ring_timeout_s, caller_id=number)
+
+
+async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: str, *,
+                          on_answered: Callable[[], Awaitable[None]] | None = None) -> tuple[str, str] | None:
+    """With the agent on the line: call `endpoint` showing 12319, bridge and talk until one side hangs up.
+    Returns (outcome, who hung up), or None when the citizen did not answer. `on_answered` runs in the
+    background the moment the citizen answers (the bridge follows at once)."""
     await rt.record(call, ring_at=rt.now())
-    await rt.log(call, "ringing", agent_id=agent_id, number=number)
+    await rt.log(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
     callee = f"{call.id}-callee"
     if not await ring_leg(rt, call, endpoint, callee, app_args=f"outbound,{call.id}", timeout_s=40,
                           caller_id=rt.tel.hotline_number):
-        return "no_answer", "system"
+        return None
     call.agent_channel = callee
+    if on_answered is not None:
+        rt.spawn(on_answered(), call.id)
     # converse(): the agent's leg plays the caller's part, the citizen the other party.
     who = await converse(rt, call)
     return "answered", {"caller": "agent", "agent": "callee"}.get(who, who)

@@ -23,6 +23,7 @@ from callcenter.acd_runtime import AcdRuntime
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
+from callcenter.callbacks import CallbackDesk, OnAnswer
 from callcenter.case_lookup import CaseLookup
 from callcenter.events import BusEvent, EventBus
 from callcenter.flow import InboundCall
@@ -66,6 +67,7 @@ class CallRuntime:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._loops: list[asyncio.Task[Any]] = []
         self._n = itertools.count(1)
+        self.callbacks = CallbackDesk(self)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -142,6 +144,14 @@ class CallRuntime:
         once when the call is over (None: no answer, hung up, or no valid key)."""
         await outbound.start_survey(self, callback_id=callback_id, number=number, case_no=case_no,
                                     state=state, result_text=result_text, on_answer=on_answer)
+
+    async def start_callback(self, *, callback_id: int, number: str, call_id: str | None,
+                             on_answer: OnAnswer) -> None:
+        """Call `number` back when its original call's place in the queue comes up (agent first, then the
+        citizen through the trunk); returns at once. `on_answer(callback_id, 1 or None, None)` is awaited
+        once: 1 when the citizen answered and was bridged to the agent, None when the citizen did not answer.
+        Raises TelephonyError `bad_number` for a malformed number."""
+        await self.callbacks.start(callback_id=callback_id, number=number, call_id=call_id, on_answer=on_answer)
 
     async def send_sip_message(self, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
         """SMS over SIP MESSAGE: to an agent's extension, a `sip:` URI, or a number via the trunk."""
@@ -250,6 +260,8 @@ class CallRuntime:
     async def to_callback(self, call: Call) -> None:
         call.waiting = self.acd.to_callback(call.id)
         await self.log(call, "callback_requested")
+        # The notify feature records the durable callback and later calls start_callback.
+        self.publish("queue", "callback_requested", call, arrived_at=call.arrived_at.isoformat())
 
     async def _dispatch(self) -> None:
         while True:
@@ -257,6 +269,9 @@ class CallRuntime:
             self.acd.changed.clear()
             while (offer := self.acd.next_offer()) is not None:
                 waiting, agent_ids = offer
+                if waiting.callback:
+                    self.callbacks.offer(waiting, agent_ids)
+                    continue
                 call = self.calls.get(waiting.call_id)
                 if call is None:
                     continue
