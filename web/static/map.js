@@ -276,7 +276,7 @@
         }
         ctx.lineWidth = w; ctx.lineCap = "round"; ctx.lineJoin = "round"; ctx.strokeStyle = colour; ctx.stroke();
       }
-      if (this.scale < 0.12) return;
+      if (this.scale < 0.08) return;
       ctx.font = "12px 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif";
       ctx.textAlign = "center"; ctx.textBaseline = "middle";
       for (const r of this.layers.roads) {
