@@ -153,6 +153,7 @@ class CallbackDesk:
         if rt.records:
             await rt.records.create(call.id, caller=agent_id, called=armed.number, channel_id=call.channel_id,
                                     arrived_at=call.arrived_at, direction="outbound")
+            await rt.record(call, agent_id=agent_id)
         await rt.log(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
                      original_call_id=waiting.call_id, original_arrived_at=waiting.arrived_at.isoformat())
         await self.log_original(waiting.call_id, agent_id, callback_id=armed.callback_id,
