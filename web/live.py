@@ -47,7 +47,7 @@ def visible(event: BusEvent, user: User, extension: str | None, calls: set[str])
             if len(calls) > 100:  # an agent handles a few calls an hour; keep the set small
                 calls.discard(next(iter(calls)))
         return True
-    return event.topic == "speech" and call_id in calls
+    return event.topic in ("speech", "transcript") and call_id in calls
 
 
 def encode(event: BusEvent, user: User) -> str:

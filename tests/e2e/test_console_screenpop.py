@@ -32,11 +32,19 @@ async def test_ringing_call_pops_up_with_the_callers_earlier_cases(tmp_path: Pat
         assert "202611" in await page.inner_text("#pop-history")
         assert await page.input_value("#f-phone") == "13948876554"
 
-        console.app[BUS].publish(BusEvent("speech", "final", datetime.now(UTC), {
-            "call_id": "e2e-call-1", "text": "海滨东路120号的路灯坏了", "category": {"code": "10118", "name": "路灯"}}))
-        await page.wait_for_function("document.querySelector('#pop-live').textContent.includes('路灯坏了')")
+        # What callcenter/live_speech.py publishes: live segments per speaker, then the suggestions.
+        console.app[BUS].publish(BusEvent("transcript", "segment", datetime.now(UTC), {
+            "call_id": "e2e-call-1", "speaker": "caller", "seq": 0, "start": 0.4, "end": 2.9,
+            "text": "海滨东路120号的路灯坏了", "is_final": True}))
+        await page.wait_for_function("document.querySelector('#pop-live').textContent.includes('市民：海滨东路')")
         assert await page.input_value("#f-desc") == "海滨东路120号的路灯坏了"
+        console.app[BUS].publish(BusEvent("transcript", "description", datetime.now(UTC), {
+            "call_id": "e2e-call-1", "text": "海滨东路120号的路灯坏了",
+            "suggested_class": {"code": "10118", "name": "路灯", "confidence": 0.86},
+            "suggested_place": {"road": "海滨东路", "address": "海滨东路120号", "lat": 30.52, "lon": 120.94}}))
         await page.wait_for_selector("#pop-hints:not([hidden])")
+        hints = await page.inner_text("#pop-hint-list")
+        assert "类别：路灯" in hints and "地点：海滨东路120号" in hints
         console.app[BUS].publish(BusEvent("agent", "state_changed", datetime.now(UTC), {
             "agent_id": "8001", "old": "ringing", "new": "on_call", "reason": None, "call_id": "e2e-call-1"}))
         await page.wait_for_selector("#state-pill[data-state='on_call']")

@@ -82,7 +82,7 @@
       const h = await api("GET", `/api/v1/console/caller?phone=${encodeURIComponent(phone)}&call_id=${encodeURIComponent(callId || "")}`);
       $("pop-repeat").hidden = !h.repeat;
       const earlier = h.calls;
-      const rows = h.cases.map((c) => `<li><a href="/cases/${esc(c.case_no)}" target="_blank">${esc(c.case_no)}</a>
+      const rows = h.cases.map((c) => `<li><a href="/case/${esc(c.case_no)}" target="_blank">${esc(c.case_no)}</a>
         <span class="tag s-${esc(c.state)}">${esc(c.state_label)}</span> ${esc(c.category.name || "")}
         <div class="muted small">${esc(hhmm(c.created_at))} · ${esc(c.address || "")}</div></li>`);
       rows.push(...earlier.map((c) => `<li><span class="muted">通话</span> ${esc(hhmm(c.arrived_at))}
@@ -110,11 +110,30 @@
       }
     } catch (e) { /* no transcript for this call */ }
   }
+  // Speech of the current call: live segments per speaker, the IVR description with its suggestions.
+  const SPEAKER = { caller: "市民", agent: "坐席" };
+  function onSpeech(kind, d) {
+    if (kind === "segment" || kind === "final") {
+      if (!d.text || d.is_final === false) return;
+      const who = SPEAKER[d.speaker] ? `${SPEAKER[d.speaker]}：` : "";
+      const live = $("pop-live");
+      const before = live.textContent.startsWith("（") ? "" : live.textContent + "\n";  // placeholder goes
+      live.textContent = before + who + d.text;
+      if (d.speaker !== "agent") prefillDescription(d.text);
+    } else if (kind === "description" && d.text) {
+      $("pop-recording-block").hidden = false;
+      $("pop-recording-text").textContent = d.text;
+      prefillDescription(d.text);
+    }
+    showHints(d);
+  }
   function prefillDescription(text) { if (text && !$("f-desc").value.trim()) $("f-desc").value = text; }
   function showHints(h) {
     const list = [];
-    const cat = h.category || h.suggested_category;
-    const place = h.place || h.suggested_place;
+    const cat = h.category || h.suggested_category || h.suggested_class ||
+      (h.suggested_class_code ? { code: h.suggested_class_code, name: h.suggested_class_name } : null);
+    const found = h.place || h.suggested_place;
+    const place = found ? { ...found, label: found.label || found.address || found.road || "" } : null;
     if (cat && cat.code) list.push(`<button type="button" class="sugg" data-cat="${esc(cat.code)}" data-name="${esc(cat.name || "")}">类别：${esc(cat.name || cat.code)}</button>`);
     if (place && place.lat != null) list.push(`<button type="button" class="sugg" data-lat="${place.lat}" data-lon="${place.lon}" data-label="${esc(place.label || "")}">地点：${esc(place.label || "")}</button>`);
     if (!list.length) return;
@@ -199,7 +218,7 @@
     try {
       const d = await api("GET", `/api/v1/console/duplicates?category=${S.category.code}&lat=${S.place.lat}&lon=${S.place.lon}&radius=200`);
       $("dups").hidden = !d.items.length;
-      $("dup-list").innerHTML = d.items.map((c) => `<li><a href="/cases/${esc(c.case_no)}" target="_blank">${esc(c.case_no)}</a>
+      $("dup-list").innerHTML = d.items.map((c) => `<li><a href="/case/${esc(c.case_no)}" target="_blank">${esc(c.case_no)}</a>
         <span class="tag s-${esc(c.state)}">${esc(c.state_label)}</span> 相距 ${c.distance_m} 米 · ${esc(c.address || "")}
         <div class="muted small">${esc((c.description || "").slice(0, 60))}</div></li>`).join("");
     } catch (e) { $("dups").hidden = true; }
@@ -223,7 +242,7 @@
     try {
       const c = await api("POST", "/api/v1/cases", body);
       msg.className = "form-msg ok";
-      msg.innerHTML = `已新建并受理：<a href="/cases/${esc(c.case_no)}" id="created-case">${esc(c.case_no)}</a>（${esc(c.state_label)}）`;
+      msg.innerHTML = `已新建并受理：<a href="/case/${esc(c.case_no)}" id="created-case">${esc(c.case_no)}</a>（${esc(c.state_label)}）`;
       toast(`案件 ${c.case_no} 已受理`, "ok");
       map.upsertCase({ case_no: c.case_no, lat: c.lat, lon: c.lon, light: null, state_label: c.state_label,
                        category: c.category.name, address: c.address });
@@ -246,7 +265,7 @@
   async function loadMyCases() {
     try {
       const r = await api("GET", "/api/v1/console/my-cases");
-      $("my-cases").innerHTML = r.items.map((c) => `<li><a href="/cases/${esc(c.case_no)}">${esc(c.case_no)}</a>
+      $("my-cases").innerHTML = r.items.map((c) => `<li><a href="/case/${esc(c.case_no)}">${esc(c.case_no)}</a>
         <span class="tag s-${esc(c.state)}">${esc(c.state_label)}</span> ${esc(c.category.name || "")}
         <div class="muted small">${esc(hhmm(c.created_at))} · ${esc(c.address || "")}</div></li>`).join("") || '<li class="muted">暂无案件</li>';
     } catch (e) { $("my-cases").innerHTML = `<li class="muted">${esc(e.message)}</li>`; }
@@ -286,12 +305,8 @@
       if (ev.kind === "ended" && S.call && S.call.id === d.call_id) endPop();
     } else if (ev.topic === "agent" && S.agent && d.agent_id === S.agent.extension) {
       setState(d.new, d.reason);
-    } else if (ev.topic === "speech" && S.call && d.call_id === S.call.id) {
-      if (d.text) {
-        $("pop-live").textContent = d.text;
-        if (ev.kind === "final") prefillDescription(d.text);
-      }
-      showHints(d);
+    } else if ((ev.topic === "speech" || ev.topic === "transcript") && S.call && d.call_id === S.call.id) {
+      onSpeech(ev.kind, d);
     } else if (ev.topic === "case") {
       if (d.actor === (S.agent && S.agent.username)) loadMyCases();
     }
@@ -352,7 +367,7 @@
 
   async function start() {
     map = new VectorMap($("map"), { onClick: (lat, lon) => setLocation(lat, lon, null),
-                                     onCaseClick: (c) => window.open(`/cases/${c.case_no}`, "_blank") });
+                                     onCaseClick: (c) => window.open(`/case/${c.case_no}`, "_blank") });
     window.consoleMap = map;
     wire();
     const live = new LiveLink({

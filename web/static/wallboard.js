@@ -72,7 +72,7 @@
       const r = await api("GET", `/api/v1/cases?light=${light}&per_page=50`);
       $(`${light}-count`).textContent = r.total;
       kpi(`kpi-${light}`, r.total);
-      $(`${light}-list`).innerHTML = r.items.map((c) => `<li class="light-${light}-row"><a href="/cases/${esc(c.case_no)}">${esc(c.case_no)}</a>
+      $(`${light}-list`).innerHTML = r.items.map((c) => `<li class="light-${light}-row"><a href="/case/${esc(c.case_no)}">${esc(c.case_no)}</a>
         <span class="tag s-${esc(c.state)}">${esc(c.state_label)}</span> ${esc(c.category.name || "")}
         <div class="muted small">${esc(c.department ? c.department.name : "未派遣")} · ${esc(c.address || "")} · ${esc(hhmm(c.created_at))}</div></li>`).join("")
         || `<li class="muted">暂无${light === "red" ? "超期" : "预警"}案件</li>`;
@@ -103,7 +103,7 @@
   }
 
   async function start() {
-    map = new VectorMap($("map"), { onCaseClick: (c) => window.open(`/cases/${c.case_no}`, "_blank") });
+    map = new VectorMap($("map"), { onCaseClick: (c) => window.open(`/case/${c.case_no}`, "_blank") });
     window.wallMap = map;
     const [cells, roads] = await Promise.allSettled([api("GET", "/api/v1/grid/cells"), api("GET", "/api/v1/map/roads")]);
     if (roads.status === "fulfilled") map.setRoads(roads.value);
