@@ -69,6 +69,7 @@ class Call:
     agent_channel: str | None = None
     bridge_id: str | None = None
     gone: bool = False
+    held: bool = False  # the caller is out of the conversation bridge, hearing music on hold
     ringing: dict[str, str] = field(default_factory=dict)  # agent channel id -> agent id, while ringing
     direction: str = "inbound"
     answered_at: datetime | None = None

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from callcenter import outbound, supervise
+from callcenter import hold, outbound, supervise
 from callcenter.acd import EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.ari.client import AriClient, AriError
@@ -126,6 +126,13 @@ class CallRuntime:
             await asyncio.wait_for(done, 10)
         except TimeoutError as exc:  # the call ended, or is busy with another transfer
             raise TelephonyError("transfer_not_taken", "通话已结束或正在转接，未能转接", 409) from exc
+
+    async def hold(self, call_id: str, on: bool, *, actor: str) -> bool:
+        """Hold or resume a connected call (the caller hears music on hold); returns the hold state."""
+        call = self.calls.get(call_id)
+        if call is None:
+            raise TelephonyError("call_not_connected", "该通话不在进行中", 404)
+        return await hold.set_hold(self, call, on, actor=actor)
 
     async def originate(self, agent_id: str, number: str) -> str:
         """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""

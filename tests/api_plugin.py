@@ -27,6 +27,7 @@ async def _tokens(settings: Settings, clock) -> dict[str, str]:  # type: ignore[
     async with engine.begin() as conn:
         for username, role, dept in USERS:
             await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
+                                    extension="8001" if username == "agent01" else None,
                                     department_code=dept)
             tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
     await engine.dispose()

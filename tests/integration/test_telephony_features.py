@@ -137,6 +137,42 @@ async def test_blind_transfer_to_an_outside_number_goes_through_the_trunk(
     await wait_for(lambda: call_runtime.acd.agents["8001"].state.value in ("wrap_up", "ready"))
 
 
+async def test_hold_takes_the_caller_out_to_music_and_resume_brings_them_back(
+    call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
+) -> None:
+    agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
+    await agent_online(call_runtime, agent, "8001")
+    ready(call_runtime, "8001")
+    path = scenario.write(tmp_path, "hold.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 14000), ("bye",)])
+    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
+                                          keys={"caller": "13800138105"}, timeout_s=40))
+    try:
+        call = await wait_for(lambda: connected(call_runtime, "13800138105", "8001"))
+        assert await call_runtime.hold(call.id, True, actor="agent01") is True
+
+        async def caller_out() -> bool:  # only the agent's leg (and the recorder) stay in the bridge
+            bridges = {b.id: b for b in await call_runtime.client.list_bridges()}
+            return call.channel_id not in bridges[call.bridge_id or ""].channels
+
+        await wait_for(caller_out)
+        assert await call_runtime.hold(call.id, True, actor="agent01") is True  # idempotent
+        assert await call_runtime.hold(call.id, False, actor="agent01") is False
+
+        async def caller_back() -> bool:
+            bridges = {b.id: b for b in await call_runtime.client.list_bridges()}
+            return call.channel_id in bridges[call.bridge_id or ""].channels
+
+        await wait_for(caller_back)
+        result = await caller
+        record = await wait_outcome(call_runtime, caller="13800138105")
+    finally:
+        await agent.stop()
+    assert result.returncode == 0, result.stderr[-1500:]
+    kinds = [e["kind"] for e in record["events"]]
+    assert kinds.count("held") == 1 and kinds.count("resumed") == 1
+    assert record["outcome"] == "answered"
+
+
 async def test_click_to_call_rings_the_agent_then_the_citizen_and_bridges_them(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:

@@ -124,13 +124,43 @@ async def call_detail(request: web.Request) -> web.Response:
     return json_response(record)
 
 
-@operation("POST", "/api/v1/calls/{call_id}/hangup", summary="挂断通话", tag="calls", roles=("lead", "admin"))
-async def hangup(request: web.Request) -> web.Response:
-    await require_user(request, "lead", "admin")
-    runtime = _runtime(request)
+def _live_call(request: web.Request, runtime: CallRuntime, user: Any) -> Any:
+    """A live call the user may control: leads and admins any, an agent only the call at its extension."""
     call = runtime.calls.get(request.match_info["call_id"])
     if call is None:
         raise ApiError(404, "call_not_live", "该通话不在进行中")
+    if user.role.value == "agent" and (not user.extension or call.agent_id != user.extension):
+        raise ApiError(403, "not_your_call", "只能操作本分机正在处理的通话")
+    return call
+
+
+class HoldBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    on: bool | None = Field(None, description="true 保持，false 恢复；省略则切换")
+
+
+@operation("POST", "/api/v1/calls/{call_id}/hold", summary="保持或恢复通话（市民听等待音乐）", tag="calls",
+           body=HoldBody, roles=STAFF, statuses={200: "返回保持状态", 404: "通话不在进行中"})
+async def hold(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    body = await parse_body(request, HoldBody)
+    runtime = _runtime(request)
+    call = _live_call(request, runtime, user)
+    on = (not call.held) if body.on is None else body.on
+    try:
+        held = await runtime.hold(call.id, on, actor=user.username)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
+    except AriError as exc:
+        raise ApiError(502, "asterisk_error", f"电话平台操作失败：{exc.message}") from exc
+    return json_response({"call_id": call.id, "held": held})
+
+
+@operation("POST", "/api/v1/calls/{call_id}/hangup", summary="挂断通话", tag="calls", roles=STAFF)
+async def hangup(request: web.Request) -> web.Response:
+    user = await require_user(request, *STAFF)
+    runtime = _runtime(request)
+    call = _live_call(request, runtime, user)
     try:
         await runtime.client.hangup(call.channel_id)
     except AriError as exc:
@@ -143,9 +173,10 @@ async def hangup(request: web.Request) -> web.Response:
 async def transfer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = await parse_body(request, TransferBody)
-    call_id = request.match_info["call_id"]
+    runtime = _runtime(request)
+    call_id = _live_call(request, runtime, user).id
     try:
-        await _runtime(request).transfer(call_id, body.kind, body.target, actor=user.username)
+        await runtime.transfer(call_id, body.kind, body.target, actor=user.username)
     except TelephonyError as exc:
         raise _refused(exc) from exc
     return json_response({"call_id": call_id, "transferred": True, "kind": body.kind, "target": body.target})
@@ -178,5 +209,5 @@ async def supervise(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    add_routes(app, login, logout, set_state, queue_status, list_calls, call_detail, hangup, transfer,
+    add_routes(app, login, logout, set_state, queue_status, list_calls, call_detail, hangup, hold, transfer,
                originate, supervise)

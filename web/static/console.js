@@ -141,6 +141,7 @@
   }
   function endPop() {
     if (S.call) S.call.ended = true;
+    $("btn-hold").textContent = "保持";
     $("pop-live").textContent += "（通话已结束）";
   }
 
@@ -286,9 +287,16 @@
 
   // ---- call controls -------------------------------------------------------------------------------------
   async function callAction(path, body, done) {
-    if (!S.call || !S.call.id) { toast("当前没有通话", "warn"); return; }
-    try { await api("POST", `/api/v1/calls/${encodeURIComponent(S.call.id)}/${path}`, body || {}); toast(done, "ok"); }
-    catch (e) { toast(e.status === 404 && path === "hold" ? "电话平台暂未开通通话保持" : e.message, "error"); }
+    if (!S.call || !S.call.id) { toast("当前没有通话", "warn"); return null; }
+    try {
+      const r = await api("POST", `/api/v1/calls/${encodeURIComponent(S.call.id)}/${path}`, body || {});
+      toast(typeof done === "function" ? done(r) : done, "ok");
+      return r;
+    } catch (e) { toast(e.message, "error"); return null; }
+  }
+  async function toggleHold() {
+    const r = await callAction("hold", {}, (x) => (x.held ? "已保持通话，市民正在听等待音乐" : "已恢复通话"));
+    if (r) { $("btn-hold").textContent = r.held ? "恢复" : "保持"; $("btn-hold").dataset.held = r.held ? "1" : ""; }
   }
   async function dial() {
     const to = $("dial-to").value.trim();
@@ -319,7 +327,7 @@
     $("btn-ready").onclick = () => agentAction("ready");
     $("btn-notready").onclick = () => agentAction("not_ready");
     $("btn-endwrap").onclick = () => agentAction("end_wrap_up");
-    $("btn-hold").onclick = () => callAction("hold", {}, "已保持通话");
+    $("btn-hold").onclick = toggleHold;
     $("btn-transfer").onclick = () => {
       const target = $("transfer-to").value.trim();
       if (!target) { toast("请输入转接的分机或号码", "warn"); return; }
