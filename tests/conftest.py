@@ -13,7 +13,7 @@ import pytest
 
 from config.settings import CONFIG_DIR, Settings, load_settings
 
-pytest_plugins = ["tests.api_plugin"]
+pytest_plugins = ["tests.api_plugin", "tests.asterisk_plugin"]
 
 PG_URL = os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
 

@@ -16,7 +16,6 @@ from aiohttp import web
 from bench.screenpop import CHROMIUM, PASSWORD, running_console
 from callcenter.settings import TelephonySettings
 from tests.e2e.conftest import ARTIFACTS
-from tests.integration.conftest import asterisk, telephony_settings  # noqa: F401  (the session's Asterisk)
 from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp
 from web.keys import SERVICES
@@ -26,7 +25,7 @@ pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(300),
 CALLER = "13800138123"
 
 
-async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: TelephonySettings,  # noqa: F811
+async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: TelephonySettings,
                                                                    tmp_path: Path) -> None:
     phone = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
 

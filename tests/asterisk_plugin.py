@@ -1,4 +1,7 @@
-"""Fixtures for integration tests against real services.
+"""Fixtures for tests against the real Asterisk (integration and end-to-end), as a pytest plugin.
+
+Registered once by tests/conftest.py, so every test folder shares the same session fixtures: importing
+them into a test module would define a second session-scoped Asterisk with the same instance name.
 
 Asterisk: one instance per test session in the cached sid chroot (built from scratch when the cache is
 missing, so a fresh CI machine works), on free loopback ports, stopped at the end.
@@ -79,7 +82,7 @@ def asterisk(telephony_settings: TelephonySettings) -> Iterator[TelephonySetting
 
 @pytest.fixture(scope="session")
 def audio_fixtures() -> Path:
-    return Path(__file__).resolve().parents[1] / "fixtures" / "audio"
+    return Path(__file__).resolve().parent / "fixtures" / "audio"
 
 
 @pytest.fixture
