@@ -1,0 +1,276 @@
+"""What each workflow command changes besides the state: stage clocks, requests, counters.
+
+Called only by `ticketing.domain.workflow.apply` after the table, the roles and the parameter-free
+preconditions have allowed the command; each effect returns the changed case and the event payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from ticketing.domain.calendar import Limit, LimitUnit
+from ticketing.domain.commands import Command, Policy
+from ticketing.domain.errors import InvalidParameters, PreconditionFailed
+from ticketing.domain.model import CaseFlow, CaseRequest, RequestKind, RequestState, Stage, StageClock
+
+Result = tuple[CaseFlow, dict[str, Any]]
+Effect = Callable[[CaseFlow, Command, datetime, Policy], Result]
+
+
+def _start(case: CaseFlow, stage: Stage, limit: Limit, now: datetime, policy: Policy) -> CaseFlow:
+    cal = policy.calendar
+    clock = StageClock(stage, now, cal.deadline(now, limit), cal.deadline(now, limit, policy.yellow_fraction),
+                       limit)
+    return replace(case, stages=(*case.stages, clock))
+
+
+def _finish(case: CaseFlow, now: datetime, *stages: Stage) -> CaseFlow:
+    """Finish the open clocks of the given stages (all open clocks if none is named)."""
+    done = tuple(
+        replace(c, finished_at=now) if c.open and (not stages or c.stage in stages) else c for c in case.stages)
+    return replace(case, stages=done)
+
+
+def _next_stage(case: CaseFlow, now: datetime, policy: Policy, done: Stage, nxt: Stage) -> CaseFlow:
+    return _start(_finish(case, now, done), nxt, policy.stage_limits[nxt], now, policy)
+
+
+def _new_request(case: CaseFlow, kind: RequestKind, cmd: Command, now: datetime,
+                 payload: dict[str, Any] | None = None) -> CaseFlow:
+    request = CaseRequest(kind, cmd.actor.username, now, reason=cmd.reason, payload=payload or {})
+    return replace(case, requests=(*case.requests, request))
+
+
+def _decide(case: CaseFlow, kind: RequestKind, cmd: Command, now: datetime, state: RequestState,
+            payload: dict[str, Any] | None = None) -> CaseFlow:
+    pending = case.pending(kind)
+    assert pending is not None  # guaranteed by _check_preconditions
+    decided = replace(pending, state=state, decided_by=cmd.actor.username, decided_at=now,
+                      decision_reason=cmd.reason, payload={**pending.payload, **(payload or {})})
+    return replace(case, requests=tuple(decided if r is pending else r for r in case.requests))
+
+
+def _text(cmd: Command, key: str, *, required: bool, max_len: int = 4000) -> str | None:
+    value = cmd.params.get(key)
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidParameters(f"缺少参数 {key}")
+        return None
+    if not isinstance(value, str) or len(value) > max_len:
+        raise InvalidParameters(f"参数 {key} 应为不超过 {max_len} 字的文本")
+    return value.strip()
+
+
+def _accept(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return _next_stage(case, now, p, Stage.ACCEPTANCE, Stage.REGISTRATION), {}
+
+
+def _register(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return _next_stage(case, now, p, Stage.REGISTRATION, Stage.DISPATCHING), {}
+
+
+def _dispatch(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    department = cmd.params.get("department")
+    if not isinstance(department, str) or not department:
+        raise InvalidParameters("派遣须指定唯一的责任部门（department）")
+    if department not in p.departments:
+        raise InvalidParameters(f"未知部门：{department}")
+    moved = _start(_finish(case, now, Stage.DISPATCHING), Stage.HANDLING, p.handling_limit, now, p)
+    clock = moved.open_stage(Stage.HANDLING)
+    assert clock is not None
+    payload = {"department": department, "due_at": clock.due_at.isoformat(), "limit": clock.limit.describe()}
+    return replace(moved, department_code=department, check_result=None), payload
+
+
+def _make_request(kind: RequestKind) -> Effect:
+    def effect(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+        payload: dict[str, Any] = {}
+        if kind is RequestKind.EXTENSION:
+            payload = {"extension": _extension(cmd).describe(), **_extension_params(cmd)}
+        return _new_request(case, kind, cmd, now, payload), {"request": kind.value, **payload}
+    return effect
+
+
+def _make_refusal(kind: RequestKind) -> Effect:
+    def effect(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+        return _decide(case, kind, cmd, now, RequestState.REFUSED), {"request": kind.value}
+    return effect
+
+
+def _extension_params(cmd: Command) -> dict[str, Any]:
+    return {"value": cmd.params.get("value"), "unit": cmd.params.get("unit")}
+
+
+def _extension(cmd: Command) -> Limit:
+    value, unit = cmd.params.get("value"), cmd.params.get("unit")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value <= 1000:
+        raise InvalidParameters("延期时长 value 应为 0 到 1000 之间的数")
+    try:
+        return Limit(float(value), LimitUnit(unit))
+    except ValueError as exc:
+        raise InvalidParameters(f"未知时限单位：{unit}") from exc
+
+
+def _approve_extension(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    pending = case.pending(RequestKind.EXTENSION)
+    assert pending is not None
+    extra = Limit(float(pending.payload["value"]), LimitUnit(pending.payload["unit"]))
+    clock = case.open_stage(Stage.HANDLING)
+    if clock is None:
+        raise PreconditionFailed("没有进行中的处置时限")
+    cal = p.calendar
+    total = cal.limit_minutes(clock.limit) + cal.limit_minutes(extra)
+    working = clock.limit.unit.on_working_time
+    if working != extra.unit.on_working_time:  # convert the extension into the clock's kind of time
+        total = cal.limit_minutes(clock.limit) + cal.limit_minutes(extra) * (
+            cal.day_minutes / (24 * 60) if working else (24 * 60) / cal.day_minutes)
+    unit = LimitUnit.WORKING_HOURS if working else LimitUnit.CALENDAR_HOURS
+    new_limit = Limit(round(total / 60, 4), unit)
+    extended = replace(clock, limit=new_limit, due_at=cal.deadline(clock.started_at, new_limit),
+                       yellow_at=cal.deadline(clock.started_at, new_limit, p.yellow_fraction))
+    case = _replace_clock(case, clock, extended)
+    case = _decide(case, RequestKind.EXTENSION, cmd, now, RequestState.APPROVED)
+    case = replace(case, extension_count=case.extension_count + 1)
+    return case, {"request": "extension", "due_at": extended.due_at.isoformat(), "extension": extra.describe()}
+
+
+def _replace_clock(case: CaseFlow, old: StageClock, new: StageClock) -> CaseFlow:
+    return replace(case, stages=tuple(new if c is old else c for c in case.stages))
+
+
+def _approve_return(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    case = _decide(case, RequestKind.RETURN, cmd, now, RequestState.APPROVED)
+    previous = case.department_code
+    case = _start(_finish(case, now, Stage.HANDLING), Stage.DISPATCHING, p.stage_limits[Stage.DISPATCHING],
+                  now, p)
+    return replace(case, department_code=None), {"request": "return", "returned_by": previous}
+
+
+def _approve_backlog(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    clock = case.open_stage(Stage.HANDLING)
+    case = _decide(case, RequestKind.BACKLOG, cmd, now, RequestState.APPROVED)
+    if clock is not None:
+        case = _replace_clock(case, clock, replace(clock, paused_at=now))
+    return case, {"request": "backlog"}
+
+
+def _resume(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    clock = case.open_stage(Stage.HANDLING)
+    if clock is None or clock.paused_at is None:
+        return case, {}
+    # The clock stood still while the case was backlogged: shift both marks by the time spent there.
+    working = clock.limit.unit.on_working_time
+    paused = p.calendar.between(clock.paused_at, now, working=working)
+    shifted = replace(clock, paused_at=None,
+                      due_at=p.calendar.add(clock.due_at, paused, working=working),
+                      yellow_at=p.calendar.add(clock.yellow_at, paused, working=working))
+    return _replace_clock(case, clock, shifted), {"due_at": shifted.due_at.isoformat()}
+
+
+def _submit_result(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    notes = _text(cmd, "notes", required=True)
+    photos = cmd.params.get("photos", [])
+    if not isinstance(photos, list) or not all(isinstance(x, str) for x in photos) or len(photos) > 20:
+        raise InvalidParameters("photos 应为不超过 20 个照片编号的列表")
+    case = _next_stage(case, now, p, Stage.HANDLING, Stage.CHECKING)
+    return replace(case, check_result=None), {"notes": notes, "photos": photos}
+
+
+def _request_check(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return _new_request(case, RequestKind.CHECK, cmd, now), {"request": "check"}
+
+
+def _close_check(case: CaseFlow, cmd: Command, now: datetime) -> CaseFlow:
+    if case.pending(RequestKind.CHECK) is not None:
+        return _decide(case, RequestKind.CHECK, cmd, now, RequestState.DONE)
+    return case
+
+
+def _check_pass(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    if case.check_result == "passed":
+        raise PreconditionFailed("已核查通过，等待结案")
+    case = _next_stage(_close_check(case, cmd, now), now, p, Stage.CHECKING, Stage.CLOSING)
+    return replace(case, check_result="passed"), {"notes": _text(cmd, "notes", required=False)}
+
+
+def _check_fail(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    case = _close_check(case, cmd, now)
+    case = _start(_finish(case, now), Stage.HANDLING, p.rework_limit, now, p)
+    return replace(case, check_result=None, rework_count=case.rework_count + 1), {"rework": case.rework_count + 1}
+
+
+def _request_verification(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    case = _new_request(case, RequestKind.VERIFICATION, cmd, now)
+    return replace(case, verification="pending"), {"request": "verification"}
+
+
+def _report_verified(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    confirmed = cmd.params.get("confirmed")
+    if not isinstance(confirmed, bool):
+        raise InvalidParameters("核实结果 confirmed 应为 true 或 false")
+    result = "confirmed" if confirmed else "rejected"
+    case = _decide(case, RequestKind.VERIFICATION, cmd, now, RequestState.DONE, {"result": result})
+    return replace(case, verification=result), {"result": result, "notes": _text(cmd, "notes", required=False)}
+
+
+def _invalidate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return _finish(case, now), {}
+
+
+def _approve_invalidation(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    case = _decide(case, RequestKind.INVALIDATION, cmd, now, RequestState.APPROVED)
+    return _finish(case, now), {"request": "invalidation"}
+
+
+def _merge(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    other = _text(cmd, "merged_into", required=True, max_len=32)
+    if other == case.case_no:
+        raise InvalidParameters("不能与自身合并")
+    return replace(_finish(case, now), merged_into=other), {"merged_into": other}
+
+
+def _close(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return replace(_finish(case, now), closed_at=now), {}
+
+
+def _rate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    value = cmd.params.get("satisfaction")
+    if value not in (1, 2, 3) or isinstance(value, bool):
+        raise InvalidParameters("满意度 satisfaction 应为 1（满意）、2（基本满意）或 3（不满意）")
+    return replace(case, satisfaction=value), {"satisfaction": value}
+
+
+def _reopen(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    if case.closed_at is not None and now - case.closed_at > p.reopen_window:
+        raise PreconditionFailed(f"结案已超过 {p.reopen_window.days} 天，不能重办，请新建案件")
+    case = _start(case, Stage.HANDLING, p.handling_limit, now, p)
+    case = replace(case, reopen_count=case.reopen_count + 1, check_result=None, closed_at=None)
+    return case, {"department": case.department_code, "reopen": case.reopen_count}
+
+
+def _nothing(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    return case, {}
+
+
+EFFECTS: dict[str, Effect] = {
+    "accept": _accept, "register": _register, "dispatch": _dispatch, "acknowledge": _nothing,
+    "merge": _merge, "invalidate": _invalidate,
+    "request_invalidation": _make_request(RequestKind.INVALIDATION),
+    "approve_invalidation": _approve_invalidation,
+    "refuse_invalidation": _make_refusal(RequestKind.INVALIDATION),
+    "request_verification": _request_verification, "report_verified": _report_verified,
+    "request_return": _make_request(RequestKind.RETURN), "approve_return": _approve_return,
+    "refuse_return": _make_refusal(RequestKind.RETURN),
+    "request_extension": _make_request(RequestKind.EXTENSION), "approve_extension": _approve_extension,
+    "refuse_extension": _make_refusal(RequestKind.EXTENSION),
+    "request_backlog": _make_request(RequestKind.BACKLOG), "approve_backlog": _approve_backlog,
+    "refuse_backlog": _make_refusal(RequestKind.BACKLOG), "resume": _resume,
+    "submit_result": _submit_result, "request_check": _request_check, "check_pass": _check_pass,
+    "check_fail": _check_fail, "close": _close, "rate": _rate, "reopen": _reopen,
+}
+
+
+start_stage = _start  # the workflow starts the first clock of a new case with it
