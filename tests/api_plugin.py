@@ -16,7 +16,8 @@ from ticketing import accounts
 from ticketing.domain.model import Role
 from web.app import create_app
 
-USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),
+USERS = [("agent01", Role.AGENT, None), ("agent02", Role.AGENT, None),
+         ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),
          ("inspector01", Role.INSPECTOR, None), ("admin", Role.ADMIN, None), ("dept-szs", Role.DEPARTMENT, "szs"),
          ("dept-hws", Role.DEPARTMENT, "hws")]
 
@@ -27,7 +28,7 @@ async def _tokens(settings: Settings, clock) -> dict[str, str]:  # type: ignore[
     async with engine.begin() as conn:
         for username, role, dept in USERS:
             await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
-                                    extension="8001" if username == "agent01" else None,
+                                    extension="8001" if username == "agent02" else None,
                                     department_code=dept)
             tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
     await engine.dispose()

@@ -15,7 +15,7 @@ class FakeCalls:
 
     def __init__(self) -> None:
         self.asked: list[tuple[Any, ...]] = []
-        # c1 is at agent01's extension (8001); c2 at another agent's.
+        # c1 is at agent02's extension (8001); c2 at another agent's.
         self.calls = {"c1": SimpleNamespace(id="c1", agent_id="8001", held=False),
                       "c2": SimpleNamespace(id="c2", agent_id="8002", held=False)}
 
@@ -56,22 +56,22 @@ async def test_supervisor_functions_are_for_leads_only(api: Api) -> None:
 
 async def test_transfer_and_originate_map_refusals_and_validate_input(api: Api) -> None:
     fake = install(api)
-    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01", json={"kind": "agent", "target": "8002"})
+    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent02", json={"kind": "agent", "target": "8002"})
     assert status == 200
-    status, error = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01",
+    status, error = await api.call("POST", "/api/v1/calls/c1/transfer", "agent02",
                                    json={"kind": "agent", "target": "8009"})
     assert status == 409 and error["error"]["code"] == "agent_not_ready" and "就绪" in error["error"]["message"]
-    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent01", json={"kind": "fax", "target": "1"})
+    status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent02", json={"kind": "fax", "target": "1"})
     assert status == 422
-    status, error = await api.call("POST", "/api/v1/calls/originate", "lead01", json={"number": "13800138000"})
-    assert status == 422 and error["error"]["code"] == "extension_required"  # lead01 has no extension
+    status, error = await api.call("POST", "/api/v1/calls/originate", "agent01", json={"number": "13800138000"})
+    assert status == 422 and error["error"]["code"] == "extension_required"  # agent01 has no extension
     status, data = await api.call("POST", "/api/v1/calls/originate", "agent01",
                                   json={"number": "13800138000", "extension": "8001"})
     assert status == 202 and data["call_id"] == "c1"
     status, _ = await api.call("POST", "/api/v1/calls/originate", "dispatcher01",
                                json={"number": "13800138000", "extension": "8001"})
     assert status == 403
-    assert fake.asked == [("transfer", "c1", "agent", "8002", "agent01"), ("originate", "8001", "13800138000")]
+    assert fake.asked == [("transfer", "c1", "agent", "8002", "agent02"), ("originate", "8001", "13800138000")]
 
 
 async def test_without_telephony_the_endpoints_say_so(api: Api) -> None:
@@ -81,12 +81,12 @@ async def test_without_telephony_the_endpoints_say_so(api: Api) -> None:
 
 async def test_hold_toggles_and_agents_control_only_their_own_calls(api: Api) -> None:
     fake = install(api)
-    status, data = await api.call("POST", "/api/v1/calls/c1/hold", "agent01", json={})
+    status, data = await api.call("POST", "/api/v1/calls/c1/hold", "agent02", json={})
     assert (status, data["held"]) == (200, True)
-    status, data = await api.call("POST", "/api/v1/calls/c1/hold", "agent01", json={"on": False})
+    status, data = await api.call("POST", "/api/v1/calls/c1/hold", "agent02", json={"on": False})
     assert (status, data["held"]) == (200, False)
     for path, body in (("hold", {}), ("transfer", {"kind": "queue"})):
-        status, error = await api.call("POST", f"/api/v1/calls/c2/{path}", "agent01", json=body)
+        status, error = await api.call("POST", f"/api/v1/calls/c2/{path}", "agent02", json=body)
         assert status == 403 and error["error"]["code"] == "not_your_call"
     status, _ = await api.call("POST", "/api/v1/calls/c2/hold", "lead01", json={"on": True})
     assert status == 200
@@ -94,5 +94,7 @@ async def test_hold_toggles_and_agents_control_only_their_own_calls(api: Api) ->
     assert status == 404 and error["error"]["code"] == "call_not_live"
     status, _ = await api.call("POST", "/api/v1/calls/c1/hold", "dispatcher01", json={})
     assert status == 403
-    assert fake.asked == [("hold", "c1", True, "agent01"), ("hold", "c1", False, "agent01"),
+    status, error = await api.call("POST", "/api/v1/calls/c1/hold", "agent01", json={})  # no extension
+    assert status == 403 and error["error"]["code"] == "not_your_call"
+    assert fake.asked == [("hold", "c1", True, "agent02"), ("hold", "c1", False, "agent02"),
                           ("hold", "c2", True, "lead01")]
