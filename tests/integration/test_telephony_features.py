@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,18 +47,31 @@ async def bridge_size(rt: CallRuntime, bridge_id: str) -> int:
     return next((len(b.channels) for b in await rt.client.list_bridges() if b.id == bridge_id), 0)
 
 
+@asynccontextmanager
+async def caller_to_agent(
+    rt: CallRuntime, asterisk: TelephonySettings, tmp_path: Path, number: str,
+    phones: tuple[str, ...] = ("8001",), talk_ms: int = 16000,
+) -> AsyncIterator[asyncio.Task[Any]]:
+    """Agent phones online (the first one ready), and a SIPp citizen who presses 0 for an agent, talks for
+    `talk_ms` and hangs up; yields the citizen's task. The phones are stopped afterwards."""
+    agents = [BaresipAgent(asterisk, ext, tmp_path / f"a{ext}", make_tone(tmp_path)) for ext in phones]
+    for agent, ext in zip(agents, phones, strict=True):
+        await agent_online(rt, agent, ext)
+    ready(rt, phones[0])
+    path = scenario.write(tmp_path, f"c{number}.xml", [("pause", 1500), ("dtmf", "0"), ("pause", talk_ms), ("bye",)])
+    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
+                                          keys={"caller": number}, timeout_s=40))
+    try:
+        yield caller
+    finally:
+        for agent in agents:
+            await agent.stop()
+
+
 async def test_blind_transfer_to_another_agent(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    first = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
-    second = BaresipAgent(asterisk, "8002", tmp_path / "a8002", make_tone(tmp_path))
-    await agent_online(call_runtime, first, "8001")
-    await agent_online(call_runtime, second, "8002")
-    ready(call_runtime, "8001")
-    path = scenario.write(tmp_path, "transfer.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 16000), ("bye",)])
-    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
-                                          keys={"caller": "13800138101"}, timeout_s=40))
-    try:
+    async with caller_to_agent(call_runtime, asterisk, tmp_path, "13800138101", ("8001", "8002")) as caller:
         call = await wait_for(lambda: connected(call_runtime, "13800138101", "8001"))
         ready(call_runtime, "8002")
         await call_runtime.transfer(call.id, "agent", "8002", actor="agent01")
@@ -63,9 +79,6 @@ async def test_blind_transfer_to_another_agent(
         assert await wait_for(lambda: bridge_size(call_runtime, call.bridge_id)) == 2
         result = await caller
         record = await wait_outcome(call_runtime, caller="13800138101")
-    finally:
-        await first.stop()
-        await second.stop()
     assert result.returncode == 0, result.stderr[-1500:]
     assert record["outcome"] == "answered" and record["agent_id"] == "8002"
     trail = [(e["kind"], e["agent_id"]) for e in record["events"]]
@@ -77,24 +90,13 @@ async def test_blind_transfer_to_another_agent(
 async def test_blind_transfer_to_the_queue_reaches_the_next_ready_agent(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    first = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
-    second = BaresipAgent(asterisk, "8002", tmp_path / "a8002", make_tone(tmp_path))
-    await agent_online(call_runtime, first, "8001")
-    await agent_online(call_runtime, second, "8002")
-    ready(call_runtime, "8001")
-    path = scenario.write(tmp_path, "to-queue.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 16000), ("bye",)])
-    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
-                                          keys={"caller": "13800138103"}, timeout_s=40))
-    try:
+    async with caller_to_agent(call_runtime, asterisk, tmp_path, "13800138103", ("8001", "8002")) as caller:
         call = await wait_for(lambda: connected(call_runtime, "13800138103", "8001"))
         ready(call_runtime, "8002")
         await call_runtime.transfer(call.id, "queue", "hotline", actor="agent01")
         await wait_for(lambda: connected(call_runtime, "13800138103", "8002"))
         result = await caller
         record = await wait_outcome(call_runtime, caller="13800138103")
-    finally:
-        await first.stop()
-        await second.stop()
     assert result.returncode == 0, result.stderr[-1500:]
     assert record["outcome"] == "answered" and record["agent_id"] == "8002"
     kinds = [e["kind"] for e in record["events"]]
@@ -105,27 +107,21 @@ async def test_blind_transfer_to_the_queue_reaches_the_next_ready_agent(
 async def test_blind_transfer_to_an_outside_number_goes_through_the_trunk(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
-    await agent_online(call_runtime, agent, "8001")
-    ready(call_runtime, "8001")
     port = free_udp_port()
     call_runtime.trunk_outbound = f"127.0.0.1:{port}"
     uas = await start_uas(scenario.write_uas(tmp_path, "outside.xml", []), port, tmp_path)
-    path = scenario.write(tmp_path, "to-number.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 12000), ("bye",)])
-    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
-                                          keys={"caller": "13800138104"}, timeout_s=40))
     try:
-        call = await wait_for(lambda: connected(call_runtime, "13800138104", "8001"))
-        await call_runtime.transfer(call.id, "number", "057386000000", actor="agent01")
+        async with caller_to_agent(call_runtime, asterisk, tmp_path, "13800138104", talk_ms=12000) as caller:
+            call = await wait_for(lambda: connected(call_runtime, "13800138104", "8001"))
+            await call_runtime.transfer(call.id, "number", "057386000000", actor="agent01")
 
-        async def outside_joined() -> bool:  # the caller and the outside party, the agent gone
-            return call.agent_id is None and await bridge_size(call_runtime, call.bridge_id or "") == 2
+            async def outside_joined() -> bool:  # the caller and the outside party, the agent gone
+                return call.agent_id is None and await bridge_size(call_runtime, call.bridge_id or "") == 2
 
-        await wait_for(outside_joined)
-        result = await caller
-        _out, err = await asyncio.wait_for(uas.communicate(), 20)
+            await wait_for(outside_joined)
+            result = await caller
+            _out, err = await asyncio.wait_for(uas.communicate(), 20)
     finally:
-        await agent.stop()
         if uas.returncode is None:
             uas.kill()
             await uas.wait()
@@ -140,13 +136,7 @@ async def test_blind_transfer_to_an_outside_number_goes_through_the_trunk(
 async def test_hold_takes_the_caller_out_to_music_and_resume_brings_them_back(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
-    await agent_online(call_runtime, agent, "8001")
-    ready(call_runtime, "8001")
-    path = scenario.write(tmp_path, "hold.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 14000), ("bye",)])
-    caller = asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp_path,
-                                          keys={"caller": "13800138105"}, timeout_s=40))
-    try:
+    async with caller_to_agent(call_runtime, asterisk, tmp_path, "13800138105", talk_ms=14000) as caller:
         call = await wait_for(lambda: connected(call_runtime, "13800138105", "8001"))
         assert await call_runtime.hold(call.id, True, actor="agent01") is True
 
@@ -165,8 +155,6 @@ async def test_hold_takes_the_caller_out_to_music_and_resume_brings_them_back(
         await wait_for(caller_back)
         result = await caller
         record = await wait_outcome(call_runtime, caller="13800138105")
-    finally:
-        await agent.stop()
     assert result.returncode == 0, result.stderr[-1500:]
     kinds = [e["kind"] for e in record["events"]]
     assert kinds.count("held") == 1 and kinds.count("resumed") == 1
