@@ -13,9 +13,11 @@ import os
 import shutil
 import socket
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
@@ -98,13 +100,8 @@ async def call_runtime(asterisk: TelephonySettings, tmp_path: Path) -> AsyncIter
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all, tables=list(TABLES))
-    runtime = build_runtime(asterisk, SqlCallRecords(engine))
-    runtime.tel_announce_s = 3
-    await runtime.start()
-    await runtime.wait_connected()
-    yield runtime
-    await runtime.stop()
-    await engine.dispose()
+    async with _connected(build_runtime(asterisk, SqlCallRecords(engine)), engine) as runtime:
+        yield runtime
 
 
 @pytest.fixture
@@ -120,9 +117,18 @@ async def case_runtime(asterisk: TelephonySettings, db_settings: object) -> Asyn
     engine = engine_for(db_settings)  # type: ignore[arg-type]
     runtime = build_runtime(asterisk, SqlCallRecords(engine), case_lookup=sql_case_lookup(engine))
     runtime.test_cases = build_case_service(engine, db_settings)  # type: ignore[attr-defined, arg-type]
-    runtime.tel_announce_s = 3
+    async with _connected(runtime, engine) as connected:
+        yield connected
+
+
+@asynccontextmanager
+async def _connected(runtime: CallRuntime, engine: AsyncEngine) -> AsyncIterator[CallRuntime]:
+    """Start the runtime with short queue announcements, wait for ARI, and stop it and the engine after."""
+    runtime.tel_announce_s = 3  # type: ignore[attr-defined]
     await runtime.start()
-    await runtime.wait_connected()
-    yield runtime
-    await runtime.stop()
-    await engine.dispose()
+    try:
+        await runtime.wait_connected()
+        yield runtime
+    finally:
+        await runtime.stop()
+        await engine.dispose()
