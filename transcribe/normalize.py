@@ -5,6 +5,7 @@
 - Numbers become digits where they are numbers: house, building and room numbers (一百二十号 → 120号),
   digit strings such as phone and case numbers (幺三八… → 138…), counts and times with a unit (十一点 → 11点).
   Words that merely contain a numeral (一下, 一片, 十分危险) are left alone.
+- A decoder caught in a loop (the same phrase again and again up to the end) is cut after its first telling.
 """
 
 from __future__ import annotations
@@ -80,3 +81,27 @@ def full_width_punctuation(text: str) -> str:
 def normalize(text: str) -> str:
     """Spaces, script, punctuation and numbers (OpenCC first so that numerals are simplified)."""
     return numerals_to_digits(full_width_punctuation(to_simplified(remove_word_spaces(text))))
+
+
+MIN_LOOP = 3  # characters: shorter repeats (谢谢谢谢, 快点快点) are how people talk
+_WORDY = re.compile(rf"[\u4e00-\u9fff](?<![{_NUMERAL}])")
+
+
+def cut_runaway_repetition(text: str) -> str:
+    """Cut a phrase repeated back to back up to the end of the text after its first occurrence.
+
+    Whisper on short audio sometimes loops ("站亭玻璃碎了。站亭玻璃碎了。站亭玻"): the text from the first
+    phrase of at least MIN_LOOP characters that is followed by nothing but more of itself up to the end (at
+    least most of one copy; the last copy may be cut short) is dropped from the second copy on. Repeats inside
+    the text are kept, and so are phrases of fewer than two Chinese characters other than numerals: phone and
+    case numbers repeat their digits.
+    """
+    for start in range(len(text)):
+        rest = len(text) - start
+        for period in range(MIN_LOOP, rest):
+            phrase = text[start:start + period]
+            tail = text[start + period:]
+            if 2 * len(tail) > period and len(tail) >= MIN_LOOP and len(_WORDY.findall(phrase)) >= 2 \
+                    and (phrase * (len(tail) // period + 1)).startswith(tail):
+                return text[:start + period]
+    return text

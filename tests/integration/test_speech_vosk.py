@@ -67,3 +67,30 @@ def test_grammar_mode_answers_from_a_closed_set(engine: VoskEngine) -> None:
 def test_missing_chinese_model_says_what_to_install() -> None:
     with pytest.raises(EngineUnavailable, match=r"vosk-model-cn-0\.22"):
         VoskEngine(Path("/nonexistent/vosk-model-cn-0.22"))
+
+
+def test_live_stream_feeds_only_speech_and_keeps_stream_time(engine: VoskEngine) -> None:
+    """A leg is mostly silence (the other party talking): the recogniser must not be fed it, yet the segments
+    must be timed on the leg's clock, and each utterance is final half a second after its last loud frame."""
+    clip = read_wav(CLIP).pcm16
+    silence = bytes(8000 * 2 * 4)  # 4 s
+    stream = engine.open_stream(8000)
+    step = 8000 * 2 // 5  # 200 ms
+    leg = silence + clip + silence + clip + silence
+    finals: list[tuple[float, Final]] = []
+    for offset in range(0, len(leg), step):
+        result = stream.accept(leg[offset:offset + step])
+        if isinstance(result, Final):
+            finals.append(((offset + step) / 2 / 8000, result))
+    assert stream.finish() == Final("")
+    clip_seconds = len(clip) / 2 / 8000
+    assert len(finals) == 2 and all(HANGUL.search(f.text) for _, f in finals)
+    first, second = finals[0][1].segments[0], finals[1][1].segments[-1]
+    assert 4.0 <= first.start < first.end <= 4.0 + clip_seconds
+    second_clip_start = 8.0 + clip_seconds
+    assert second_clip_start <= finals[1][1].segments[0].start < second.end <= second_clip_start + clip_seconds
+    # the clip ends with 0.6 s of quiet: its last loud frame + 0.5 s endpoint silence + one 200 ms chunk
+    for (arrived, _), clip_end in zip(finals, (4.0 + clip_seconds, second_clip_start + clip_seconds), strict=True):
+        assert arrived <= clip_end - 0.6 + 0.5 + 0.2 + 0.05
+    # 12 s of the leg is silence: only the clips, their pre-roll and endpoint silence reached the recogniser
+    assert stream.fed <= 2 * (clip_seconds + 0.3 + 0.5) + 0.1

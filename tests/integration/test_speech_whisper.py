@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from ticketing.domain.places import Location, PlaceFacts
+from transcribe.audio import pcm16_to_ulaw, read_wav, ulaw_to_pcm16, wav_bytes
 from transcribe.models import install_whisper_base, verify_whisper_base
-from transcribe.ports import EngineUnavailable
+from transcribe.ports import EngineUnavailable, Final
 from transcribe.service import SpeechService, default_understander
 from transcribe.settings import SpeechSettings
 
@@ -96,11 +97,52 @@ async def test_complaints_get_the_right_class_and_road(service: SpeechService) -
     assert len(complaints) == 10
 
 
+async def test_live_streams_get_the_right_class_and_road(service: SpeechService) -> None:
+    """The live path (energy endpoint, window fitted to the utterance, greedy): the same targets as files,
+    on telephone audio (µ-law round trip) fed in 200 ms chunks as RTP delivers it."""
+    engine = await service.load()
+    assert service.understander is not None
+    rows, class_ok, road_ok = [], 0, 0
+    for item in [u for u in _utterances() if u.kind != "answer"]:
+        pcm = ulaw_to_pcm16(pcm16_to_ulaw(read_wav(CALLERS / f"{item.id}.wav").pcm16)) + bytes(16000)
+        stream = engine.open_stream(8000)
+        finals = [r for r in (stream.accept(pcm[i:i + 3200]) for i in range(0, len(pcm), 3200))
+                  if isinstance(r, Final)]
+        assert stream.finish() == Final("")  # the trailing second of silence ended every utterance
+        text = "".join(f.text for f in finals)
+        found = await service.understander.understand(text)
+        cls = found.classes[0].name if found.classes else None
+        road = found.place.road if found.place else None
+        c_ok, r_ok = _class_right(item.small_class, cls), _road_right(item.roads, road)
+        class_ok, road_ok = class_ok + c_ok, road_ok + r_ok
+        rows.append(f"{item.id}  {'✓' if c_ok else '✗'}{'✓' if r_ok else '✗'}  {text}  →  {cls}  |  {road}")
+    print("\n" + "\n".join(rows) + f"\nlive: class {class_ok}/10, road {road_ok}/10")
+    assert class_ok >= 8
+    assert road_ok >= 8
+
+
 async def test_short_answers_match_their_closed_set(service: SpeechService) -> None:
     answers = [u for u in _utterances() if u.kind == "answer"]
     heard = [await service.recognise_choice(str(CALLERS / f"{u.id}.wav"), ANSWERS) for u in answers]
     print("\n" + "\n".join(f"{u.text} → {h}" for u, h in zip(answers, heard, strict=True)))
     assert [h[0] if h else None for h in heard] == [u.text for u in answers]
+
+
+async def test_forced_choice_scores_each_option_against_the_audio(service: SpeechService) -> None:
+    """The fallback when Whisper only echoes its prompt: each option aligned to the audio, a clear winner or
+    nothing."""
+    engine = await service.load()
+    prompt = "请回答：" + "、".join(ANSWERS) + "。"
+    answers = [u for u in _utterances() if u.kind == "answer"]
+    chosen = [engine.forced_choice(str(CALLERS / f"{u.id}.wav"), prompt, ANSWERS) for u in answers]
+    assert chosen == [u.text for u in answers]
+    assert engine.forced_choice(str(CALLERS / "c04.wav"), prompt, ANSWERS) is None
+
+
+async def test_silence_is_no_answer(service: SpeechService, tmp_path: Path) -> None:
+    silence = tmp_path / "silence.wav"
+    silence.write_bytes(wav_bytes(bytes(8000 * 2 * 2), 8000).getvalue())
+    assert await service.recognise_choice(str(silence), ANSWERS) is None
 
 
 async def test_a_complaint_is_not_taken_for_an_answer(service: SpeechService) -> None:

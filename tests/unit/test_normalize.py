@@ -2,7 +2,13 @@
 
 import pytest
 
-from transcribe.normalize import normalize, numerals_to_digits, remove_word_spaces, to_simplified
+from transcribe.normalize import (
+    cut_runaway_repetition,
+    normalize,
+    numerals_to_digits,
+    remove_word_spaces,
+    to_simplified,
+)
 
 
 def test_vosk_word_spaces_are_removed_between_chinese_words() -> None:
@@ -39,3 +45,31 @@ def test_words_containing_numerals_are_left_alone(text: str) -> None:
 
 def test_normalize_combines_all_steps() -> None:
     assert normalize("我 要 反映 一下 , 海濱 東路 一百二十 号 門口") == "我要反映一下，海滨东路120号门口"
+
+
+@pytest.mark.parametrize(
+    ("decoded", "kept"),
+    [
+        # Whisper looping on short audio until its token budget ran out (seen on the caller fixtures)
+        ("五元大到公交站的站停玻璃碎了" * 2 + "五元大到公交站的站停玻", "五元大到公交站的站停玻璃碎了"),
+        ("城北西路的下水道堵了，路面前是雞水。路面前是雞水", "城北西路的下水道堵了，路面前是雞水。"),
+    ],
+)
+def test_a_decoder_loop_is_cut_after_its_first_telling(decoded: str, kept: str) -> None:
+    assert cut_runaway_repetition(decoded) == kept
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "谢谢谢谢",  # short repeats are how people talk
+        "快点快点快点来",
+        "我说了三遍三遍三遍了吗",  # a repeat inside the text, not up to its end
+        "电话13800138001",  # digits repeat in numbers
+        "幺三八零零幺三八零零幺",
+        "我要反映一下，海滨东路120号门口的路灯坏了，晚上一片漆黑。",
+        "",
+    ],
+)
+def test_ordinary_speech_is_left_alone(said: str) -> None:
+    assert cut_runaway_repetition(said) == said

@@ -14,7 +14,8 @@ def build_engine(settings: SpeechSettings) -> SpeechEngine:
     if settings.engine == "vosk":
         from transcribe.engines.vosk import VoskEngine
 
-        return VoskEngine(settings.resolve(settings.vosk_model_path), language=settings.language)
+        return VoskEngine(settings.resolve(settings.vosk_model_path), language=settings.language,
+                          endpoint_silence_ms=settings.endpoint_silence_ms, speech_rms=settings.speech_rms)
     from transcribe.engines.whisper import WhisperEngine
 
     options = WhisperOptions(
@@ -23,6 +24,9 @@ def build_engine(settings: SpeechSettings) -> SpeechEngine:
         beam_size=settings.whisper_beam_size,
         vad=settings.vad,
         endpoint_silence_ms=settings.endpoint_silence_ms,
+        speech_rms=settings.speech_rms,
+        live_window=settings.whisper_live_window,
+        live_beam_size=settings.whisper_live_beam_size,
     )
     return WhisperEngine(settings.whisper_dir(), options, cpu_threads=settings.whisper_cpu_threads,
                          workers=settings.workers, compute_type=settings.whisper_compute_type)
