@@ -45,7 +45,6 @@ class Endpointer:
                  pre_roll_ms: int = 300, max_utterance_s: float = 25.0) -> None:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000")
-        self.rate = sample_rate
         self.frame_bytes = sample_rate * FRAME_MS // 1000 * 2
         self.silence_ms, self.speech_rms = silence_ms, speech_rms
         self.pre_roll_frames = max(1, pre_roll_ms // FRAME_MS)

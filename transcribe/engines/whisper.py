@@ -16,7 +16,7 @@ from typing import Any, BinaryIO, Literal
 
 import numpy as np
 
-from transcribe.audio import frame_rms, read_wav, wav_bytes
+from transcribe.audio import wav_bytes
 from transcribe.endpoint import Endpointer, UtteranceEnd, Voice
 from transcribe.models import verify_whisper_base
 from transcribe.normalize import cut_runaway_repetition
@@ -64,10 +64,13 @@ class WhisperEngine:
                                   cpu_threads=cpu_threads, num_workers=workers, local_files_only=True)
         self.tokenizer = Tokenizer(self.model.hf_tokenizer, self.model.model.is_multilingual, task="transcribe",
                                    language=options.language)
-        context = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + options.initial_prompt.strip())] \
-            if options.initial_prompt else []
-        self.live_prompt = [*context, *self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
+        self.live_prompt = self._prompt_tokens(options.initial_prompt)
         self.suppress_tokens = list(get_suppressed_tokens(self.tokenizer, [-1]))
+
+    def _prompt_tokens(self, prompt: str | None) -> list[int]:
+        """The decoder's start: the prompt as previous text (as faster-whisper puts it), then no timestamps."""
+        context = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + prompt.strip())] if prompt else []
+        return [*context, *self.tokenizer.sot_sequence, self.tokenizer.no_timestamps]
 
     def decode(self, audio: np.ndarray | str | BinaryIO, prompt: str | None = None,
                without_timestamps: bool = False) -> tuple[list[Segment], float]:
@@ -122,27 +125,28 @@ class WhisperEngine:
         sometimes only echoes the prompt ("请回答：") instead of the answer; then each option is scored against
         the audio (forced alignment) and the clear winner, if any, is the answer.
         """
-        audio = read_wav(path)
-        if not any(frame_rms(audio.pcm16[i:i + 320]) >= self.options.speech_rms
-                   for i in range(0, len(audio.pcm16), 320)):
+        from faster_whisper import decode_audio
+
+        samples = decode_audio(path)  # once, for the speech check, the decode and the fallback
+        if not _has_speech(samples, self.options.speech_rms):
             return ""
         prompt = "请回答：" + "、".join(options) + "。"
-        segments, _ = self.decode(str(path), prompt, without_timestamps=True)
+        segments, _ = self.decode(samples, prompt, without_timestamps=True)
         text = "".join(s.text for s in segments).replace(prompt, "").replace("请回答：", "").replace("请回答", "")
         if any(option in text for option in options):
             return text
-        return self.forced_choice(path, prompt, options) or text
+        return self.forced_choice(samples, prompt, options) or text
 
-    def forced_choice(self, path: str, prompt: str, options: list[str]) -> str | None:
-        """The option whose tokens the audio makes likely (log probability over the option's own tokens at
-        least FORCED_MIN_LOGPROB, and FORCED_MARGIN above the next option); None when none stands out."""
+    def forced_choice(self, audio: np.ndarray | str, prompt: str, options: list[str]) -> str | None:
+        """The option whose tokens the audio (16 kHz samples or a file) makes likely (log probability over the
+        option's own tokens at least FORCED_MIN_LOGPROB, and FORCED_MARGIN above the next option); None when
+        none stands out."""
         from faster_whisper import decode_audio
         from faster_whisper.audio import pad_or_trim
 
-        features = self.model.feature_extractor(decode_audio(path))
+        features = self.model.feature_extractor(decode_audio(audio) if isinstance(audio, str) else audio)
         encoded = self.model.encode(pad_or_trim(features))
-        start = [self.tokenizer.sot_prev, *self.tokenizer.encode(" " + prompt), *self.tokenizer.sot_sequence,
-                 self.tokenizer.no_timestamps]
+        start = self._prompt_tokens(prompt)
         scored = []
         for option in options:
             tokens = self.tokenizer.encode(option)
@@ -157,6 +161,12 @@ class WhisperEngine:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000")
         return WhisperStream(self, sample_rate)
+
+
+def _has_speech(samples: np.ndarray, speech_rms: float) -> bool:
+    """Whether any 20 ms frame of 16 kHz float samples reaches the speech level (in 16-bit RMS units)."""
+    frames = samples[: samples.size // 320 * 320].reshape(-1, 320)
+    return bool((np.sqrt(np.mean(np.square(frames), axis=1)) * 32768 >= speech_rms).any())
 
 
 def _confidence(segment: Any) -> float:
