@@ -104,7 +104,8 @@ async def test_recordings_are_transcribed_in_the_background_and_found_by_text(  
     transcript_id = await service.transcribe_recording(str(CALLERS / "c04.wav"), "call-42")
     failed_id = await service.transcribe_recording("/nonexistent/recording.wav", "call-43")
     assert failed_id != transcript_id
-    response = await client.get("/api/v1/transcriptions", params={"q": "垃圾"}, headers=headers)
+    # Whisper writes c04's 垃圾 as 垃圾, 拉结 or 拉街 from run to run (int8 with threads); 清理 it always gets
+    response = await client.get("/api/v1/transcriptions", params={"q": "清理"}, headers=headers)
     items = (await response.json())["items"]
     assert [i["call_id"] for i in items] == ["call-42"]
     assert items[0]["suggested_class_code"] == "20102" and items[0]["status"] == "done"
