@@ -46,6 +46,7 @@ class LiveLeg:
         self.position = 0.0  # seconds of audio fed
         self.utterance_start = 0.0
         self.task: asyncio.Task[None] | None = None
+        self.closing = False
         self.host, self.port = "", 0
 
     async def start(self) -> None:
@@ -84,16 +85,23 @@ class LiveLeg:
         await self.owner.publish(event)
 
     async def close(self) -> None:
-        """Stop receiving, flush buffered audio and the engine; returns once the last final is published."""
-        self.receiver.close()
-        if self.pending:
-            self.queue.put_nowait(bytes(self.pending))
-            self.pending.clear()
-        self.queue.put_nowait(None)
-        if self.task is not None:
-            await self.task
-        self.owner.legs.discard(self)
-        self.owner.slots.release()
+        """Stop receiving, flush buffered audio and the engine; returns once the last final is published.
+
+        Safe to call again, and from a closer that is itself cancelled (a call's job at shutdown): the flush is
+        shielded and goes on, and the next close (LiveTranscription.close) waits for it.
+        """
+        if not self.closing:
+            self.closing = True
+            self.receiver.close()
+            if self.pending:
+                self.queue.put_nowait(bytes(self.pending))
+                self.pending.clear()
+            self.queue.put_nowait(None)
+        if self.task is not None and not self.task.done():
+            await asyncio.shield(self.task)
+        if self in self.owner.legs:
+            self.owner.legs.discard(self)
+            self.owner.slots.release()
 
 
 class LiveTranscription:

@@ -162,3 +162,25 @@ async def test_live_leg_emits_partials_then_a_final_without_blocking_the_loop() 
     assert events[-1].text == "共16000字节"
     assert lag < 0.04  # the 50 ms engine calls ran in the worker pool
     assert live.legs == set()
+
+
+async def test_a_cancelled_closer_does_not_lose_the_last_final() -> None:
+    """At shutdown the job closing a leg may be cancelled mid-flush: the flush goes on, and closing all legs
+    afterwards waits for it instead of failing, and gives the leg's slot back once."""
+    engine = FakeEngine()
+    service = SpeechService(SpeechSettings(workers=1, max_streams=1), engine=engine)
+    events: list[SegmentEvent] = []
+    live = LiveTranscription(service, events.append, batch_ms=100)
+    leg = await live.open_leg("call-1", "caller", codec="ulaw")
+    _send(leg.port, _ulaw_packets(np.zeros(8000, dtype="<i2").tobytes()))
+    await _until(lambda: leg.receiver.packets == 25)
+    closer = asyncio.create_task(leg.close())
+    await asyncio.sleep(0.02)  # the flush is under way in the worker pool
+    closer.cancel()
+    await asyncio.gather(closer, return_exceptions=True)
+    await live.close()
+    await leg.close()  # again: nothing more to do
+    service.close()
+    assert events[-1].is_final and events[-1].text == "共16000字节"
+    assert live.legs == set()
+    assert live.slots._value == 1  # released exactly once
