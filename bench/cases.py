@@ -27,8 +27,8 @@ from aiohttp import ClientSession
 
 from config.bootstrap import engine_for
 from config.settings import CONFIG_DIR, Settings, load_settings
-from ticketing import accounts
-from ticketing.db.migrate import upgrade
+from core import accounts
+from core.db.migrate import upgrade
 from ticketing.db.tables import case_counters, case_history, case_stages, cases
 from ticketing.domain.model import Role
 from ticketing.reference import seed_reference
@@ -189,7 +189,7 @@ async def main() -> None:
 
 
 async def _pg(sql: str) -> None:
-    from ticketing.db.engine import create_engine
+    from core.db.engine import create_engine
 
     engine = create_engine(PG_URL)
     async with engine.begin() as conn:

@@ -31,9 +31,9 @@ from typing import Any
 
 from aiohttp import web
 
-from callcenter.events import BusEvent
 from callcenter.settings import TelephonySettings
 from config.settings import CONFIG_DIR, load_settings
+from core.bus import BusEvent
 from web.app import create_app
 from web.keys import BUS, SERVICES
 

@@ -24,7 +24,7 @@ from sqlalchemy import func, select, update
 
 from config.bootstrap import engine_for
 from config.settings import load_settings
-from ticketing.db.migrate import upgrade
+from core.db.migrate import upgrade
 from ticketing.db.tables import case_stages
 from ticketing.notify.deadlines import sweep_deadlines
 from ticketing.notify.domain.deadlines import light

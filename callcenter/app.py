@@ -14,11 +14,11 @@ from aiohttp import web
 
 from callcenter.ari.client import AriClient
 from callcenter.case_lookup import CaseLookup, sql_case_lookup
-from callcenter.events import EventBus
 from callcenter.records import SqlCallRecords
 from callcenter.rig.confgen import ari_password
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from core.bus import EventBus
 
 SERVICE_NAME = "calls"
 

@@ -29,9 +29,9 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Event
-from callcenter.events import BusEvent, EventBus
 from callcenter.rig.confgen import ari_password, recordings_dir
 from callcenter.settings import TelephonySettings
+from core.bus import BusEvent, EventBus
 from transcribe.events import SegmentEvent
 from transcribe.live import LiveLeg, LiveTranscription
 from transcribe.ports import EngineUnavailable, Speaker

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.tables import agent_events, call_events, calls
-from ticketing.db.tables import audit_log
+from core import audit
 
 
 def naive_utc(moment: datetime) -> datetime:
@@ -79,5 +79,4 @@ class SqlCallRecords:
     async def audit(self, at: datetime, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         """One row in the shared audit log (supervisor listen / whisper / barge, transfers)."""
         async with self.engine.begin() as conn:
-            await conn.execute(sa.insert(audit_log).values(
-                at=naive_utc(at), actor=actor, action=action, target=target, detail=detail))
+            await audit.append(conn, at, actor, action, target, detail)

@@ -25,12 +25,12 @@ from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
 from callcenter.callbacks import CallbackDesk, OnAnswer
 from callcenter.case_lookup import CaseLookup
-from callcenter.events import BusEvent, EventBus
 from callcenter.flow import InboundCall
 from callcenter.ivr_exec import sound
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
+from core.bus import BusEvent, EventBus
 from ivr.events import CaseStatus
 from ivr.flow import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession

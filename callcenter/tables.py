@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ticketing.db.base import metadata
+from core.db.base import metadata
 
 calls = sa.Table(
     "calls", metadata,

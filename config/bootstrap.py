@@ -14,9 +14,9 @@ from types import ModuleType
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.events import BusEvent, EventBus
 from config.settings import Settings
-from ticketing.db.engine import create_engine
+from core.bus import BusEvent, EventBus
+from core.db.engine import create_engine
 from ticketing.domain.workflow import CaseEvent
 from ticketing.services import CaseService, Locator
 

@@ -16,7 +16,7 @@ import click
 
 from config.bootstrap import engine_for, optional_module
 from config.settings import ConfigError, Settings, load_settings
-from ticketing.domain.errors import DomainError
+from core.errors import DomainError
 from ticketing.domain.model import Role
 
 T = TypeVar("T")
@@ -84,7 +84,7 @@ def db() -> None:
 @db.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version (safe to repeat)."""
-    from ticketing.db.migrate import upgrade
+    from core.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url(), schema=settings.database.schema_name)
@@ -118,7 +118,7 @@ def demo() -> None:
               help="Password for the demo users (default: generated once and kept in var/demo-password).")
 def demo_seed(password: str | None) -> None:
     """Migrate, load reference data, the Haiyan demo grid, and one demo user per role and department."""
-    from ticketing.db.migrate import upgrade
+    from core.db.migrate import upgrade
 
     settings = _settings()
     upgrade(settings.database_url(), schema=settings.database.schema_name)
@@ -142,7 +142,7 @@ def _demo_password(settings: Settings) -> str:
 
 
 async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
-    from ticketing import accounts
+    from core import accounts
     from ticketing.reference import department_rows, seed_reference
 
     engine = engine_for(settings)
@@ -186,7 +186,7 @@ def user() -> None:
 def user_add(username: str, role: str, display_name: str | None, department: str | None,
              extension: str | None, password: str | None) -> None:
     """Add a user with one role."""
-    from ticketing import accounts
+    from core import accounts
 
     if role != "system" and password is None:
         password = click.prompt("password", hide_input=True, confirmation_prompt=True)
@@ -216,7 +216,7 @@ def token() -> None:
 @click.option("--label", default=None)
 def token_create(username: str, days: int | None, label: str | None) -> None:
     """Print a new bearer token for USERNAME (shown once; only its hash is stored)."""
-    from ticketing import accounts
+    from core import accounts
 
     async def create(settings: Settings) -> str:
         engine = engine_for(settings)

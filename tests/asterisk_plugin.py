@@ -95,7 +95,7 @@ async def call_runtime(asterisk: TelephonySettings, tmp_path: Path) -> AsyncIter
     from callcenter.app import build_runtime
     from callcenter.records import SqlCallRecords
     from callcenter.tables import TABLES
-    from ticketing.db.base import metadata
+    from core.db.base import metadata
 
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'calls.db'}")
     async with engine.begin() as conn:

@@ -49,7 +49,7 @@ def make_settings(url: str, schema: str | None = None, tmp: Path | None = None) 
 
 
 async def _pg(sql: str) -> None:
-    from ticketing.db.engine import create_engine
+    from core.db.engine import create_engine
 
     engine = create_engine(PG_URL)
     try:
@@ -68,7 +68,7 @@ def _pg_schema_created() -> str:
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_settings(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """Settings pointing at a migrated, seeded, empty database: SQLite, then PostgreSQL (own schema)."""
-    from ticketing.db.migrate import upgrade
+    from core.db.migrate import upgrade
 
     if request.param == "sqlite":
         settings = make_settings(f"sqlite+aiosqlite:///{tmp_path}/test.db", tmp=tmp_path)

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db.timeutil import from_db, to_db
+from core.errors import InvalidParameters, NotFound
 from ticketing.calendar_source import coverage_warning
 from ticketing.db.cases_repo import clock_from_row, flow_from_rows, request_from_row
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
-from ticketing.db.timeutil import from_db, to_db
 from ticketing.domain.calendar import WorkCalendar
-from ticketing.domain.errors import InvalidParameters, NotFound
 from ticketing.domain.model import Actor, CaseRequest, Light, Role, StageClock, State
 from ticketing.domain.workflow import COMMAND_LABELS, available_commands
 from ticketing.reference import ReferenceData

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from config.settings import CONFIG_DIR
-from ticketing.db.tables import categories, departments
+from core.tables import departments
+from ticketing.db.tables import categories
 from ticketing.domain.calendar import Limit, LimitUnit
 from ticketing.domain.dispatch import ResponsibleBy, ResponsibleRule
 

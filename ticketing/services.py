@@ -19,14 +19,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from config.settings import Settings
+from core.db.engine import write_transaction
+from core.errors import Forbidden, InvalidParameters
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
-from ticketing.db.engine import write_transaction
 from ticketing.db.tables import calendar_days, cases
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.caseno import day_key, format_case_no
 from ticketing.domain.dispatch import suggest_department
-from ticketing.domain.errors import Forbidden, InvalidParameters
 from ticketing.domain.model import Actor, CaseFlow, Role, Stage, State
 from ticketing.domain.places import ComponentFacts, Location, PlaceFacts
 from ticketing.domain.workflow import CaseEvent, Command, HistoryEntry, Outcome, Policy, apply, new_case

@@ -7,9 +7,9 @@ from datetime import datetime
 
 from aiohttp import web
 
-from callcenter.events import EventBus
 from config.bootstrap import WEB_FEATURES, build_case_service, case_event_publisher, engine_for, optional_module
 from config.settings import Settings
+from core.bus import EventBus
 from web.auth import setup_auth
 from web.errors import error_middleware
 from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS

@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from ticketing.accounts import User, token_digest, user_for_token
+from core.accounts import User, token_digest, user_for_token
 from ticketing.domain.model import Role
 from web.errors import ApiError
 from web.keys import CLOCK, ENGINE, SETTINGS

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from ticketing.domain.errors import DomainError
+from core.errors import DomainError
 from web.json import json_response
 
 log = logging.getLogger("hotline.web")

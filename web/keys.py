@@ -9,8 +9,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.events import EventBus
 from config.settings import Settings
+from core.bus import EventBus
 from ticketing.services import CaseService
 
 SETTINGS = web.AppKey("settings", Settings)

@@ -17,8 +17,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from callcenter.events import BusEvent
-from ticketing.accounts import User
+from core.accounts import User
+from core.bus import BusEvent
 from web.api.console import CONSOLE_EXTENSIONS, mask_for
 from web.auth import current_user
 from web.keys import BUS

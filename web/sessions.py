@@ -17,10 +17,11 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.accounts import User, verify_password
-from ticketing.db.engine import write_transaction
-from ticketing.db.tables import audit_log, users
-from ticketing.db.timeutil import from_db, to_db
+from core import audit
+from core.accounts import User, verify_password
+from core.db.engine import write_transaction
+from core.db.timeutil import from_db, to_db
+from core.tables import users
 from ticketing.domain.model import Role
 from web.tables import web_sessions
 
@@ -53,12 +54,6 @@ def _user(row: Any) -> User:
                 row["extension"], row["active"])
 
 
-async def audit(conn: AsyncConnection, at: datetime, actor: str | None, action: str, target: str | None = None,
-                detail: dict[str, Any] | None = None, remote: str | None = None) -> None:
-    """Append one audit row (login, logout, login_failed, reveal_phone, user_added, ...)."""
-    await conn.execute(insert(audit_log).values(at=to_db(at), actor=actor, action=action, target=target,
-                                                detail=detail or {}, remote=remote))
-
 
 async def login(engine: AsyncEngine, username: str, password: str, now: datetime, *, max_failures: int,
                 lockout_minutes: int, remote: str | None, user_agent: str | None) -> LoginResult:
@@ -67,13 +62,13 @@ async def login(engine: AsyncEngine, username: str, password: str, now: datetime
         row = (await conn.execute(select(users).where(users.c.username == username))).mappings().first()
         locked = from_db(row["locked_until"]) if row is not None else None
         if row is not None and locked is not None and locked > now:
-            await audit(conn, now, username, "login_failed", username, {"reason": "locked"}, remote)
+            await audit.append(conn, now, username, "login_failed", username, {"reason": "locked"}, remote)
             return LoginResult(None, error="账号因多次登录失败已被锁定，请稍后再试或联系管理员解锁")
         good = verify_password(row["password_hash"] if row is not None else _DUMMY_HASH, password)
         if row is None or not good or not row["active"]:
             await _count_failure(conn, row, now, max_failures, lockout_minutes)
             reason = "unknown_user" if row is None else ("inactive" if good else "bad_password")
-            await audit(conn, now, username, "login_failed", username, {"reason": reason}, remote)
+            await audit.append(conn, now, username, "login_failed", username, {"reason": reason}, remote)
             return LoginResult(None, error="用户名或密码错误")
         await conn.execute(update(users).where(users.c.id == row["id"]).values(failed_logins=0, locked_until=None))
         token = secrets.token_urlsafe(32)
@@ -81,7 +76,7 @@ async def login(engine: AsyncEngine, username: str, password: str, now: datetime
             id=digest(token), user_id=row["id"], csrf_token=secrets.token_urlsafe(32), created_at=to_db(now),
             expires_at=to_db(now + timedelta(hours=SESSION_HOURS)), remote=remote,
             user_agent=(user_agent or "")[:200] or None))
-        await audit(conn, now, username, "login", username, {}, remote)
+        await audit.append(conn, now, username, "login", username, {}, remote)
         return LoginResult(_user(row), token)
 
 
@@ -115,7 +110,7 @@ async def logout(engine: AsyncEngine, session: Session, now: datetime, remote: s
     async with write_transaction(engine) as conn:
         await conn.execute(update(web_sessions).where(web_sessions.c.id == session.id)
                            .values(revoked_at=to_db(now)))
-        await audit(conn, now, session.user.username, "logout", session.user.username, {}, remote)
+        await audit.append(conn, now, session.user.username, "logout", session.user.username, {}, remote)
 
 
 async def revoke_user_sessions(conn: AsyncConnection, user_id: int, now: datetime) -> None:

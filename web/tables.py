@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table
 
-from ticketing.db.base import metadata
+from core.db.base import metadata
 
 # One row per browser login. The cookie carries a random token; only its SHA-256 is stored, so a leaked
 # database does not hand out live sessions. Logout, password reset and deactivation revoke rows at once.

@@ -8,9 +8,9 @@ from sqlalchemy import func, select
 
 from config.bootstrap import build_case_service, engine_for
 from config.settings import Settings
+from core.errors import IllegalCommand
 from ticketing.db.cases_repo import SqlCaseRepository
 from ticketing.db.tables import case_history, case_stages, cases
-from ticketing.domain.errors import IllegalCommand
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
 from ticketing.services import NewCase

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.db.engine import create_engine
-from ticketing.db.migrate import upgrade
+from core.db.engine import create_engine
+from core.db.migrate import upgrade
 from ticketing.geo.demo import DEMO_DIR, seed_demo
 from ticketing.geo.importer import ImportFailed, export_file, import_file
 from ticketing.geo.repository import SqlGeoRepository

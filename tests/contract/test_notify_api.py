@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 
 from config.bootstrap import engine_for
 from config.settings import Settings
-from ticketing import accounts
+from core import accounts
 from ticketing.domain.model import Role
 from ticketing.notify.fakes import drive, new_case, to_closed
 from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service

@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from callcenter.events import BusEvent
 from config.settings import Settings
+from core.bus import BusEvent
 from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings

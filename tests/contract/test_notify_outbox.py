@@ -10,7 +10,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import insert, select
 
 from config.settings import Settings
-from ticketing.db.timeutil import to_db
+from core.db.timeutil import to_db
 from ticketing.notify.channels import LogChannel
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.fakes import FakeDialer, drive, new_case, to_closed

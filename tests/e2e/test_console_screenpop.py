@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench.screenpop import CHROMIUM, pop_once, ringing, running_console
-from callcenter.events import BusEvent
+from core.bus import BusEvent
 from tests.e2e.conftest import ARTIFACTS
 from web.keys import BUS
 

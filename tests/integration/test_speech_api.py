@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 
 from config.bootstrap import engine_for
 from config.settings import Settings
-from ticketing import accounts
+from core import accounts
 from ticketing.domain.model import Role
 from transcribe.settings import SpeechSettings
 from web.api.transcriptions import speech_service

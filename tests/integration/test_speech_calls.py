@@ -17,10 +17,10 @@ from typing import Any
 import pytest
 
 from callcenter.acd import LogIn, SetReady
-from callcenter.events import BusEvent
 from callcenter.live_speech import CallSpeech, build
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from core.bus import BusEvent
 from tests.integration.test_speech_whisper import FakeLocator, _class_right, _road_right, _utterances
 from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, run_sipp, to_alaw, wait_outcome
@@ -63,7 +63,7 @@ async def rig(asterisk: TelephonySettings, tmp_path: Path) -> AsyncIterator[Rig]
     from callcenter.app import build_runtime
     from callcenter.records import SqlCallRecords
     from callcenter.tables import TABLES
-    from ticketing.db.base import metadata
+    from core.db.base import metadata
     from transcribe.tables import speech_segments, speech_transcripts
 
     settings = _whisper_settings()

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 from callcenter.acd import LogIn, SetReady
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from core.tables import audit_log
 from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp, to_alaw, wait_for, wait_outcome
-from ticketing.db.tables import audit_log
 from ticketing.domain.model import Actor, Role
 from ticketing.services import NewCase
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.tables import audit_log
 from tests.integration.test_web_support import PASSWORD, Site, site_fixture  # noqa: F401
-from ticketing.db.tables import audit_log, calendar_days
+from ticketing.db.tables import calendar_days
 from web.keys import ENGINE
 
 # Every page of this feature with the roles allowed to open it.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from aiohttp import ClientWebSocketResponse
 
-from callcenter.events import BusEvent
+from core.bus import BusEvent
 from tests.api_plugin import Api
 from web.api.console import distance_m
 from web.keys import BUS

@@ -6,8 +6,8 @@ import re
 
 from sqlalchemy import select
 
+from core.tables import audit_log
 from tests.integration.test_web_support import Site, site_fixture  # noqa: F401
-from ticketing.db.tables import audit_log
 from web.keys import ENGINE
 
 

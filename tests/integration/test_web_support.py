@@ -12,8 +12,8 @@ from sqlalchemy import update
 
 from config.bootstrap import engine_for
 from config.settings import Settings
-from ticketing import accounts
-from ticketing.db.tables import users
+from core import accounts
+from core.tables import users
 from ticketing.domain.model import Role
 from web.app import create_app
 

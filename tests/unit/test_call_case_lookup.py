@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from callcenter.case_lookup import sql_case_lookup
-from ticketing.db.base import metadata
+from core.db.base import metadata
 from ticketing.db.tables import case_stages, cases
 
 T0 = datetime(2026, 11, 23, 1, 0)

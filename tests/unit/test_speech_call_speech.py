@@ -13,9 +13,9 @@ import numpy as np
 from aiohttp import web
 
 from callcenter import live_speech
-from callcenter.events import BusEvent, EventBus
 from callcenter.live_speech import CallSpeech
 from callcenter.settings import TelephonySettings
+from core.bus import BusEvent, EventBus
 from tests.unit.test_speech_rtp import FakeEngine, _send, _ulaw_packets, _until
 from transcribe.repository import SqlTranscriptRepository
 from transcribe.service import SpeechService, conversation_text
@@ -66,7 +66,7 @@ class FakeAri:
 async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path: Path) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    from ticketing.db.base import metadata
+    from core.db.base import metadata
     from transcribe.tables import speech_segments, speech_transcripts
 
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 's.db'}")

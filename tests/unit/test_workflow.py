@@ -9,14 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
-from ticketing.domain.errors import (
+from core.errors import (
     Forbidden,
     IllegalCommand,
     InvalidParameters,
     PreconditionFailed,
     StaleVersion,
 )
+from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.model import Actor, CaseFlow, Light, RequestKind, RequestState, Role, Stage, State
 from ticketing.domain.workflow import (
     PERMISSIONS,

@@ -12,10 +12,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db.timeutil import from_db, to_db
+from core.errors import NotFound, StaleVersion
 from ticketing.db.tables import case_counters, case_history, case_requests, case_stages, cases
-from ticketing.db.timeutil import from_db, to_db
 from ticketing.domain.calendar import Limit, LimitUnit
-from ticketing.domain.errors import NotFound, StaleVersion
 from ticketing.domain.model import CaseFlow, CaseRequest, RequestKind, RequestState, Stage, StageClock, State
 from ticketing.domain.workflow import HistoryEntry
 

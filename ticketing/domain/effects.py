@@ -11,9 +11,9 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from core.errors import InvalidParameters, PreconditionFailed
 from ticketing.domain.calendar import Limit, LimitUnit
 from ticketing.domain.commands import Command, Policy
-from ticketing.domain.errors import InvalidParameters, PreconditionFailed
 from ticketing.domain.model import CaseFlow, CaseRequest, RequestKind, RequestState, Stage, StageClock
 
 Result = tuple[CaseFlow, dict[str, Any]]

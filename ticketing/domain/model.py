@@ -7,6 +7,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from core.identity import Actor as Actor  # the case model speaks of them; defined in the kernel
+from core.identity import Role as Role
 from ticketing.domain.calendar import Limit
 
 
@@ -29,21 +31,6 @@ STATE_LABELS = {
     State.REPORTED: "已上报", State.ACCEPTED: "已受理", State.REGISTERED: "已立案", State.DISPATCHED: "处置中",
     State.HANDLED: "待核查结案", State.CLOSED: "已结案", State.BACKLOG: "挂账", State.INVALID: "已作废",
 }
-
-
-class Role(StrEnum):
-    AGENT = "agent"  # 受理员
-    LEAD = "lead"  # 值班长
-    DISPATCHER = "dispatcher"  # 派遣员
-    DEPARTMENT = "department"  # 专业部门
-    INSPECTOR = "inspector"  # 监督员
-    ADMIN = "admin"  # 管理员
-    SYSTEM = "system"  # the platform itself (callbacks, sweeps)
-
-    @property
-    def label(self) -> str:
-        return {"agent": "受理员", "lead": "值班长", "dispatcher": "派遣员", "department": "专业部门",
-                "inspector": "监督员", "admin": "管理员", "system": "系统"}[self.value]
 
 
 class Stage(StrEnum):
@@ -85,15 +72,6 @@ class Light(StrEnum):
     GREEN = "green"
     YELLOW = "yellow"
     RED = "red"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """Who issues a command. Department users are bound to exactly one department."""
-
-    username: str
-    role: Role
-    department_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

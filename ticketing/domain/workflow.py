@@ -10,15 +10,15 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from ticketing.domain.commands import CaseEvent, Command, HistoryEntry, Outcome, Policy
-from ticketing.domain.effects import EFFECTS, start_stage
-from ticketing.domain.errors import (
+from core.errors import (
     Forbidden,
     IllegalCommand,
     InvalidParameters,
     PreconditionFailed,
     StaleVersion,
 )
+from ticketing.domain.commands import CaseEvent, Command, HistoryEntry, Outcome, Policy
+from ticketing.domain.effects import EFFECTS, start_stage
 from ticketing.domain.model import Actor, CaseFlow, RequestKind, Role, Stage, State
 
 __all__ = ["COMMAND_LABELS", "PERMISSIONS", "TERMINAL", "TRANSITIONS", "CaseEvent", "Command", "HistoryEntry",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, Float, Integer, String, Table, Text
 
-from ticketing.db.base import metadata
+from core.db.base import metadata
 
 
 def _bbox() -> list[Column]:

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from callcenter.events import BusEvent
+from core.bus import BusEvent
 from ticketing.notify.service import NotifyService
 from ticketing.notify.tables import callbacks
 

@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.db.engine import write_transaction
-from ticketing.db.timeutil import to_db
+from core.db.engine import write_transaction
+from core.db.timeutil import to_db
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import callbacks
 

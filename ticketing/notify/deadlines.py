@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import String, and_, case, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.db.engine import write_transaction
+from core.db.engine import write_transaction
+from core.db.timeutil import from_db, to_db
 from ticketing.db.tables import case_stages, cases
-from ticketing.db.timeutil import from_db, to_db
 from ticketing.notify.domain.deadlines import LEVEL_ESCALATION, Threshold, parse_threshold, urge_text
 from ticketing.notify.outbox import OutboxMessage, enqueue_many
 from ticketing.notify.settings import NotifySettings

@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.db.engine import write_transaction
-from ticketing.db.timeutil import from_db, to_db
+from core.db.engine import write_transaction
+from core.db.timeutil import from_db, to_db
 from ticketing.notify.channels import DeliveryError, SmsChannel
 from ticketing.notify.domain.delivery import next_attempt, rate_limited
 from ticketing.notify.settings import NotifySettings

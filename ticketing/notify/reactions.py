@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db.timeutil import from_db, to_db
 from ticketing.db.tables import case_history, case_stages, cases
-from ticketing.db.timeutil import from_db, to_db
 from ticketing.notify.domain.delivery import dedup_key
 from ticketing.notify.outbox import OutboxMessage
 

@@ -16,7 +16,7 @@ from typing import Any
 from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from callcenter.events import BusEvent
+from core.bus import BusEvent
 from ticketing.notify import call_requests
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings, notify_settings

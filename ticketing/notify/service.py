@@ -17,9 +17,9 @@ from zoneinfo import ZoneInfo
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.db.engine import write_transaction
-from ticketing.db.timeutil import to_db
-from ticketing.domain.errors import DomainError
+from core.db.engine import write_transaction
+from core.db.timeutil import to_db
+from core.errors import DomainError
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
 from ticketing.notify import callbacks as cb

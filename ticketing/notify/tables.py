@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, String, Table, Text, UniqueConstraint
 
-from ticketing.db.base import metadata
+from core.db.base import metadata
 
 deadline_alerts = Table(
     "deadline_alerts", metadata,

@@ -17,8 +17,8 @@ import aiohttp
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.db.engine import write_transaction
-from ticketing.db.timeutil import to_db
+from core.db.engine import write_transaction
+from core.db.timeutil import to_db
 from ticketing.notify.domain.delivery import next_attempt
 from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from ticketing.notify.settings import NotifySettings

@@ -15,9 +15,9 @@ from sqlalchemy import select
 
 from callcenter.acd import EndWrapUp, IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
 from callcenter.tables import calls
-from ticketing.accounts import User
+from core.accounts import User
+from core.db.timeutil import from_db
 from ticketing.db.tables import cases
-from ticketing.db.timeutil import from_db
 from ticketing.domain.model import Role, State
 from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, mask_phone, summary
 from ticketing.reference import ReferenceData

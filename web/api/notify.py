@@ -7,11 +7,12 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 
-from ticketing.accounts import User
-from ticketing.db.tables import audit_log, cases
-from ticketing.db.timeutil import from_db, to_db
+from core import audit
+from core.accounts import User
+from core.db.timeutil import from_db, to_db
+from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
 from ticketing.notify.callbacks import list_callbacks
@@ -80,9 +81,7 @@ def _when(value: datetime | None) -> str | None:
 
 async def _audit(request: web.Request, user: User, action: str, target: str, detail: dict[str, Any]) -> None:
     async with request.app[ENGINE].begin() as conn:
-        await conn.execute(insert(audit_log).values(at=to_db(request.app[CLOCK]()), actor=user.username,
-                                                    action=action, target=target, detail=detail,
-                                                    remote=request.remote))
+        await audit.append(conn, request.app[CLOCK](), user.username, action, target, detail, request.remote)
 
 
 @operation("GET", "/api/v1/notify/outbox", summary="短信与督办发件箱（发送状态、重试次数）", tag="notify",

@@ -16,10 +16,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from ticketing.accounts import user_for_token
+from core.accounts import user_for_token
+from core.db.timeutil import from_db, to_db
+from core.errors import DomainError
 from ticketing.db.tables import cases
-from ticketing.db.timeutil import from_db, to_db
-from ticketing.domain.errors import DomainError
 from ticketing.domain.model import Role, State
 from ticketing.queries import iso
 from ticketing.reference import ReferenceData

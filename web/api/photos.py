@@ -19,10 +19,10 @@ from aiohttp import BodyPartReader, web
 from PIL import Image, UnidentifiedImageError
 from sqlalchemy import insert, select
 
-from ticketing.accounts import User
-from ticketing.db.engine import write_transaction
-from ticketing.db.timeutil import to_db
-from ticketing.domain.errors import DomainError
+from core.accounts import User
+from core.db.engine import write_transaction
+from core.db.timeutil import to_db
+from core.errors import DomainError
 from ticketing.domain.model import Role
 from web.auth import require_user
 from web.errors import ApiError

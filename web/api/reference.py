@@ -9,9 +9,9 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import delete, select
 
-from ticketing.accounts import User
-from ticketing.db.tables import audit_log, calendar_days
-from ticketing.db.timeutil import to_db
+from core import audit
+from core.accounts import User
+from ticketing.db.tables import calendar_days
 from ticketing.domain.model import Role
 from web.auth import require_user
 from web.errors import parse_body
@@ -72,9 +72,8 @@ async def post_calendar_day(request: web.Request) -> web.Response:
         if body.kind != "clear":
             await conn.execute(calendar_days.insert().values(day=body.day, kind=body.kind, name=body.name,
                                                              entered_by=user.username))
-        await conn.execute(audit_log.insert().values(
-            at=to_db(service.clock()), actor=user.username, action="calendar_day", target=body.day.isoformat(),
-            detail={"kind": body.kind, "name": body.name}, remote=request.remote))
+        await audit.append(conn, service.clock(), user.username, "calendar_day", body.day.isoformat(),
+                           {"kind": body.kind, "name": body.name}, request.remote)
     service.invalidate()
     return json_response({"day": body.day.isoformat(), "kind": body.kind})
 

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from ticketing.domain.errors import DomainError
+from core.errors import DomainError
 from ticketing.domain.model import Role
 from web.auth import PageForbidden
 from web.templating import register_nav, render, setup_templating

@@ -8,16 +8,17 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import delete, select, update
 
-from ticketing import accounts
-from ticketing.db.engine import write_transaction
-from ticketing.db.tables import calendar_days, categories, departments, users
-from ticketing.db.timeutil import from_db
-from ticketing.domain.errors import DomainError, InvalidParameters
+from core import accounts, audit
+from core.db.engine import write_transaction
+from core.db.timeutil import from_db
+from core.errors import DomainError, InvalidParameters
+from core.tables import departments, users
+from ticketing.db.tables import calendar_days, categories
 from ticketing.domain.model import Role
 from web.auth import require_page_user
 from web.keys import CASES, CLOCK, ENGINE
 from web.pages.auth import remote_of
-from web.sessions import audit, revoke_user_sessions
+from web.sessions import revoke_user_sessions
 from web.templating import render
 
 ROLE_CHOICES = [(r.value, r.label) for r in Role if r is not Role.SYSTEM]
@@ -71,7 +72,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
                                     role=role, now=request.app[CLOCK](), password=field["password"],
                                     department_code=field["department_code"] if role is Role.DEPARTMENT else None,
                                     extension=field["extension"] or None)
-            await audit(conn, request.app[CLOCK](), admin.username, "user_added", field["username"],
+            await audit.append(conn, request.app[CLOCK](), admin.username, "user_added", field["username"],
                         {"role": role.value, "department": field["department_code"] or None}, remote_of(request))
     except DomainError as exc:
         return await users_page(request, error=exc.message, status=exc.status)
@@ -88,7 +89,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
             user = await accounts.get_user(conn, username)
             await accounts.set_password(conn, username, password)
             await revoke_user_sessions(conn, user.id, now)
-            await audit(conn, now, admin.username, "password_reset", username, {}, remote_of(request))
+            await audit.append(conn, now, admin.username, "password_reset", username, {}, remote_of(request))
     except DomainError as exc:
         return await users_page(request, error=exc.message, status=exc.status)
     raise web.HTTPSeeOther(f"/admin/users?notice=已重置 {username} 的密码，其登录会话已全部失效")
@@ -101,7 +102,8 @@ async def unlock(request: web.Request) -> web.StreamResponse:
         await accounts.get_user(conn, username)
         await conn.execute(update(users).where(users.c.username == username)
                            .values(failed_logins=0, locked_until=None))
-        await audit(conn, request.app[CLOCK](), admin.username, "user_unlocked", username, {}, remote_of(request))
+        await audit.append(conn, request.app[CLOCK](), admin.username, "user_unlocked", username, {},
+                           remote_of(request))
     raise web.HTTPSeeOther(f"/admin/users?notice=已解锁 {username}")
 
 
@@ -133,7 +135,7 @@ async def calendar_submit(request: web.Request) -> web.StreamResponse:
         if kind != "clear":
             await conn.execute(calendar_days.insert().values(day=day, kind=kind, name=name,
                                                              entered_by=admin.username))
-        await audit(conn, request.app[CLOCK](), admin.username, "calendar_day", day.isoformat(),
+        await audit.append(conn, request.app[CLOCK](), admin.username, "calendar_day", day.isoformat(),
                     {"kind": kind, "name": name}, remote_of(request))
     request.app[CASES].invalidate()
     raise web.HTTPSeeOther(f"/admin/calendar?notice=已保存 {day.isoformat()}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ticketing.accounts import User
+from core.accounts import User
 from web.auth import clear_session_cookie, current_session, current_user, home_for, require_page_user
 from web.auth import set_session_cookie as set_cookie
 from web.csrf import LOGIN_COOKIE, new_login_token, same

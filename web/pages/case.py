@@ -13,18 +13,18 @@ from aiohttp import web
 from multidict import MultiDictProxy
 from sqlalchemy import select
 
-from ticketing.accounts import User
-from ticketing.db.engine import write_transaction
+from core import audit
+from core.accounts import User
+from core.db.engine import write_transaction
+from core.errors import DomainError, InvalidParameters, NotFound, StaleVersion
 from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
-from ticketing.domain.errors import DomainError, InvalidParameters, NotFound, StaleVersion
 from ticketing.domain.workflow import NEEDS_REASON, PERMISSIONS, Command
 from ticketing.queries import FULL_PHONE_ROLES, ViewContext, case_view
 from web.api.photos import save_photo
 from web.auth import require_page_user
 from web.keys import CASES, CLOCK, ENGINE
 from web.pages.auth import remote_of, safe_next
-from web.sessions import audit
 from web.templating import render
 
 STALE_MESSAGE = "案件已被他人修改，请刷新"
@@ -161,7 +161,7 @@ async def reveal_phone(request: web.Request) -> web.StreamResponse:
     await load_view(request, user, case_no)  # the same visibility rules as the page
     async with write_transaction(request.app[ENGINE]) as conn:
         phone = (await conn.execute(select(cases.c.caller_phone).where(cases.c.case_no == case_no))).scalar()
-        await audit(conn, request.app[CLOCK](), user.username, "reveal_phone", case_no,
+        await audit.append(conn, request.app[CLOCK](), user.username, "reveal_phone", case_no,
                     {"role": user.role.value}, remote_of(request))
     if "json" in request.headers.get("Accept", ""):
         return web.json_response({"case_no": case_no, "caller_phone": phone},

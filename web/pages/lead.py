@@ -8,8 +8,8 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from core.db.timeutil import from_db
 from ticketing.db.tables import case_requests, cases
-from ticketing.db.timeutil import from_db
 from ticketing.domain.model import RequestKind, Role
 from ticketing.queries import CaseFilter, ViewContext, iso, list_cases
 from web.auth import require_page_user

@@ -10,8 +10,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from callcenter.tables import calls
+from core.db.timeutil import from_db, to_db
 from ticketing.db.tables import cases
-from ticketing.db.timeutil import from_db, to_db
 from ticketing.domain.model import Role, State
 from web.auth import require_page_user, require_user
 from web.json import json_response

@@ -7,15 +7,17 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from ticketing.db.all_tables import metadata
-from ticketing.db.engine import create_engine
+from core.db.engine import create_engine
 
 config = context.config
+# Only autogenerate compares against the tables; the caller passes the complete metadata
+# (`alembic_config(url, metadata=config.all_tables.metadata)`), so the kernel imports no package above it.
+target_metadata = config.attributes.get("metadata")
 
 
 def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode copies tables instead.
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
     with context.begin_transaction():
         context.run_migrations()
 

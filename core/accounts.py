@@ -13,10 +13,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.db.tables import api_tokens, departments, users
-from ticketing.db.timeutil import from_db, to_db
-from ticketing.domain.errors import InvalidParameters, NotFound
-from ticketing.domain.model import Actor, Role
+from core.db.timeutil import from_db, to_db
+from core.errors import InvalidParameters, NotFound
+from core.identity import Actor, Role
+from core.tables import api_tokens, departments, users
 
 _hasher = PasswordHasher()
 USERNAME = re.compile(r"^[a-z][a-z0-9_.-]{1,63}$")

@@ -1,0 +1,12 @@
+"""The clock every service is given: a callable returning an aware UTC datetime (tests pass their own)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

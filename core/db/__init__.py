@@ -1,0 +1,1 @@
+"""Database plumbing shared by every package: metadata, engine, migrations, datetime storage."""
