@@ -26,7 +26,7 @@ from typing import Any
 from aiohttp import ClientSession
 
 from config.bootstrap import engine_for
-from config.settings import CONFIG_DIR, Settings, load_settings
+from config.settings import CONFIG_DIR, DATA_DIR, Settings, load_settings
 from core import accounts
 from core.db.migrate import upgrade
 from ticketing.db.tables import case_counters, case_history, case_stages, cases
@@ -46,7 +46,7 @@ async def prepare(settings: Settings) -> dict[str, str]:
     engine = engine_for(settings)
     tokens = {}
     async with engine.begin() as conn:
-        await seed_reference(conn)
+        await seed_reference(conn, DATA_DIR)
         for name, role, dept in USERS:
             await accounts.add_user(conn, username=name, display_name=name, role=role, now=datetime.now(UTC),
                                     department_code=dept)

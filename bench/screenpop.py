@@ -32,10 +32,10 @@ from typing import Any
 from aiohttp import web
 
 from callcenter.settings import TelephonySettings
+from config.bootstrap import create_app
 from config.settings import CONFIG_DIR, load_settings
 from core.bus import BusEvent
-from web.app import create_app
-from web.keys import BUS, SERVICES
+from web.keys import BUS, RUNNING
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -90,7 +90,7 @@ async def running_console(tmp: Path, telephony: TelephonySettings | None = None,
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     if telephony is not None:
-        await app[SERVICES]["calls"].wait_connected()
+        await app[RUNNING].calls.wait_connected()
     if before_login is not None:
         await before_login(app)
     port = free_port()
@@ -179,7 +179,7 @@ async def measure_asterisk(calls: int, tmp: Path) -> dict[str, Any]:
     phone = BaresipAgent(tel, EXTENSION, tmp / "a8001", make_tone(tmp))
 
     async def online(app: web.Application) -> None:
-        await agent_online(app[SERVICES]["calls"], phone, EXTENSION)
+        await agent_online(app[RUNNING].calls, phone, EXTENSION)
 
     pops: list[float] = []
     created: list[float] = []

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select, update
 
 from config.bootstrap import engine_for
-from config.settings import load_settings
+from config.settings import DATA_DIR, load_settings
 from core.db.migrate import upgrade
 from ticketing.db.tables import case_stages
 from ticketing.notify.deadlines import sweep_deadlines
@@ -57,7 +57,7 @@ async def load(settings, n: int) -> None:  # type: ignore[no-untyped-def]
     engine = engine_for(settings)
     case_rows, stage_rows = _rows(n)
     async with engine.begin() as conn:
-        await seed_reference(conn)
+        await seed_reference(conn, DATA_DIR)
         raw = (await conn.get_raw_connection()).driver_connection
         schema = settings.database.schema_name
         await raw.copy_records_to_table("cases", records=case_rows, columns=CASE_COLUMNS, schema_name=schema)

@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ivr.events import CaseStatus
+from ivr.session_events import CaseStatus
 from ticketing.db.tables import case_stages, cases
 
 CaseLookup = Callable[[str], Awaitable[CaseStatus | None]]

@@ -19,8 +19,8 @@ from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
 from callcenter.conversation import REQUEUE, converse
 from callcenter.ivr_exec import SessionRunner, sound
 from ivr.actions import Dequeue, Enqueue, IvrAction, LeaveMessage, LookupCase, RequestCallback
-from ivr.events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
 from ivr.inbound import InboundSession, InboundState
+from ivr.session_events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
 
 if TYPE_CHECKING:
     from callcenter.runtime import CallRuntime

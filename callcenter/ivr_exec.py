@@ -24,9 +24,9 @@ from callcenter.ari.events import (
 )
 from callcenter.call import Call, Item, TimerFired
 from ivr.actions import CancelTimer, CollectDigits, HangUp, IvrAction, Play, Record, StartTimer, StopPrompts
-from ivr.events import ActionFailed, CallerHungUp, Digit, IvrEvent, PromptFinished, Timeout
-from ivr.events import RecordingFinished as IvrRecordingFinished
 from ivr.machine import IvrProtocolError, Session
+from ivr.session_events import ActionFailed, CallerHungUp, Digit, IvrEvent, PromptFinished, Timeout
+from ivr.session_events import RecordingFinished as IvrRecordingFinished
 
 log = logging.getLogger(__name__)
 ActionHandler = Callable[[IvrAction], Awaitable[IvrEvent | None]]

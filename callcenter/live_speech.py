@@ -32,14 +32,13 @@ from callcenter.ari.events import Event
 from callcenter.rig.confgen import ari_password, recordings_dir
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
-from transcribe.events import SegmentEvent
 from transcribe.live import LiveLeg, LiveTranscription
 from transcribe.ports import EngineUnavailable, Speaker
+from transcribe.segments import SegmentEvent
 from transcribe.service import SpeechService
 from transcribe.settings import SpeechSettings
 
 if TYPE_CHECKING:
-    from aiohttp import web
 
     from callcenter.runtime import CallRuntime
 
@@ -329,30 +328,3 @@ def unavailable(settings: SpeechSettings) -> str | None:
 def build(calls: CallRuntime, speech: SpeechService, tel: TelephonySettings) -> CallSpeech:
     return CallSpeech(calls, speech, speech_ari_client(tel), recordings_dir(tel), calls.bus)
 
-
-def setup(app: web.Application) -> None:
-    """Start call transcription with the app when telephony and speech are both available."""
-    from web.keys import SERVICES, SETTINGS
-
-    tel: TelephonySettings = app[SETTINGS].telephony
-    speech: SpeechService | None = app[SERVICES].get("speech")
-    if not tel.enabled or speech is None:
-        return
-    reason = unavailable(speech.settings)
-    if reason:
-        log.info("calls are not transcribed: %s", reason)
-        return
-
-    async def call_speech(app: web.Application) -> Any:
-        runtime = app[SERVICES].get("calls")
-        if runtime is None:
-            yield
-            return
-        service = build(runtime, speech, tel)
-        app[SERVICES]["call_speech"] = service
-        await service.start()
-        yield
-        await service.stop()
-        app[SERVICES].pop("call_speech", None)
-
-    app.cleanup_ctx.append(call_speech)

@@ -17,7 +17,7 @@ from callcenter.conversation import converse
 from callcenter.ivr_exec import SessionRunner
 from callcenter.legs import TelephonyError, ring_leg, trunk_endpoint
 from ivr.actions import IvrAction, StoreSurveyAnswer
-from ivr.events import ActionFailed, CallStarted, CaseStatus, IvrEvent
+from ivr.session_events import ActionFailed, CallStarted, CaseStatus, IvrEvent
 from ivr.survey import SurveySession
 
 if TYPE_CHECKING:

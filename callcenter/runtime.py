@@ -31,10 +31,10 @@ from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
-from ivr.events import CaseStatus
-from ivr.flow import InboundFlow, SurveyFlow
+from ivr.flow_spec import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession
 from ivr.loader import load_inbound_flow, load_survey_flow
+from ivr.session_events import CaseStatus
 
 log = logging.getLogger(__name__)
 REPEAT_WINDOW = timedelta(hours=24)

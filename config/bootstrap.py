@@ -1,59 +1,70 @@
-"""The composition root: builds the engine and services from settings and wires adapters by name.
+"""The composition root: the one place that builds the engine and the services from the settings.
 
-Nothing connects at import time; `create_app` (web) and the CLI call these functions.
+`build_services` makes a `Services` record; `create_app` hands it to the web layer (web.app.build_app), the
+CLI uses the same builders. Nothing connects at import time.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
-from types import ModuleType
+from dataclasses import dataclass
 
+from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.settings import Settings
 from core.bus import BusEvent, EventBus
+from core.clock import Clock, utc_now
 from core.db.engine import create_engine
 from ticketing.domain.workflow import CaseEvent
-from ticketing.services import CaseService, Locator
+from ticketing.geo.service import SqlGeoLocator
+from ticketing.services import CaseService
+from transcribe.repository import SqlTranscriptRepository
+from transcribe.service import SpeechService, default_understander
+from web.app import build_app
 
-log = logging.getLogger("hotline")
 
-# Feature modules that add routes to the web app through `setup(app)`; each is optional so a site can
-# run without telephony or speech installed.
-WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.calls",
-                "web.api.transcriptions", "callcenter.app", "web.pages", "web.api.photos", "web.api.open311")
-WEB_FEATURES += ("web.api.console", "web.live", "web.pages.console", "web.pages.wallboard")  # consoles
-WEB_FEATURES += ("ticketing.notify.scheduler", "web.api.notify")  # closing the loop: timers, SMS, callbacks
-WEB_FEATURES += ("callcenter.live_speech",)  # call transcription (after callcenter.app)
+@dataclass(frozen=True)
+class Services:
+    """Everything the web app and the CLI share, built once from the settings."""
+
+    settings: Settings
+    engine: AsyncEngine
+    clock: Clock
+    bus: EventBus
+    geo: SqlGeoLocator
+    cases: CaseService
+    speech: SpeechService
 
 
 def engine_for(settings: Settings) -> AsyncEngine:
     return create_engine(settings.database_url(), echo=settings.database.echo, schema=settings.database.schema_name)
 
 
-def optional_module(name: str) -> ModuleType | None:
-    try:
-        spec = importlib.util.find_spec(name)
-    except ModuleNotFoundError:
-        spec = None
-    return importlib.import_module(name) if spec is not None else None
+def build_locator(engine: AsyncEngine, settings: Settings) -> SqlGeoLocator:
+    return SqlGeoLocator(engine, settings.geo)
 
 
-def build_locator(engine: AsyncEngine, settings: Settings) -> Locator | None:
-    geo = optional_module("ticketing.geo.service")
-    if geo is None or not hasattr(geo, "SqlGeoLocator"):
-        return None
-    return geo.SqlGeoLocator(engine, settings.geo)  # type: ignore[no-any-return]
+def build_case_service(engine: AsyncEngine, settings: Settings, clock: Clock | None = None,
+                       publish: Callable[[CaseEvent], None] | None = None,
+                       locator: SqlGeoLocator | None = None) -> CaseService:
+    return CaseService(engine=engine, settings=settings, locator=locator or build_locator(engine, settings),
+                       clock=clock or utc_now, publish=publish)
 
 
-def build_case_service(engine: AsyncEngine, settings: Settings, clock: Callable[[], datetime] | None = None,
-                       publish: Callable[[CaseEvent], None] | None = None) -> CaseService:
-    return CaseService(engine=engine, settings=settings, locator=build_locator(engine, settings),
-                       clock=clock or (lambda: datetime.now(UTC)), publish=publish)
+def build_services(settings: Settings, clock: Clock | None = None) -> Services:
+    engine = engine_for(settings)
+    bus = EventBus()
+    geo = build_locator(engine, settings)
+    cases = build_case_service(engine, settings, clock, publish=case_event_publisher(bus), locator=geo)
+    speech = SpeechService(settings.speech, understander=default_understander(settings.speech, geo),
+                           repository=SqlTranscriptRepository(engine))
+    return Services(settings, engine, cases.clock, bus, geo, cases, speech)
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The web application (API, pages, consoles, telephony when enabled) over freshly built services."""
+    return build_app(build_services(settings, clock))
 
 
 def case_event_publisher(bus: EventBus) -> Callable[[CaseEvent], None]:

@@ -14,8 +14,11 @@ from typing import Any, TypeVar
 
 import click
 
-from config.bootstrap import engine_for, optional_module
-from config.settings import ConfigError, Settings, load_settings
+from config.bootstrap import build_case_service, create_app, engine_for
+from config.cli_asterisk import asterisk_group
+from config.cli_geo import geo_group
+from config.cli_speech import models_group, transcribe_command
+from config.settings import DATA_DIR, ConfigError, Settings, load_settings
 from core.errors import DomainError
 from ticketing.domain.model import Role
 
@@ -68,7 +71,6 @@ def serve(host: str | None, port: int | None) -> None:
     import uvloop
     from aiohttp import web
 
-    from web.app import create_app
 
     settings = _settings()
     # uvloop: a faster event loop for the one process that serves API, consoles and the ARI app.
@@ -103,7 +105,7 @@ async def _seed_reference(settings: Settings) -> dict[str, int]:
     engine = engine_for(settings)
     try:
         async with engine.begin() as conn:
-            return await seed_reference(conn)
+            return await seed_reference(conn, DATA_DIR)
     finally:
         await engine.dispose()
 
@@ -148,9 +150,10 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
     engine = engine_for(settings)
     try:
         async with engine.begin() as conn:
-            added: dict[str, Any] = await seed_reference(conn)
+            added: dict[str, Any] = await seed_reference(conn, DATA_DIR)
             users = [(u, n, r, None) for u, n, r in DEMO_USERS]
-            users += [(f"dept-{d['code']}", d["name"], Role.DEPARTMENT, d["code"]) for d in department_rows()]
+            departments = department_rows(DATA_DIR / "departments.yaml")
+            users += [(f"dept-{d['code']}", d["name"], Role.DEPARTMENT, d["code"]) for d in departments]
             count = 0
             for username, name, role, dept in users:
                 try:
@@ -160,12 +163,11 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
                                             password=password, department_code=dept)
                     count += 1
             added["users"] = count
-        geo = optional_module("ticketing.geo.seed")
-        if geo is not None and hasattr(geo, "seed_demo"):
-            added["geo"] = await geo.seed_demo(engine)
         from ticketing.demo_cases import seed_demo_cases
+        from ticketing.geo.demo import seed_demo
 
-        added["cases"] = await seed_demo_cases(engine, settings)
+        added["geo"] = await seed_demo(engine)
+        added["cases"] = await seed_demo_cases(build_case_service(engine, settings))
         return added
     finally:
         await engine.dispose()
@@ -239,7 +241,6 @@ def case() -> None:
 @click.argument("case_no")
 def case_show(case_no: str) -> None:
     """Print a case with its deadlines and history as JSON."""
-    from config.bootstrap import build_case_service
     from ticketing.domain.model import Actor
     from ticketing.queries import ViewContext, case_view
 
@@ -307,16 +308,8 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _register_features() -> None:
-    for module_name, attr in (("callcenter.cli", "asterisk_group"), ("transcribe.cli", "models_group"),
-                              ("transcribe.cli", "transcribe_command"), ("ticketing.geo.cli", "geo_group")):
-        module = optional_module(module_name)
-        command = getattr(module, attr, None) if module else None
-        if command is not None:
-            main.add_command(command)
-
-
-_register_features()
+for command in (asterisk_group, models_group, transcribe_command, geo_group):
+    main.add_command(command)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from ivr.actions import Dequeue, Enqueue, LeaveMessage, LookupCase, Record, RequestCallback
-from ivr.events import (
+from ivr.flow_spec import InboundFlow
+from ivr.machine import INPUT_TIMER, IvrProtocolError, Session, Step, path_text
+from ivr.session_events import (
     ActionFailed,
     AgentAnswered,
     CallerHungUp,
@@ -33,8 +35,6 @@ from ivr.events import (
     RecordingFinished,
     Timeout,
 )
-from ivr.flow import InboundFlow
-from ivr.machine import INPUT_TIMER, IvrProtocolError, Session, Step, path_text
 from ivr.speech import Fragment, SayDateTime, SayDigits, SayNumber
 
 QUEUE_TIMER = "queue_wait"

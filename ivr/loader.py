@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from ivr.flow import FlowError, FlowT, InboundFlow, SurveyFlow, parse_flow
+from ivr.flow_spec import FlowError, FlowT, InboundFlow, SurveyFlow, parse_flow
 from ivr.speech import NUMBER_PROMPTS
 
 IVR_DIR = Path(__file__).resolve().parent

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 from ivr.actions import CancelTimer, CollectDigits, HangUp, IvrAction, Play, StartTimer, StopPrompts
-from ivr.events import Digit, IvrEvent, PromptFinished, Timeout
+from ivr.session_events import Digit, IvrEvent, PromptFinished, Timeout
 from ivr.speech import Fragment, Prompt
 
 INPUT_TIMER = "input"

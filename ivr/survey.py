@@ -12,7 +12,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 from ivr.actions import Record, StoreSurveyAnswer
-from ivr.events import (
+from ivr.flow_spec import SurveyFlow
+from ivr.machine import INPUT_TIMER, Session, Step, path_text
+from ivr.session_events import (
     ActionFailed,
     CallerHungUp,
     CallStarted,
@@ -22,8 +24,6 @@ from ivr.events import (
     RecordingFinished,
     Timeout,
 )
-from ivr.flow import SurveyFlow
-from ivr.machine import INPUT_TIMER, Session, Step, path_text
 from ivr.speech import Fragment, SayDigits
 
 

@@ -15,8 +15,8 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from ivr.actions import CancelTimer, IvrAction, Play, StartTimer, StopPrompts
-from ivr.events import Digit, IvrEvent, PromptFinished, Timeout
 from ivr.machine import Session
+from ivr.session_events import Digit, IvrEvent, PromptFinished, Timeout
 
 A = TypeVar("A")
 

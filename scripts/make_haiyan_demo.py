@@ -275,7 +275,7 @@ def toilets(b: Builder) -> Iterator[Component]:
 
 
 def build(layout: dict[str, Any]) -> dict[str, list[Any]]:
-    """All demo records by kind."""
+    """All demo objects by kind."""
     b = Builder(layout)
     data: dict[str, list[Any]] = {
         "streets": [b.street()], "communities": b.communities(), "cells": b.make_cells(),
@@ -288,9 +288,9 @@ def build(layout: dict[str, Any]) -> dict[str, list[Any]]:
 
 
 def write(data: dict[str, list[Any]], out: Path, title: str) -> None:
-    for kind, records in data.items():
+    for kind, objects in data.items():
         meta = {"demo": True, "coordinate_system": "WGS-84"}
-        dump_geojson((to_feature(r) for r in records), out / f"{kind}.geojson", name=title, meta=meta)
+        dump_geojson((to_feature(r) for r in objects), out / f"{kind}.geojson", name=title, meta=meta)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -301,8 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     layout = yaml.safe_load(args.layout.read_text(encoding="utf-8"))
     data = build(layout)
     write(data, args.out, layout["name"] + DEMO_SUFFIX)
-    for kind, records in data.items():
-        print(f"{kind}: {len(records)}")
+    for kind, objects in data.items():
+        print(f"{kind}: {len(objects)}")
     return 0
 
 

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from config.bootstrap import engine_for
+from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from ticketing.domain.model import Role
-from web.app import create_app
 
 USERS = [("agent01", Role.AGENT, None), ("agent02", Role.AGENT, None),
          ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),

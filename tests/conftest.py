@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from config.settings import CONFIG_DIR, Settings, load_settings
+from config.settings import CONFIG_DIR, DATA_DIR, Settings, load_settings
 
 pytest_plugins = ["tests.api_plugin", "tests.asterisk_plugin"]
 
@@ -93,6 +93,6 @@ async def _seed(settings: Settings) -> None:
     engine = engine_for(settings)
     try:
         async with engine.begin() as conn:
-            await seed_reference(conn)
+            await seed_reference(conn, DATA_DIR)
     finally:
         await engine.dispose()

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from chinese_calendar import constants as official
 
-from config.settings import WorkingTimeSettings
 from ticketing.domain.calendar import WorkCalendar
+from ticketing.settings import WorkingTimeSettings
 
 HOLIDAY_NAMES = {
     "New Year's Day": "元旦", "Spring Festival": "春节", "Tomb-sweeping Day": "清明节", "Labour Day": "劳动节",

@@ -7,13 +7,9 @@ the department portal have something to show. Marked as demo data in their descr
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
-from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 
-from config.bootstrap import build_case_service
-from config.settings import Settings
 from ticketing.db.tables import cases
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
@@ -47,13 +43,12 @@ PATHS: list[list[tuple[str, Actor, dict[str, object]]]] = [
 ]
 
 
-async def seed_demo_cases(engine, settings: Settings, clock: Callable[[], datetime] | None = None) -> int:  # type: ignore[no-untyped-def]
+async def seed_demo_cases(service: CaseService) -> int:
     """Create the demo cases unless they exist; returns how many were created."""
-    async with engine.connect() as conn:
+    async with service.engine.connect() as conn:
         existing = (await conn.execute(select(func.count()).where(cases.c.external_id.like("demo-%")))).scalar()
     if existing:
         return 0
-    service = build_case_service(engine, settings, clock or (lambda: datetime.now(UTC)))
     rng = random.Random(12319)
     for i, (code, text, address) in enumerate(COMPLAINTS * 2):
         phone = f"139{rng.randrange(10**8):08d}"

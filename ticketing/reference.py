@@ -11,13 +11,11 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from config.settings import CONFIG_DIR
 from core.tables import departments
 from ticketing.db.tables import categories
 from ticketing.domain.calendar import Limit, LimitUnit
 from ticketing.domain.dispatch import ResponsibleBy, ResponsibleRule
 
-DATA_DIR = CONFIG_DIR / "data"
 KIND_DIGIT = {"component": "1", "event": "2"}
 
 
@@ -48,7 +46,7 @@ class ReferenceData:
     department_kinds: Mapping[str, str]
 
 
-def category_rows(path: Path = DATA_DIR / "categories.yaml") -> list[dict[str, Any]]:
+def category_rows(path: Path) -> list[dict[str, Any]]:
     """Expand the category file (major classes with defaults) into one row per small class."""
     rows = []
     for major in yaml.safe_load(path.read_text(encoding="utf-8")):
@@ -70,14 +68,15 @@ def category_rows(path: Path = DATA_DIR / "categories.yaml") -> list[dict[str, A
     return rows
 
 
-def department_rows(path: Path = DATA_DIR / "departments.yaml") -> list[dict[str, Any]]:
+def department_rows(path: Path) -> list[dict[str, Any]]:
     return [{**row, "active": True, "demo": True} for row in yaml.safe_load(path.read_text(encoding="utf-8"))]
 
 
-async def seed_reference(conn: AsyncConnection) -> dict[str, int]:
+async def seed_reference(conn: AsyncConnection, data_dir: Path) -> dict[str, int]:
     """Insert categories and departments that are missing; rows administrators edited stay as they are."""
     added = {}
-    for table, rows in ((departments, department_rows()), (categories, category_rows())):
+    for table, rows in ((departments, department_rows(data_dir / "departments.yaml")),
+                        (categories, category_rows(data_dir / "categories.yaml"))):
         existing = set((await conn.execute(select(table.c.code))).scalars())
         new_rows = [r for r in rows if r["code"] not in existing]
         if new_rows:

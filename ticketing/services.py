@@ -18,9 +18,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from config.settings import Settings
 from core.db.engine import write_transaction
 from core.errors import Forbidden, InvalidParameters
+from core.places import ComponentFacts, Location, PlaceFacts
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
 from ticketing.db.tables import calendar_days, cases
@@ -28,9 +28,9 @@ from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.caseno import day_key, format_case_no
 from ticketing.domain.dispatch import suggest_department
 from ticketing.domain.model import Actor, CaseFlow, Role, Stage, State
-from ticketing.domain.places import ComponentFacts, Location, PlaceFacts
 from ticketing.domain.workflow import CaseEvent, Command, HistoryEntry, Outcome, Policy, apply, new_case
 from ticketing.reference import Category, ReferenceData, load_reference
+from ticketing.settings import TicketingSettings
 
 SOURCES = ("hotline", "inspector", "web", "open311", "12345")
 CREATOR_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM})
@@ -89,7 +89,7 @@ class _Cached:
 @dataclass
 class CaseService:
     engine: AsyncEngine
-    settings: Settings
+    settings: TicketingSettings
     locator: Locator | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publish: Callable[[CaseEvent], None] | None = None

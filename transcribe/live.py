@@ -21,9 +21,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from transcribe.events import SegmentEvent
 from transcribe.ports import Final, Partial, Speaker, Stream
 from transcribe.rtp import Codec, RtpReceiver
+from transcribe.segments import SegmentEvent
 from transcribe.service import SpeechService
 
 log = logging.getLogger("hotline.speech")

@@ -2,40 +2,27 @@
 
 Whisper's errors on names mostly keep the sound: 私搭乱建→似大乱见, 井盖→紧盖, 站亭→站停. Every character is
 compared by its readings (all of them, so 似 counts as both si and shi), with the usual Mandarin confusions
-(z/zh, c/ch, s/sh, l/n, -in/-ing, -en/-eng, -an/-ang) folded together, and otherwise by spelling distance.
+(z/zh, c/ch, s/sh, l/n, -n/-ng: core/pinyin.py) folded together, and otherwise by spelling distance.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import Style, pinyin
 from rapidfuzz.distance import Levenshtein
 
+from core import pinyin
+from core.pinyin import fold
+
 SAME_CHAR, SAME_SOUND, FOLDED_SOUND, NEAR_SCALE = 1.0, 0.92, 0.82, 0.6
-_HAN = re.compile(r"[\u4e00-\u9fff]")
 # Particles whose rare readings (的 as di, 了 as liao) would make them sound like content words.
 _PARTICLES = {"的": "de", "了": "le", "着": "zhe", "地": "de", "得": "de", "么": "me"}
-_FOLDS = ((re.compile(r"^([zcs])h"), r"\1"), (re.compile(r"^n"), "l"), (re.compile(r"([ie])ng$"), r"\1n"),
-          (re.compile(r"ang$"), "an"))
 
 
-@lru_cache(maxsize=8192)
 def readings(char: str) -> frozenset[str]:
-    """All toneless readings of a Han character; other characters stand for themselves."""
-    if not _HAN.match(char):
-        return frozenset({char.lower()})
-    if char in _PARTICLES:
-        return frozenset({_PARTICLES[char]})
-    return frozenset(pinyin(char, style=Style.NORMAL, heteronym=True)[0])
-
-
-def fold(syllable: str) -> str:
-    for pattern, replacement in _FOLDS:
-        syllable = pattern.sub(replacement, syllable)
-    return syllable
+    """All toneless readings of a character, particles by their usual one only."""
+    return frozenset({_PARTICLES[char]}) if char in _PARTICLES else pinyin.readings(char)
 
 
 @lru_cache(maxsize=65536)
@@ -46,7 +33,7 @@ def char_similarity(a: str, b: str) -> float:
     ra, rb = readings(a), readings(b)
     if ra & rb:
         return SAME_SOUND
-    if not (_HAN.match(a) and _HAN.match(b)):
+    if not (pinyin.is_han(a[:1]) and pinyin.is_han(b[:1])):
         return 0.0
     fa, fb = {fold(x) for x in ra}, {fold(x) for x in rb}
     if fa & fb:

@@ -8,8 +8,8 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.db.timeutil import from_db, to_db
-from transcribe.events import SegmentEvent
+from core.db.timeutil import from_db, to_db
+from transcribe.segments import SegmentEvent
 from transcribe.tables import speech_segments, speech_transcripts
 
 

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from transcribe.engines import build_engine
-from transcribe.events import SegmentEvent
 from transcribe.lexicon import load_lexicon, load_road_names
 from transcribe.normalize import normalize
 from transcribe.ports import EngineUnavailable, SpeechEngine, Transcript
 from transcribe.repository import NewTranscript, SqlTranscriptRepository
+from transcribe.segments import SegmentEvent
 from transcribe.settings import SpeechSettings
 from transcribe.suggest import PlaceLocator, Understander, Understanding, result_json
 from transcribe.understand import match_choice

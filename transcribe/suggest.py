@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import asdict, dataclass, replace
 from typing import Any, Protocol
 
-from ticketing.domain.places import Location
+from core.places import Location
 from transcribe.lexicon import Lexicon
 from transcribe.normalize import normalize
 from transcribe.ports import Transcript

@@ -1,40 +1,38 @@
-"""The aiohttp application factory."""
+"""The aiohttp application: typed keys from the services the composition root built, routes, lifecycle."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from datetime import datetime
-
 from aiohttp import web
 
-from config.bootstrap import WEB_FEATURES, build_case_service, case_event_publisher, engine_for, optional_module
-from config.settings import Settings
-from core.bus import EventBus
+from web import live, pages
+from web.api import calls, cases, console, geo, notify, open311, photos, reference, transcriptions
 from web.auth import setup_auth
 from web.errors import error_middleware
-from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS
+from web.keys import BUS, CASES, CLOCK, ENGINE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
+from web.lifecycle import setup_lifecycle
+from web.pages import console as console_page
+from web.pages import wallboard
+
+# Route modules in the order their middlewares nest (pages' error pages, then Open311's own errors).
+ROUTES = (cases, reference, geo, calls, transcriptions, pages, photos, open311, console, live, console_page,
+          wallboard, notify)
 
 
-def create_app(settings: Settings, *, clock: Callable[[], datetime] | None = None) -> web.Application:
-    """Build the web application; the database engine opens in a cleanup context, not at import."""
+def build_app(services: AppServices) -> web.Application:
+    """Build the web application; the database engine closes in a cleanup context, nothing opens at import."""
+    settings = services.settings
     app = web.Application(middlewares=[error_middleware],
                           client_max_size=settings.http.max_body_mb * 1024 * 1024)
     app[SETTINGS] = settings
-    app[SERVICES] = {}
-    engine = engine_for(settings)
-    app[ENGINE] = engine
-    app[BUS] = EventBus()
-    app[CASES] = build_case_service(engine, settings, clock, publish=case_event_publisher(app[BUS]))
-    app[CLOCK] = app[CASES].clock
+    app[ENGINE] = services.engine
+    app[BUS] = services.bus
+    app[CASES] = services.cases
+    app[CLOCK] = services.clock
+    app[GEO] = services.geo
+    app[SPEECH] = services.speech
+    app[RUNNING] = Running()
     setup_auth(app)
-
-    async def dispose_engine(app: web.Application) -> AsyncIterator[None]:
-        yield
-        await engine.dispose()
-
-    app.cleanup_ctx.append(dispose_engine)
-    for name in WEB_FEATURES:
-        module = optional_module(name)
-        if module is not None and hasattr(module, "setup"):
-            module.setup(app)
+    for module in ROUTES:
+        module.setup(app)
+    setup_lifecycle(app)
     return app

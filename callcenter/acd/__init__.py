@@ -28,7 +28,6 @@ from callcenter.acd.agent import (
     wrap_ups_due,
 )
 from callcenter.acd.queue import (
-    PriorityRules,
     Queue,
     QueueConfig,
     QueueError,
@@ -57,7 +56,6 @@ __all__ = [
     "LogOut",
     "OfferCall",
     "Outcome",
-    "PriorityRules",
     "Queue",
     "QueueCallRecord",
     "QueueConfig",

@@ -9,9 +9,9 @@ armed with the id of its durable callbacks row: before that it keeps its place b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -26,32 +26,6 @@ class QueueError(Exception):
     """A queue operation does not fit the queue's content (duplicate or unknown call); nothing changed."""
 
     code = "queue_error"
-
-
-@dataclass(frozen=True)
-class PriorityRules:
-    """How a call's priority is computed. Larger numbers are served first."""
-
-    base: int = 0
-    repeat_caller: int = 10
-    emergency: int = 20
-    emergency_categories: frozenset[str] = frozenset()
-    repeat_window: timedelta = timedelta(hours=24)
-    repeat_threshold: int = 1  # earlier calls within the window that make a caller "repeat"
-
-    def priority(self, *, repeat_caller: bool = False, category: str | None = None) -> int:
-        """Priority for a call: emergency categories and repeat callers add their bonuses to `base`."""
-        value = self.base
-        if repeat_caller:
-            value += self.repeat_caller
-        if category is not None and category in self.emergency_categories:
-            value += self.emergency
-        return value
-
-    def is_repeat_caller(self, earlier_calls: Iterable[datetime], now: datetime) -> bool:
-        """True when the caller called at least `repeat_threshold` times within `repeat_window` before now."""
-        since = now - self.repeat_window
-        return sum(1 for t in earlier_calls if since <= t <= now) >= self.repeat_threshold
 
 
 @dataclass(frozen=True)

@@ -87,9 +87,14 @@ def service_level(
 ) -> float | None:
     """Share of calls answered within `threshold_s`; abandons shorter than `short_abandon_s` are left out."""
     records = _settled(records)
-    fast = sum(1 for r in _answered(records) if (r.wait_s or 0.0) <= threshold_s)
+    fast = answered_within(records, threshold_s)
     short = sum(1 for r in records if r.outcome is Outcome.ABANDONED and (r.wait_s or 0.0) < short_abandon_s)
     return _ratio(fast, len(records) - short)
+
+
+def answered_within(records: Sequence[QueueCallRecord], threshold_s: float = 15.0) -> int:
+    """How many calls an agent answered within `threshold_s` of entering the queue."""
+    return sum(1 for r in _answered(records) if (r.wait_s or 0.0) <= threshold_s)
 
 
 def abandonment_rate(records: Sequence[QueueCallRecord]) -> float | None:

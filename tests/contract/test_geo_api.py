@@ -7,12 +7,11 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from config.bootstrap import engine_for
+from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from ticketing.domain.model import Role
 from ticketing.geo.demo import seed_demo
-from web.app import create_app
 
 Call = Any
 

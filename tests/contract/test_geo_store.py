@@ -124,7 +124,7 @@ async def test_failed_import_writes_nothing(engine: AsyncEngine, tmp_path: Path)
     with pytest.raises(ImportFailed) as failed:
         await import_file(engine, "components", path)
     assert failed.value.problems[0].feature == 8
-    notes = {c.note for c in await SqlGeoRepository(engine).records("components")}
+    notes = {c.note for c in await SqlGeoRepository(engine).objects("components")}
     assert "改过" not in notes
 
 
@@ -133,9 +133,9 @@ async def test_export_then_import_round_trips_in_gauss_kruger_shapefile(engine: 
     path = tmp_path / "communities.shp"
     assert await export_file(engine, "communities", path, crs="EPSG:4549") == 20
     assert "Gauss_Kruger" in path.with_suffix(".prj").read_text() or "GK" in path.with_suffix(".prj").read_text()
-    before = {c.code: c for c in await SqlGeoRepository(engine).records("communities")}
+    before = {c.code: c for c in await SqlGeoRepository(engine).objects("communities")}
     assert await import_file(engine, "communities", path, crs="EPSG:4549") == 20
-    after = {c.code: c for c in await SqlGeoRepository(engine).records("communities")}
+    after = {c.code: c for c in await SqlGeoRepository(engine).objects("communities")}
     assert after.keys() == before.keys()
     code = next(iter(before))
     a, b = before[code].geometry["coordinates"][0][0], after[code].geometry["coordinates"][0][0]

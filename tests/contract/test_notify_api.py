@@ -7,15 +7,13 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from config.bootstrap import engine_for
+from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from ticketing.domain.model import Role
 from ticketing.notify.fakes import drive, new_case, to_closed
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.settings import NotifySettings
-from web.app import create_app
-from web.keys import CASES
+from web.keys import CASES, NOTIFY_CONFIG, RUNNING
 
 USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("admin", Role.ADMIN, None),
          ("dispatcher01", Role.DISPATCHER, None), ("dept-zfj", Role.DEPARTMENT, "zfj"),
@@ -50,7 +48,7 @@ async def api(db_settings: Settings, clock: Any, aiohttp_client: Any) -> Api:
 async def test_outbox_is_for_admin_and_lead_with_numbers_masked_for_admin(api: Api) -> None:
     cases = api.client.app[CASES]
     case_no = await new_case(cases)
-    service = notify_service(api.client.app)
+    service = api.client.app[RUNNING].notify
     assert service is not None
     await service.settled()
     status, _ = await api.call("GET", "/api/v1/notify/outbox", "agent01")
@@ -114,7 +112,7 @@ async def test_departments_read_their_own_reminders_and_leads_the_escalations(ap
     case_no = await new_case(api.client.app[CASES])
     await drive(api.client.app[CASES], case_no, to_dispatched())
     clock.advance(hours=6)  # past the 14:30 deadline
-    service = notify_service(api.client.app)
+    service = api.client.app[RUNNING].notify
     assert service is not None
     await service.sweep_deadlines(clock())
     _, mine = await api.call("GET", "/api/v1/notify/inbox", "dept-zfj")

@@ -11,14 +11,13 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from core.bus import BusEvent
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.tables import callbacks
-from web.app import create_app
-from web.keys import BUS, ENGINE, SERVICES
+from web.keys import BUS, ENGINE, NOTIFY_CONFIG, RUNNING
 
 ARRIVED = "2026-11-23T00:58:00+00:00"
 
@@ -43,12 +42,12 @@ async def start(db_settings: Settings, clock: Any, aiohttp_client: Any,
                 runtime: FakeCallbackRuntime) -> TestClient:
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
-    app[SERVICES]["calls"] = runtime
+    app[RUNNING].calls = runtime
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 
 def svc(client: TestClient) -> NotifyService:
-    service = notify_service(client.app)
+    service = client.app[RUNNING].notify
     assert service is not None
     return service
 

@@ -8,15 +8,14 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from ticketing.notify.fakes import FakeDialer, department, drive, new_case, to_closed
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.tables import callbacks, outbox
 from ticketing.queries import CaseFilter, ViewContext, list_cases
-from web.app import create_app
-from web.keys import CASES, ENGINE, SERVICES
+from web.keys import CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
 
 async def start(db_settings: Settings, clock: Any, aiohttp_client: Any, dialer: FakeDialer | None,
@@ -24,12 +23,12 @@ async def start(db_settings: Settings, clock: Any, aiohttp_client: Any, dialer: 
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False, **cfg)
     if dialer is not None:
-        app[SERVICES]["calls"] = dialer
+        app[RUNNING].calls = dialer
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 
 def svc(client: TestClient) -> NotifyService:
-    service = notify_service(client.app)
+    service = client.app[RUNNING].notify
     assert service is not None
     return service
 

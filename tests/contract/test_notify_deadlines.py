@@ -9,14 +9,13 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from ticketing.notify.fakes import drive, new_case, to_dispatched
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.tables import deadline_alerts, outbox, urges
-from web.app import create_app
-from web.keys import CASES, ENGINE
+from web.keys import CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
 StartApp = Callable[..., Awaitable[TestClient]]
 
@@ -31,7 +30,7 @@ def start_app(db_settings: Settings, clock: Any, aiohttp_client: Any) -> StartAp
 
 
 def svc(client: TestClient) -> NotifyService:
-    service = notify_service(client.app)
+    service = client.app[RUNNING].notify
     assert service is not None
     return service
 

@@ -9,18 +9,17 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import insert, select
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from core.db.timeutil import to_db
 from ticketing.notify.channels import LogChannel
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.fakes import FakeDialer, drive, new_case, to_closed
 from ticketing.notify.outbox import OutboxMessage, enqueue
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import HttpGatewaySettings, NotifySettings
 from ticketing.notify.tables import outbox, sms_optouts
-from web.app import create_app
-from web.keys import CASES, ENGINE, SERVICES
+from web.keys import CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
 
 async def start(db_settings: Settings, clock: Any, aiohttp_client: Any, **cfg: Any) -> TestClient:
@@ -30,7 +29,7 @@ async def start(db_settings: Settings, clock: Any, aiohttp_client: Any, **cfg: A
 
 
 def svc(client: TestClient) -> NotifyService:
-    service = notify_service(client.app)
+    service = client.app[RUNNING].notify
     assert service is not None
     return service
 
@@ -104,7 +103,7 @@ async def test_sip_channel_without_telephony_fails_clearly_then_retries(db_setti
     row = (await rows(client))[0]
     assert row["state"] == "pending" and "电话功能未启用" in row["last_error"]
     dialer = FakeDialer()
-    client.app[SERVICES]["calls"] = dialer
+    client.app[RUNNING].calls = dialer
     assert (await service.deliver_outbox(clock())).sent == 0  # backing off for 60 s
     clock.advance(seconds=61)
     assert (await service.deliver_outbox(clock())).sent == 1

@@ -9,20 +9,19 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify_webhook
 from ticketing.notify.fakes import DISPATCHER, LEAD, department, drive, new_case, to_dispatched
-from ticketing.notify.scheduler import NOTIFY_CONFIG, notify_service
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.tables import webhook_deliveries
 from ticketing.notify.webhooks import save_webhook
-from web.app import create_app
-from web.keys import CASES, ENGINE
+from web.keys import CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
 
 def svc(client: TestClient) -> NotifyService:
-    service = notify_service(client.app)
+    service = client.app[RUNNING].notify
     assert service is not None
     return service
 

@@ -18,7 +18,7 @@ from callcenter.settings import TelephonySettings
 from tests.e2e.conftest import ARTIFACTS
 from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp
-from web.keys import SERVICES
+from web.keys import RUNNING
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(300),
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="Debian chromium is not installed")]
@@ -30,7 +30,7 @@ async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: Tele
     phone = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))
 
     async def softphone_online(app: web.Application) -> None:
-        await agent_online(app[SERVICES]["calls"], phone, "8001")
+        await agent_online(app[RUNNING].calls, phone, "8001")
 
     try:
         async with running_console(tmp_path, telephony=asterisk, before_login=softphone_online) as console:

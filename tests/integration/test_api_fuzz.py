@@ -19,9 +19,9 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from config.bootstrap import create_app
 from config.settings import Settings
 from tests.api_plugin import _tokens
-from web.app import create_app
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=30),

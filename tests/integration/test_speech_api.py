@@ -11,13 +11,12 @@ import pytest
 from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 
-from config.bootstrap import engine_for
+from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from ticketing.domain.model import Role
 from transcribe.settings import SpeechSettings
 from web.api.transcriptions import speech_service
-from web.app import create_app
 
 CALLERS = Path(__file__).resolve().parents[1] / "fixtures" / "audio" / "callers"
 
@@ -115,7 +114,7 @@ async def test_recordings_are_transcribed_in_the_background_and_found_by_text(  
 
 async def test_live_segments_of_a_finished_call_are_assembled_and_found_by_text(  # type: ignore[no-untyped-def]
         db_settings: Settings, clock, aiohttp_client) -> None:
-    from transcribe.events import SegmentEvent
+    from transcribe.segments import SegmentEvent
 
     client, headers = await _client(db_settings, clock, aiohttp_client)
     service = speech_service(client.app)

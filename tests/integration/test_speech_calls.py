@@ -220,12 +220,12 @@ async def test_a_call_with_an_agent_is_transcribed_live_per_speaker(
 
 async def test_the_app_starts_call_speech_with_telephony(  # type: ignore[no-untyped-def]
         asterisk: TelephonySettings, db_settings, aiohttp_client) -> None:
-    from web.app import create_app
-    from web.keys import SERVICES
+    from config.bootstrap import create_app
+    from web.keys import RUNNING
 
     settings = db_settings.model_copy(update={"telephony": asterisk, "speech": _whisper_settings()})
     client = await aiohttp_client(create_app(settings))
-    service = client.app[SERVICES]["call_speech"]
-    assert service.calls is client.app[SERVICES]["calls"]
+    service = client.app[RUNNING].call_speech
+    assert service.calls is client.app[RUNNING].calls
     await asyncio.wait_for(service.ari.connected.wait(), 10)
     assert (await service.ari.application())["name"] == f"{asterisk.app_name}-speech"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from ticketing.domain.places import Location, PlaceFacts
+from core.places import Location, PlaceFacts
 from transcribe.audio import pcm16_to_ulaw, read_wav, ulaw_to_pcm16, wav_bytes
 from transcribe.models import install_whisper_base, verify_whisper_base
 from transcribe.ports import EngineUnavailable, Final

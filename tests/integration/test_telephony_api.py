@@ -7,11 +7,11 @@ from typing import Any
 
 from callcenter.legs import TelephonyError
 from tests.api_plugin import Api
-from web.keys import SERVICES
+from web.keys import RUNNING
 
 
 class FakeCalls:
-    """Stands in for `CallRuntime` in `app[SERVICES]["calls"]`; remembers what it was asked."""
+    """Stands in for `CallRuntime` in `app[RUNNING].calls`; remembers what it was asked."""
 
     def __init__(self) -> None:
         self.asked: list[tuple[Any, ...]] = []
@@ -40,7 +40,7 @@ class FakeCalls:
 
 def install(api: Api) -> FakeCalls:
     fake = FakeCalls()
-    api.client.app[SERVICES]["calls"] = fake
+    api.client.app[RUNNING].calls = fake
     return fake
 
 

@@ -42,7 +42,7 @@ async def caller_asks_for_a_callback(rt: CallRuntime, tel: TelephonySettings, tm
     assert result.returncode == 0, result.stderr[-2000:]
 
 
-async def record_requests(service: NotifyService, events: asyncio.Queue[object]) -> int:
+async def store_requests(service: NotifyService, events: asyncio.Queue[object]) -> int:
     """What the notify subscriber does with the runtime's bus events (ticketing/notify/scheduler.py)."""
     stored = 0
     while not events.empty():
@@ -64,7 +64,7 @@ async def test_callback_keeps_its_place_and_bridges_the_agent_with_the_citizen(
     async with rt.bus.subscribe() as events:
         await caller_asks_for_a_callback(rt, asterisk, tmp_path)
         await wait_for(lambda: not any(c.caller == CALLER for c in rt.calls.values()))
-        assert await record_requests(service, events) == 1
+        assert await store_requests(service, events) == 1
     [waiting] = rt.acd.queue.calls
     assert (waiting.caller, waiting.callback, waiting.callback_id) == (CALLER, True, None)
     port = free_udp_port()

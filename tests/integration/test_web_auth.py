@@ -6,9 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from config.bootstrap import create_app
 from core.tables import audit_log
 from tests.integration.test_web_support import PASSWORD, Site, add_users, site_fixture  # noqa: F401
-from web.app import create_app
 from web.keys import ENGINE
 
 

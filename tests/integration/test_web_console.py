@@ -12,7 +12,8 @@ from aiohttp import ClientWebSocketResponse
 
 from core.bus import BusEvent
 from tests.api_plugin import Api
-from web.api.console import distance_m
+from ticketing.geo.domain.geometry import distance_m
+from web.api import console
 from web.keys import BUS
 
 HERE = (30.5240, 120.9440)  # lat, lon in the Haiyan demo area
@@ -46,8 +47,10 @@ async def test_duplicates_are_open_cases_of_the_same_category_nearby_nearest_fir
     assert status == 400 and error["error"]["code"] == "bad_coordinate"
 
 
-def test_distance_is_haversine_metres() -> None:
-    assert abs(distance_m(30.5, 120.9, 30.501, 120.9) - 111.2) < 0.5
+def test_duplicates_measure_with_the_geo_distance() -> None:
+    """One distance for the whole platform (ticketing/geo/domain/geometry.py): 0.001° of latitude ≈ 110.6 m."""
+    assert abs(distance_m((120.9, 30.5), (120.9, 30.501)) - 110.6) < 0.5
+    assert console.distance_m is distance_m
 
 
 async def test_caller_history_lists_earlier_cases_for_agents_only(api: Api) -> None:
@@ -95,7 +98,7 @@ async def test_wallboard_summary_for_leads_not_agents(api: Api) -> None:
     assert data["cases_today_total"] == 1
     assert {s["state"]: s["count"] for s in data["cases_today"]}["accepted"] == 1
     assert data["calls"] == {"total": 0, "answered": 0, "answered_within_target": 0, "target_s": 15,
-                             "abandoned": 0, "service_level": None}
+                             "offered": 0, "abandoned": 0, "service_level": None}
     status, _ = await api.call("GET", "/api/v1/wallboard/summary")
     assert status == 403
 

@@ -10,12 +10,11 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from config.bootstrap import engine_for
+from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from core.tables import users
 from ticketing.domain.model import Role
-from web.app import create_app
 
 PASSWORD = "haiyan-12319-test"
 USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),

@@ -10,7 +10,7 @@ from web.pages.wallboard import call_figures, queue_figures
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
 
 
-def _call(queued_s: float | None, answered_after_s: float | None, outcome: str) -> dict[str, object]:
+def _call(queued_s: float | None, answered_after_s: float | None, outcome: str | None) -> dict[str, object]:
     enqueued = T0 + timedelta(seconds=queued_s) if queued_s is not None else None
     answered = (enqueued or T0) + timedelta(seconds=answered_after_s) if answered_after_s is not None else None
     return {"arrived_at": T0, "enqueued_at": enqueued, "answered_at": answered, "outcome": outcome}
@@ -22,8 +22,14 @@ def test_service_level_counts_answers_within_15_s_of_entering_the_queue() -> Non
     figures = call_figures(rows)
     # The IVR time (20 s) does not count; a caller who hung up in the IVR did not abandon the queue.
     assert figures == {"total": 6, "answered": 3, "answered_within_target": 2, "target_s": 15,
-                       "abandoned": 1, "service_level": 50}
+                       "offered": 4, "abandoned": 1, "service_level": 50}
     assert call_figures([])["service_level"] is None
+
+
+def test_a_caller_who_left_the_queue_for_a_callback_was_offered_and_not_answered() -> None:
+    figures = call_figures([_call(0, 5, "answered"), _call(0, None, "callback"), _call(0, None, None)])
+    # acd/stats.py: a callback is offered (not abandoned), a call still waiting is left out of the ratio.
+    assert (figures["offered"], figures["abandoned"], figures["service_level"]) == (2, 0, 50)
 
 
 def test_queue_figures_give_the_longest_wait() -> None:

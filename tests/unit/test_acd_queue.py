@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from callcenter.acd import PriorityRules, Queue, QueueConfig, QueueError, WaitingCall, estimated_wait_s
+from callcenter.acd import Queue, QueueConfig, QueueError, WaitingCall, estimated_wait_s
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
 CONFIG = QueueConfig("hotline", "hotline")
@@ -56,23 +56,6 @@ def test_duplicate_and_unknown_calls_are_refused() -> None:
     with pytest.raises(QueueError):
         Queue(CONFIG, (call("a", 1), call("a", 2)))
     assert ids(queue) == ["a"] and Queue(CONFIG).head() is None
-
-
-def test_priority_rules_repeat_callers_and_emergencies_first() -> None:
-    rules = PriorityRules(emergency_categories=frozenset({"gas_leak"}))
-    assert rules.priority() == 0
-    assert rules.priority(repeat_caller=True) == 10
-    assert rules.priority(category="gas_leak") == 20
-    assert rules.priority(repeat_caller=True, category="gas_leak") == 30
-    assert rules.priority(category="litter") == 0
-
-
-def test_repeat_caller_within_window() -> None:
-    rules = PriorityRules(repeat_window=timedelta(hours=24), repeat_threshold=2)
-    now = T0
-    assert not rules.is_repeat_caller([now - timedelta(hours=1)], now)
-    assert rules.is_repeat_caller([now - timedelta(hours=1), now - timedelta(hours=23)], now)
-    assert not rules.is_repeat_caller([now - timedelta(hours=1), now - timedelta(hours=25)], now)
 
 
 def test_estimated_wait_from_recent_handle_times() -> None:

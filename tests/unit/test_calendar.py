@@ -7,9 +7,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.settings import WorkingTimeSettings
 from ticketing.calendar_source import build_calendar, coverage_warning, holiday_name
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
+from ticketing.settings import WorkingTimeSettings
 
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = build_calendar(WorkingTimeSettings())

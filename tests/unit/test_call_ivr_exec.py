@@ -11,9 +11,9 @@ from callcenter.ari.events import Playback, parse_event
 from callcenter.call import Call, TimerFired
 from callcenter.ivr_exec import SessionRunner
 from ivr.actions import Enqueue, IvrAction, LookupCase
-from ivr.events import CallStarted, CaseStatus, CaseStatusLooked, IvrEvent
 from ivr.inbound import InboundSession, InboundState
 from ivr.loader import load_inbound_flow
+from ivr.session_events import CallStarted, CaseStatus, CaseStatusLooked, IvrEvent
 
 NOW = datetime(2026, 11, 26, 2, 0, tzinfo=UTC)  # 10:00 in Haiyan
 

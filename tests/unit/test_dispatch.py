@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.places import ComponentFacts, PlaceFacts
 from ticketing.domain.dispatch import ResponsibleBy, ResponsibleRule, suggest_department
-from ticketing.domain.places import ComponentFacts, PlaceFacts
 
 NAMES = {"wyjd": "海盐县武原街道办事处", "gdgs": "国网海盐县供电公司", "szs": "海盐县市政设施管理所",
          "zfj": "海盐县综合行政执法局"}

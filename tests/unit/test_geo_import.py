@@ -31,7 +31,7 @@ def _problems(kind: str, features: list[dict[str, Any]]) -> list[tuple[int | Non
 
 def test_demo_cells_are_seamless_and_valid(cells: list[dict[str, Any]]) -> None:
     result = check("cells", cells)
-    assert result.ok and not result.problems and len(result.records) == len(cells)
+    assert result.ok and not result.problems and len(result.objects) == len(cells)
 
 
 def test_overlap_names_both_features(cells: list[dict[str, Any]]) -> None:
@@ -108,10 +108,10 @@ def test_gcj02_file_is_converted_before_checks(tmp_path: Path) -> None:
     shifted = [{**f, "geometry": transform_geometry(f["geometry"], from_wgs84("gcj02"))} for f in features]
     path = tmp_path / "components.geojson"
     path.write_text(json.dumps({"type": "FeatureCollection", "features": shifted}), encoding="utf-8")
-    back = validate_file(path, crs="gcj02").records
-    for original, record in zip(features, back, strict=True):
+    back = validate_file(path, crs="gcj02").objects
+    for original, obj in zip(features, back, strict=True):
         lon, lat = original["geometry"]["coordinates"]
-        assert abs(record.lon - lon) < 1e-6 and abs(record.lat - lat) < 1e-6  # type: ignore[union-attr]
+        assert abs(obj.lon - lon) < 1e-6 and abs(obj.lat - lat) < 1e-6  # type: ignore[union-attr]
 
 
 def test_demo_generator_is_byte_identical(tmp_path: Path) -> None:

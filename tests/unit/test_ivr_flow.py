@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ivr.flow import FlowError, InboundFlow, SurveyFlow, parse_flow
+from ivr.flow_spec import FlowError, InboundFlow, SurveyFlow, parse_flow
 from ivr.loader import load_inbound_flow, load_prompt_catalogue, load_survey_flow
 
 

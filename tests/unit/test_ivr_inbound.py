@@ -18,7 +18,10 @@ from ivr.actions import (
     RequestCallback,
     StopPrompts,
 )
-from ivr.events import (
+from ivr.flow_spec import InboundFlow, parse_flow
+from ivr.inbound import InboundSession, InboundState
+from ivr.loader import load_prompt_catalogue
+from ivr.session_events import (
     ActionFailed,
     AgentAnswered,
     CallerHungUp,
@@ -28,9 +31,6 @@ from ivr.events import (
     QueueInfo,
     RecordingFinished,
 )
-from ivr.flow import InboundFlow, parse_flow
-from ivr.inbound import InboundSession, InboundState
-from ivr.loader import load_prompt_catalogue
 from ivr.testing import FakeClock, IvrDriver
 
 NOON = datetime(2026, 11, 26, 4, 0, tzinfo=UTC)  # Thursday 12:00 in Haiyan

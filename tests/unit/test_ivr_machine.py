@@ -7,7 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ivr.events import (
+from ivr.flow_spec import InboundFlow, SurveyFlow
+from ivr.inbound import TRANSITIONS as INBOUND
+from ivr.inbound import InboundSession, InboundState
+from ivr.machine import IvrProtocolError
+from ivr.session_events import (
     ActionFailed,
     AgentAnswered,
     CallerHungUp,
@@ -20,10 +24,6 @@ from ivr.events import (
     RecordingFinished,
     Timeout,
 )
-from ivr.flow import InboundFlow, SurveyFlow
-from ivr.inbound import TRANSITIONS as INBOUND
-from ivr.inbound import InboundSession, InboundState
-from ivr.machine import IvrProtocolError
 from ivr.survey import TRANSITIONS as SURVEY
 from ivr.survey import SurveySession, SurveyState
 from ivr.testing import FakeClock, IvrDriver

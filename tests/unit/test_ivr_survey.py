@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 import pytest
 
 from ivr.actions import HangUp, Record, StoreSurveyAnswer
-from ivr.events import ActionFailed, CallerHungUp, CallStarted, CaseStatus, RecordingFinished
-from ivr.flow import SurveyFlow, parse_flow
+from ivr.flow_spec import SurveyFlow, parse_flow
 from ivr.loader import load_prompt_catalogue
+from ivr.session_events import ActionFailed, CallerHungUp, CallStarted, CaseStatus, RecordingFinished
 from ivr.survey import SurveySession, SurveyState
 from ivr.testing import FakeClock, IvrDriver
 

@@ -10,7 +10,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
-from aiohttp import web
 
 from callcenter import live_speech
 from callcenter.live_speech import CallSpeech
@@ -20,7 +19,7 @@ from tests.unit.test_speech_rtp import FakeEngine, _send, _ulaw_packets, _until
 from transcribe.repository import SqlTranscriptRepository
 from transcribe.service import SpeechService, conversation_text
 from transcribe.settings import SpeechSettings
-from web.keys import SERVICES, SETTINGS
+from web.lifecycle import transcribes_calls
 
 
 class FakeAri:
@@ -119,29 +118,19 @@ async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path:
 
 
 def test_conversation_text_labels_speakers() -> None:
-    from transcribe.events import SegmentEvent
+    from transcribe.segments import SegmentEvent
 
     text = conversation_text([SegmentEvent("c", "caller", 0, 0, 1, "路灯壞了", True),
                               SegmentEvent("c", "agent", 0, 1, 2, "好的", True)])
     assert text == "市民：路灯坏了\n坐席：好的"
 
 
-def _app(tel: TelephonySettings, speech: SpeechService | None) -> web.Application:
-    app = web.Application()
-    app[SETTINGS] = SimpleNamespace(telephony=tel)
-    app[SERVICES] = {"speech": speech} if speech else {}
-    return app
-
-
-def test_setup_does_nothing_without_telephony_speech_or_model(tmp_path: Path) -> None:
+def test_calls_are_not_transcribed_without_telephony_or_model(tmp_path: Path) -> None:
     on = TelephonySettings(enabled=True)
     off_speech = SpeechService(SpeechSettings(engine="none"))
     no_model = SpeechService(SpeechSettings(models_dir=str(tmp_path)))
-    for app in (_app(TelephonySettings(enabled=False), no_model), _app(on, None), _app(on, off_speech),
-                _app(on, no_model)):
-        before = len(app.cleanup_ctx)
-        live_speech.setup(app)
-        assert len(app.cleanup_ctx) == before
+    for tel, speech in ((TelephonySettings(enabled=False), no_model), (on, off_speech), (on, no_model)):
+        assert not transcribes_calls(tel, speech)
     assert "speech.engine: none" in (live_speech.unavailable(off_speech.settings) or "")
     assert live_speech.unavailable(no_model.settings)
     off_speech.close()

@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from transcribe.audio import ALAW_TABLE, pcm16_to_ulaw, ulaw_to_pcm16
-from transcribe.events import SegmentEvent
 from transcribe.live import LiveTranscription
 from transcribe.ports import Final, Partial, Segment, Transcript
 from transcribe.rtp import ReorderBuffer, RtpPacket, RtpReceiver, build_rtp, decode_payload, parse_rtp
+from transcribe.segments import SegmentEvent
 from transcribe.service import SpeechService
 from transcribe.settings import SpeechSettings
 

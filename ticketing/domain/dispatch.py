@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ticketing.domain.places import ComponentFacts, PlaceFacts
+from core.places import ComponentFacts, PlaceFacts
 
 
 class ResponsibleBy(StrEnum):

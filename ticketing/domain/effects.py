@@ -1,7 +1,8 @@
 """What each workflow command changes besides the state: stage clocks, requests, counters.
 
-Called only by `ticketing.domain.workflow.apply` after the table, the roles and the parameter-free
-preconditions have allowed the command; each effect returns the changed case and the event payload.
+Each command's effect is named in its `CommandSpec` (ticketing/domain/workflow.py) and called only by `apply`
+after the table, the roles and the parameter-free preconditions have allowed the command; each effect
+returns the changed case and the event payload.
 """
 
 from __future__ import annotations
@@ -64,15 +65,15 @@ def _text(cmd: Command, key: str, *, required: bool, max_len: int = 4000) -> str
     return value.strip()
 
 
-def _accept(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def accept(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return _next_stage(case, now, p, Stage.ACCEPTANCE, Stage.REGISTRATION), {}
 
 
-def _register(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def register(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return _next_stage(case, now, p, Stage.REGISTRATION, Stage.DISPATCHING), {}
 
 
-def _dispatch(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def dispatch(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     department = cmd.params.get("department")
     if not isinstance(department, str) or not department:
         raise InvalidParameters("派遣须指定唯一的责任部门（department）")
@@ -85,7 +86,7 @@ def _dispatch(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return replace(moved, department_code=department, check_result=None), payload
 
 
-def _make_request(kind: RequestKind) -> Effect:
+def make_request(kind: RequestKind) -> Effect:
     def effect(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
         payload: dict[str, Any] = {}
         if kind is RequestKind.EXTENSION:
@@ -94,7 +95,7 @@ def _make_request(kind: RequestKind) -> Effect:
     return effect
 
 
-def _make_refusal(kind: RequestKind) -> Effect:
+def make_refusal(kind: RequestKind) -> Effect:
     def effect(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
         return _decide(case, kind, cmd, now, RequestState.REFUSED), {"request": kind.value}
     return effect
@@ -114,7 +115,7 @@ def _extension(cmd: Command) -> Limit:
         raise InvalidParameters(f"未知时限单位：{unit}") from exc
 
 
-def _approve_extension(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def approve_extension(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     pending = case.pending(RequestKind.EXTENSION)
     assert pending is not None
     extra = Limit(float(pending.payload["value"]), LimitUnit(pending.payload["unit"]))
@@ -141,7 +142,7 @@ def _replace_clock(case: CaseFlow, old: StageClock, new: StageClock) -> CaseFlow
     return replace(case, stages=tuple(new if c is old else c for c in case.stages))
 
 
-def _approve_return(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def approve_return(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     case = _decide(case, RequestKind.RETURN, cmd, now, RequestState.APPROVED)
     previous = case.department_code
     case = _start(_finish(case, now, Stage.HANDLING), Stage.DISPATCHING, p.stage_limits[Stage.DISPATCHING],
@@ -149,7 +150,7 @@ def _approve_return(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> R
     return replace(case, department_code=None), {"request": "return", "returned_by": previous}
 
 
-def _approve_backlog(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def approve_backlog(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     clock = case.open_stage(Stage.HANDLING)
     case = _decide(case, RequestKind.BACKLOG, cmd, now, RequestState.APPROVED)
     if clock is not None:
@@ -157,7 +158,7 @@ def _approve_backlog(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> 
     return case, {"request": "backlog"}
 
 
-def _resume(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def resume(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     clock = case.open_stage(Stage.HANDLING)
     if clock is None or clock.paused_at is None:
         return case, {}
@@ -170,7 +171,7 @@ def _resume(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return _replace_clock(case, clock, shifted), {"due_at": shifted.due_at.isoformat()}
 
 
-def _submit_result(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def submit_result(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     notes = _text(cmd, "notes", required=True)
     photos = cmd.params.get("photos", [])
     if not isinstance(photos, list) or not all(isinstance(x, str) for x in photos) or len(photos) > 20:
@@ -179,7 +180,7 @@ def _submit_result(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Re
     return replace(case, check_result=None), {"notes": notes, "photos": photos}
 
 
-def _request_check(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def request_check(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return _new_request(case, RequestKind.CHECK, cmd, now), {"request": "check"}
 
 
@@ -189,25 +190,25 @@ def _close_check(case: CaseFlow, cmd: Command, now: datetime) -> CaseFlow:
     return case
 
 
-def _check_pass(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def check_pass(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     if case.check_result == "passed":
         raise PreconditionFailed("已核查通过，等待结案")
     case = _next_stage(_close_check(case, cmd, now), now, p, Stage.CHECKING, Stage.CLOSING)
     return replace(case, check_result="passed"), {"notes": _text(cmd, "notes", required=False)}
 
 
-def _check_fail(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def check_fail(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     case = _close_check(case, cmd, now)
     case = _start(_finish(case, now), Stage.HANDLING, p.rework_limit, now, p)
     return replace(case, check_result=None, rework_count=case.rework_count + 1), {"rework": case.rework_count + 1}
 
 
-def _request_verification(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def request_verification(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     case = _new_request(case, RequestKind.VERIFICATION, cmd, now)
     return replace(case, verification="pending"), {"request": "verification"}
 
 
-def _report_verified(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def report_verified(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     confirmed = cmd.params.get("confirmed")
     if not isinstance(confirmed, bool):
         raise InvalidParameters("核实结果 confirmed 应为 true 或 false")
@@ -216,34 +217,34 @@ def _report_verified(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> 
     return replace(case, verification=result), {"result": result, "notes": _text(cmd, "notes", required=False)}
 
 
-def _invalidate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def invalidate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return _finish(case, now), {}
 
 
-def _approve_invalidation(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def approve_invalidation(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     case = _decide(case, RequestKind.INVALIDATION, cmd, now, RequestState.APPROVED)
     return _finish(case, now), {"request": "invalidation"}
 
 
-def _merge(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def merge(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     other = _text(cmd, "merged_into", required=True, max_len=32)
     if other == case.case_no:
         raise InvalidParameters("不能与自身合并")
     return replace(_finish(case, now), merged_into=other), {"merged_into": other}
 
 
-def _close(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def close(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return replace(_finish(case, now), closed_at=now), {}
 
 
-def _rate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def rate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     value = cmd.params.get("satisfaction")
     if value not in (1, 2, 3) or isinstance(value, bool):
         raise InvalidParameters("满意度 satisfaction 应为 1（满意）、2（基本满意）或 3（不满意）")
     return replace(case, satisfaction=value), {"satisfaction": value}
 
 
-def _reopen(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def reopen(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     if case.closed_at is not None and now - case.closed_at > p.reopen_window:
         raise PreconditionFailed(f"结案已超过 {p.reopen_window.days} 天，不能重办，请新建案件")
     case = _start(case, Stage.HANDLING, p.handling_limit, now, p)
@@ -251,26 +252,9 @@ def _reopen(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return case, {"department": case.department_code, "reopen": case.reopen_count}
 
 
-def _nothing(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+def nothing(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     return case, {}
 
-
-EFFECTS: dict[str, Effect] = {
-    "accept": _accept, "register": _register, "dispatch": _dispatch, "acknowledge": _nothing,
-    "merge": _merge, "invalidate": _invalidate,
-    "request_invalidation": _make_request(RequestKind.INVALIDATION),
-    "approve_invalidation": _approve_invalidation,
-    "refuse_invalidation": _make_refusal(RequestKind.INVALIDATION),
-    "request_verification": _request_verification, "report_verified": _report_verified,
-    "request_return": _make_request(RequestKind.RETURN), "approve_return": _approve_return,
-    "refuse_return": _make_refusal(RequestKind.RETURN),
-    "request_extension": _make_request(RequestKind.EXTENSION), "approve_extension": _approve_extension,
-    "refuse_extension": _make_refusal(RequestKind.EXTENSION),
-    "request_backlog": _make_request(RequestKind.BACKLOG), "approve_backlog": _approve_backlog,
-    "refuse_backlog": _make_refusal(RequestKind.BACKLOG), "resume": _resume,
-    "submit_result": _submit_result, "request_check": _request_check, "check_pass": _check_pass,
-    "check_fail": _check_fail, "close": _close, "rate": _rate, "reopen": _reopen,
-}
 
 
 start_stage = _start  # the workflow starts the first clock of a new case with it

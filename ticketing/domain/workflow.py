@@ -7,8 +7,10 @@ the policy's working calendar; the service layer persists the result in one tran
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from core.errors import (
     Forbidden,
@@ -17,152 +19,153 @@ from core.errors import (
     PreconditionFailed,
     StaleVersion,
 )
+from ticketing.domain import effects as fx
 from ticketing.domain.commands import CaseEvent, Command, HistoryEntry, Outcome, Policy
-from ticketing.domain.effects import EFFECTS, start_stage
+from ticketing.domain.effects import Effect, start_stage
 from ticketing.domain.model import Actor, CaseFlow, RequestKind, Role, Stage, State
 
-__all__ = ["COMMAND_LABELS", "PERMISSIONS", "TERMINAL", "TRANSITIONS", "CaseEvent", "Command", "HistoryEntry",
-           "Outcome", "Policy", "apply", "available_commands", "check_permission", "new_case"]
+__all__ = [
+    "COMMANDS",
+    "COMMAND_LABELS",
+    "PERMISSIONS",
+    "TERMINAL",
+    "TRANSITIONS",
+    "CaseEvent",
+    "Command",
+    "CommandSpec",
+    "HistoryEntry",
+    "Outcome",
+    "Policy",
+    "apply",
+    "available_commands",
+    "check_permission",
+    "new_case",
+]
 
-S, R = State, Role
+S, R, K = State, Role, RequestKind
 
-# (state, command) -> next state. A command absent for a state is illegal there. This table is the single
-# source of truth: docs/workflow.md is generated from it and the tests walk it.
+
+@dataclass(frozen=True)
+class CommandSpec:
+    """Everything about one case command. `COMMANDS` below is the single source of truth: the transition
+    table, the roles, labels and rules are read from it, docs/workflow.md is generated from it and the tests
+    walk it."""
+
+    name: str
+    label: str  # what people see (Chinese)
+    roles: frozenset[Role]  # who may issue it; department users additionally only for their own department
+    moves: Mapping[State, State]  # the states it is legal in -> the state it leads to
+    effect: Effect  # what it changes besides the state (ticketing/domain/effects.py)
+    past: str  # its event in the past tense: dispatched -> CaseDispatched
+    reason_needed: bool = False
+    department_bound: bool = False  # only the case's own department may issue it
+    needs_pending: RequestKind | None = None  # decides a pending request of this kind
+    refuses_duplicate: RequestKind | None = None  # opens a request: refused while one of this kind is pending
+
+
+def _spec(name: str, label: str, roles: set[Role], moves: dict[State, State], effect: Effect, past: str,
+          **rules: Any) -> tuple[str, CommandSpec]:
+    return name, CommandSpec(name, label, frozenset(roles), moves, effect, past, **rules)
+
+
+_REQUEST_STATES = (S.REPORTED, S.ACCEPTED)  # where invalidation may be requested and decided
+COMMANDS: dict[str, CommandSpec] = dict([
+    _spec("accept", "受理", {R.AGENT, R.LEAD}, {S.REPORTED: S.ACCEPTED}, fx.accept, "accepted"),
+    _spec("request_verification", "发核实", {R.AGENT}, {S.ACCEPTED: S.ACCEPTED}, fx.request_verification,
+          "verification_requested", refuses_duplicate=K.VERIFICATION),
+    _spec("report_verified", "核实反馈", {R.INSPECTOR}, {S.ACCEPTED: S.ACCEPTED}, fx.report_verified, "verified",
+          needs_pending=K.VERIFICATION),
+    _spec("register", "立案", {R.LEAD}, {S.ACCEPTED: S.REGISTERED}, fx.register, "registered"),
+    _spec("dispatch", "派遣", {R.DISPATCHER}, {S.REGISTERED: S.DISPATCHED}, fx.dispatch, "dispatched"),
+    _spec("merge", "合并（重复案件）", {R.AGENT, R.LEAD}, {s: S.INVALID for s in (*_REQUEST_STATES, S.REGISTERED)},
+          fx.merge, "merged", reason_needed=True),
+    _spec("invalidate", "作废", {R.LEAD}, {s: S.INVALID for s in (*_REQUEST_STATES, S.REGISTERED)},
+          fx.invalidate, "invalidated", reason_needed=True),
+    _spec("request_invalidation", "申请作废", {R.AGENT, R.DISPATCHER}, {s: s for s in _REQUEST_STATES},
+          fx.make_request(K.INVALIDATION), "invalidation_requested", reason_needed=True,
+          refuses_duplicate=K.INVALIDATION),
+    _spec("approve_invalidation", "批准作废", {R.LEAD}, {s: S.INVALID for s in _REQUEST_STATES},
+          fx.approve_invalidation, "invalidation_approved", needs_pending=K.INVALIDATION),
+    _spec("refuse_invalidation", "驳回作废申请", {R.LEAD}, {s: s for s in _REQUEST_STATES},
+          fx.make_refusal(K.INVALIDATION), "invalidation_refused", reason_needed=True,
+          needs_pending=K.INVALIDATION),
+    _spec("acknowledge", "签收", {R.DEPARTMENT}, {S.DISPATCHED: S.DISPATCHED}, fx.nothing, "acknowledged",
+          department_bound=True),
+    _spec("request_return", "申请回退", {R.DEPARTMENT}, {S.DISPATCHED: S.DISPATCHED}, fx.make_request(K.RETURN),
+          "return_requested", reason_needed=True, department_bound=True, refuses_duplicate=K.RETURN),
+    _spec("approve_return", "批准回退", {R.DISPATCHER}, {S.DISPATCHED: S.REGISTERED}, fx.approve_return,
+          "returned", needs_pending=K.RETURN),
+    _spec("refuse_return", "驳回回退申请", {R.DISPATCHER}, {S.DISPATCHED: S.DISPATCHED}, fx.make_refusal(K.RETURN),
+          "return_refused", reason_needed=True, needs_pending=K.RETURN),
+    _spec("request_extension", "申请延期", {R.DEPARTMENT}, {S.DISPATCHED: S.DISPATCHED},
+          fx.make_request(K.EXTENSION), "extension_requested", reason_needed=True, department_bound=True,
+          refuses_duplicate=K.EXTENSION),
+    _spec("approve_extension", "批准延期", {R.DISPATCHER, R.LEAD}, {S.DISPATCHED: S.DISPATCHED},
+          fx.approve_extension, "extended", needs_pending=K.EXTENSION),
+    _spec("refuse_extension", "驳回延期申请", {R.DISPATCHER, R.LEAD}, {S.DISPATCHED: S.DISPATCHED},
+          fx.make_refusal(K.EXTENSION), "extension_refused", reason_needed=True, needs_pending=K.EXTENSION),
+    _spec("request_backlog", "申请挂账", {R.DEPARTMENT}, {S.DISPATCHED: S.DISPATCHED}, fx.make_request(K.BACKLOG),
+          "backlog_requested", reason_needed=True, department_bound=True, refuses_duplicate=K.BACKLOG),
+    _spec("approve_backlog", "批准挂账", {R.DISPATCHER}, {S.DISPATCHED: S.BACKLOG}, fx.approve_backlog,
+          "backlogged", needs_pending=K.BACKLOG),
+    _spec("refuse_backlog", "驳回挂账申请", {R.DISPATCHER}, {S.DISPATCHED: S.DISPATCHED},
+          fx.make_refusal(K.BACKLOG), "backlog_refused", reason_needed=True, needs_pending=K.BACKLOG),
+    _spec("submit_result", "处置反馈", {R.DEPARTMENT}, {S.DISPATCHED: S.HANDLED}, fx.submit_result, "handled",
+          department_bound=True),
+    _spec("resume", "恢复处置", {R.DISPATCHER, R.LEAD}, {S.BACKLOG: S.DISPATCHED}, fx.resume, "resumed"),
+    _spec("request_check", "发核查", {R.AGENT}, {S.HANDLED: S.HANDLED}, fx.request_check, "check_requested",
+          refuses_duplicate=K.CHECK),
+    _spec("check_pass", "核查通过", {R.INSPECTOR}, {S.HANDLED: S.HANDLED}, fx.check_pass, "check_passed"),
+    _spec("check_fail", "核查不通过（返工）", {R.INSPECTOR}, {S.HANDLED: S.DISPATCHED}, fx.check_fail,
+          "check_failed", reason_needed=True),
+    _spec("close", "结案", {R.LEAD}, {S.HANDLED: S.CLOSED}, fx.close, "closed"),
+    _spec("rate", "回访评价", {R.AGENT, R.SYSTEM}, {S.CLOSED: S.CLOSED}, fx.rate, "rated"),
+    _spec("reopen", "重办", {R.AGENT, R.LEAD, R.SYSTEM}, {S.CLOSED: S.DISPATCHED}, fx.reopen, "reopened",
+          reason_needed=True),
+])
+
+# Views of COMMANDS for readers that want one aspect.
+# (state, command) -> next state. A command absent for a state is illegal there.
 TRANSITIONS: dict[tuple[State, str], State] = {
-    (S.REPORTED, "accept"): S.ACCEPTED,
-    (S.REPORTED, "merge"): S.INVALID,
-    (S.REPORTED, "invalidate"): S.INVALID,
-    (S.REPORTED, "request_invalidation"): S.REPORTED,
-    (S.REPORTED, "approve_invalidation"): S.INVALID,
-    (S.REPORTED, "refuse_invalidation"): S.REPORTED,
-    (S.ACCEPTED, "request_verification"): S.ACCEPTED,
-    (S.ACCEPTED, "report_verified"): S.ACCEPTED,
-    (S.ACCEPTED, "register"): S.REGISTERED,
-    (S.ACCEPTED, "merge"): S.INVALID,
-    (S.ACCEPTED, "invalidate"): S.INVALID,
-    (S.ACCEPTED, "request_invalidation"): S.ACCEPTED,
-    (S.ACCEPTED, "approve_invalidation"): S.INVALID,
-    (S.ACCEPTED, "refuse_invalidation"): S.ACCEPTED,
-    (S.REGISTERED, "dispatch"): S.DISPATCHED,
-    (S.REGISTERED, "merge"): S.INVALID,
-    (S.REGISTERED, "invalidate"): S.INVALID,
-    (S.DISPATCHED, "acknowledge"): S.DISPATCHED,
-    (S.DISPATCHED, "request_return"): S.DISPATCHED,
-    (S.DISPATCHED, "approve_return"): S.REGISTERED,
-    (S.DISPATCHED, "refuse_return"): S.DISPATCHED,
-    (S.DISPATCHED, "request_extension"): S.DISPATCHED,
-    (S.DISPATCHED, "approve_extension"): S.DISPATCHED,
-    (S.DISPATCHED, "refuse_extension"): S.DISPATCHED,
-    (S.DISPATCHED, "request_backlog"): S.DISPATCHED,
-    (S.DISPATCHED, "approve_backlog"): S.BACKLOG,
-    (S.DISPATCHED, "refuse_backlog"): S.DISPATCHED,
-    (S.DISPATCHED, "submit_result"): S.HANDLED,
-    (S.BACKLOG, "resume"): S.DISPATCHED,
-    (S.HANDLED, "request_check"): S.HANDLED,
-    (S.HANDLED, "check_pass"): S.HANDLED,
-    (S.HANDLED, "check_fail"): S.DISPATCHED,
-    (S.HANDLED, "close"): S.CLOSED,
-    (S.CLOSED, "rate"): S.CLOSED,
-    (S.CLOSED, "reopen"): S.DISPATCHED,
-}
-
-# Who may issue each command (CJ/T 315 roles). Department users additionally only for their own department.
-PERMISSIONS: dict[str, frozenset[Role]] = {
-    "accept": frozenset({R.AGENT, R.LEAD}),
-    "merge": frozenset({R.AGENT, R.LEAD}),
-    "invalidate": frozenset({R.LEAD}),
-    "request_invalidation": frozenset({R.AGENT, R.DISPATCHER}),
-    "approve_invalidation": frozenset({R.LEAD}),
-    "refuse_invalidation": frozenset({R.LEAD}),
-    "request_verification": frozenset({R.AGENT}),
-    "report_verified": frozenset({R.INSPECTOR}),
-    "register": frozenset({R.LEAD}),
-    "dispatch": frozenset({R.DISPATCHER}),
-    "acknowledge": frozenset({R.DEPARTMENT}),
-    "request_return": frozenset({R.DEPARTMENT}),
-    "approve_return": frozenset({R.DISPATCHER}),
-    "refuse_return": frozenset({R.DISPATCHER}),
-    "request_extension": frozenset({R.DEPARTMENT}),
-    "approve_extension": frozenset({R.DISPATCHER, R.LEAD}),
-    "refuse_extension": frozenset({R.DISPATCHER, R.LEAD}),
-    "request_backlog": frozenset({R.DEPARTMENT}),
-    "approve_backlog": frozenset({R.DISPATCHER}),
-    "refuse_backlog": frozenset({R.DISPATCHER}),
-    "resume": frozenset({R.DISPATCHER, R.LEAD}),
-    "submit_result": frozenset({R.DEPARTMENT}),
-    "request_check": frozenset({R.AGENT}),
-    "check_pass": frozenset({R.INSPECTOR}),
-    "check_fail": frozenset({R.INSPECTOR}),
-    "close": frozenset({R.LEAD}),
-    "rate": frozenset({R.AGENT, R.SYSTEM}),
-    "reopen": frozenset({R.AGENT, R.LEAD, R.SYSTEM}),
-}
-
-COMMAND_LABELS: dict[str, str] = {
-    "accept": "受理", "merge": "合并（重复案件）", "invalidate": "作废", "request_invalidation": "申请作废",
-    "approve_invalidation": "批准作废", "refuse_invalidation": "驳回作废申请", "request_verification": "发核实",
-    "report_verified": "核实反馈", "register": "立案", "dispatch": "派遣", "acknowledge": "签收",
-    "request_return": "申请回退", "approve_return": "批准回退", "refuse_return": "驳回回退申请",
-    "request_extension": "申请延期", "approve_extension": "批准延期", "refuse_extension": "驳回延期申请",
-    "request_backlog": "申请挂账", "approve_backlog": "批准挂账", "refuse_backlog": "驳回挂账申请",
-    "resume": "恢复处置", "submit_result": "处置反馈", "request_check": "发核查", "check_pass": "核查通过",
-    "check_fail": "核查不通过（返工）", "close": "结案", "rate": "回访评价", "reopen": "重办",
-}
-
-NEEDS_REASON = frozenset({
-    "merge", "invalidate", "request_invalidation", "refuse_invalidation", "request_return", "refuse_return",
-    "request_extension", "refuse_extension", "request_backlog", "refuse_backlog", "check_fail", "reopen",
-})
-DEPARTMENT_BOUND = frozenset({"acknowledge", "request_return", "request_extension", "request_backlog",
-                              "submit_result"})
+    (state, spec.name): spec.moves[state] for state in State for spec in COMMANDS.values() if state in spec.moves}
+PERMISSIONS: dict[str, frozenset[Role]] = {name: spec.roles for name, spec in COMMANDS.items()}
+COMMAND_LABELS: dict[str, str] = {name: spec.label for name, spec in COMMANDS.items()}
+NEEDS_REASON = frozenset(name for name, spec in COMMANDS.items() if spec.reason_needed)
 TERMINAL = frozenset(s for s in State if not any(src is s for src, _ in TRANSITIONS))
 
 
 def event_name(command: str) -> str:
     """CamelCase past-tense event name for a command, e.g. dispatch -> CaseDispatched."""
-    return "Case" + "".join(p.capitalize() for p in _PAST.get(command, command).split("_"))
-
-
-_PAST = {
-    "accept": "accepted", "merge": "merged", "invalidate": "invalidated",
-    "request_invalidation": "invalidation_requested", "approve_invalidation": "invalidation_approved",
-    "refuse_invalidation": "invalidation_refused", "request_verification": "verification_requested",
-    "report_verified": "verified", "register": "registered", "dispatch": "dispatched",
-    "acknowledge": "acknowledged", "request_return": "return_requested", "approve_return": "returned",
-    "refuse_return": "return_refused", "request_extension": "extension_requested",
-    "approve_extension": "extended", "refuse_extension": "extension_refused",
-    "request_backlog": "backlog_requested", "approve_backlog": "backlogged", "refuse_backlog": "backlog_refused",
-    "resume": "resumed", "submit_result": "handled", "request_check": "check_requested",
-    "check_pass": "check_passed", "check_fail": "check_failed", "close": "closed", "rate": "rated",
-    "reopen": "reopened",
-}
+    return "Case" + "".join(p.capitalize() for p in COMMANDS[command].past.split("_"))
 
 
 def check_permission(case: CaseFlow, command: str, actor: Actor) -> None:
     """Raise Forbidden unless the actor's role (and department) may issue the command on this case."""
-    if actor.role not in PERMISSIONS.get(command, frozenset()):
-        raise Forbidden(f"{actor.role.label}无权执行“{COMMAND_LABELS.get(command, command)}”")
-    if command in DEPARTMENT_BOUND and actor.department_code != case.department_code:
+    spec = COMMANDS.get(command)
+    if spec is None or actor.role not in spec.roles:
+        raise Forbidden(f"{actor.role.label}无权执行“{spec.label if spec else command}”")
+    if spec.department_bound and actor.department_code != case.department_code:
         raise Forbidden("该案件不在本部门办理，不能操作")
 
 
 def apply(case: CaseFlow, command: Command, now: datetime, policy: Policy) -> Outcome:
     """Apply one command; return the new case, its event and history entry, or raise and change nothing."""
-    target = TRANSITIONS.get((case.state, command.name))
-    if command.name not in PERMISSIONS:
+    spec = COMMANDS.get(command.name)
+    if spec is None:
         raise IllegalCommand(f"未知操作：{command.name}", code="unknown_command")
+    target = spec.moves.get(case.state)
     # A stale view is reported as such first: what the client saw is no longer the case's state.
     if command.expected_version is not None and command.expected_version != case.version:
         raise StaleVersion(f"案件已被他人修改（当前版本 {case.version}），请刷新后重试")
     if target is None:
         raise IllegalCommand(
-            f"案件当前状态为“{case.state.label}”，不能执行“{COMMAND_LABELS[command.name]}”")
+            f"案件当前状态为“{case.state.label}”，不能执行“{spec.label}”")
     check_permission(case, command.name, command.actor)
     reason = (command.reason or "").strip() or None
-    if command.name in NEEDS_REASON and not reason:
-        raise InvalidParameters(f"“{COMMAND_LABELS[command.name]}”需要填写理由")
+    if spec.reason_needed and not reason:
+        raise InvalidParameters(f"“{spec.label}”需要填写理由")
     _check_preconditions(case, command.name, command.actor)
-    changed, payload = EFFECTS[command.name](case, command, now, policy)
+    changed, payload = spec.effect(case, command, now, policy)
     new_case = replace(changed, state=target, version=case.version + 1)
     actor = command.actor
     event = CaseEvent(event_name(command.name), case.case_no, case.state, target, now, actor.username, payload)
@@ -187,25 +190,12 @@ def available_commands(case: CaseFlow, actor: Actor) -> list[str]:
 
 # --- preconditions that need no parameters -------------------------------------------------------------
 
-_NEEDS_PENDING = {
-    "approve_invalidation": RequestKind.INVALIDATION, "refuse_invalidation": RequestKind.INVALIDATION,
-    "report_verified": RequestKind.VERIFICATION, "approve_return": RequestKind.RETURN,
-    "refuse_return": RequestKind.RETURN, "approve_extension": RequestKind.EXTENSION,
-    "refuse_extension": RequestKind.EXTENSION, "approve_backlog": RequestKind.BACKLOG,
-    "refuse_backlog": RequestKind.BACKLOG,
-}
-_NO_DUPLICATE = {
-    "request_invalidation": RequestKind.INVALIDATION, "request_verification": RequestKind.VERIFICATION,
-    "request_return": RequestKind.RETURN, "request_extension": RequestKind.EXTENSION,
-    "request_backlog": RequestKind.BACKLOG, "request_check": RequestKind.CHECK,
-}
-
-
 def _check_preconditions(case: CaseFlow, name: str, actor: Actor) -> None:
-    if name in _NEEDS_PENDING and case.pending(_NEEDS_PENDING[name]) is None:
-        raise PreconditionFailed(f"没有待审批的{_NEEDS_PENDING[name].label}申请")
-    if name in _NO_DUPLICATE and case.pending(_NO_DUPLICATE[name]) is not None:
-        raise PreconditionFailed(f"已有待处理的{_NO_DUPLICATE[name].label}申请")
+    spec = COMMANDS[name]
+    if spec.needs_pending and case.pending(spec.needs_pending) is None:
+        raise PreconditionFailed(f"没有待审批的{spec.needs_pending.label}申请")
+    if spec.refuses_duplicate and case.pending(spec.refuses_duplicate) is not None:
+        raise PreconditionFailed(f"已有待处理的{spec.refuses_duplicate.label}申请")
     if name == "register" and case.verification == "pending":
         raise PreconditionFailed("核实尚未反馈，不能立案")
     if name == "approve_extension" and case.extension_count >= 1 and actor.role is not Role.LEAD:
@@ -215,8 +205,6 @@ def _check_preconditions(case: CaseFlow, name: str, actor: Actor) -> None:
     if name in {"submit_result", "acknowledge"} and case.pending(RequestKind.RETURN) is not None:
         raise PreconditionFailed("回退申请待审批中")
 
-
-assert set(EFFECTS) == set(PERMISSIONS) == {c for _, c in TRANSITIONS}
 
 
 def new_case(case_no: str, category_code: str, now: datetime, policy: Policy,

@@ -79,7 +79,7 @@ async def import_file(engine: AsyncEngine, kind: str, path: Path, *, crs: str = 
     if not checked.ok:
         raise ImportFailed(checked.problems)
     try:
-        written = await SqlGeoRepository(engine).import_records([(kind, checked.records)], replace=replace,
+        written = await SqlGeoRepository(engine).import_objects([(kind, checked.objects)], replace=replace,
                                                                 progress=progress)
     except IntegrityError as exc:
         raise ImportFailed([Problem(None, "geo.conflict", f"与数据库中已有数据冲突：{exc.orig}")]) from exc
@@ -87,10 +87,10 @@ async def import_file(engine: AsyncEngine, kind: str, path: Path, *, crs: str = 
 
 
 async def export_file(engine: AsyncEngine, kind: str, path: Path, *, crs: str = "wgs84") -> int:
-    """Write all records of a kind to a .geojson or .shp file in the given coordinate system."""
-    records = await SqlGeoRepository(engine).records(kind)
+    """Write all objects of a kind to a .geojson or .shp file in the given coordinate system."""
+    objects = await SqlGeoRepository(engine).objects(kind)
     transform = crs_mod.from_wgs84(crs)
-    features = [_converted(to_feature(r), transform) for r in records]
+    features = [_converted(to_feature(r), transform) for r in objects]
     if path.suffix.lower() == ".shp":
         return dump_shapefile(features, path, crs_mod.esri_wkt(crs))
     meta = {"coordinate_system": crs_mod.canonical(crs)}

@@ -1,4 +1,4 @@
-"""SQL storage of the base data: rows ↔ records, loading a snapshot, importing in one transaction."""
+"""SQL storage of the base data: rows ↔ objects, loading a snapshot, importing in one transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Table, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from ticketing.geo.domain.features import Record
+from ticketing.geo.domain.features import GeoObject
 from ticketing.geo.domain.gazetteer import BaseData
 from ticketing.geo.domain.geometry import bbox_of, lines_of, polygons_of
 from ticketing.geo.domain.model import AddressPoint, Cell, Community, Component, DutyGrid, Road, Street
@@ -44,17 +44,17 @@ def _geometry_columns(geometry: dict[str, Any]) -> Row:
             "min_lon": box[0], "min_lat": box[1], "max_lon": box[2], "max_lat": box[3]}
 
 
-def to_row(record: Record) -> Row:
-    """The table row of a record."""
-    if isinstance(record, AddressPoint | Component):
-        row = {k: getattr(record, k) for k in record.__slots__}  # type: ignore[union-attr]
-        if isinstance(record, AddressPoint):
-            row["aliases"] = ",".join(record.aliases)
+def to_row(obj: GeoObject) -> Row:
+    """The table row of an object."""
+    if isinstance(obj, AddressPoint | Component):
+        row = {k: getattr(obj, k) for k in obj.__slots__}  # type: ignore[union-attr]
+        if isinstance(obj, AddressPoint):
+            row["aliases"] = ",".join(obj.aliases)
         return row
-    row = {k: getattr(record, k) for k in record.__slots__ if k != "geometry"}  # type: ignore[union-attr]
-    if isinstance(record, Road):
-        row["aliases"] = ",".join(record.aliases)
-    row.update(_geometry_columns(record.geometry))
+    row = {k: getattr(obj, k) for k in obj.__slots__ if k != "geometry"}  # type: ignore[union-attr]
+    if isinstance(obj, Road):
+        row["aliases"] = ",".join(obj.aliases)
+    row.update(_geometry_columns(obj.geometry))
     return row
 
 
@@ -66,7 +66,7 @@ def _geo(row: Any) -> dict[str, Any]:
     return json.loads(row.geometry)
 
 
-_FROM_ROW: dict[str, Callable[[Any], Record]] = {
+_FROM_ROW: dict[str, Callable[[Any], GeoObject]] = {
     "streets": lambda r: Street(r.code, r.name, r.dept_code, _geo(r), r.demo),
     "communities": lambda r: Community(r.code, r.name, r.street_code, _geo(r), r.dept_code, r.demo),
     "cells": lambda r: Cell(r.code, r.community_code, _geo(r), r.duty_grid, r.area_m2, r.demo),
@@ -91,12 +91,12 @@ class SqlGeoRepository:
             parts = {kind: tuple(await self._rows(conn, kind)) for kind in TABLE_OF}
         return BaseData(**parts)  # type: ignore[arg-type]
 
-    async def _rows(self, conn: AsyncConnection, kind: str) -> list[Record]:
+    async def _rows(self, conn: AsyncConnection, kind: str) -> list[GeoObject]:
         table = TABLE_OF[kind]
         result = await conn.execute(select(table).order_by(table.c[_KEY[kind]]))
         return [_FROM_ROW[kind](row) for row in result]
 
-    async def records(self, kind: str) -> list[Record]:
+    async def objects(self, kind: str) -> list[GeoObject]:
         async with self.engine.connect() as conn:
             return await self._rows(conn, kind)
 
@@ -110,18 +110,18 @@ class SqlGeoRepository:
             return {kind: (await conn.execute(select(func.count()).select_from(t))).scalar_one()
                     for kind, t in TABLE_OF.items()}
 
-    async def import_records(self, batches: Sequence[tuple[str, Sequence[Record]]], *, replace: bool = False,
+    async def import_objects(self, batches: Sequence[tuple[str, Sequence[GeoObject]]], *, replace: bool = False,
                              progress: Callable[[int], None] | None = None) -> dict[str, int]:
-        """Write records of one or more kinds in ONE transaction: all of them or none.
+        """Write objects of one or more kinds in ONE transaction: all of them or none.
 
         With `replace`, every existing row of each kind is deleted first; otherwise rows with the same
         key are replaced and others kept.
         """
         written: dict[str, int] = {}
         async with self.engine.begin() as conn:
-            for kind, records in batches:
+            for kind, objects in batches:
                 table = TABLE_OF[kind]
-                rows = [to_row(r) for r in records]
+                rows = [to_row(r) for r in objects]
                 if replace:
                     await conn.execute(delete(table))
                 else:

@@ -12,7 +12,7 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.domain.places import ComponentFacts, Location
+from core.places import ComponentFacts, Location
 from ticketing.geo.domain import geocoder
 from ticketing.geo.domain.gazetteer import Gazetteer
 from ticketing.geo.domain.geometry import BBox
@@ -109,7 +109,7 @@ class SqlGeoLocator:
         g = await self.gazetteer()
         return [g.cells[code] for code in g.cell_index.intersecting(bbox)[:limit]]
 
-    async def component_record(self, component_id: str) -> Component | None:
+    async def component_object(self, component_id: str) -> Component | None:
         return (await self.gazetteer()).components.get(component_id)
 
     async def components_near(self, lat: float, lon: float, *, class_code: str | None = None,

@@ -32,11 +32,11 @@ def is_call_request(event: BusEvent) -> bool:
 
 
 async def handle(service: NotifyService, event: BusEvent, now: datetime) -> bool:
-    """Record one request from the bus; True when a new callback row was written. Never raises: a failure
+    """Store one request from the bus; True when a new callback row was written. Never raises: a failure
     is logged (the caller's request stays in the call record's events for an agent)."""
     service.busy = True
     try:
-        return await record_request(service, event.kind, event.data, now) is not None
+        return await store_request(service, event.kind, event.data, now) is not None
     except Exception:
         log.exception("callback request %s for call %s could not be stored", event.kind, event.data.get("call_id"))
         return False
@@ -44,7 +44,7 @@ async def handle(service: NotifyService, event: BusEvent, now: datetime) -> bool
         service.busy = False
 
 
-async def record_request(service: NotifyService, kind: str, data: Mapping[str, Any], now: datetime) -> int | None:
+async def store_request(service: NotifyService, kind: str, data: Mapping[str, Any], now: datetime) -> int | None:
     """Schedule the callback for one request; None when the call has one already or cannot be dialled."""
     call_id, number = str(data.get("call_id") or ""), str(data.get("caller") or "")
     if not call_id or not DIALABLE.match(number):

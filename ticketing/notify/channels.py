@@ -32,7 +32,7 @@ class SmsChannel(Protocol):
 
 
 class CallRuntime(Protocol):
-    """The part of the telephony runtime (app[SERVICES]["calls"]) the loop uses."""
+    """The part of the telephony runtime (web.keys.Running.calls) the loop uses."""
 
     async def start_survey(self, *, callback_id: int, number: str, case_no: str | None, state: str,
                            result_text: str,

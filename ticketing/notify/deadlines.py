@@ -37,11 +37,11 @@ def _open() -> object:
 
 
 async def sweep_deadlines(engine: AsyncEngine, cfg: NotifySettings, now: datetime, tz: ZoneInfo) -> SweepReport:
-    """Record light changes, 督办 and escalations due at `now`, in one transaction. Safe to run again."""
+    """Store light changes, 督办 and escalations due at `now`, in one transaction. Safe to run again."""
     db_now = to_db(now)
     assert db_now is not None
     async with write_transaction(engine) as conn:
-        changed = await _record_lights(conn, db_now)
+        changed = await _store_lights(conn, db_now)
         rows = []
         for threshold in (parse_threshold(t) for t in cfg.reminders):
             rows += await _urge_departments(conn, threshold, db_now)
@@ -51,7 +51,7 @@ async def sweep_deadlines(engine: AsyncEngine, cfg: NotifySettings, now: datetim
     return SweepReport(changed, len(rows))
 
 
-async def _record_lights(conn: AsyncConnection, now: datetime) -> int:
+async def _store_lights(conn: AsyncConnection, now: datetime) -> int:
     target = case((S.c.due_at < now, "red"), (S.c.yellow_at <= now, "yellow"), else_="green")
     differs = and_(_open(), S.c.light != target)
     chosen = select(S.c.id, S.c.case_id, S.c.stage, target, S.c.due_at, literal(now, S.c.due_at.type)).where(differs)

@@ -1,6 +1,6 @@
-"""Entry point: the loop's timers (APScheduler, AsyncIOScheduler) and the case-event subscriber of the app.
+"""The loop's timers (APScheduler, AsyncIOScheduler) and the case-event subscriber, run by `running_loop`.
 
-`setup(app)` adds a cleanup context that builds the NotifyService (registered as app[SERVICES]["notify"]),
+The web app's lifecycle (web/lifecycle.py) builds the NotifyService and runs it inside `running_loop`, which
 subscribes to the bus for case events and runs the sweeps at intervals. The jobs only call idempotent sweeps
 that re-read the database, so stopping the app at any moment loses nothing: the next start catches up.
 """
@@ -10,43 +10,28 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from core.bus import BusEvent
+from core.bus import BusEvent, EventBus
 from ticketing.notify import call_requests
 from ticketing.notify.service import NotifyService
-from ticketing.notify.settings import NotifySettings, notify_settings
-from web.keys import BUS, CASES, CLOCK, ENGINE, SERVICES, SETTINGS
+from ticketing.notify.settings import NotifySettings
 
 log = logging.getLogger("hotline.notify")
-# Tests and sites may put a NotifySettings here before start-up (until the root settings carry `notify`).
-NOTIFY_CONFIG = web.AppKey("notify_config", NotifySettings)
-SERVICE_NAME = "notify"
 STOP_GRACE_S = 10.0
 
 
-def setup(app: web.Application) -> None:
-    app.cleanup_ctx.append(_loop)
-
-
-def notify_service(app: web.Application) -> NotifyService | None:
-    service = app[SERVICES].get(SERVICE_NAME)
-    return service if isinstance(service, NotifyService) else None
-
-
-async def _loop(app: web.Application) -> AsyncIterator[None]:
-    cfg = app.get(NOTIFY_CONFIG) or notify_settings(app[SETTINGS])
-    services = app[SERVICES]
-    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: services.get("calls"))
-    services[SERVICE_NAME] = service
-    clock = app[CLOCK]
+@asynccontextmanager
+async def running_loop(service: NotifyService, bus: EventBus, clock: Callable[[], datetime],
+                       cfg: NotifySettings) -> AsyncIterator[None]:
+    """Run the sweeps and the case-event subscriber while the block runs; stop them gently after."""
     jobs = _Jobs()
     scheduler = _scheduler(service, cfg, clock, jobs) if cfg.scheduler_enabled else None
-    async with app[BUS].subscribe() as queue:
+    async with bus.subscribe() as queue:
         service.inbox = queue
         subscriber = asyncio.create_task(_consume(queue, service, clock, scheduler))
         if scheduler is not None:

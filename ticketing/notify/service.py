@@ -22,8 +22,8 @@ from core.db.timeutil import to_db
 from core.errors import DomainError
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
-from ticketing.notify import callbacks as cb
 from ticketing.notify import deadlines, outbox, reactions, webhooks
+from ticketing.notify import scheduled_callbacks as cb
 from ticketing.notify.channels import SmsChannel, build_channel
 from ticketing.notify.domain.delivery import dedup_key
 from ticketing.notify.domain.survey import ANSWER_LABELS, Step, decide
@@ -41,7 +41,7 @@ class NotifyService:
     engine: AsyncEngine
     cases: CaseService
     cfg: NotifySettings
-    runtime: Callable[[], Any] = lambda: None  # the call runtime (app[SERVICES]["calls"]) or None
+    runtime: Callable[[], Any] = lambda: None  # the call runtime (web.keys.Running.calls) or None
     channel: SmsChannel | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
     inbox: asyncio.Queue[Any] | None = field(default=None, repr=False)  # the bus subscription, if any

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -79,8 +79,3 @@ class NotifySettings(_Section):
         parse_window(value)
         return value
 
-
-def notify_settings(settings: Any) -> NotifySettings:
-    """The `notify` section of the root settings, or the defaults until the root imports this section."""
-    section = getattr(settings, "notify", None)
-    return section if isinstance(section, NotifySettings) else NotifySettings()

@@ -16,7 +16,7 @@ from callcenter.runtime import CallRuntime
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
-from web.keys import ENGINE, SERVICES
+from web.keys import ENGINE, RUNNING
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "admin")
@@ -59,7 +59,7 @@ def _extension(given: str | None, user: Any) -> str:
 
 
 def _runtime(request: web.Request) -> CallRuntime:
-    runtime = request.app[SERVICES].get("calls")
+    runtime = request.app[RUNNING].calls
     if runtime is None:
         raise ApiError(503, "telephony_disabled", "电话平台未启用或未连接")
     return runtime
@@ -118,10 +118,10 @@ async def list_calls(request: web.Request) -> web.Response:
            roles=STAFF, statuses={200: "OK", 404: "没有该通话"})
 async def call_detail(request: web.Request) -> web.Response:
     await require_user(request, *STAFF)
-    record = await SqlCallRecords(request.app[ENGINE]).get(request.match_info["call_id"])
-    if record is None:
+    call = await SqlCallRecords(request.app[ENGINE]).get(request.match_info["call_id"])
+    if call is None:
         raise ApiError(404, "call_not_found", "没有该通话记录")
-    return json_response(record)
+    return json_response(call)
 
 
 def _live_call(request: web.Request, runtime: CallRuntime, user: Any) -> Any:

@@ -10,28 +10,27 @@ from typing import Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy import select
 
 from callcenter.acd import EndWrapUp, IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
-from callcenter.tables import calls
+from callcenter.call_queries import caller_history
+from core import pinyin
 from core.accounts import User
-from core.db.timeutil import from_db
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role, State
+from ticketing.geo.domain.geometry import M_PER_DEG_LAT, M_PER_DEG_LON_EQ, distance_m, m_per_deg_lon
 from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, mask_phone, summary
 from ticketing.reference import ReferenceData
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
-from web.keys import CASES, ENGINE, SERVICES, SETTINGS
+from web.keys import CASES, ENGINE, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "dispatcher", "admin")
 PHONE_ROLES = ("agent", "lead", "admin")
 OPEN_STATES = tuple(s.value for s in State if s not in (State.CLOSED, State.INVALID))
 NOT_READY_REASONS = {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"}
-EARTH_RADIUS_M = 6_371_008.8
 # Extensions agents logged into from the console, by username: the websocket sends each agent its own calls.
 CONSOLE_EXTENSIONS = web.AppKey("console_extensions", dict[str, str])
 _CATEGORY_INDEX = web.AppKey("category_index", dict[int, list["CategoryEntry"]])
@@ -52,9 +51,8 @@ def category_index(reference: ReferenceData) -> list[CategoryEntry]:
     entries = []
     for c in sorted(reference.categories.values(), key=lambda c: c.code):
         if c.active:
-            syllables = lazy_pinyin(c.name, errors="ignore")
-            entries.append(CategoryEntry(c.code, c.name, c.major_name, c.kind_label, "".join(syllables),
-                                         "".join(lazy_pinyin(c.name, style=Style.FIRST_LETTER, errors="ignore"))))
+            entries.append(CategoryEntry(c.code, c.name, c.major_name, c.kind_label,
+                                         "".join(pinyin.phrase(c.name, han_only=True)), pinyin.initials(c.name)))
     return entries
 
 
@@ -94,14 +92,6 @@ async def get_category_search(request: web.Request) -> web.Response:
 
 
 # ---- duplicates and caller history --------------------------------------------------------------------
-def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(math.sqrt(a))
-
-
 def _number(request: web.Request, name: str, low: float, high: float) -> float:
     raw = request.query.get(name)
     if raw is None or raw == "":
@@ -138,8 +128,8 @@ async def get_duplicates(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_category", "参数 category 应为 5 位类别代码")
     lat, lon = _number(request, "lat", -90, 90), _number(request, "lon", -180, 180)
     radius = _int(request, "radius", 200, 1, 2000)
-    dlat = radius / 111_320
-    dlon = radius / (111_320 * max(math.cos(math.radians(lat)), 0.01))
+    dlat = radius / M_PER_DEG_LAT
+    dlon = radius / max(m_per_deg_lon(lat), M_PER_DEG_LON_EQ * 0.01)
     c = cases.c
     stmt = (select(cases).where(c.category_code == category, c.state.in_(OPEN_STATES),
                                 c.lat.between(lat - dlat, lat + dlat), c.lon.between(lon - dlon, lon + dlon))
@@ -147,7 +137,7 @@ async def get_duplicates(request: web.Request) -> web.Response:
     ctx = await _context(request)
     async with request.app[ENGINE].connect() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
-    found = sorted(((distance_m(lat, lon, r["lat"], r["lon"]), r) for r in rows), key=lambda t: t[0])
+    found = sorted(((distance_m((lon, lat), (r["lon"], r["lat"])), r) for r in rows), key=lambda t: t[0])
     items = [{**summary(r, user.actor, ctx), "distance_m": round(d)} for d, r in found if d <= radius][:10]
     return json_response({"items": items, "radius_m": radius})
 
@@ -161,12 +151,10 @@ async def get_caller(request: web.Request) -> web.Response:
         raise ApiError(400, "bad_phone", "参数 phone 应为电话号码")
     current = request.query.get("call_id", "")  # the call being answered is not an earlier one
     ctx = await _context(request)
+    rows = await caller_history(request.app[ENGINE], phone, current)
     async with request.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(calls).where(calls.c.caller == phone, calls.c.id != current,
-                                                       calls.c.direction == "inbound")
-                                   .order_by(calls.c.arrived_at.desc()).limit(10))).mappings().all()
         found = await list_cases(conn, CaseFilter(phone=phone, per_page=10), user.actor, ctx)
-    history = [{"call_id": r["id"], "arrived_at": iso(from_db(r["arrived_at"]), ctx.calendar),
+    history = [{"call_id": r["id"], "arrived_at": iso(r["arrived_at"], ctx.calendar),
                 "outcome": r["outcome"], "agent_id": r["agent_id"], "dtmf_path": r["dtmf_path"],
                 "case_no": r["case_no"], "description_recording": r["description_recording"]} for r in rows]
     return json_response({"phone": phone, "calls": history, "cases": found["items"], "case_total": found["total"],
@@ -192,13 +180,13 @@ class AgentActionBody(BaseModel):
 
 
 def _runtime(request: web.Request) -> Any:
-    return request.app[SERVICES].get("calls")
+    return request.app[RUNNING].calls
 
 
 async def agent_status(request: web.Request, user: User, extension: str | None) -> dict[str, Any]:
     runtime = _runtime(request)
     settings = request.app[SETTINGS]
-    extensions = list(getattr(settings.telephony, "agent_extensions", []) or [])
+    extensions = list(settings.telephony.agent_extensions)
     status: dict[str, Any] = {
         "username": user.username, "display_name": user.display_name, "role": user.role.value,
         "extension": extension, "extensions": extensions, "telephony": runtime is not None,

@@ -11,20 +11,18 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, Field
 
-from ticketing.domain.places import PlaceFacts
+from core.places import PlaceFacts
 from ticketing.geo.domain.codes import COMPONENT_CLASSES, CodeError, parse_component_id, resolve_class
 from ticketing.geo.domain.features import DEMO_SUFFIX, to_feature
 from ticketing.geo.domain.geocoder import Candidate
 from ticketing.geo.domain.model import Component
 from ticketing.geo.service import SqlGeoLocator
-from ticketing.geo.settings import GeoSettings
 from web.auth import require_user
 from web.errors import ApiError
 from web.json import json_response
-from web.keys import CASES, ENGINE, SERVICES, SETTINGS
+from web.keys import GEO
 from web.openapi import add_routes, operation
 
-GEO = "geo"
 MAX_QUERY = 200
 MAX_RADIUS_M = 2000.0
 MAX_BBOX_DEG2 = 0.25  # about 25 km × 25 km at Haiyan's latitude
@@ -52,7 +50,7 @@ class ComponentsQuery(BaseModel):
 
 
 def _locator(request: web.Request) -> SqlGeoLocator:
-    return request.app[SERVICES][GEO]  # type: ignore[no-any-return]
+    return request.app[GEO]
 
 
 def _number(request: web.Request, name: str, label: str, low: float, high: float,
@@ -212,17 +210,12 @@ async def get_component(request: web.Request) -> web.Response:
         parse_component_id(component_id)
     except CodeError as exc:
         raise ApiError(400, "bad_component_id", str(exc)) from None
-    found = await _locator(request).component_record(component_id)
+    found = await _locator(request).component_object(component_id)
     if found is None:
         raise ApiError(404, "component_not_found", f"没有编码为{component_id}的部件")
     return json_response(_component(found))
 
 
 def setup(app: web.Application) -> None:
-    """Register the geo routes; share the case service's locator so there is one in-memory index."""
-    locator = getattr(app[CASES], "locator", None) if CASES in app else None
-    if not isinstance(locator, SqlGeoLocator):
-        settings = getattr(app[SETTINGS], "geo", None) if SETTINGS in app else None
-        locator = SqlGeoLocator(app[ENGINE], settings if isinstance(settings, GeoSettings) else None)
-    app[SERVICES][GEO] = locator
+    """Register the geo routes (app[GEO] is the case service's locator: one in-memory index)."""
     add_routes(app, get_geocode, get_reverse, get_grid_locate, get_grid_cells, get_components, get_component)

@@ -15,8 +15,7 @@ from core.db.timeutil import from_db, to_db
 from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
-from ticketing.notify.callbacks import list_callbacks
-from ticketing.notify.scheduler import notify_service
+from ticketing.notify.scheduled_callbacks import list_callbacks
 from ticketing.notify.service import NotifyService
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import department_webhooks, outbox, sms_optouts, webhook_deliveries
@@ -25,7 +24,7 @@ from ticketing.queries import mask_phone
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
-from web.keys import CASES, CLOCK, ENGINE
+from web.keys import CASES, CLOCK, ENGINE, RUNNING
 from web.openapi import add_routes, operation
 
 PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD})  # they call citizens back; others see masked numbers
@@ -64,7 +63,7 @@ class OptOutBody(BaseModel):
 
 
 def _service(request: web.Request) -> NotifyService:
-    service = notify_service(request.app)
+    service = request.app[RUNNING].notify
     if service is None:
         raise ApiError(503, "notify_unavailable", "通知服务尚未启动")
     return service

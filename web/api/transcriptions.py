@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -16,16 +15,13 @@ from pydantic import BaseModel, Field
 
 from transcribe.audio import AudioFormatError, read_wav
 from transcribe.ports import EngineUnavailable
-from transcribe.repository import SqlTranscriptRepository
-from transcribe.service import SpeechService, default_understander
-from transcribe.settings import SpeechSettings
+from transcribe.service import SpeechService
 from web.auth import require_user
 from web.errors import ApiError
 from web.json import json_response
-from web.keys import ENGINE, SERVICES, SETTINGS
+from web.keys import SPEECH
 from web.openapi import add_routes, operation
 
-SPEECH = "speech"
 ROLES = ("agent", "lead", "dispatcher", "admin")
 MAX_SECONDS = 600
 WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
@@ -39,7 +35,7 @@ class SearchQuery(BaseModel):
 
 def speech_service(app: web.Application) -> SpeechService:
     """The app's speech runtime (also used by the call runtime for live and background transcription)."""
-    return app[SERVICES][SPEECH]  # type: ignore[no-any-return]
+    return app[SPEECH]
 
 
 async def _read_upload(request: web.Request, limit: int) -> bytes:
@@ -125,17 +121,5 @@ def _stored(t: Any) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
-    """Register the routes and the speech runtime; the model loads on first use, not at start-up."""
-    settings = getattr(app[SETTINGS], "speech", None)
-    speech = settings if isinstance(settings, SpeechSettings) else SpeechSettings()
-    locator = app[SERVICES].get("geo")
-    service = SpeechService(speech, understander=default_understander(speech, locator),
-                            repository=SqlTranscriptRepository(app[ENGINE]))
-    app[SERVICES][SPEECH] = service
-
-    async def close_pool(_app: web.Application) -> AsyncIterator[None]:
-        yield
-        service.close()
-
-    app.cleanup_ctx.append(close_pool)
+    """Register the routes (app[SPEECH] is built by the composition root; its pool closes in web.lifecycle)."""
     add_routes(app, post_transcription, search_transcriptions)

@@ -15,10 +15,10 @@ CONSOLE_ROLES = (Role.AGENT, Role.LEAD)
 async def console_page(request: web.Request) -> web.Response:
     user = await require_page_user(request, *CONSOLE_ROLES)
     settings = request.app[SETTINGS]
-    extensions = list(getattr(settings.telephony, "agent_extensions", []) or [])
+    extensions = list(settings.telephony.agent_extensions)
     return render("console.html", request, {
         "title": "受理台", "extension": user.extension or "", "extensions": extensions,
-        "telephony": bool(getattr(settings.telephony, "enabled", False)),
+        "telephony": settings.telephony.enabled,
         "reasons": {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"},
     })
 

@@ -9,13 +9,14 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, select
 
-from callcenter.tables import calls
-from core.db.timeutil import from_db, to_db
+from callcenter.acd.stats import answered_within, summarize
+from callcenter.call_queries import calls_since, queue_call
+from core.db.timeutil import to_db
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role, State
 from web.auth import require_page_user, require_user
 from web.json import json_response
-from web.keys import CASES, ENGINE, SERVICES
+from web.keys import CASES, ENGINE, RUNNING
 from web.openapi import add_routes, operation
 from web.templating import register_nav, render, setup_templating
 
@@ -24,15 +25,13 @@ ANSWER_TARGET_S = 15
 
 
 def call_figures(rows: list[dict[str, Any]], target_s: int = ANSWER_TARGET_S) -> dict[str, Any]:
-    """Today's call figures from call records (pure): answered within the target counts from queue entry."""
-    answered = [r for r in rows if r["answered_at"] is not None]
-    fast = sum(1 for r in answered
-               if (r["answered_at"] - (r["enqueued_at"] or r["arrived_at"])).total_seconds() <= target_s)
-    abandoned = sum(1 for r in rows if r["outcome"] == "abandoned" and r["enqueued_at"] is not None)
-    offered = len(answered) + abandoned
-    return {"total": len(rows), "answered": len(answered), "answered_within_target": fast,
-            "target_s": target_s, "abandoned": abandoned,
-            "service_level": round(100 * fast / offered) if offered else None}
+    """Today's call figures from call records (pure); the queue's figures are callcenter/acd/stats.py's."""
+    queued = [r for r in map(queue_call, rows) if r is not None]
+    stats = summarize(queued, target_s)
+    return {"total": len(rows), "answered": sum(1 for r in rows if r["answered_at"] is not None),
+            "answered_within_target": answered_within(queued, target_s), "target_s": target_s,
+            "offered": stats.offered, "abandoned": stats.abandoned,
+            "service_level": None if stats.service_level is None else round(100 * stats.service_level)}
 
 
 def queue_figures(snapshot: dict[str, Any] | None, now: datetime) -> dict[str, Any]:
@@ -49,16 +48,13 @@ async def summary(app: web.Application) -> dict[str, Any]:
     now = service.clock()
     tz = (await service.calendar()).tz
     day_start = datetime.combine(now.astimezone(tz).date(), time(0), tz).astimezone(UTC)
+    rows = await calls_since(app[ENGINE], day_start)
     async with app[ENGINE].connect() as conn:
-        call_rows = (await conn.execute(
-            select(calls.c.arrived_at, calls.c.enqueued_at, calls.c.answered_at, calls.c.outcome)
-            .where(calls.c.arrived_at >= to_db(day_start)))).mappings().all()
         today = (await conn.execute(select(cases.c.state, func.count()).where(
             cases.c.created_at >= to_db(day_start)).group_by(cases.c.state))).all()
         open_now = (await conn.execute(select(cases.c.state, func.count()).where(
             cases.c.state.notin_((State.CLOSED.value, State.INVALID.value))).group_by(cases.c.state))).all()
-    rows = [{k: (from_db(v) if isinstance(v, datetime) else v) for k, v in r.items()} for r in call_rows]
-    runtime = app[SERVICES].get("calls")
+    runtime = app[RUNNING].calls
     by_state = Counter({s: n for s, n in today})
     return {
         "now": now.isoformat(), "queue": queue_figures(runtime.acd.snapshot() if runtime else None, now),

@@ -25,7 +25,7 @@
     kpi("kpi-waiting", q.enabled ? q.waiting : "—");
     $("kpi-waiting").classList.toggle("alert", q.waiting > 0);
     tickLongest();
-    kpi("kpi-sl", c.service_level == null ? "—" : `${c.service_level}%`, `${c.answered_within_target} / ${c.answered + c.abandoned} 通`);
+    kpi("kpi-sl", c.service_level == null ? "—" : `${c.service_level}%`, `${c.answered_within_target} / ${c.offered} 通`);
     kpi("kpi-calls", `${c.total} / ${c.answered}`, "通");
     kpi("kpi-abandoned", c.abandoned);
     const signed = q.agents.filter((a) => a.state !== "logged_out").length;

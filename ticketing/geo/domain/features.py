@@ -1,4 +1,4 @@
-"""Records ↔ GeoJSON features, one converter pair per kind of base data.
+"""Base-data objects ↔ GeoJSON features, one converter pair per kind of base data.
 
 Feature properties use the column names of the tables; every demo feature carries `"demo": true`.
 """
@@ -13,7 +13,7 @@ from ticketing.geo.domain.geometry import GeometryError, point_of
 from ticketing.geo.domain.model import AddressPoint, Cell, Community, Component, DutyGrid, Road, Street
 
 Feature = dict[str, Any]
-Record = Street | Community | Cell | DutyGrid | Road | AddressPoint | Component
+GeoObject = Street | Community | Cell | DutyGrid | Road | AddressPoint | Component
 
 KINDS = ("streets", "communities", "cells", "duty_grids", "roads", "addresses", "components")
 KIND_NAMES = {
@@ -37,15 +37,15 @@ def _point_geometry(lon: float, lat: float) -> dict[str, Any]:
     return {"type": "Point", "coordinates": [round(lon, 7), round(lat, 7)]}
 
 
-def to_feature(record: Record) -> Feature:
-    """The GeoJSON feature of a record."""
+def to_feature(obj: GeoObject) -> Feature:
+    """The GeoJSON feature of an object."""
     for kind_type, writer in _WRITERS:
-        if isinstance(record, kind_type):
-            props, geometry = writer(record)
-            if record.demo:
+        if isinstance(obj, kind_type):
+            props, geometry = writer(obj)
+            if obj.demo:
                 props["demo"] = True
             return {"type": "Feature", "properties": props, "geometry": geometry}
-    raise TypeError(f"not a geo record: {record!r}")
+    raise TypeError(f"not a geo object: {obj!r}")
 
 
 def _street_props(r: Street) -> tuple[dict[str, Any], Any]:
@@ -132,8 +132,8 @@ def _number(props: Mapping[str, Any]) -> int | None:
         raise FeatureError(f"门牌号“{value}”不是整数") from exc
 
 
-def from_feature(kind: str, feature: Mapping[str, Any]) -> Record:
-    """The record of one feature of a kind; raise FeatureError or GeometryError when malformed."""
+def from_feature(kind: str, feature: Mapping[str, Any]) -> GeoObject:
+    """The object of one feature of a kind; raise FeatureError or GeometryError when malformed."""
     if not isinstance(feature, Mapping) or not isinstance(feature.get("properties"), Mapping):
         raise FeatureError("不是带属性的GeoJSON要素")
     props = feature["properties"]
@@ -190,7 +190,7 @@ def _read_component(p: Mapping[str, Any], g: dict[str, Any], demo: bool) -> Comp
     )
 
 
-_READERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any], bool], Record]] = {
+_READERS: dict[str, Callable[[Mapping[str, Any], dict[str, Any], bool], GeoObject]] = {
     "streets": _read_street, "communities": _read_community, "cells": _read_cell, "duty_grids": _read_duty,
     "roads": _read_road, "addresses": _read_address, "components": _read_component,
 }

@@ -7,7 +7,7 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from ticketing.domain.places import PlaceFacts
+from core.places import PlaceFacts
 from ticketing.geo.domain.address import Lexicon
 from ticketing.geo.domain.geometry import (
     Line,
@@ -25,7 +25,7 @@ from ticketing.geo.domain.spatial import PointIndex, PolygonIndex
 
 @dataclass(frozen=True, slots=True)
 class BaseData:
-    """All records of the base data, as loaded from the database or files."""
+    """All objects of the base data, as loaded from the database or files."""
 
     streets: tuple[Street, ...] = ()
     communities: tuple[Community, ...] = ()

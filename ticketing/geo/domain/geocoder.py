@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ticketing.domain.places import PlaceFacts
+from core.places import PlaceFacts
 from ticketing.geo.domain.address import ParsedAddress, parse
 from ticketing.geo.domain.gazetteer import Gazetteer
 from ticketing.geo.domain.geometry import Point, nearest_on_lines

@@ -1,4 +1,4 @@
-"""Records of the base data: streets, communities, unit cells, duty grids, roads, addresses, components.
+"""Objects of the base data: streets, communities, unit cells, duty grids, roads, addresses, components.
 
 Geometries are GeoJSON geometry mappings in WGS-84 (lon, lat); they are excluded from equality.
 """

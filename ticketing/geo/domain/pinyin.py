@@ -11,33 +11,16 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pypinyin import Style, lazy_pinyin
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
-
-def _fold(syllable: str) -> str:
-    for retroflex, plain in (("zh", "z"), ("ch", "c"), ("sh", "s")):
-        if syllable.startswith(retroflex):
-            syllable = plain + syllable[2:]
-            break
-    if syllable.startswith("n") and not syllable.startswith("ng"):
-        syllable = "l" + syllable[1:]
-    if syllable.endswith("ng") and len(syllable) > 2:
-        syllable = syllable[:-1]
-    return syllable
-
-
-def _is_han(ch: str) -> bool:
-    return "\u4e00" <= ch <= "\u9fff"
+from core.pinyin import fold, is_han, phrase, reading
 
 
 @lru_cache(maxsize=8192)
 def syllable(ch: str) -> str:
     """Folded toneless pinyin of one character (the character itself when it is not a Han character)."""
-    if not _is_han(ch):
-        return ch.lower()
-    return _fold(lazy_pinyin(ch, style=Style.NORMAL)[0])
+    return fold(reading(ch))
 
 
 def syllables(text: str) -> list[str]:
@@ -46,8 +29,7 @@ def syllables(text: str) -> list[str]:
 
 def variants(name: str) -> set[str]:
     """Pinyin spellings of a name: character by character, and as a phrase (朝阳: chao-yang / zhao-yang)."""
-    phrase = "".join(_fold(s) for s in lazy_pinyin(name, style=Style.NORMAL))
-    return {"".join(syllables(name)), phrase}
+    return {"".join(syllables(name)), "".join(fold(s) for s in phrase(name))}
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +83,7 @@ class NameMatcher:
             for start in range(len(text) - length + 1):
                 end = start + length
                 span = text[start:end]
-                if any(taken[start:end]) or not all(_is_han(ch) for ch in span):
+                if any(taken[start:end]) or not all(is_han(ch) for ch in span):
                     continue
                 query = "".join(pinyin[start:end])
                 for _, score, i in process.extract(query, choices, scorer=Levenshtein.normalized_similarity,

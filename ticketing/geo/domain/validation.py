@@ -16,7 +16,7 @@ from shapely.ops import unary_union
 from shapely.validation import explain_validity
 
 from ticketing.geo.domain.codes import COMPONENT_STATES, CodeError, parse_cell_code, parse_component_id
-from ticketing.geo.domain.features import FeatureError, Record, from_feature
+from ticketing.geo.domain.features import FeatureError, GeoObject, from_feature
 from ticketing.geo.domain.geometry import M_PER_DEG_LAT, GeometryError, lines_of, m_per_deg_lon, polygons_of
 from ticketing.geo.domain.model import Cell, Community, Component, Street
 
@@ -39,7 +39,7 @@ class Problem:
 
 @dataclass(frozen=True, slots=True)
 class Checked:
-    records: tuple[Record, ...]
+    objects: tuple[GeoObject, ...]
     problems: tuple[Problem, ...]
 
     @property
@@ -48,23 +48,23 @@ class Checked:
 
 
 def check(kind: str, features: Sequence[Mapping[str, Any]], *, cell_width: int = 2) -> Checked:
-    """Parse and check features of one kind; the records are only meaningful when `ok`."""
-    records: list[tuple[int, Record]] = []
+    """Parse and check features of one kind; the objects are only meaningful when `ok`."""
+    objects: list[tuple[int, GeoObject]] = []
     problems: list[Problem] = []
     for number, feature in enumerate(features, 1):
         try:
-            record = from_feature(kind, feature)
+            obj = from_feature(kind, feature)
             _check_geometry(kind, feature)
-            _check_code(record, cell_width)
+            _check_code(obj, cell_width)
         except (FeatureError, GeometryError, CodeError, ValueError) as exc:
             problems.append(Problem(number, getattr(exc, "code", "geo.bad_feature"), str(exc)))
             continue
-        records.append((number, record))
-    problems += _duplicates(kind, records)
+        objects.append((number, obj))
+    problems += _duplicates(kind, objects)
     if kind in POLYGON_KINDS:
-        problems += _polygons(kind, features, records)
+        problems += _polygons(kind, features, objects)
     problems.sort(key=lambda p: (p.feature is None, p.feature or 0))
-    return Checked(tuple(r for _, r in records), tuple(problems))
+    return Checked(tuple(r for _, r in objects), tuple(problems))
 
 
 def _check_geometry(kind: str, feature: Mapping[str, Any]) -> None:
@@ -74,32 +74,32 @@ def _check_geometry(kind: str, feature: Mapping[str, Any]) -> None:
         lines_of(feature["geometry"])
 
 
-def _check_code(record: Record, cell_width: int) -> None:
-    if isinstance(record, Cell):
-        parsed = parse_cell_code(record.code, cell_width)
-        if parsed.community_code != record.community_code:
-            raise CodeError(f"单元网格“{record.code}”的社区编码应为{parsed.community_code}")
-    elif isinstance(record, Community) and not (len(record.code) == 12 and record.code.isdigit()):
-        raise CodeError(f"社区编码“{record.code}”应为12位数字")
-    elif isinstance(record, Street) and not (len(record.code) == 9 and record.code.isdigit()):
-        raise CodeError(f"街道编码“{record.code}”应为9位数字")
-    elif isinstance(record, Component):
-        parsed_id = parse_component_id(record.id)
-        if parsed_id.class_code != record.class_code:
-            raise CodeError(f"部件“{record.id}”的类别应为{parsed_id.class_code}")
-        if record.state not in COMPONENT_STATES:
-            raise CodeError(f"部件状态“{record.state}”应为{'/'.join(COMPONENT_STATES)}之一")
+def _check_code(obj: GeoObject, cell_width: int) -> None:
+    if isinstance(obj, Cell):
+        parsed = parse_cell_code(obj.code, cell_width)
+        if parsed.community_code != obj.community_code:
+            raise CodeError(f"单元网格“{obj.code}”的社区编码应为{parsed.community_code}")
+    elif isinstance(obj, Community) and not (len(obj.code) == 12 and obj.code.isdigit()):
+        raise CodeError(f"社区编码“{obj.code}”应为12位数字")
+    elif isinstance(obj, Street) and not (len(obj.code) == 9 and obj.code.isdigit()):
+        raise CodeError(f"街道编码“{obj.code}”应为9位数字")
+    elif isinstance(obj, Component):
+        parsed_id = parse_component_id(obj.id)
+        if parsed_id.class_code != obj.class_code:
+            raise CodeError(f"部件“{obj.id}”的类别应为{parsed_id.class_code}")
+        if obj.state not in COMPONENT_STATES:
+            raise CodeError(f"部件状态“{obj.state}”应为{'/'.join(COMPONENT_STATES)}之一")
 
 
-def _key(record: Record) -> str:
-    return str(getattr(record, "code", None) or getattr(record, "id", None) or getattr(record, "name", ""))
+def _key(obj: GeoObject) -> str:
+    return str(getattr(obj, "code", None) or getattr(obj, "id", None) or getattr(obj, "name", ""))
 
 
-def _duplicates(kind: str, records: list[tuple[int, Record]]) -> list[Problem]:
+def _duplicates(kind: str, objects: list[tuple[int, GeoObject]]) -> list[Problem]:
     seen: dict[str, int] = {}
     found = []
-    for number, record in records:
-        key = _key(record)
+    for number, obj in objects:
+        key = _key(obj)
         if key in seen:
             found.append(Problem(number, "geo.duplicate", f"编码“{key}”与第{seen[key]}个要素重复"))
         else:
@@ -111,10 +111,10 @@ def _m2_per_deg2(lat: float) -> float:
     return m_per_deg_lon(lat) * M_PER_DEG_LAT
 
 
-def _polygons(kind: str, features: Sequence[Mapping[str, Any]], records: list[tuple[int, Record]]) -> list[Problem]:
+def _polygons(kind: str, features: Sequence[Mapping[str, Any]], objects: list[tuple[int, GeoObject]]) -> list[Problem]:
     found: list[Problem] = []
     shapes = []
-    for number, _ in records:
+    for number, _ in objects:
         geom = shape(features[number - 1]["geometry"])
         if not geom.is_valid:
             found.append(Problem(number, "geo.bad_geometry", f"几何无效：{explain_validity(geom)}"))

@@ -11,6 +11,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 from tqdm import tqdm
 
+from config.bootstrap import engine_for
+from config.settings import ConfigError, load_settings
 from ticketing.geo.crs import SYSTEMS, CrsError
 from ticketing.geo.demo import seed_demo
 from ticketing.geo.domain.features import KIND_NAMES, KINDS
@@ -25,9 +27,6 @@ CRS_HELP = f"坐标系：{', '.join(SYSTEMS)}，或EPSG:4326/4490/4549/4528"
 
 
 def _run(work: Callable[[AsyncEngine, GeoSettings], Awaitable[T]]) -> T:
-    from config.bootstrap import engine_for
-    from config.settings import ConfigError, load_settings
-
     try:
         settings = load_settings()
     except ConfigError as exc:
@@ -36,7 +35,7 @@ def _run(work: Callable[[AsyncEngine, GeoSettings], Awaitable[T]]) -> T:
     async def main() -> T:
         engine = engine_for(settings)
         try:
-            return await work(engine, getattr(settings, "geo", GeoSettings()))
+            return await work(engine, settings.geo)
         finally:
             await engine.dispose()
 
@@ -107,7 +106,7 @@ def validate_command(file: Path, kind: str | None, crs: str, cell_width: str) ->
     _print_problems(checked)
     if not checked.ok:
         raise click.ClickException(f"检查未通过：{sum(p.severity == 'error' for p in checked.problems)}个错误")
-    click.echo(f"检查通过：{len(checked.records)}个要素")
+    click.echo(f"检查通过：{len(checked.objects)}个要素")
 
 
 @geo_group.command("seed-demo")

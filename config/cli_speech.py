@@ -11,6 +11,8 @@ from typing import Any
 import click
 from tqdm import tqdm
 
+from config.bootstrap import build_locator, engine_for
+from config.settings import load_settings
 from transcribe.models import (
     KO_HINT,
     ModelStatus,
@@ -39,10 +41,8 @@ class _Bar:
 
 
 def speech_settings() -> SpeechSettings:
-    """The `speech` section of the site's settings (defaults until the root settings carry it)."""
-    from config.settings import load_settings
-
-    return getattr(load_settings(), "speech", None) or SpeechSettings()
+    """The `speech` section of the site's settings."""
+    return load_settings().speech
 
 
 def _ko_dir(settings: SpeechSettings) -> Path:
@@ -122,9 +122,7 @@ def transcribe_command(wav: str, engine: str | None) -> None:
 
 async def _transcribe(settings: SpeechSettings, wav: str) -> dict[str, Any]:
     """Transcribe with the site's geocoder (ticketing.geo) for grid cells when its database is reachable."""
-    from config.bootstrap import build_locator, engine_for
-    from config.settings import load_settings
-    from transcribe.service import SpeechService, default_understander
+    from transcribe.service import SpeechService, default_understander  # loads the speech stack only here
 
     root = load_settings()
     db = engine_for(root)

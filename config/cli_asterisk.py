@@ -7,14 +7,12 @@ import click
 from callcenter.rig import process
 from callcenter.rig.build import RigError
 from callcenter.settings import TelephonySettings
+from config.settings import load_settings
 
 
 def telephony_settings() -> TelephonySettings:
-    """The `telephony` section of the loaded settings (defaults when the root has none yet)."""
-    from config.settings import load_settings  # the composition root owns loading
-
-    section = getattr(load_settings(), "telephony", None)
-    return section if isinstance(section, TelephonySettings) else TelephonySettings()
+    """The `telephony` section of the loaded settings."""
+    return load_settings().telephony
 
 
 @click.group("asterisk")

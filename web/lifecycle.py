@@ -1,0 +1,92 @@
+"""The web app's one cleanup-context module: what starts with the app and stops with it, in this order.
+
+Speech worker pool, call runtime (ARI, when `telephony.enabled`), the loop (NotifyService: timers and the
+case-event subscriber), call transcription (telephony and a speech model both available); on the way down
+the reverse order, and the database engine last.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from callcenter.app import build_runtime
+from callcenter.case_lookup import sql_case_lookup
+from callcenter.live_speech import build as build_call_speech
+from callcenter.live_speech import unavailable
+from callcenter.records import SqlCallRecords
+from callcenter.settings import TelephonySettings
+from ticketing.notify.scheduler import running_loop
+from ticketing.notify.service import NotifyService
+from transcribe.service import SpeechService
+from web.keys import BUS, CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS, SPEECH
+
+log = logging.getLogger("hotline")
+
+
+def setup_lifecycle(app: web.Application) -> None:
+    app.cleanup_ctx.append(_engine)
+    app.cleanup_ctx.append(_speech_pool)
+    tel = app[SETTINGS].telephony
+    if tel.enabled:
+        app.cleanup_ctx.append(_telephony)
+    app.cleanup_ctx.append(_notify)
+    if transcribes_calls(tel, app[SPEECH]):
+        app.cleanup_ctx.append(_call_speech)
+
+
+def transcribes_calls(tel: TelephonySettings, speech: SpeechService) -> bool:
+    """Calls are transcribed when telephony is on and the speech engine's model is installed."""
+    if not tel.enabled:
+        return False
+    reason = unavailable(speech.settings)
+    if reason:
+        log.info("calls are not transcribed: %s", reason)
+    return reason is None
+
+
+async def _engine(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[ENGINE].dispose()
+
+
+async def _speech_pool(app: web.Application) -> AsyncIterator[None]:
+    yield
+    app[SPEECH].close()  # the model loads on first use; its worker pool closes with the app
+
+
+async def _telephony(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE]
+    # One bus for the whole app: consoles see case, call, agent and queue events on one stream.
+    runtime = build_runtime(app[SETTINGS].telephony, SqlCallRecords(engine), bus=app[BUS],
+                            case_lookup=sql_case_lookup(engine))
+    running = app[RUNNING]
+    running.calls = runtime
+    await runtime.start()
+    yield
+    await runtime.stop()
+    running.calls = None
+
+
+async def _notify(app: web.Application) -> AsyncIterator[None]:
+    cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
+    running = app[RUNNING]
+    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.calls)
+    running.notify = service
+    async with running_loop(service, app[BUS], app[CLOCK], cfg):
+        yield
+
+
+async def _call_speech(app: web.Application) -> AsyncIterator[None]:
+    running = app[RUNNING]
+    if running.calls is None:
+        yield
+        return
+    service = build_call_speech(running.calls, app[SPEECH], app[SETTINGS].telephony)
+    running.call_speech = service
+    await service.start()
+    yield
+    await service.stop()
+    running.call_speech = None
