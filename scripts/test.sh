@@ -8,8 +8,13 @@ cd "$(dirname "$0")/.."
 bash scripts/install.sh
 bash scripts/ensure-postgres.sh
 export HOTLINE_TEST_RUN="${HOTLINE_TEST_RUN:-$(date +%s)-$$}"
+# Two xdist workers: the real-Asterisk tests stay together on one (tests/asterisk_plugin.py), the rest is
+# spread over both. HOTLINE_TEST_WORKERS=0 runs everything in this process.
+workers="${HOTLINE_TEST_WORKERS:-2}"
+parallel=()
+[ "$workers" = 0 ] || parallel=(-n "$workers" --dist loadgroup)
 rc=0
-.venv/bin/pytest -p no:cacheprovider "$@" || rc=$?
+.venv/bin/pytest -p no:cacheprovider "${parallel[@]}" "$@" || rc=$?
 if ! .venv/bin/python -m tests.leftovers "$HOTLINE_TEST_RUN"; then
   [ "$rc" -ne 0 ] || rc=1
 fi
