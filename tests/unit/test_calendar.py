@@ -11,6 +11,7 @@ from config.settings import WorkingTimeSettings
 from ticketing.calendar_source import build_calendar, coverage_warning, holiday_name
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 
+pytestmark = pytest.mark.dates  # fixed dates are this module's inputs, not the machine's date
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = build_calendar(WorkingTimeSettings())
 
