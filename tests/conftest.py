@@ -58,6 +58,10 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.dates)
 
 
+def pytest_configure() -> None:
+    clock_start()  # a malformed HOTLINE_TEST_NOW stops the run before any test
+
+
 def pytest_report_header() -> str:
     return f"clock fixture starts at {clock_start().isoformat()} ({NOW_VARIABLE})"
 
