@@ -6,7 +6,8 @@ import pytest
 
 from transcribe.lexicon import SmallClass, build_lexicon, load_categories, load_road_names, load_synonyms
 from transcribe.phonetic import char_similarity, find
-from transcribe.understand import find_roads, match_choice, suggest_classes, summarize
+from transcribe.suggest import Understander
+from transcribe.understand import find_roads, mask_spans, match_choice, suggest_classes, summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = ROOT / "config" / "data" / "categories.yaml"
@@ -84,6 +85,31 @@ def test_roads_are_found_by_sound_in_spoken_order_with_house_number(roads: list[
     assert [m.road for m in found] == ["枣园东路", "城北西路", "海滨东路"]
     assert found[2].house_number == "120"
     assert found[2].address == "海滨东路120号"
+
+
+def test_a_mention_spans_its_road_and_house_number(roads: list[str]) -> None:
+    text = "海边东路120号门口，城北西路的下水道"
+    first, second = find_roads(text, roads)
+    assert text[slice(*first.span)] == "海边东路120号"
+    assert text[slice(*second.span)] == "城北西路"
+    assert mask_spans(text, [first.span]) == "□□□□□□□□门口，城北西路的下水道"
+
+
+@pytest.mark.parametrize("text", ["城北西路的下水道堵了，路面前是鸡水。", "新乔北路的人行到上到处贴这小广告。",
+                                  "新乔北路的人行到上到处贴这小广杆。"])
+async def test_no_class_is_heard_inside_a_road_name(lexicon, roads: list[str], text: str) -> None:  # type: ignore[no-untyped-def]
+    # 路的 after a road's name sounds like 绿地 (lu de, with 地 read as the particle): it is the road
+    assert "绿地" in {s.name for s in suggest_classes(text, lexicon)}
+    understood = await Understander(lexicon, roads).understand(text)
+    assert "绿地" not in {s.name for s in understood.classes}
+    spans = [r.span for r in find_roads(text, roads)]
+    assert "绿地" not in {s.name for s in suggest_classes(text, lexicon, explained=spans)}
+
+
+async def test_a_class_named_right_after_a_road_is_still_heard(lexicon, roads: list[str]) -> None:  # type: ignore[no-untyped-def]
+    understood = await Understander(lexicon, roads).understand("海滨东路路灯坏了，绿地上全是垃圾")
+    assert understood.place is not None and understood.place.road == "海滨东路"
+    assert {"路灯", "绿地"} <= {s.name for s in understood.classes}
 
 
 def test_a_road_needs_its_suffix_to_be_heard(roads: list[str]) -> None:
