@@ -71,6 +71,12 @@ def test_manhole_cover_suggests_manhole_classes_for_the_agent_to_pick(lexicon) -
     assert found[0].code.startswith("101")
 
 
+@pytest.mark.parametrize("text", ["早元东路和城北西路焦插口有个警战丢了。很危险。", "路口有个东西坏了"])
+def test_everyday_words_do_not_sound_like_a_class_by_their_rare_readings(lexicon, text: str) -> None:  # type: ignore[no-untyped-def]
+    # 有 can be read wei and 个 gan in the dictionary: 有个 must not be heard as 立杆 (li gan)
+    assert "立杆" not in {s.name for s in suggest_classes(text, lexicon)}
+
+
 def test_nothing_is_suggested_for_small_talk(lexicon) -> None:  # type: ignore[no-untyped-def]
     assert suggest_classes("你好，请问今天几点下班？", lexicon) == []
 
