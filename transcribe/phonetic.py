@@ -83,9 +83,9 @@ def find(term: str, text: str, *, floor: float = 0.4, threshold: float = 0.8) ->
         scores = [char_similarity(term[i], text[start + i]) for i in range(n)]
         if min(scores) < floor:
             continue
-        mean = sum(scores) / n
+        mean = round(sum(scores) / n, 3)  # rounded before the comparison: (1 + 1 + 0.4) / 3 reaches 0.8
         if mean >= threshold and (best is None or mean > best.similarity):
-            best = Hit(term, start, start + n, round(mean, 3), text[start:start + n])
+            best = Hit(term, start, start + n, mean, text[start:start + n])
     return best
 
 

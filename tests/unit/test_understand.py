@@ -57,6 +57,7 @@ def test_unrelated_characters_do_not_sound_alike() -> None:
         ("刑检路有了废气的汽车停了半年了。", "废弃车辆"),
         ("喜言旁边的小区门口有言论摆摊。这样到经营。", "占道经营"),
         ("城北西路的下水道堵了，路面前是鸡水。", "道路积水"),
+        ("新乔北路的人行到上到处贴这小广杆。", "非法小广告"),  # 杆 gan ≈ 告 gao: a mean of exactly 0.8
     ],
 )
 def test_small_class_is_suggested_from_a_misheard_complaint(lexicon, text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
