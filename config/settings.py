@@ -28,6 +28,7 @@ CONFIG_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = CONFIG_DIR.parent
 DATA_DIR = CONFIG_DIR / "data"  # shipped reference data: categories, departments, the Haiyan demo base data
 ENV_PREFIX = "HOTLINE_"
+HARNESS_PREFIX = "HOTLINE_TEST_"  # the test harness's own variables (HOTLINE_TEST_NOW, _RUN, _PG): not settings
 
 
 class ConfigError(Exception):
@@ -85,7 +86,7 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 def _env_overrides(environ: Mapping[str, str]) -> dict[str, Any]:
     tree: dict[str, Any] = {}
     for name, raw in environ.items():
-        if not name.startswith(ENV_PREFIX) or name == "HOTLINE_CONFIG":
+        if not name.startswith(ENV_PREFIX) or name == "HOTLINE_CONFIG" or name.startswith(HARNESS_PREFIX):
             continue
         keys = [k.lower() for k in name[len(ENV_PREFIX):].split("__")]
         node = tree

@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestClient
 from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
+from tests.dates import TOKEN_DAYS
 from ticketing.domain.model import Role
 
 USERS = [("agent01", Role.AGENT, None), ("agent02", Role.AGENT, None),
@@ -29,7 +30,7 @@ async def _tokens(settings: Settings, clock) -> dict[str, str]:  # type: ignore[
             await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
                                     extension="8001" if username == "agent02" else None,
                                     department_code=dept)
-            tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
+            tokens[username] = await accounts.create_token(conn, username, clock(), days=TOKEN_DAYS)
     await engine.dispose()
     return tokens
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -32,10 +32,44 @@ class FakeClock:
         return self.now
 
 
+# Monday 2026-11-23 09:00 in Haiyan (01:00 UTC): a plain working day, far from holidays.
+DEFAULT_START = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+NOW_VARIABLE = "HOTLINE_TEST_NOW"
+
+
+def clock_start(environ: Mapping[str, str] = os.environ) -> datetime:
+    """Where the shared clock starts: HOTLINE_TEST_NOW (ISO 8601 with an offset) or the default Monday."""
+    text = environ.get(NOW_VARIABLE, "").strip()
+    if not text:
+        return DEFAULT_START
+    try:
+        start = datetime.fromisoformat(text)
+    except ValueError:
+        raise pytest.UsageError(f"{NOW_VARIABLE}={text!r} is not an ISO 8601 date and time") from None
+    if start.tzinfo is None:
+        raise pytest.UsageError(f"{NOW_VARIABLE}={text!r} needs an offset, e.g. 2026-12-31T23:59+08:00")
+    return start.astimezone(UTC)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every test on the shared clock is date-sensitive by construction: it joins the `dates` group."""
+    for item in items:
+        if "clock" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.dates)
+
+
+def pytest_configure() -> None:
+    clock_start()  # a malformed HOTLINE_TEST_NOW stops the run before any test
+
+
+def pytest_report_header() -> str:
+    return f"clock fixture starts at {clock_start().isoformat()} ({NOW_VARIABLE})"
+
+
 @pytest.fixture
 def clock() -> FakeClock:
-    # Monday 2026-11-23 09:00 in Haiyan (01:00 UTC): a plain working day, far from holidays.
-    return FakeClock(datetime(2026, 11, 23, 1, 0, tzinfo=UTC))
+    """The tests' clock. Tests that use it must pass at any start (see docs/testing.md, Dates and clocks)."""
+    return FakeClock(clock_start())
 
 
 def make_settings(url: str, schema: str | None = None, tmp: Path | None = None) -> Settings:

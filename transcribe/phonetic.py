@@ -16,8 +16,10 @@ from core import pinyin
 from core.pinyin import fold
 
 SAME_CHAR, SAME_SOUND, FOLDED_SOUND, NEAR_SCALE = 1.0, 0.92, 0.82, 0.6
-# Particles whose rare readings (的 as di, 了 as liao) would make them sound like content words.
-_PARTICLES = {"的": "de", "了": "le", "着": "zhe", "地": "de", "得": "de", "么": "me"}
+# Particles and everyday function words whose rare readings (的 as di, 了 as liao, 有 as wei, 个 as gan) would
+# make them sound like content words: 有个 (you ge) is not 立杆 (li gan), whatever the dictionary's archaic readings.
+_PARTICLES = {"的": "de", "了": "le", "着": "zhe", "地": "de", "得": "de", "么": "me", "有": "you", "个": "ge",
+              "是": "shi"}
 
 
 def readings(char: str) -> frozenset[str]:
@@ -68,9 +70,9 @@ def find(term: str, text: str, *, floor: float = 0.4, threshold: float = 0.8) ->
         scores = [char_similarity(term[i], text[start + i]) for i in range(n)]
         if min(scores) < floor:
             continue
-        mean = sum(scores) / n
+        mean = round(sum(scores) / n, 3)  # rounded before the comparison: (1 + 1 + 0.4) / 3 reaches 0.8
         if mean >= threshold and (best is None or mean > best.similarity):
-            best = Hit(term, start, start + n, round(mean, 3), text[start:start + n])
+            best = Hit(term, start, start + n, mean, text[start:start + n])
     return best
 
 

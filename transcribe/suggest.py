@@ -59,13 +59,15 @@ class Understander:
 
     async def understand(self, raw_text: str) -> Understanding:
         text = normalize(raw_text)
-        classes = tuple(suggest_classes(text, self.lexicon))
-        place = await self.suggest_place(text)
+        roads = find_roads(text, self.road_names)
+        classes = tuple(suggest_classes(text, self.lexicon, explained=[r.span for r in roads]))
+        place = await self.suggest_place(text, roads)
         label = place.address if place else None
         return Understanding(text, classes, place, summarize(text, classes[0] if classes else None, label))
 
-    async def suggest_place(self, text: str) -> PlaceSuggestion | None:
-        roads = find_roads(text, self.road_names)
+    async def suggest_place(self, text: str, roads: Sequence[RoadMention] | None = None) -> PlaceSuggestion | None:
+        """The place the text names; `roads` are the text's road mentions when the caller found them already."""
+        roads = find_roads(text, self.road_names) if roads is None else roads
         first = roads[0] if roads else None
         address = _crossing(roads) or (first.address if first else text)
         location = await self._locate(address)

@@ -18,6 +18,7 @@ ROAD_FLOOR = 0.3
 EXTRA_TERM_BONUS = 0.08
 _ROAD_SUFFIXES = ("大道", "路", "街", "巷", "弄", "道")
 _HOUSE_NUMBER = re.compile(r"^(?:的|上)?(\d{1,5})号")
+_MASK = "\u25a1"  # □: not a Han character, so it sounds like none
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +38,16 @@ class RoadMention:
     end: int
     similarity: float
     house_number: str | None = None
+    number_end: int | None = None  # end of the house number after the road ("120号"), when one was heard
 
     @property
     def address(self) -> str:
         return self.road + (f"{self.house_number}号" if self.house_number else "")
+
+    @property
+    def span(self) -> tuple[int, int]:
+        """The characters this mention explains: the road name and its house number."""
+        return self.start, self.number_end or self.end
 
 
 def _length_factor(phrase: str) -> float:
@@ -48,9 +55,22 @@ def _length_factor(phrase: str) -> float:
     return min(1.0, 0.8 + 0.05 * len(phrase))
 
 
-def suggest_classes(text: str, lexicon: Lexicon, limit: int = 3) -> list[ClassSuggestion]:
-    """Small classes the text talks about, best first, with a confidence in 0..1 (empty if none)."""
+def mask_spans(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """The text with the characters of `spans` replaced by a mark that sounds like nothing (same length)."""
+    for start, end in spans:
+        text = text[:start] + _MASK * (end - start) + text[end:]
+    return text
+
+
+def suggest_classes(text: str, lexicon: Lexicon, limit: int = 3,
+                    explained: Sequence[tuple[int, int]] = ()) -> list[ClassSuggestion]:
+    """Small classes the text talks about, best first, with a confidence in 0..1 (empty if none).
+
+    `explained` are spans already known to be something else (a road name and its house number, from
+    `find_roads`): no class phrase may be heard in them, or 新桥北路的 would hold 绿地 (路的 ≈ lu de).
+    """
     scores: dict[str, list[tuple[float, str, Hit]]] = {}
+    text = mask_spans(text, explained)
     for term in lexicon.terms:
         hit = find(term.phrase, text, threshold=CLASS_THRESHOLD)
         if hit is None:
@@ -104,7 +124,7 @@ def find_roads(text: str, road_names: Sequence[str]) -> list[RoadMention]:
 def _mention(hit: Hit, text: str) -> RoadMention:
     number = _HOUSE_NUMBER.match(text[hit.end:])
     return RoadMention(hit.term, hit.heard, hit.start, hit.end, hit.similarity,
-                       number.group(1) if number else None)
+                       number.group(1) if number else None, hit.end + number.end() if number else None)
 
 
 def match_choice(text: str, options: Sequence[str], threshold: float = 0.7) -> tuple[str, float] | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -10,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
+from tests.dates import TOKEN_DAYS, marks
 from ticketing.domain.model import Role
 from ticketing.notify.fakes import drive, new_case, to_closed
 from ticketing.notify.settings import NotifySettings
@@ -38,7 +40,7 @@ async def api(db_settings: Settings, clock: Any, aiohttp_client: Any) -> Api:
         for username, role, dept in USERS:
             await accounts.add_user(conn, username=username, display_name=username, role=role, now=clock(),
                                     department_code=dept)
-            tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
+            tokens[username] = await accounts.create_token(conn, username, clock(), days=TOKEN_DAYS)
     await engine.dispose()
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
@@ -111,7 +113,8 @@ async def test_departments_read_their_own_reminders_and_leads_the_escalations(ap
 
     case_no = await new_case(api.client.app[CASES])
     await drive(api.client.app[CASES], case_no, to_dispatched())
-    clock.advance(hours=6)  # past the 14:30 deadline
+    handling = await marks(api.client.app[CASES], clock(), "20505")
+    clock.now = handling.due + timedelta(minutes=30)  # past the handling deadline
     service = api.client.app[RUNNING].notify
     assert service is not None
     await service.sweep_deadlines(clock())

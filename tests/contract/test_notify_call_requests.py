@@ -5,21 +5,23 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import Any
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from config.bootstrap import create_app
 from config.settings import Settings
 from core.bus import BusEvent
+from tests.dates import callable_at, naive_utc, next_local
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.tables import callbacks
-from web.keys import BUS, ENGINE, NOTIFY_CONFIG, RUNNING
+from web.keys import BUS, CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
-ARRIVED = "2026-11-23T00:58:00+00:00"
+pytestmark = pytest.mark.dates
 
 
 @dataclass
@@ -52,9 +54,15 @@ def svc(client: TestClient) -> NotifyService:
     return service
 
 
+def in_window(client: TestClient, at: datetime) -> datetime:
+    return callable_at(svc(client), at)
+
+
 async def publish(client: TestClient, kind: str, call_id: str, caller: str = "13800138301", **extra: Any) -> None:
-    data = {"call_id": call_id, "caller": caller, "channel_id": f"ch-{call_id}", "arrived_at": ARRIVED, **extra}
-    client.app[BUS].publish(BusEvent("queue", kind, datetime.now(UTC), data))
+    now = client.app[CASES].clock()
+    arrived = (now - timedelta(minutes=2)).isoformat()  # the caller waited two minutes in the queue
+    data = {"call_id": call_id, "caller": caller, "channel_id": f"ch-{call_id}", "arrived_at": arrived, **extra}
+    client.app[BUS].publish(BusEvent("queue", kind, now, data))
     await svc(client).settled()
 
 
@@ -64,7 +72,7 @@ async def rows(client: TestClient) -> list[dict[str, Any]]:
         return [dict(r) for r in result.mappings()]
 
 
-async def test_a_callback_request_becomes_one_queue_callback_due_now(
+async def test_a_callback_request_becomes_one_queue_callback_due_now_or_when_the_window_opens(
         db_settings: Settings, clock: Any, aiohttp_client: Any) -> None:
     client = await start(db_settings, clock, aiohttp_client, FakeCallbackRuntime())
     await publish(client, "callback_requested", "call-a")
@@ -73,17 +81,19 @@ async def test_a_callback_request_becomes_one_queue_callback_due_now(
     [row] = await rows(client)
     assert (row["kind"], row["number"], row["call_id"], row["state"]) == ("queue", "13800138301", "call-a",
                                                                           "pending")
-    assert row["due_at"] == clock().replace(tzinfo=None)
+    assert row["due_at"] == naive_utc(in_window(client, clock()))
 
 
 async def test_a_message_left_after_hours_is_due_when_the_calling_window_opens(
         db_settings: Settings, clock: Any, aiohttp_client: Any) -> None:
-    clock.advance(hours=13)  # 22:00 in Haiyan: the window (09:00-20:00) is closed
     client = await start(db_settings, clock, aiohttp_client, FakeCallbackRuntime())
+    tz = svc(client).tz
+    clock.now = next_local(clock(), time(22, 0), tz)  # the window (09:00-20:00) is closed
     await publish(client, "message_left", "call-b", recording="message-call-b-1")
     [row] = await rows(client)
     assert (row["kind"], row["call_id"]) == ("missed", "call-b")
-    assert row["due_at"] == datetime(2026, 11, 24, 1, 0)  # 09:00 the next morning, naive UTC
+    morning = datetime.combine(clock().astimezone(tz).date() + timedelta(days=1), svc(client).window[0], tz)
+    assert row["due_at"] == naive_utc(morning)  # 09:00 the next morning
 
 
 async def test_requests_without_a_dialable_number_or_other_topics_are_ignored(
@@ -102,6 +112,7 @@ async def test_the_due_callback_goes_to_start_callback_and_the_answer_closes_it(
     client = await start(db_settings, clock, aiohttp_client, runtime)
     await publish(client, "callback_requested", "call-e")
     await publish(client, "callback_requested", "call-f", caller="13800138303")
+    clock.now = in_window(client, clock())
     assert await svc(client).run_due_callbacks(clock()) == 2
     assert [(s["call_id"], s["number"]) for s in runtime.started] == [("call-e", "13800138301"),
                                                                        ("call-f", "13800138303")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from sqlalchemy import func, select
 
 from config.bootstrap import create_app
 from config.settings import Settings
+from tests.dates import marks
 from ticketing.notify.fakes import drive, new_case, to_dispatched
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
@@ -18,6 +21,7 @@ from ticketing.notify.tables import deadline_alerts, outbox, urges
 from web.keys import CASES, ENGINE, NOTIFY_CONFIG, RUNNING
 
 StartApp = Callable[..., Awaitable[TestClient]]
+pytestmark = pytest.mark.dates
 
 
 @pytest.fixture
@@ -43,16 +47,17 @@ async def count(client: TestClient, table: Any, *where: Any) -> int:
 async def test_lights_and_reminders_are_recorded_once(start_app: StartApp, clock: Any) -> None:
     client = await start_app()
     cases = client.app[CASES]
-    case_no = await new_case(cases)  # 占道经营: 4 working hours, dispatched at 09:00 → due 14:30
+    case_no = await new_case(cases)  # 占道经营: 4 working hours, dispatched now
     await drive(cases, case_no, to_dispatched())
-    clock.advance(hours=4, minutes=50)  # 13:50: past 80 %
+    handling = await marks(cases, clock(), "20505")
+    clock.now = handling.yellow + timedelta(minutes=1)  # past 80 %
     report = await svc(client).sweep_deadlines(clock())
     assert (report.lights_changed, report.urges) == (1, 1)  # the handling clock is the only open one
     again = await svc(client).sweep_deadlines(clock())
     assert (again.lights_changed, again.urges) == (0, 0)
     assert await count(client, deadline_alerts, deadline_alerts.c.light == "yellow") == 1
     assert await count(client, urges, urges.c.level == "yellow", urges.c.target == "zfj") == 1
-    clock.advance(hours=1)  # 14:50: red
+    clock.now = handling.due + timedelta(minutes=1)  # red
     report = await svc(client).sweep_deadlines(clock())
     assert (report.lights_changed, report.urges) == (1, 2)  # 督办 at due, escalation to the lead
     assert await count(client, deadline_alerts, deadline_alerts.c.light == "red") == 1
@@ -66,9 +71,12 @@ async def test_a_restart_between_scheduling_and_due_time_loses_nothing(start_app
     client = await start_app()
     case_no = await new_case(client.app[CASES])
     await drive(client.app[CASES], case_no, to_dispatched())
+    handling = await marks(client.app[CASES], clock(), "20505")
     await client.close()  # the app goes away before anything is due
-    clock.advance(hours=6)
-    client = await start_app()
+    down_since = clock()
+    clock.now = handling.due + timedelta(hours=1)
+    # Across a long holiday the downtime can outlast the default 24 h catch-up window: make it cover the downtime.
+    client = await start_app(catch_up_hours=max(24, math.ceil((clock() - down_since) / timedelta(hours=1)) + 1))
     service = svc(client)
     await service.sweep_deadlines(clock())
     await service.sweep_deadlines(clock())
@@ -89,9 +97,10 @@ async def test_configurable_thresholds_and_backlog_pauses_the_clock(start_app: S
     from ticketing.notify.fakes import DISPATCHER, department
     await drive(cases, second, [("request_backlog", department("zfj"), {"reason": "需协调"}),
                                 ("approve_backlog", DISPATCHER, {})])
-    clock.advance(hours=4, minutes=40)  # 13:40 local, due 14:30: within the hour before
+    handling = await marks(cases, clock(), "20505")
+    clock.now = handling.due - timedelta(minutes=50)  # within the hour before the due time
     assert (await svc(client).sweep_deadlines(clock())).urges == 1
-    clock.advance(hours=3)  # 16:40: more than 2 h past due
+    clock.now = handling.due + timedelta(hours=2, minutes=10)  # more than 2 h past due
     assert (await svc(client).sweep_deadlines(clock())).urges == 1
     assert await count(client, urges, urges.c.case_no == second) == 0
     assert await count(client, urges, urges.c.target_kind == "lead") == 0

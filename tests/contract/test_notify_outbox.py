@@ -12,6 +12,7 @@ from sqlalchemy import insert, select
 from config.bootstrap import create_app
 from config.settings import Settings
 from core.db.timeutil import to_db
+from tests.dates import marks
 from ticketing.notify.channels import LogChannel
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.fakes import FakeDialer, drive, new_case, to_closed
@@ -56,7 +57,8 @@ async def test_case_events_send_each_citizen_message_once(db_settings: Settings,
     sent = await rows(client, outbox.c.channel == "sms")
     assert [r["event"] for r in sent] == ["accepted", "dispatched", "closed"]
     assert all(case_no in r["body"] and r["state"] == "sent" for r in sent)
-    assert "相关部门" not in sent[1]["body"] and "处置时限至11月23日14:3" in sent[1]["body"]
+    due = (await marks(client.app[CASES], clock(), "20505")).due.astimezone(service.tz)  # dispatched now
+    assert "相关部门" not in sent[1]["body"] and f"处置时限至{due:%m月%d日%H:%M}" in sent[1]["body"]
     assert "已劝离摊贩并清理路面" in sent[2]["body"]
     assert isinstance(service.channel, LogChannel) and len(service.channel.sent) == 3
 

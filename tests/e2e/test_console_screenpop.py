@@ -9,11 +9,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from bench.screenpop import CHROMIUM, pop_once, ringing, running_console
 from core.bus import BusEvent
+from core.db.timeutil import from_db
+from tests.dates import case_no_prefix
 from tests.e2e.conftest import ARTIFACTS
-from web.keys import BUS
+from ticketing.db.tables import cases
+from web.keys import BUS, CASES, ENGINE
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(240)]
 
@@ -29,7 +33,14 @@ async def test_ringing_call_pops_up_with_the_callers_earlier_cases(tmp_path: Pat
         assert time.monotonic() - started < 1.0
         assert await page.inner_text("#pop-number") == "13948876554"
         await page.wait_for_selector("#pop-repeat:not([hidden])", timeout=5000)
-        assert "202611" in await page.inner_text("#pop-history")
+        history = await page.inner_text("#pop-history")
+        async with console.app[ENGINE].connect() as conn:
+            earlier = (await conn.execute(select(cases.c.case_no, cases.c.created_at)
+                                          .where(cases.c.caller_phone == "13948876554"))).all()
+        tz = (await console.app[CASES].calendar()).tz
+        assert earlier and all(no in history for no, _ in earlier)
+        # Numbers carry the local date the case was created on (the demo data is seeded on the wall clock).
+        assert all(no.startswith(case_no_prefix(from_db(at), tz)) for no, at in earlier)
         assert await page.input_value("#f-phone") == "13948876554"
 
         # What callcenter/live_speech.py publishes: live segments per speaker, then the suggestions.

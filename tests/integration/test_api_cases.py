@@ -3,15 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.api_plugin import Api
+from tests.dates import case_no_prefix, local_day, marks
+from ticketing.domain.caseno import format_case_no
+from ticketing.domain.model import Stage
+from web.keys import CASES
+
+pytestmark = pytest.mark.dates
+
+
+async def zone(api: Api) -> ZoneInfo:
+    return (await api.client.app[CASES].calendar()).tz
 
 
 async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
     case = await api.create(accept=True)
-    assert case["state"] == "accepted" and len(case["case_no"]) == 12 and case["case_no"].startswith("20261123")
+    assert case["state"] == "accepted" and len(case["case_no"]) == 12
+    assert case["case_no"].startswith(case_no_prefix(clock(), await zone(api)))
     assert {a["command"] for a in case["allowed_actions"]} >= {"request_verification", "merge"}
     assert [d["stage"] for d in case["deadlines"]] == ["acceptance", "registration"]
     status, full = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
@@ -33,10 +46,23 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     assert status == 200 and [c["case_no"] for c in listed["items"]] == [case["case_no"]]
 
 
-async def test_case_numbers_are_unique_and_sequential(api: Api) -> None:
+async def test_case_numbers_are_unique_and_sequential(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
     cases = await asyncio.gather(*(api.create() for _ in range(8)))
     numbers = sorted(c["case_no"] for c in cases)
-    assert numbers == [f"20261123{n:04d}" for n in range(1, 9)]
+    today = local_day(clock(), await zone(api))
+    assert numbers == [format_case_no(today, n) for n in range(1, 9)]
+
+
+async def test_the_daily_sequence_starts_again_after_local_midnight(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
+    tz = await zone(api)
+    first = await api.create()
+    today = local_day(clock(), tz)
+    clock.now = clock().astimezone(tz).replace(hour=23, minute=59, second=59, microsecond=0).astimezone(UTC)
+    late = await api.create()
+    clock.advance(seconds=1)  # 00:00 local: the next day's numbers
+    tomorrow = await api.create()
+    assert [first["case_no"], late["case_no"]] == [format_case_no(today, 1), format_case_no(today, 2)]
+    assert tomorrow["case_no"] == format_case_no(today + timedelta(days=1), 1)
 
 
 async def test_stale_version_is_refused_and_changes_nothing(api: Api) -> None:
@@ -131,12 +157,15 @@ async def test_list_filters_and_pagination(api: Api, clock) -> None:  # type: ig
     await api.create(description="勤俭路废弃车辆", category_code="20107")
     await api.create(description="朝阳东路暴露垃圾", category_code="20102", accept=True)
     checks = {"category=10103": 1, "category=2": 2, "state=accepted": 1, "state=reported,accepted": 3,
-              "q=勤俭路": 1, "phone=2222": 1, "light=green": 3, "light=red": 0, "from=2026-11-23&to=2026-11-23": 3,
-              "from=2026-11-24": 0}
+              "q=勤俭路": 1, "phone=2222": 1, "light=green": 3, "light=red": 0}
+    today = local_day(clock(), await zone(api))
+    checks |= {f"from={today}&to={today}": 3, f"to={today - timedelta(days=1)}": 0,
+               f"from={today + timedelta(days=1)}": 0}
     for query, expected in checks.items():
         status, listed = await api.call("GET", f"/api/v1/cases?{query}")
         assert (status, listed["total"]) == (200, expected), query
-    clock.advance(hours=2)  # 30 working minutes of 受理 are long gone for the two unaccepted cases
+    acceptance = await marks(api.client.app[CASES], clock(), "10103", Stage.ACCEPTANCE)
+    clock.now = acceptance.due + timedelta(minutes=1)  # 受理 time is up for the two unaccepted cases
     _, listed = await api.call("GET", "/api/v1/cases?light=red")
     assert listed["total"] == 2
     _, page = await api.call("GET", "/api/v1/cases?per_page=2&page=2")
@@ -151,15 +180,13 @@ async def test_deadline_lights_and_suggested_department(api: Api, clock) -> None
     _, case = await api.act(case, "dispatch", "dispatcher01", department="zfj")
     handling = case["deadlines"][-1]
     assert handling["stage"] == "handling" and handling["limit"] == "4工作时" and handling["light"] == "green"
-    clock.advance(hours=3, minutes=30)  # 12:30, lunch: 3 of 4 working hours used
-    _, case = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
-    assert case["deadlines"][-1]["light"] == "green"
-    clock.advance(hours=1, minutes=20)  # 13:50: 3 h 20 min used, past 80 %
-    _, case = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
-    assert case["deadlines"][-1]["light"] == "yellow"
-    clock.advance(hours=1)  # 14:50: past the 14:30 deadline
-    _, case = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
-    assert case["deadlines"][-1]["light"] == "red"
+    expected = await marks(api.client.app[CASES], clock(), "20505")  # dispatched now: handling starts now
+    assert handling["due_at"] == expected.due.astimezone(await zone(api)).isoformat(timespec="seconds")
+    for at, light in ((expected.yellow - timedelta(minutes=1), "green"), (expected.yellow, "yellow"),
+                      (expected.due, "yellow"), (expected.due + timedelta(minutes=1), "red")):
+        clock.now = at
+        _, case = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
+        assert case["deadlines"][-1]["light"] == light, at
 
 
 async def test_reference_endpoints_and_openapi(api: Api) -> None:

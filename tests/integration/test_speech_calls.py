@@ -130,7 +130,9 @@ async def test_ten_descriptions_through_asterisk_get_class_and_road(
         await asyncio.gather(*[
             _call(asterisk, tmp_path / u.id, CALLERS / f"{u.id}.wav", number, i * 0.4)
             for i, (number, u) in enumerate(callers.items())])
-        found = await _collect(events, "description", len(complaints), 150)
+        # Ten descriptions queue for one Whisper worker: ~70-100 s on an idle 2-core machine, over 150 s when
+        # other test runs share it (one description came late under load). The count is still asserted.
+        found = await _collect(events, "description", len(complaints), 300)
     elapsed = time.monotonic() - started
 
     rows, class_ok, road_ok = [], 0, 0

@@ -28,7 +28,7 @@ CALLER = "13800138401"
 
 def notify(rt: CallRuntime) -> NotifyService:
     cases = rt.test_cases  # type: ignore[attr-defined]
-    cfg = NotifySettings(scheduler_enabled=False, callback_window=("00:00", "23:59"))
+    cfg = NotifySettings(scheduler_enabled=False, callback_window=("00:00", "24:00"))
     return NotifyService(cases.engine, cases, cfg, runtime=lambda: rt)
 
 

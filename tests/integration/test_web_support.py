@@ -14,6 +14,7 @@ from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core import accounts
 from core.tables import users
+from tests.dates import TOKEN_DAYS
 from ticketing.domain.model import Role
 
 PASSWORD = "haiyan-12319-test"
@@ -42,7 +43,7 @@ async def add_users(settings: Settings, clock: Any) -> dict[str, str]:
         for username, role, dept in USERS:
             await accounts.add_user(conn, username=username, display_name=f"测试{username}", role=role, now=clock(),
                                     department_code=dept)
-            tokens[username] = await accounts.create_token(conn, username, clock(), days=1)
+            tokens[username] = await accounts.create_token(conn, username, clock(), days=TOKEN_DAYS)
         # One argon2 hash for everybody: hashing is deliberately slow and these users share a password.
         await conn.execute(update(users).values(password_hash=_password_hash()))
     await engine.dispose()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 
+import pytest
+from sqlalchemy import insert
+
+from callcenter.tables import calls
+from core.db.timeutil import to_db
 from tests.api_plugin import Api
+from tests.dates import next_local
+from web.keys import CASES, ENGINE
 from web.pages.wallboard import call_figures, queue_figures
 
-T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
+pytestmark = pytest.mark.dates
+T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # an input of the pure figures, not the machine's date
 
 
 def _call(queued_s: float | None, answered_after_s: float | None, outcome: str | None) -> dict[str, object]:
@@ -47,3 +55,20 @@ async def test_wallboard_page_is_for_leads_dispatchers_and_admins(api: Api) -> N
                          ("dept-szs", 403)):
         got, _ = await api.call("GET", "/api/v1/wallboard/summary", user=user)
         assert got == status, user
+
+
+async def test_today_is_the_local_day_of_the_app_clock(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
+    tz = (await api.client.app[CASES].calendar()).tz
+    midnight = next_local(clock() + timedelta(microseconds=1), time(0), tz)  # the next local midnight
+    await api.create(accept=True)
+    clock.now = midnight - timedelta(seconds=1)
+    async with api.client.app[ENGINE].begin() as conn:
+        await conn.execute(insert(calls).values(id="late", arrived_at=to_db(clock()), outcome="query"))
+    _, data = await api.call("GET", "/api/v1/wallboard/summary", user="lead01")
+    assert (data["cases_today_total"], data["calls"]["total"]) == (1, 1)
+    clock.now = midnight
+    await api.create()
+    _, data = await api.call("GET", "/api/v1/wallboard/summary", user="lead01")
+    assert (data["cases_today_total"], data["calls"]["total"]) == (1, 0)  # yesterday's case and call are gone
+    assert {s["state"]: s["count"] for s in data["cases_today"]}["reported"] == 1
+    assert sum(s["count"] for s in data["open"]) == 2  # open cases are counted whatever their day

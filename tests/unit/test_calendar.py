@@ -11,6 +11,7 @@ from ticketing.calendar_source import build_calendar, coverage_warning, holiday_
 from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.settings import WorkingTimeSettings
 
+pytestmark = pytest.mark.dates  # fixed dates are this module's inputs, not the machine's date
 TZ = ZoneInfo("Asia/Shanghai")
 CAL = build_calendar(WorkingTimeSettings())
 

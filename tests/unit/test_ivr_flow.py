@@ -71,6 +71,7 @@ OFFICE = {
 }
 
 
+@pytest.mark.dates
 @pytest.mark.parametrize(
     ("utc", "is_open"),
     [
@@ -86,6 +87,7 @@ def test_service_hours_in_local_time(utc: datetime, is_open: bool) -> None:
     assert parse_flow(InboundFlow, OFFICE).hours.is_open(utc) is is_open
 
 
+@pytest.mark.dates
 def test_no_periods_means_always_open_and_end_of_day_works() -> None:
     assert InboundFlow().hours.is_open(datetime(2026, 11, 29, 19, 0, tzinfo=UTC))
     late = parse_flow(InboundFlow, {"hours": {"periods": [{"start": "20:00", "end": "24:00"}]}})

@@ -13,6 +13,7 @@ from ticketing.notify.domain.survey import Step, decide
 from ticketing.notify.domain.window import in_window, next_in_window, parse_window
 
 T0 = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)  # 09:00 in Haiyan
+pytestmark = pytest.mark.dates  # fixed dates are this module's inputs, not the machine's date
 TZ = ZoneInfo("Asia/Shanghai")
 H = timedelta(hours=1)
 
@@ -80,7 +81,18 @@ def test_calling_window_moves_late_calls_to_the_next_morning() -> None:
     assert next_in_window(early, window, TZ) == T0
 
 
-@pytest.mark.parametrize("value", [("20:00", "09:00"), ("9", "20:00"), ("09:00", "09:00")])
+def test_a_window_to_24_00_is_open_until_midnight() -> None:
+    all_day = parse_window(("00:00", "24:00"))
+    last_second = T0 + 15 * H - timedelta(seconds=1)  # 23:59:59 local
+    for at in (T0 - 9 * H, T0, last_second, last_second + timedelta(seconds=1)):  # 00:00, 09:00, 23:59:59, 00:00
+        assert in_window(at, all_day, TZ) and next_in_window(at, all_day, TZ) == at
+    evening = parse_window(("18:00", "24:00"))
+    assert in_window(last_second, evening, TZ) and not in_window(T0, evening, TZ)
+    assert next_in_window(T0, evening, TZ) == T0 + 9 * H
+
+
+@pytest.mark.parametrize("value", [("20:00", "09:00"), ("9", "20:00"), ("09:00", "09:00"), ("00:00", "00:00"),
+                                   ("24:00", "24:00")])
 def test_bad_windows_are_refused(value: tuple[str, str]) -> None:
     with pytest.raises(ValueError, match="calling window"):
         parse_window(value)

@@ -23,6 +23,12 @@ def test_environment_overrides_nested_keys_with_types() -> None:
     assert settings.http.port == 9090 and settings.cases.yellow_at == 0.75 and settings.security.demo_mode
 
 
+def test_the_test_harness_variables_are_not_settings() -> None:
+    settings = load_settings(environ={"HOTLINE_TEST_NOW": "2026-12-31T23:59+08:00", "HOTLINE_TEST_RUN": "1-2",
+                                      "HOTLINE_HTTP__PORT": "9090"})
+    assert settings.http.port == 9090
+
+
 def test_every_bad_key_is_named_with_its_problem() -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(environ={"HOTLINE_HTTP__PORT": "70000", "HOTLINE_DATABASE__URL": "mysql://x",

@@ -6,7 +6,8 @@ import pytest
 
 from transcribe.lexicon import SmallClass, build_lexicon, load_categories, load_road_names, load_synonyms
 from transcribe.phonetic import char_similarity, find
-from transcribe.understand import find_roads, match_choice, suggest_classes, summarize
+from transcribe.suggest import Understander
+from transcribe.understand import find_roads, mask_spans, match_choice, suggest_classes, summarize
 
 ROOT = Path(__file__).resolve().parents[2]
 CATEGORIES = ROOT / "config" / "data" / "categories.yaml"
@@ -56,6 +57,7 @@ def test_unrelated_characters_do_not_sound_alike() -> None:
         ("刑检路有了废气的汽车停了半年了。", "废弃车辆"),
         ("喜言旁边的小区门口有言论摆摊。这样到经营。", "占道经营"),
         ("城北西路的下水道堵了，路面前是鸡水。", "道路积水"),
+        ("新乔北路的人行到上到处贴这小广杆。", "非法小广告"),  # 杆 gan ≈ 告 gao: a mean of exactly 0.8
     ],
 )
 def test_small_class_is_suggested_from_a_misheard_complaint(lexicon, text: str, expected: str) -> None:  # type: ignore[no-untyped-def]
@@ -68,6 +70,12 @@ def test_manhole_cover_suggests_manhole_classes_for_the_agent_to_pick(lexicon) -
     found = suggest_classes("路口有个紧盖丢了，很危险。", lexicon)
     assert all("井盖" in s.name for s in found)
     assert found[0].code.startswith("101")
+
+
+@pytest.mark.parametrize("text", ["早元东路和城北西路焦插口有个警战丢了。很危险。", "路口有个东西坏了"])
+def test_everyday_words_do_not_sound_like_a_class_by_their_rare_readings(lexicon, text: str) -> None:  # type: ignore[no-untyped-def]
+    # 有 can be read wei and 个 gan in the dictionary: 有个 must not be heard as 立杆 (li gan)
+    assert "立杆" not in {s.name for s in suggest_classes(text, lexicon)}
 
 
 def test_nothing_is_suggested_for_small_talk(lexicon) -> None:  # type: ignore[no-untyped-def]
@@ -84,6 +92,31 @@ def test_roads_are_found_by_sound_in_spoken_order_with_house_number(roads: list[
     assert [m.road for m in found] == ["枣园东路", "城北西路", "海滨东路"]
     assert found[2].house_number == "120"
     assert found[2].address == "海滨东路120号"
+
+
+def test_a_mention_spans_its_road_and_house_number(roads: list[str]) -> None:
+    text = "海边东路120号门口，城北西路的下水道"
+    first, second = find_roads(text, roads)
+    assert text[slice(*first.span)] == "海边东路120号"
+    assert text[slice(*second.span)] == "城北西路"
+    assert mask_spans(text, [first.span]) == "□□□□□□□□门口，城北西路的下水道"
+
+
+@pytest.mark.parametrize("text", ["城北西路的下水道堵了，路面前是鸡水。", "新乔北路的人行到上到处贴这小广告。",
+                                  "新乔北路的人行到上到处贴这小广杆。"])
+async def test_no_class_is_heard_inside_a_road_name(lexicon, roads: list[str], text: str) -> None:  # type: ignore[no-untyped-def]
+    # 路的 after a road's name sounds like 绿地 (lu de, with 地 read as the particle): it is the road
+    assert "绿地" in {s.name for s in suggest_classes(text, lexicon)}
+    understood = await Understander(lexicon, roads).understand(text)
+    assert "绿地" not in {s.name for s in understood.classes}
+    spans = [r.span for r in find_roads(text, roads)]
+    assert "绿地" not in {s.name for s in suggest_classes(text, lexicon, explained=spans)}
+
+
+async def test_a_class_named_right_after_a_road_is_still_heard(lexicon, roads: list[str]) -> None:  # type: ignore[no-untyped-def]
+    understood = await Understander(lexicon, roads).understand("海滨东路路灯坏了，绿地上全是垃圾")
+    assert understood.place is not None and understood.place.road == "海滨东路"
+    assert {"路灯", "绿地"} <= {s.name for s in understood.classes}
 
 
 def test_a_road_needs_its_suffix_to_be_heard(roads: list[str]) -> None:

@@ -29,6 +29,7 @@ from ticketing.domain.workflow import (
     new_case,
 )
 
+pytestmark = pytest.mark.dates  # fixed dates are this module's inputs, not the machine's date
 TZ = ZoneInfo("Asia/Shanghai")
 MON_9 = datetime(2026, 11, 23, 9, 0, tzinfo=TZ).astimezone(UTC)
 AGENT = Actor("agent01", Role.AGENT)

@@ -10,6 +10,7 @@ keep faster-whisper's full pipeline with VAD and timestamps, which is the more a
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal
@@ -28,8 +29,13 @@ WINDOW_MARGIN = 100  # feature frames of silence after the utterance, so that it
 FULL_WINDOW = 3000  # Whisper's 30 s
 NO_SPEECH_THRESHOLD = 0.6  # faster-whisper's defaults for dropping a decode as silence
 LOG_PROB_THRESHOLD = -1.0
-FORCED_MIN_LOGPROB = -3.5  # an option's tokens together at least ~3 % likely
-FORCED_MARGIN = 1.5  # natural log: the best option at least ~4.5x as likely as the next
+# Forced choice (natural log of the option's tokens together). Int8 kernels differ by instruction set
+# (CT2_FORCE_CPU_ISA): measured on the caller clips under GENERIC, AVX, AVX2 and AVX512, a spoken answer scores
+# -0.3 .. -3.6 and beats the next option by 2.2 .. 7.8; other speech scores -8.7 .. -11.7 for its best option.
+# The decision rests on the margin over the next option; the floor only keeps other speech out and sits in the
+# middle of that gap, so that neither moves by a kernel's rounding.
+FORCED_MIN_LOGPROB = -6.0  # at least ~0.25 % likely: far below a spoken answer, far above other speech
+FORCED_MARGIN = 1.0  # the best option at least e (~2.7) times as likely as the next
 LiveWindow = Literal["fitted", "full"]
 
 
@@ -138,29 +144,36 @@ class WhisperEngine:
         return self.forced_choice(samples, prompt, options) or text
 
     def forced_choice(self, audio: np.ndarray | str, prompt: str, options: list[str]) -> str | None:
-        """The option whose tokens the audio (16 kHz samples or a file) makes likely (log probability over the
-        option's own tokens at least FORCED_MIN_LOGPROB, and FORCED_MARGIN above the next option); None when
-        none stands out."""
+        """The option whose tokens the audio (16 kHz samples or a file) makes clearly the most likely
+        (`clear_winner`); None when none stands out."""
         from faster_whisper import decode_audio
         from faster_whisper.audio import pad_or_trim
 
         features = self.model.feature_extractor(decode_audio(audio) if isinstance(audio, str) else audio)
         encoded = self.model.encode(pad_or_trim(features))
         start = self._prompt_tokens(prompt)
-        scored = []
+        scores = {}
         for option in options:
             tokens = self.tokenizer.encode(option)
             result = self.model.model.align(encoded, start, [[*tokens, self.tokenizer.eot]], [features.shape[-1]])
             probabilities = result[0].text_token_probs[:len(tokens)]  # the end token is not the option's
-            scored.append((float(np.sum(np.log(np.maximum(probabilities, 1e-9)))), option))
-        scored.sort(reverse=True)
-        (best, option), runner_up = scored[0], scored[1][0] if len(scored) > 1 else -np.inf
-        return option if best >= FORCED_MIN_LOGPROB and best - runner_up >= FORCED_MARGIN else None
+            scores[option] = float(np.sum(np.log(np.maximum(probabilities, 1e-9))))
+        return clear_winner(scores)
 
     def open_stream(self, sample_rate: int) -> WhisperStream:
         if sample_rate not in (8000, 16000):
             raise ValueError("sample_rate must be 8000 or 16000")
         return WhisperStream(self, sample_rate)
+
+
+def clear_winner(scores: Mapping[str, float], floor: float = FORCED_MIN_LOGPROB,
+                 margin: float = FORCED_MARGIN) -> str | None:
+    """The option with the highest log probability if it beats every other by `margin` and reaches `floor`."""
+    ranked = sorted(scores.items(), key=lambda item: -item[1])
+    if not ranked:
+        return None
+    (option, best), runner_up = ranked[0], ranked[1][1] if len(ranked) > 1 else -np.inf
+    return option if best >= floor and best - runner_up >= margin else None
 
 
 def _has_speech(samples: np.ndarray, speech_rms: float) -> bool:
