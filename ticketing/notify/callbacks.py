@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
+from core.leases import LeaseQueue
 from ticketing.notify.domain import callback_lifecycle
 from ticketing.notify.domain.callback_lifecycle import CallbackEvent, CallbackState
-from ticketing.notify.leases import LeaseQueue
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import callbacks
 

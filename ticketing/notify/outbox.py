@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
 from core.db.timeutil import from_db, to_db
+from core.leases import LeaseQueue
 from ticketing.notify.channels import DeliveryError, SmsChannel
 from ticketing.notify.domain import outbox_lifecycle
 from ticketing.notify.domain.delivery import next_attempt, rate_limited
 from ticketing.notify.domain.outbox_lifecycle import OutboxEvent, OutboxState
-from ticketing.notify.leases import LeaseQueue
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import outbox, sms_optouts

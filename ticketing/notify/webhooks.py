@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
+from core.leases import LeaseQueue
 from ticketing.notify.domain import webhook_lifecycle
 from ticketing.notify.domain.delivery import next_attempt
 from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from ticketing.notify.domain.webhook_lifecycle import WebhookEvent, WebhookState
-from ticketing.notify.leases import LeaseQueue
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import department_webhooks, webhook_deliveries

@@ -1,4 +1,4 @@
-"""Claim-due-with-lease: the one way the delivery queues (callbacks, outbox, webhooks) take and move work.
+"""Claim-due-with-lease: how a durable work queue (callbacks, outbox, webhooks today) takes and moves its rows.
 
 A queue is a table whose rows wait in a state until a due time. `claim` moves up to `limit` due rows along one
 edge of their lifecycle (e.g. pending --claim--> sending) and sets the due column to the end of the lease, in
