@@ -1,17 +1,19 @@
 """Claim-due-with-lease: how a durable work queue (callbacks, outbox, webhooks today) takes and moves its rows.
 
 A queue is a table whose rows wait in a state until a due time. `claim` moves up to `limit` due rows along one
-edge of their lifecycle (e.g. pending --claim--> sending) and sets the due column to the end of the lease, in
-ONE statement:
+edge of their lifecycle (e.g. pending --claim--> sending) and sets the due column to the end of the lease:
 
-    UPDATE t SET state = :to, due = :lease_until, ...
-     WHERE id IN (SELECT id FROM t WHERE state = :from AND due <= :now ORDER BY due, id LIMIT :n
-                  [FOR UPDATE SKIP LOCKED])                 -- PostgreSQL: claimers skip each other's rows
-       AND state = :from AND due <= :now RETURNING id
+    SELECT id FROM t WHERE state = :from AND due <= :now ORDER BY due, id LIMIT :n FOR UPDATE SKIP LOCKED
+    UPDATE t SET state = :to, due = :lease_until, ... WHERE id IN (:ids) AND state = :from AND due <= :now
+        RETURNING id
 
-On SQLite the statement runs under the database's single write lock. Either way two workers never hold the
-same row, and a row whose worker died is claimable again once its lease has run out (its due column is then in
-the past again), through the lifecycle's `lease_expired` edge.
+on PostgreSQL, in one transaction: concurrent claimers skip each other's locked rows. (Folded into one statement,
+`WHERE id IN (SELECT … LIMIT … SKIP LOCKED)` lets the planner rescan the subquery per row and claim past the
+limit, and a CTE joined back is planned without the primary key: both measured, both worse.) On SQLite it is the
+one statement `UPDATE … WHERE id IN (SELECT … LIMIT :n) AND … RETURNING id`, run under the database's single
+write lock (SQLite evaluates the uncorrelated subquery once). Either way two workers never hold the same row, and
+a row whose worker died is claimable again once its lease has run out (its due column is then in the past
+again), through the lifecycle's `lease_expired` edge.
 
 `step` moves one row along an edge: the next state comes from the lifecycle's pure `apply` (an illegal event
 raises and writes nothing), the write is a compare-and-set on the old state. With `fence=lease_until` it also
@@ -57,9 +59,14 @@ class LeaseQueue:
         key, due = self.table.c.id, self.table.c[self.due_column]
         is_due = self._in(state) & (due <= to_db(now))
         chosen = select(key).where(is_due).order_by(due, key).limit(limit)
-        if conn.dialect.name == "postgresql":
-            chosen = chosen.with_for_update(skip_locked=True)
-        stmt = (update(self.table).where(key.in_(chosen.scalar_subquery()), is_due)
+        if conn.dialect.name == "postgresql":  # lock, then update by key (see the module docstring)
+            ids = list((await conn.execute(chosen.with_for_update(skip_locked=True))).scalars())
+            if not ids:
+                return Claim([], until)
+            which = key.in_(ids)
+        else:
+            which = key.in_(chosen.scalar_subquery())
+        stmt = (update(self.table).where(which, is_due)
                 .values({self.state_column: str(target), self.due_column: to_db(until), **(values or {})})
                 .returning(key))
         return Claim(sorted((await conn.execute(stmt)).scalars()), until)

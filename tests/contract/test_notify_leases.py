@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from config.bootstrap import engine_for
 from config.settings import Settings
 from core.db.engine import write_transaction
+from core.db.timeutil import to_db
 from ticketing.notify import callbacks as cb
 from ticketing.notify import outbox, webhooks
 from ticketing.notify.channels import LogChannel
@@ -78,6 +79,18 @@ async def test_two_claimers_never_get_the_same_row(db_settings: Settings, engine
     claimed = [i for result in results for i in result]
     assert sorted(claimed) == ids  # every row once: no row twice, none lost
     assert all(r["state"] == "sending" for r in [await row(engine, i) for i in ids])
+
+
+async def test_a_claim_takes_at_most_its_limit_oldest_first(engine: AsyncEngine, clock: Any) -> None:
+    ids = await queued(engine, clock(), 10)
+    async with write_transaction(engine) as conn:  # a later due time sorts behind the others
+        await conn.execute(update(outbox_table).where(outbox_table.c.id == ids[0]).values(
+            next_attempt_at=to_db(clock() + timedelta(seconds=1))))
+    clock.advance(seconds=1)
+    async with write_transaction(engine) as conn:
+        assert (await Q.claim(conn, clock(), 3, state=S.PENDING, event=E.CLAIM)).ids == ids[1:4]
+        assert (await Q.claim(conn, clock(), 0, state=S.PENDING, event=E.CLAIM)).ids == []
+        assert (await Q.claim(conn, clock(), 100, state=S.PENDING, event=E.CLAIM)).ids == [ids[0], *ids[4:]]
 
 
 async def test_an_expired_lease_is_claimable_again_and_only_then(engine: AsyncEngine, clock: Any) -> None:
