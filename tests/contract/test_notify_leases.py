@@ -16,6 +16,7 @@ from config.bootstrap import engine_for
 from config.settings import Settings
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
+from ticketing.db.tables import cases
 from ticketing.notify import callbacks as cb
 from ticketing.notify import outbox, webhooks
 from ticketing.notify.channels import LogChannel
@@ -218,3 +219,37 @@ async def test_a_survey_call_lost_with_its_process_is_dialled_again(db_settings:
     assert await service.run_due_callbacks(clock()) == 1 and len(dialer.calls) == 2
     async with app[ENGINE].connect() as conn:
         assert (await conn.execute(select(callbacks.c.state, callbacks.c.attempts))).one() == ("calling", 2)
+
+
+async def test_a_survey_decision_lost_with_its_process_is_made_again_from_the_stored_answer(
+        db_settings: Settings, clock: Any, aiohttp_client: Any) -> None:
+    app = create_app(db_settings, clock=clock)
+    app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
+    app[SERVICES]["calls"] = dialer = FakeDialer()
+    client: TestClient = await aiohttp_client(app)
+    service = notify_service(client.app)
+    assert service is not None
+    case_no = await new_case(app[CASES])
+    await drive(app[CASES], case_no, to_closed())
+    await service.settled()
+    clock.advance(minutes=31)
+    await service.run_due_callbacks(clock())
+    act = service.cases.act
+
+    async def dies(*args: Any, **kwargs: Any) -> Any:
+        raise Crash
+
+    service.cases.act = dies  # type: ignore[method-assign]  # the process dies while rating the case
+    with pytest.raises(Crash):
+        await dialer.answer(2)
+    service.cases.act = act  # type: ignore[method-assign]
+    async with app[ENGINE].connect() as conn:
+        assert (await conn.execute(select(callbacks.c.state, callbacks.c.answer))).one() == ("deciding", 2)
+    await dialer.answer(2)  # a repeated report of the same call changes nothing
+    assert await service.run_due_callbacks(clock()) == 0  # still leased: nobody decides again yet
+    clock.advance(minutes=cb.CALL_LEASE.total_seconds() / 60)
+    await service.run_due_callbacks(clock())
+    async with app[ENGINE].connect() as conn:
+        assert (await conn.execute(select(callbacks.c.state, callbacks.c.answer))).one() == ("answered", 2)
+        rated = await conn.execute(select(cases.c.satisfaction).where(cases.c.case_no == case_no))
+        assert rated.scalar_one() == 2

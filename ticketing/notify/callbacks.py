@@ -3,7 +3,8 @@
 Every state change follows `ticketing/notify/domain/callback_lifecycle.py` (pending → calling → deciding →
 answered | pending (retry) | sms | failed; cancelled), written as a compare-and-set on the old state. A claimed
 row holds a lease in `due_at`; a row still `calling` after its lease (process died mid-call) is claimed again by
-the next sweep and treated as unanswered, so no callback is lost or made twice at once.
+the next sweep and treated as unanswered, and one still `deciding` is decided again from its stored answer, so
+no callback is lost or made twice at once.
 """
 
 from __future__ import annotations
@@ -54,24 +55,42 @@ async def insert_callback(conn: AsyncConnection, new: NewCallback, now: datetime
     return result.scalar()
 
 
-async def claim_due(engine: AsyncEngine, now: datetime, limit: int) -> tuple[list[dict[str, Any]], list[int]]:
-    """Due pending rows, now `calling` with attempts + 1; and ids of calls whose lease ran out (no answer)."""
+@dataclass(frozen=True)
+class Due:
+    """What a callbacks sweep claimed: rows to dial, calls whose lease ran out, decisions to make again."""
+
+    to_dial: list[dict[str, Any]]
+    unanswered: list[int]
+    undecided: list[dict[str, Any]]
+
+
+async def claim_due(engine: AsyncEngine, now: datetime, limit: int) -> Due:
+    """Due pending rows, now `calling` with attempts + 1; calls whose lease ran out (no answer); and rows whose
+    decision was never written (still `deciding` after its lease), to be decided again from the stored answer."""
+    stamp = {"updated_at": to_db(now)}
     async with write_transaction(engine) as conn:
-        expired = await QUEUE.claim(conn, now, limit, state=S.CALLING, event=E.LEASE_EXPIRED,
-                                    values={"updated_at": to_db(now)})
+        undecided = await QUEUE.claim(conn, now, limit, state=S.DECIDING, event=E.LEASE_EXPIRED, values=stamp)
+        expired = await QUEUE.claim(conn, now, limit, state=S.CALLING, event=E.LEASE_EXPIRED, values=stamp)
         claimed = await QUEUE.claim(conn, now, limit, state=S.PENDING, event=E.CLAIM,
-                                    values={"attempts": callbacks.c.attempts + 1, "updated_at": to_db(now)})
-        rows = await conn.execute(select(callbacks).where(callbacks.c.id.in_(claimed.ids)).order_by(callbacks.c.id))
-        return [dict(r) for r in rows.mappings()], expired.ids
+                                    values={"attempts": callbacks.c.attempts + 1, **stamp})
+        return Due(await _rows(conn, claimed.ids), expired.ids, await _rows(conn, undecided.ids))
 
 
-async def take_calling(engine: AsyncEngine, callback_id: int, now: datetime) -> dict[str, Any] | None:
-    """Move a `calling` row to `deciding` and return it; None if someone already handled its answer."""
+async def _rows(conn: AsyncConnection, ids: list[int]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    rows = await conn.execute(select(callbacks).where(callbacks.c.id.in_(ids)).order_by(callbacks.c.id))
+    return [dict(r) for r in rows.mappings()]
+
+
+async def take_calling(engine: AsyncEngine, callback_id: int, now: datetime, answer: int | None = None,
+                       reason_path: str | None = None) -> dict[str, Any] | None:
+    """Move a `calling` row to `deciding` with its answer, under a new lease, and return it; None if someone
+    already handled its answer."""
     async with write_transaction(engine) as conn:
-        if await QUEUE.step(conn, callback_id, S.CALLING, E.CALL_ENDED, updated_at=to_db(now)) is None:
-            return None
-        row = (await conn.execute(select(callbacks).where(callbacks.c.id == callback_id))).mappings().one()
-        return dict(row)
+        moved = await QUEUE.step(conn, callback_id, S.CALLING, E.CALL_ENDED, answer=answer, reason_path=reason_path,
+                                 due_at=to_db(now + QUEUE.lease), updated_at=to_db(now))
+        return None if moved is None else (await _rows(conn, [callback_id]))[0]
 
 
 async def advance(engine: AsyncEngine, row: dict[str, Any], event: CallbackEvent, now: datetime,

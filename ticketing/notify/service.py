@@ -154,13 +154,16 @@ class NotifyService:
                                                                  requested_by, key), now)
 
     async def run_due_callbacks(self, now: datetime) -> int:
-        """Start the callbacks due at `now`; a call whose lease ran out counts as not answered."""
-        rows, expired = await cb.claim_due(self.engine, now, self.cfg.batch_size)
-        for callback_id in expired:
+        """Start the callbacks due at `now`; a call whose lease ran out counts as not answered, a decision whose
+        writer died is made again."""
+        due = await cb.claim_due(self.engine, now, self.cfg.batch_size)
+        for row in due.undecided:
+            await self._decide(row, row["answer"], row["reason_path"], now)
+        for callback_id in due.unanswered:
             await self.on_answer(callback_id, None, None)
-        for row in rows:
+        for row in due.to_dial:
             await self._start(row, now)
-        return len(rows)
+        return len(due.to_dial)
 
     async def _start(self, row: dict[str, Any], now: datetime) -> None:
         if row["kind"] == "survey" and not await self._still_closed(row, now):
@@ -203,9 +206,12 @@ class NotifyService:
     async def on_answer(self, callback_id: int, answer: int | None, reason_path: str | None) -> None:
         """The runtime reports how a callback ended (answer 1|2|3, or None when nobody answered)."""
         now = self.cases.clock()
-        row = await cb.take_calling(self.engine, callback_id, now)
-        if row is None:
-            return
+        row = await cb.take_calling(self.engine, callback_id, now, answer, reason_path)
+        if row is not None:
+            await self._decide(row, answer, reason_path, now)
+
+    async def _decide(self, row: dict[str, Any], answer: int | None, reason_path: str | None,
+                      now: datetime) -> None:
         if row["kind"] != "survey":
             await self._after_plain_call(row, answer, now)
             return

@@ -2,9 +2,11 @@
 
 A due `pending` row is claimed by a sweep and dialled (`calling`, with a lease in `due_at`). When the call
 ends — the runtime reports an answer or none, the originate fails, or a later sweep finds the lease run out —
-the row moves to `deciding` (exactly one reporter wins that compare-and-set), and the decision moves it on:
-another try (`pending`), `answered`, an SMS survey (`sms`) or `failed`. Without telephony a claimed row goes
-straight to `sms` or `failed`; a survey whose case was reopened meanwhile is `cancelled`.
+the row moves to `deciding` with the answer and a new lease (exactly one reporter wins that compare-and-set),
+and the decision moves it on: another try (`pending`), `answered`, an SMS survey (`sms`) or `failed`; a row still
+`deciding` after its lease (the process died while writing the outcome) is decided again from the stored
+answer. Without telephony a claimed row goes straight to `sms` or `failed`; a survey whose case was reopened
+meanwhile is `cancelled`.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from ticketing.notify.domain.lifecycle import Lifecycle
 class CallbackState(StrEnum):
     PENDING = "pending"  # waiting for its due time (in the calling window)
     CALLING = "calling"  # claimed and dialled; `due_at` holds the lease
-    DECIDING = "deciding"  # the call ended; the outcome is being written (rating, 重办, retry, SMS)
+    DECIDING = "deciding"  # the call ended (answer stored); the outcome is being written; `due_at` holds the lease
     ANSWERED = "answered"
     SMS = "sms"  # no call got through: the SMS survey was sent instead
     FAILED = "failed"
@@ -26,7 +28,7 @@ class CallbackState(StrEnum):
 
 class CallbackEvent(StrEnum):
     CLAIM = "claim"  # a sweep takes a due row and dials it
-    LEASE_EXPIRED = "lease_expired"  # a sweep takes a row still calling after its lease (the dialler died)
+    LEASE_EXPIRED = "lease_expired"  # a sweep takes a row whose lease ran out (its dialler or decider died)
     CALL_ENDED = "call_ended"  # answer or none reported, the originate failed, or the lease ran out
     RETRY = "retry"  # nobody answered, tries are left
     ANSWER = "answer"  # the answer is recorded (and the case rated / reopened)
@@ -44,6 +46,7 @@ TRANSITIONS: dict[tuple[CallbackState, CallbackEvent], CallbackState] = {
     (S.CALLING, E.SMS_SURVEY): S.SMS,
     (S.CALLING, E.GIVE_UP): S.FAILED,
     (S.CALLING, E.CANCEL): S.CANCELLED,
+    (S.DECIDING, E.LEASE_EXPIRED): S.DECIDING,
     (S.DECIDING, E.RETRY): S.PENDING,
     (S.DECIDING, E.ANSWER): S.ANSWERED,
     (S.DECIDING, E.SMS_SURVEY): S.SMS,
