@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from typing import Any
 
 from aiohttp import web
 
+from callcenter.rig.local_ports import free_port
 from callcenter.settings import TelephonySettings
 from config.settings import CONFIG_DIR, load_settings
 from core.bus import BusEvent
@@ -43,12 +43,6 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
 PASSWORD = "bench-demo-password-1"
 EXTENSION = "8001"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seeded_env(tmp: Path) -> dict[str, str]:

@@ -26,6 +26,25 @@ if [ "${#missing[@]}" -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
+# npm comes with nodejs from some sources (NodeSource's package provides and conflicts with Debian's npm),
+# so Debian's npm is installed only when there is no npm command after nodejs.
+if ! command -v npm >/dev/null 2>&1; then
+  log "apt-get install npm"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends npm
+fi
+
+# JavaScript the browser tests inject into pages (axe-core), pinned with integrity hashes by
+# scripts/node/package-lock.json, into var/node (not committed). Tests never fetch it themselves.
+node_stamp=var/node/.installed-$(cat scripts/node/package.json scripts/node/package-lock.json | sha256sum | cut -c1-16)
+if [ ! -f "$node_stamp" ] || [ ! -f var/node/node_modules/axe-core/axe.min.js ]; then
+  log "npm ci (browser test tools into var/node)"
+  mkdir -p var/node
+  cp scripts/node/package.json scripts/node/package-lock.json var/node/
+  (cd var/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+  rm -f var/node/.installed-*
+  touch "$node_stamp"
+fi
+
 # Debian's own Python 3.11, not whatever else is first on PATH.
 PY=/usr/bin/python3
 if [ ! -x .venv/bin/python ]; then

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -19,23 +18,26 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callcenter.rig.local_ports import free_port, rtp_block
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 
 
-def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    """A port free for both TCP and UDP on 127.0.0.1 right now."""
-    while True:
-        with socket.socket(socket.AF_INET, kind) as first:
-            first.bind(("127.0.0.1", 0))
-            port = first.getsockname()[1]
-            other = socket.SOCK_DGRAM if kind == socket.SOCK_STREAM else socket.SOCK_STREAM
-            with socket.socket(socket.AF_INET, other) as second:
-                try:
-                    second.bind(("127.0.0.1", port))
-                except OSError:
-                    continue
-            return port
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (`--dist loadgroup`) every test on the real Asterisk goes to one worker: one
+    Asterisk per run, its tests one after another; the other tests are spread over all workers."""
+    for item in items:
+        if "asterisk" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("asterisk"))
+
+
+@pytest.fixture(autouse=True)
+def _peers_stopped() -> Iterator[None]:
+    """Every SIPp and baresip a test started is ended when the test ends, passed or failed."""
+    yield
+    from tests.sip.peers import stop_leftovers
+
+    stop_leftovers()
 
 
 def _rig_available() -> str | None:
@@ -53,13 +55,13 @@ def telephony_settings(tmp_path_factory: pytest.TempPathFactory) -> TelephonySet
     reason = _rig_available()
     if reason:
         pytest.skip(reason)
-    rtp_base = 20000 + (os.getpid() % 300) * 100
+    rtp_start, rtp_end = rtp_block()
     return TelephonySettings(
         enabled=True, instance=f"test{os.getpid()}", app_name=f"hotline-test{os.getpid()}",
         state_dir=str(tmp_path_factory.mktemp("asterisk-state")),
         asterisk_root=os.environ.get("HOTLINE_TEST_ASTERISK_ROOT", TelephonySettings().asterisk_root),
-        http_port=free_port(), sip_port=free_port(socket.SOCK_DGRAM),
-        rtp_start=rtp_base, rtp_end=rtp_base + 99, benchmark_extensions=True,
+        http_port=free_port(), sip_port=free_port(),
+        rtp_start=rtp_start, rtp_end=rtp_end, benchmark_extensions=True,
         ring_timeout_s=5, wrapup_s=1, blocklist=("13900000666",),
     )
 

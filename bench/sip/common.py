@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import csv
 import os
-import socket
 import statistics
 import tempfile
 from dataclasses import dataclass, field
@@ -15,21 +14,16 @@ from pathlib import Path
 from callcenter.ari.client import AriClient
 from callcenter.ari.events import Event
 from callcenter.rig.confgen import ari_password
+from callcenter.rig.local_ports import free_port
 from callcenter.settings import TelephonySettings
 
 HERE = Path(__file__).resolve().parent
 
 
-def free_port(kind: int = socket.SOCK_DGRAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def bench_settings(state_dir: str) -> TelephonySettings:
     return TelephonySettings(
         enabled=True, instance=f"bench{os.getpid()}", app_name=f"hotline-bench{os.getpid()}",
-        state_dir=state_dir, http_port=free_port(socket.SOCK_STREAM), sip_port=free_port(),
+        state_dir=state_dir, http_port=free_port(), sip_port=free_port(),
         rtp_start=40000, rtp_end=44999, benchmark_extensions=True, ring_timeout_s=10, wrapup_s=0)
 
 

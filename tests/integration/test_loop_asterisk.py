@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from callcenter.runtime import CallRuntime
 from tests.sip import scenario
-from tests.sip.peers import free_udp_port, start_uas
+from tests.sip.peers import free_port, start_uas
 from ticketing.notify.fakes import department, drive, new_case, to_closed
 from ticketing.notify.outbox import OutboxMessage, enqueue
 from ticketing.notify.service import NotifyService
@@ -32,7 +32,7 @@ def loop_service(rt: CallRuntime, **cfg: object) -> NotifyService:
 
 async def test_callback_reaches_the_citizen_and_dtmf_3_reopens_the_case(
         case_runtime: CallRuntime, tmp_path: Path) -> None:
-    port = free_udp_port()
+    port = free_port()
     case_runtime.trunk_outbound = f"127.0.0.1:{port}"
     uas = await start_uas(scenario.write_uas(tmp_path, "survey.xml", [
         ("pause", 3000), ("dtmf", "3"), ("pause", 9000), ("dtmf", "#")]), port, tmp_path, timeout_s=90)
@@ -71,7 +71,7 @@ async def wait_for_state(service: NotifyService, state: str, timeout: float = 20
 
 async def test_citizen_sms_over_sip_message_arrives_with_its_text(case_runtime: CallRuntime,
                                                                  tmp_path: Path) -> None:
-    port = free_udp_port()
+    port = free_port()
     uas = await start_uas(scenario.write_message_uas(tmp_path), port, tmp_path, timeout_s=20)
     service = loop_service(case_runtime, sms_channel="sip", sip_to_template=f"sip:{{number}}@127.0.0.1:{port}")
     body = "【海盐县12319】您反映的问题（案件编号202611260001）已办结。"

@@ -16,7 +16,7 @@ from callcenter.call import Call
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 from tests.sip import scenario
-from tests.sip.peers import BaresipAgent, agent_online, free_udp_port, make_tone, run_sipp, start_uas, wait_for
+from tests.sip.peers import BaresipAgent, agent_online, free_port, make_tone, run_sipp, start_uas, wait_for
 from ticketing.notify import call_requests
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
@@ -67,7 +67,7 @@ async def test_callback_keeps_its_place_and_bridges_the_agent_with_the_citizen(
         assert await record_requests(service, events) == 1
     [waiting] = rt.acd.queue.calls
     assert (waiting.caller, waiting.callback, waiting.callback_id) == (CALLER, True, None)
-    port = free_udp_port()
+    port = free_port()
     rt.trunk_outbound = f"127.0.0.1:{port}"
     uas = await start_uas(scenario.write_uas(tmp_path, "citizen.xml", []), port, tmp_path, timeout_s=40)
     agent = BaresipAgent(asterisk, "8001", tmp_path / "a8001", make_tone(tmp_path))

@@ -18,7 +18,7 @@ from tests.sip import scenario
 from tests.sip.peers import (
     BaresipAgent,
     agent_online,
-    free_udp_port,
+    free_port,
     make_tone,
     run_sipp,
     start_uas,
@@ -107,7 +107,7 @@ async def test_blind_transfer_to_the_queue_reaches_the_next_ready_agent(
 async def test_blind_transfer_to_an_outside_number_goes_through_the_trunk(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    port = free_udp_port()
+    port = free_port()
     call_runtime.trunk_outbound = f"127.0.0.1:{port}"
     uas = await start_uas(scenario.write_uas(tmp_path, "outside.xml", []), port, tmp_path)
     try:
@@ -167,7 +167,7 @@ async def test_click_to_call_rings_the_agent_then_the_citizen_and_bridges_them(
     agent = BaresipAgent(asterisk, "8003", tmp_path / "a8003", make_tone(tmp_path))
     await agent_online(call_runtime, agent, "8003")
     call_runtime.acd.command("8003", LogIn())  # not ready: an agent may still call out
-    port = free_udp_port()
+    port = free_port()
     call_runtime.trunk_outbound = f"127.0.0.1:{port}"
     uas = await start_uas(scenario.write_uas(tmp_path, "callee.xml", []), port, tmp_path)
     try:
@@ -190,7 +190,7 @@ async def test_click_to_call_rings_the_agent_then_the_citizen_and_bridges_them(
 async def test_survey_call_reports_the_key_the_citizen_pressed(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    port = free_udp_port()
+    port = free_port()
     call_runtime.trunk_outbound = f"127.0.0.1:{port}"
     # 3 (不满意) during the question, then # ends the optional voice reason at once.
     uas = await start_uas(scenario.write_uas(tmp_path, "survey.xml", [
@@ -216,7 +216,7 @@ async def test_survey_call_reports_the_key_the_citizen_pressed(
 async def test_unanswered_survey_call_reports_no_answer_once(
     call_runtime: CallRuntime, asterisk: TelephonySettings
 ) -> None:
-    call_runtime.trunk_outbound = f"127.0.0.1:{free_udp_port()}"  # nobody listens there
+    call_runtime.trunk_outbound = f"127.0.0.1:{free_port()}"  # nobody listens there
     call_runtime.survey_ring_s = 5
     answers: list[tuple[int, int | None, str | None]] = []
 
@@ -233,7 +233,7 @@ async def test_unanswered_survey_call_reports_no_answer_once(
 async def test_sip_message_reaches_the_citizen_with_its_body(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:
-    port = free_udp_port()
+    port = free_port()
     uas = await start_uas(scenario.write_message_uas(tmp_path), port, tmp_path, timeout_s=20)
     body = "您反映的问题（案件202611260001）已办结，感谢您的监督。"
     await call_runtime.send_sip_message(to_endpoint_or_uri=f"sip:13800138105@127.0.0.1:{port}", body=body,

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import socket
+import os
+import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from callcenter.rig.confgen import agent_passwords
+from callcenter.rig.local_ports import free_port
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 
@@ -17,10 +20,37 @@ SCENARIOS = Path(__file__).resolve().parent
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
 
 
-def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+# Every SIPp and baresip a test starts, until it has exited: `stop_leftovers()` (a fixture finaliser in
+# tests/asterisk_plugin.py) ends whatever a test left running, also when the test failed half-way.
+_RUNNING: dict[int, str] = {}
+
+
+def _started(process: asyncio.subprocess.Process, name: str) -> asyncio.subprocess.Process:
+    _RUNNING[process.pid] = name
+    return process
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def stop_leftovers(grace_s: float = 5) -> list[str]:
+    """End the peers still running (SIGTERM, then SIGKILL after `grace_s`); return their names."""
+    left = {pid: name for pid, name in _RUNNING.items() if _alive(pid)}
+    _RUNNING.clear()
+    for pid in left:
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for pid in left:
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+    return sorted(left.values())
 
 
 def to_alaw(wav: Path, folder: Path, name: str = "caller.al") -> Path:
@@ -44,15 +74,20 @@ async def run_sipp(tel: TelephonySettings, scenario: str | Path, *, service: str
                    limit: int | None = None, timeout_s: int = 90, extra: list[str] | None = None) -> SippResult:
     """Run a SIPp scenario against the instance; fresh local ports each time (see docs/telephony.md)."""
     args = ["sipp", f"127.0.0.1:{tel.sip_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
-            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_udp_port()), "-mp", str(free_udp_port()),
+            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
             "-m", str(calls), "-r", str(rate), "-l", str(limit or calls), "-nostdin",
             "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-trace_stat", "-stf",
             str(workdir / "stat.csv")]
     for name, value in (keys or {}).items():
         args += ["-key", name, value]
-    process = await asyncio.create_subprocess_exec(
-        *args, *(extra or []), cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await process.communicate()
+    process = _started(await asyncio.create_subprocess_exec(
+        *args, *(extra or []), cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE), "sipp")
+    try:
+        out, err = await process.communicate()
+    finally:  # cancelled (the test failed or timed out): SIPp must not outlive it
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
     return SippResult(process.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
@@ -73,13 +108,17 @@ class BaresipAgent:
         (self.folder / "accounts").write_text(
             f"<sip:{self.ext}@127.0.0.1:{self.tel.sip_port}>;auth_pass={password};answermode={mode};"
             f"regint=600;audio_codecs=PCMA,PCMU\n", encoding="utf-8")
+        # Ports from the test allocator (callcenter/rig/local_ports.py): baresip binds its SIP port on UDP and
+        # TCP, and a port from the kernel's ephemeral range can be taken by an outgoing connection meanwhile.
+        # Its RTP ports it picks itself from a range no allocator hands out, retrying on a taken one.
         modules = ["g711", "aufile", "aubridge", "sndfile", "account", "menu", "cons"]
         lines = [
-            "poll_method epoll", f"sip_listen 127.0.0.1:{free_udp_port()}", "net_interface 127.0.0.1",
+            "poll_method epoll", f"sip_listen 127.0.0.1:{free_port()}", "net_interface 127.0.0.1",
+            "rtp_ports 40000-49999",
             f"module_path {BARESIP_MODULES}", f"audio_source aufile,{self.source}",
             "audio_player aubridge,nil", "audio_alert aubridge,nil", f"snd_path {self.folder}",
             "sip_trans_def udp",
-            f"cons_listen 127.0.0.1:{free_udp_port()}",
+            f"cons_listen 127.0.0.1:{free_port()}",
             *[f"module {m}.so" for m in modules if m not in ("account", "menu")],
             "module_app account.so", "module_app menu.so",
         ]
@@ -88,10 +127,20 @@ class BaresipAgent:
     async def start(self) -> None:
         self._write_config()
         log = open(self.folder / "baresip.log", "wb")  # noqa: SIM115 (child keeps it)
-        self.process = await asyncio.create_subprocess_exec(
+        self.process = _started(await asyncio.create_subprocess_exec(
             "baresip", "-f", str(self.folder), stdin=asyncio.subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT)
+            stderr=subprocess.STDOUT), f"baresip {self.ext}")
         log.close()
+
+    def log_text(self) -> str:
+        try:
+            return (self.folder / "baresip.log").read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def registered(self) -> bool:
+        """baresip's own word that the registrar took its one binding (`… 200 OK … [1 binding]`)."""
+        return any("200 OK" in line and "[1 binding]" in line for line in self.log_text().splitlines())
 
     async def stop(self) -> None:
         if self.process and self.process.returncode is None:
@@ -116,14 +165,20 @@ def make_tone(folder: Path, seconds: int = 120) -> Path:
     return tone
 
 
-async def agent_online(rt: CallRuntime, agent: BaresipAgent, ext: str) -> None:
-    """Start the phone and wait until Asterisk sees its registration."""
+async def agent_online(rt: CallRuntime, agent: BaresipAgent, ext: str, timeout_s: float = 20) -> None:
+    """Start the phone and wait until it is registered: baresip saw its binding accepted *and* Asterisk says
+    the endpoint is online. The phone's own word matters: a contact left by a killed phone keeps the endpoint
+    "online" before the new phone has registered. A phone that exits is reported with its log at once."""
     await agent.start()
-    for _ in range(50):
-        if await rt.client.endpoint_state("PJSIP", ext) == "online":
+    assert agent.process is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if agent.process.returncode is not None:
+            raise AssertionError(f"baresip for {ext} exited ({agent.process.returncode}): {agent.log_text()[-1500:]}")
+        if agent.registered() and await rt.client.endpoint_state("PJSIP", ext) == "online":
             return
         await asyncio.sleep(0.1)
-    raise AssertionError(f"agent {ext} did not register")
+    raise AssertionError(f"agent {ext} did not register within {timeout_s} s: {agent.log_text()[-1500:]}")
 
 
 async def wait_outcome(rt: CallRuntime, timeout: float = 15, caller: str | None = None) -> dict[str, Any]:
@@ -141,10 +196,10 @@ async def start_uas(scenario: Path, port: int, workdir: Path, timeout_s: int = 6
     """SIPp as the called party on 127.0.0.1:`port` (one call or message), messages traced to
     `workdir/*_messages.log`. Await `.communicate()` for its end; return code 0 = scenario completed."""
     args = ["sipp", "-sf", str(scenario), "-i", "127.0.0.1", "-p", str(port), "-mi", "127.0.0.1",
-            "-mp", str(free_udp_port()), "-m", "1", "-nostdin", "-timeout", f"{timeout_s}s",
+            "-mp", str(free_port()), "-m", "1", "-nostdin", "-timeout", f"{timeout_s}s",
             "-timeout_error", "-trace_err", "-trace_msg"]
-    process = await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.PIPE,
-                                                   stderr=asyncio.subprocess.PIPE)
+    process = _started(await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.PIPE,
+                                                            stderr=asyncio.subprocess.PIPE), "sipp uas")
     await asyncio.sleep(0.3)  # listening
     return process
 
