@@ -21,6 +21,7 @@ sys.path.insert(0, str(ROOT))
 from callcenter.acd import agent as acd_agent  # noqa: E402
 from ivr import inbound, survey  # noqa: E402
 from ivr.diagram import state_diagram  # noqa: E402
+from ticketing.notify.domain import callback_lifecycle, outbox_lifecycle, webhook_lifecycle  # noqa: E402
 
 BLOCK = re.compile(r"(<!-- BEGIN GENERATED: (?P<name>[\w-]+) -->\n).*?(<!-- END GENERATED: (?P=name) -->)", re.S)
 
@@ -42,8 +43,18 @@ def ivr_blocks() -> dict[str, str]:
     }
 
 
+def notify_blocks() -> dict[str, str]:
+    """The delivery lifecycles of docs/notify.md (callback, outbox message, webhook delivery)."""
+    return {
+        "notify-callback": mermaid(callback_lifecycle.LIFECYCLE.mermaid()),
+        "notify-outbox": mermaid(outbox_lifecycle.LIFECYCLE.mermaid()),
+        "notify-webhook": mermaid(webhook_lifecycle.LIFECYCLE.mermaid()),
+    }
+
+
 DOCUMENTS: list[tuple[Path, Callable[[], dict[str, str]]]] = [
     (ROOT / "docs" / "ivr.md", ivr_blocks),
+    (ROOT / "docs" / "notify.md", notify_blocks),
 ]
 
 

@@ -7,23 +7,30 @@ limit per number, and retries failures with exponential backoff until the attemp
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
 from core.db.timeutil import from_db, to_db
+from core.leases import LeaseQueue
 from ticketing.notify.channels import DeliveryError, SmsChannel
+from ticketing.notify.domain import outbox_lifecycle
 from ticketing.notify.domain.delivery import next_attempt, rate_limited
+from ticketing.notify.domain.outbox_lifecycle import OutboxEvent, OutboxState
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import outbox, sms_optouts
 
 log = logging.getLogger("hotline.notify")
 LEASE = timedelta(minutes=5)  # a claimed row is retried after this if its sender died mid-way
+S, E = OutboxState, OutboxEvent
+QUEUE = LeaseQueue(outbox, "next_attempt_at", LEASE, outbox_lifecycle.apply)
+OUTCOMES = {E.SENT: "sent", E.OPTED_OUT: "suppressed", E.RATE_LIMITED: "deferred", E.RETRY: "retried",
+            E.GIVE_UP: "failed"}  # the report counter of each try's outcome
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,7 @@ class OutboxMessage:
     def row(self) -> dict[str, object]:
         return {"dedup_key": self.dedup_key, "case_no": self.case_no, "event": self.event,
                 "channel": self.channel, "recipient_kind": self.recipient_kind, "recipient": self.recipient,
-                "body": self.body, "state": "pending", "attempts": 0, "next_attempt_at": to_db(self.now),
+                "body": self.body, "state": str(S.PENDING), "attempts": 0, "next_attempt_at": to_db(self.now),
                 "created_at": to_db(self.now)}
 
 
@@ -51,6 +58,7 @@ class DeliveryReport:
     retried: int = 0
     suppressed: int = 0
     deferred: int = 0
+    lost: int = 0  # outcomes not written: the lease ran out and another sweep took the message over
 
 
 async def enqueue_many(conn: AsyncConnection, messages: Sequence[OutboxMessage]) -> None:
@@ -68,57 +76,53 @@ async def deliver_outbox(engine: AsyncEngine, cfg: NotifySettings, channel: SmsC
                          now: datetime) -> DeliveryReport:
     """Send what is due at `now`; every outcome is written back to the row, never to the case."""
     report = DeliveryReport()
-    for row in await _claim(engine, cfg, now):
-        outcome = await _deliver_one(engine, cfg, channel, row, now)
+    rows, lease = await _claim(engine, cfg, now)
+    for row in rows:
+        outcome = await _deliver_one(engine, cfg, channel, row, lease, now)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> list[dict]:
-    db_now = to_db(now)
+async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> tuple[list[dict], datetime]:
+    """Claim due messages (those whose sender died first), `sending` under a lease that ends at the returned time."""
     async with write_transaction(engine) as conn:
-        chosen = (select(outbox.c.id).where(outbox.c.state == "pending", outbox.c.next_attempt_at <= db_now)
-                  .order_by(outbox.c.next_attempt_at, outbox.c.id).limit(cfg.batch_size))
-        if conn.dialect.name == "postgresql":
-            chosen = chosen.with_for_update(skip_locked=True)
-        ids = list((await conn.execute(chosen)).scalars())
-        if not ids:
-            return []
-        await conn.execute(update(outbox).where(outbox.c.id.in_(ids)).values(next_attempt_at=to_db(now + LEASE)))
+        stale = await QUEUE.claim(conn, now, cfg.batch_size, state=S.SENDING, event=E.LEASE_EXPIRED)
+        fresh = await QUEUE.claim(conn, now, cfg.batch_size - len(stale.ids), state=S.PENDING, event=E.CLAIM)
+        ids = stale.ids + fresh.ids
         rows = await conn.execute(select(outbox).where(outbox.c.id.in_(ids)).order_by(outbox.c.id))
-        return [dict(r) for r in rows.mappings()]
+        return [dict(r) for r in rows.mappings()], fresh.lease_until
 
 
 async def _deliver_one(engine: AsyncEngine, cfg: NotifySettings, channel: SmsChannel, row: dict,
-                       now: datetime) -> str:
+                       lease: datetime, now: datetime) -> str:
+    def done(event: OutboxEvent, **values: object) -> Awaitable[str]:
+        return _step(engine, row, lease, event, **values)
+
     if row["channel"] != "sms":
-        await _finish(engine, row, now, state="sent", provider="internal")
-        return "sent"
+        return await done(E.SENT, provider="internal", last_error=None, sent_at=to_db(now))
     async with engine.connect() as conn:
         if await _opted_out(conn, row["recipient"]):
-            await _finish(engine, row, now, state="suppressed", error="号码已退订短信")
-            return "suppressed"
+            return await done(E.OPTED_OUT, provider=None, last_error="号码已退订短信", sent_at=to_db(now))
         reopen_at = await _rate_window_reopens(conn, cfg, row["recipient"], now)
     if reopen_at is not None:
-        await _set(engine, row["id"], next_attempt_at=to_db(reopen_at), last_error="发送频率超限，稍后发送")
-        return "deferred"
+        return await done(E.RATE_LIMITED, next_attempt_at=to_db(reopen_at), last_error="发送频率超限，稍后发送")
     try:
         await channel.send(row["recipient"], row["body"], now)
     except DeliveryError as exc:
-        return await _failed(engine, cfg, row, now, str(exc))
-    await _finish(engine, row, now, state="sent", provider=channel.name, attempts=row["attempts"] + 1)
-    return "sent"
+        return await _failed(engine, cfg, row, lease, now, str(exc))
+    return await done(E.SENT, provider=channel.name, last_error=None, sent_at=to_db(now),
+                      attempts=row["attempts"] + 1)
 
 
-async def _failed(engine: AsyncEngine, cfg: NotifySettings, row: dict, now: datetime, error: str) -> str:
+async def _failed(engine: AsyncEngine, cfg: NotifySettings, row: dict, lease: datetime, now: datetime,
+                  error: str) -> str:
     attempts = row["attempts"] + 1
     retry_at = next_attempt(now, attempts, cfg.max_attempts, cfg.retry_base_s, cfg.retry_max_s)
     log.warning("outbox %s to %s failed (attempt %d): %s", row["id"], row["recipient"], attempts, error)
     if retry_at is None:
-        await _set(engine, row["id"], state="failed", attempts=attempts, last_error=error)
-        return "failed"
-    await _set(engine, row["id"], attempts=attempts, last_error=error, next_attempt_at=to_db(retry_at))
-    return "retried"
+        return await _step(engine, row, lease, E.GIVE_UP, attempts=attempts, last_error=error)
+    return await _step(engine, row, lease, E.RETRY, attempts=attempts, last_error=error,
+                       next_attempt_at=to_db(retry_at))
 
 
 async def _opted_out(conn: AsyncConnection, phone: str) -> bool:
@@ -130,19 +134,19 @@ async def _rate_window_reopens(conn: AsyncConnection, cfg: NotifySettings, phone
     """None if the number may get a message now, else when the oldest message in the window drops out."""
     window = timedelta(minutes=cfg.rate_limit_window_min)
     since = to_db(now - window)
-    recent = (outbox.c.recipient == phone) & (outbox.c.state == "sent") & (outbox.c.sent_at > since)
+    recent = (outbox.c.recipient == phone) & (outbox.c.state == str(S.SENT)) & (outbox.c.sent_at > since)
     count, oldest = (await conn.execute(select(func.count(), func.min(outbox.c.sent_at)).where(recent))).one()
     if not rate_limited(int(count), cfg.rate_limit_count):
         return None
     return (from_db(oldest) or now) + window
 
 
-async def _finish(engine: AsyncEngine, row: dict, now: datetime, *, state: str, provider: str | None = None,
-                  error: str | None = None, attempts: int | None = None) -> None:
-    await _set(engine, row["id"], state=state, provider=provider, last_error=error, sent_at=to_db(now),
-               attempts=row["attempts"] if attempts is None else attempts)
-
-
-async def _set(engine: AsyncEngine, row_id: int, **values: object) -> None:
+async def _step(engine: AsyncEngine, row: dict, lease: datetime, event: OutboxEvent, **values: object) -> str:
+    """Write the outcome of this try while the row is still ours (`sending` under our lease): the name of the
+    report counter, or `lost` when a later claim took the row over and nothing was written."""
     async with write_transaction(engine) as conn:
-        await conn.execute(update(outbox).where(outbox.c.id == row_id).values(**values))
+        moved = await QUEUE.step(conn, row["id"], S(row["state"]), event, fence=lease, **values)
+    if moved is None:
+        log.warning("outbox %s: lease lost before %s was written", row["id"], event)
+        return "lost"
+    return OUTCOMES[event]

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from core.db.timeutil import from_db, to_db
 from ticketing.db.tables import case_history, case_stages, cases
 from ticketing.notify.domain.delivery import dedup_key
+from ticketing.notify.domain.webhook_lifecycle import WebhookState
 from ticketing.notify.outbox import OutboxMessage
 
 SMS_EVENTS = {"CaseAccepted": "accepted", "CaseDispatched": "dispatched", "CaseClosed": "closed"}
@@ -70,8 +71,8 @@ def webhook_row(kind: str, data: Mapping[str, Any], facts: CaseFacts, department
     stamp = to_db(at)
     assert stamp is not None
     return {"dedup_key": f"{facts.case_no}:{kind}:{stamp.isoformat()}"[:200], "department_code": department,
-            "case_no": facts.case_no, "event": kind, "payload": payload, "state": "pending", "attempts": 0,
-            "next_attempt_at": to_db(now), "created_at": to_db(now)}
+            "case_no": facts.case_no, "event": kind, "payload": payload, "state": str(WebhookState.PENDING),
+            "attempts": 0, "next_attempt_at": to_db(now), "created_at": to_db(now)}
 
 
 def sms_message(event: str, facts: CaseFacts, body: str, now: datetime) -> OutboxMessage | None:

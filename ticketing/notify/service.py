@@ -25,6 +25,7 @@ from ticketing.domain.workflow import Command
 from ticketing.notify import deadlines, outbox, reactions, webhooks
 from ticketing.notify import scheduled_callbacks as cb
 from ticketing.notify.channels import SmsChannel, build_channel
+from ticketing.notify.domain.callback_lifecycle import CallbackEvent
 from ticketing.notify.domain.delivery import dedup_key
 from ticketing.notify.domain.survey import ANSWER_LABELS, Step, decide
 from ticketing.notify.domain.window import next_in_window, parse_window
@@ -153,13 +154,16 @@ class NotifyService:
                                                                  requested_by, key), now)
 
     async def run_due_callbacks(self, now: datetime) -> int:
-        """Start the callbacks due at `now`; a call whose lease ran out counts as not answered."""
-        rows, expired = await cb.claim_due(self.engine, now, self.cfg.batch_size)
-        for callback_id in expired:
+        """Start the callbacks due at `now`; a call whose lease ran out counts as not answered, a decision whose
+        writer died is made again."""
+        due = await cb.claim_due(self.engine, now, self.cfg.batch_size)
+        for row in due.undecided:
+            await self._decide(row, row["answer"], row["reason_path"], now)
+        for callback_id in due.unanswered:
             await self.on_answer(callback_id, None, None)
-        for row in rows:
+        for row in due.to_dial:
             await self._start(row, now)
-        return len(rows)
+        return len(due.to_dial)
 
     async def _start(self, row: dict[str, Any], now: datetime) -> None:
         if row["kind"] == "survey" and not await self._still_closed(row, now):
@@ -182,7 +186,7 @@ class NotifyService:
         facts = await self._facts(row["case_no"])
         if facts is None or facts.state == "closed":
             return True
-        await cb.set_callback(self.engine, row["id"], now, state="cancelled", last_error="案件已重新办理，取消本次回访")
+        await cb.advance(self.engine, row, CallbackEvent.CANCEL, now, last_error="案件已重新办理，取消本次回访")
         return False
 
     async def _call(self, started: Awaitable[Any], row: dict[str, Any]) -> None:
@@ -196,15 +200,18 @@ class NotifyService:
         if row["kind"] == "survey" and self.cfg.callback_sms_survey:
             await self._sms_survey(row, now)
             return
-        await cb.set_callback(self.engine, row["id"], now, state="failed",
-                              last_error="电话功能未启用，无法自动外呼，请人工回拨")
+        await cb.advance(self.engine, row, CallbackEvent.GIVE_UP, now,
+                         last_error="电话功能未启用，无法自动外呼，请人工回拨")
 
     async def on_answer(self, callback_id: int, answer: int | None, reason_path: str | None) -> None:
         """The runtime reports how a callback ended (answer 1|2|3, or None when nobody answered)."""
         now = self.cases.clock()
-        row = await cb.take_calling(self.engine, callback_id, now)
-        if row is None:
-            return
+        row = await cb.take_calling(self.engine, callback_id, now, answer, reason_path)
+        if row is not None:
+            await self._decide(row, answer, reason_path, now)
+
+    async def _decide(self, row: dict[str, Any], answer: int | None, reason_path: str | None,
+                      now: datetime) -> None:
         if row["kind"] != "survey":
             await self._after_plain_call(row, answer, now)
             return
@@ -214,22 +221,21 @@ class NotifyService:
         elif decision.step is Step.SMS:
             await self._sms_survey(row, now)
         elif decision.step is Step.GIVE_UP:
-            await cb.set_callback(self.engine, row["id"], now, state="failed", last_error="多次回访无人接听")
+            await cb.advance(self.engine, row, CallbackEvent.GIVE_UP, now, last_error="多次回访无人接听")
         else:
             await self._rate(row, answer, reason_path, decision.reason, now)
 
     async def _after_plain_call(self, row: dict[str, Any], answer: int | None, now: datetime) -> None:
         if answer is not None:
-            await cb.set_callback(self.engine, row["id"], now, state="answered", answer=answer)
+            await cb.advance(self.engine, row, CallbackEvent.ANSWER, now, answer=answer)
         elif row["attempts"] <= self.cfg.callback_retries:
             await self._retry(row, now)
         else:
-            await cb.set_callback(self.engine, row["id"], now, state="failed", last_error="多次回拨无人接听")
+            await cb.advance(self.engine, row, CallbackEvent.GIVE_UP, now, last_error="多次回拨无人接听")
 
     async def _retry(self, row: dict[str, Any], now: datetime) -> None:
         due = next_in_window(now + timedelta(minutes=self.cfg.callback_retry_interval_min), self.window, self.tz)
-        await cb.set_callback(self.engine, row["id"], now, state="pending", due_at=to_db(due),
-                              last_error="无人接听，稍后重拨")
+        await cb.advance(self.engine, row, CallbackEvent.RETRY, now, due_at=to_db(due), last_error="无人接听，稍后重拨")
 
     async def _sms_survey(self, row: dict[str, Any], now: datetime) -> None:
         facts = await self._facts(row["case_no"])
@@ -238,7 +244,7 @@ class NotifyService:
             message = outbox.OutboxMessage(dedup_key(facts.case_no, f"survey{facts.reopen_count}", row["number"]),
                                            facts.case_no, "survey", "sms", "citizen", row["number"], body, now)
             await outbox.enqueue(self.engine, message)
-        await cb.set_callback(self.engine, row["id"], now, state="sms", last_error="电话回访未接通，已发短信回访")
+        await cb.advance(self.engine, row, CallbackEvent.SMS_SURVEY, now, last_error="电话回访未接通，已发短信回访")
 
     async def _rate(self, row: dict[str, Any], answer: int | None, reason_path: str | None, reason: str | None,
                     now: datetime) -> None:
@@ -251,8 +257,8 @@ class NotifyService:
         except DomainError as exc:
             error = f"回访结果未能写入案件：{exc}"
             log.warning("callback %s: %s", row["id"], error)
-        await cb.set_callback(self.engine, row["id"], now, state="answered", answer=answer,
-                              reason_path=reason_path, last_error=error or ANSWER_LABELS.get(answer or 0))
+        await cb.advance(self.engine, row, CallbackEvent.ANSWER, now, answer=answer, reason_path=reason_path,
+                         last_error=error or ANSWER_LABELS.get(answer or 0))
 
     async def _facts(self, case_no: str | None) -> reactions.CaseFacts | None:
         if case_no is None:

@@ -46,9 +46,9 @@ outbox = Table(
     Column("recipient_kind", String(16), nullable=False),  # citizen | department | lead
     Column("recipient", String(64), nullable=False),
     Column("body", Text, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | sent | failed | suppressed
+    Column("state", String(16), nullable=False),  # OutboxState (domain/outbox_lifecycle.py)
     Column("attempts", Integer, nullable=False, default=0),
-    Column("next_attempt_at", DateTime, nullable=False),
+    Column("next_attempt_at", DateTime, nullable=False),  # due time; while `sending`, the end of the lease
     Column("last_error", Text),
     Column("provider", String(16)),
     Column("created_at", DateTime, nullable=False),
@@ -83,7 +83,7 @@ webhook_deliveries = Table(
     Column("case_no", String(16), nullable=False),
     Column("event", String(32), nullable=False),
     Column("payload", JSON, nullable=False),
-    Column("state", String(16), nullable=False),  # pending | delivered | failed
+    Column("state", String(16), nullable=False),  # WebhookState (domain/webhook_lifecycle.py)
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", DateTime, nullable=False),
     Column("last_status", Integer),
@@ -101,9 +101,9 @@ callbacks = Table(
     Column("number", String(32), nullable=False),
     Column("case_no", String(16), index=True),
     Column("call_id", String(64)),
-    Column("state", String(16), nullable=False),  # pending | calling | answered | sms | failed | cancelled
+    Column("state", String(16), nullable=False),  # CallbackState (domain/callback_lifecycle.py)
     Column("attempts", Integer, nullable=False, default=0),
-    Column("due_at", DateTime, nullable=False),
+    Column("due_at", DateTime, nullable=False),  # due time; while `calling`, the end of the lease
     Column("answer", Integer),
     Column("reason_path", String(255)),
     Column("last_error", Text),

@@ -8,24 +8,32 @@ anything else (or no answer) is retried with exponential backoff and logged on t
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
+from core.leases import LeaseQueue
+from ticketing.notify.domain import webhook_lifecycle
 from ticketing.notify.domain.delivery import next_attempt
 from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
+from ticketing.notify.domain.webhook_lifecycle import WebhookEvent, WebhookState
 from ticketing.notify.settings import NotifySettings
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import department_webhooks, webhook_deliveries
 
-LEASE = timedelta(minutes=5)
+log = logging.getLogger("hotline.notify")
+LEASE = timedelta(minutes=5)  # a claimed delivery is tried again after this if its sender died mid-way
+S, E = WebhookState, WebhookEvent
+QUEUE = LeaseQueue(webhook_deliveries, "next_attempt_at", LEASE, webhook_lifecycle.apply)
+OUTCOMES = {E.DELIVERED: "delivered", E.RETRY: "retried", E.GIVE_UP: "failed"}  # report counter per outcome
 
 
 @dataclass
@@ -33,6 +41,7 @@ class WebhookReport:
     delivered: int = 0
     retried: int = 0
     failed: int = 0
+    lost: int = 0  # outcomes not written: the lease ran out and another sweep took the delivery over
 
 
 async def webhook_for(conn: AsyncConnection, department: str) -> dict[str, Any] | None:
@@ -58,58 +67,61 @@ async def enqueue_delivery(conn: AsyncConnection, row: dict[str, Any]) -> None:
 async def deliver_webhooks(engine: AsyncEngine, cfg: NotifySettings,
                            session: Callable[[], aiohttp.ClientSession], now: datetime) -> WebhookReport:
     report = WebhookReport()
-    for row in await _claim(engine, cfg, now):
-        outcome = await _deliver_one(engine, cfg, session(), row, now)
+    rows, lease = await _claim(engine, cfg, now)
+    for row in rows:
+        outcome = await _deliver_one(engine, cfg, session(), row, lease, now)
         setattr(report, outcome, getattr(report, outcome) + 1)
     return report
 
 
-async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> list[dict[str, Any]]:
+async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> tuple[list[dict[str, Any]], datetime]:
+    """Claim due deliveries (those whose sender died first), `sending` under a lease ending at the returned time."""
     w = webhook_deliveries
     async with write_transaction(engine) as conn:
-        chosen = (select(w.c.id).where(w.c.state == "pending", w.c.next_attempt_at <= to_db(now))
-                  .order_by(w.c.next_attempt_at, w.c.id).limit(cfg.batch_size))
-        if conn.dialect.name == "postgresql":
-            chosen = chosen.with_for_update(skip_locked=True)
-        ids = list((await conn.execute(chosen)).scalars())
-        if not ids:
-            return []
-        await conn.execute(update(w).where(w.c.id.in_(ids)).values(next_attempt_at=to_db(now + LEASE)))
+        stale = await QUEUE.claim(conn, now, cfg.batch_size, state=S.SENDING, event=E.LEASE_EXPIRED)
+        fresh = await QUEUE.claim(conn, now, cfg.batch_size - len(stale.ids), state=S.PENDING, event=E.CLAIM)
         rows = await conn.execute(
             select(w, department_webhooks.c.url, department_webhooks.c.secret)
             .join(department_webhooks, department_webhooks.c.department_code == w.c.department_code)
-            .where(w.c.id.in_(ids)).order_by(w.c.id))
-        return [dict(r) for r in rows.mappings()]
+            .where(w.c.id.in_(stale.ids + fresh.ids)).order_by(w.c.id))
+        return [dict(r) for r in rows.mappings()], fresh.lease_until
 
 
 async def _deliver_one(engine: AsyncEngine, cfg: NotifySettings, session: aiohttp.ClientSession,
-                       row: dict[str, Any], now: datetime) -> str:
+                       row: dict[str, Any], lease: datetime, now: datetime) -> str:
+    status, error = await _post(cfg, session, row, now)
+    attempts = row["attempts"] + 1
+    if error is None:
+        return await _step(engine, row, lease, E.DELIVERED, attempts=attempts, last_status=status, last_error=None,
+                           delivered_at=to_db(now))
+    retry_at = next_attempt(now, attempts, cfg.webhook_max_attempts, cfg.retry_base_s, cfg.retry_max_s)
+    return await _step(engine, row, lease, E.GIVE_UP if retry_at is None else E.RETRY, attempts=attempts,
+                       last_status=status, last_error=error, next_attempt_at=to_db(retry_at or now))
+
+
+async def _post(cfg: NotifySettings, session: aiohttp.ClientSession, row: dict[str, Any],
+                now: datetime) -> tuple[int | None, str | None]:
+    """POST the signed payload: the HTTP status (None without an answer) and the error, None when delivered."""
     body = json.dumps(row["payload"], ensure_ascii=False, sort_keys=True).encode()
     stamp = str(int(now.timestamp()))
     headers = {"Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: stamp,
                SIGNATURE_HEADER: webhook_signature(row["secret"], stamp, body),
                "X-Hotline-Event": row["event"], "X-Hotline-Delivery": str(row["id"])}
-    status, error = None, None
     try:
         async with session.post(row["url"], data=body, headers=headers,
                                 timeout=aiohttp.ClientTimeout(total=cfg.webhook_timeout_s)) as resp:
-            status = resp.status
-            if status >= 300:
-                error = f"接收方返回 HTTP {status}"
+            return resp.status, (f"接收方返回 HTTP {resp.status}" if resp.status >= 300 else None)
     except (aiohttp.ClientError, TimeoutError) as exc:
-        error = f"连接失败：{exc.__class__.__name__} {exc}"
-    attempts = row["attempts"] + 1
-    if error is None:
-        await _set(engine, row["id"], state="delivered", attempts=attempts, last_status=status, last_error=None,
-                   delivered_at=to_db(now))
-        return "delivered"
-    retry_at = next_attempt(now, attempts, cfg.webhook_max_attempts, cfg.retry_base_s, cfg.retry_max_s)
-    state = "failed" if retry_at is None else "pending"
-    await _set(engine, row["id"], state=state, attempts=attempts, last_status=status, last_error=error,
-               next_attempt_at=to_db(retry_at or now))
-    return "failed" if retry_at is None else "retried"
+        return None, f"连接失败：{exc.__class__.__name__} {exc}"
 
 
-async def _set(engine: AsyncEngine, row_id: int, **values: object) -> None:
+async def _step(engine: AsyncEngine, row: dict[str, Any], lease: datetime, event: WebhookEvent,
+                **values: object) -> str:
+    """Write this try's outcome while the delivery is still ours (`sending` under our lease): the report
+    counter's name, or `lost` when a later claim took it over and nothing was written."""
     async with write_transaction(engine) as conn:
-        await conn.execute(update(webhook_deliveries).where(webhook_deliveries.c.id == row_id).values(**values))
+        moved = await QUEUE.step(conn, row["id"], S(row["state"]), event, fence=lease, **values)
+    if moved is None:
+        log.warning("webhook delivery %s: lease lost before %s was written", row["id"], event)
+        return "lost"
+    return OUTCOMES[event]
