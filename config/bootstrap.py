@@ -29,6 +29,7 @@ WEB_FEATURES = ("web.api.cases", "web.api.reference", "web.api.geo", "web.api.ca
 WEB_FEATURES += ("web.api.console", "web.live", "web.pages.console", "web.pages.wallboard")  # consoles
 WEB_FEATURES += ("ticketing.notify.scheduler", "web.api.notify")  # closing the loop: timers, SMS, callbacks
 WEB_FEATURES += ("callcenter.live_speech",)  # call transcription (after callcenter.app)
+WEB_FEATURES += ("web.api.evaluation",)  # 综合评价: indicators, scores, drill-down
 
 
 def engine_for(settings: Settings) -> AsyncEngine:
