@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from ticketing.db.timeutil import from_db, to_db
+from core.db.timeutil import from_db, to_db
 from transcribe.events import SegmentEvent
 from transcribe.tables import speech_segments, speech_transcripts
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from ticketing.db.base import metadata
+from core.db.base import metadata
 
 speech_transcripts = sa.Table(
     "speech_transcripts",
