@@ -81,9 +81,8 @@ def _period(q: PeriodQuery) -> Period:
         raise ApiError(422, "validation_failed", str(exc)) from None
 
 
-async def _scope(request: web.Request, kind: ObjectKind, object_id: str | None = None) -> str | None:
-    """The user may read this? Returns the one object a department is limited to (None: all)."""
-    user: User = await require_user(request, *ROLES)
+def _scope(user: User, kind: ObjectKind, object_id: str | None = None) -> str | None:
+    """May the user read this? Returns the one object a department is limited to (None: all)."""
     if user.role is not Role.DEPARTMENT:
         return object_id
     if kind is not ObjectKind.DEPARTMENT:
@@ -120,9 +119,10 @@ def _figure_doc(f: Figure) -> dict[str, Any]:
 @operation("GET", "/api/v1/evaluation/indicators", summary="评价指标（按对象与周期，含分子分母）", tag="evaluation",
            query=IndicatorsQuery, roles=_ROLE_NAMES)
 async def get_indicators(request: web.Request) -> web.Response:
+    user = await require_user(request, *ROLES)
     q = _query(IndicatorsQuery, request)
     kind = ObjectKind(q.object)
-    only = await _scope(request, kind)
+    only = _scope(user, kind)
     svc = request.app[EVALUATION]
     ids = [i.strip() for i in (q.indicator or "").split(",") if i.strip()]
     report = await svc.report(kind, _period(q), indicators=ids, only=only)
@@ -153,11 +153,12 @@ def _profile(svc: EvaluationService, q: ScoresQuery) -> Profile:
 @operation("GET", "/api/v1/evaluation/scores", summary="综合评分与排名（含计算公式和所用数据）", tag="evaluation",
            query=ScoresQuery, roles=_ROLE_NAMES)
 async def get_scores(request: web.Request) -> web.Response:
+    user = await require_user(request, *ROLES)
     q = _query(ScoresQuery, request)
     svc = request.app[EVALUATION]
     profile = _profile(svc, q)
     kind = ObjectKind(q.object) if q.object else profile.objects[0]
-    only = await _scope(request, kind)
+    only = _scope(user, kind)
     all_rows, scored = await svc.scores(profile, kind, _period(q))
     names = {r.object_id: r.name for r in all_rows.rows}
     ranked = [_score_doc(s, n, names) for n, s in enumerate(scored, start=1)]
@@ -173,9 +174,10 @@ async def get_scores(request: web.Request) -> web.Response:
 @operation("GET", "/api/v1/evaluation/drilldown", summary="指标明细：分子、分母背后的案件编号", tag="evaluation",
            query=DrilldownQuery, roles=_ROLE_NAMES)
 async def get_drilldown(request: web.Request) -> web.Response:
+    user = await require_user(request, *ROLES)
     q = _query(DrilldownQuery, request)
     kind = ObjectKind(q.object)
-    await _scope(request, kind, q.object_id)
+    _scope(user, kind, q.object_id)
     svc = request.app[EVALUATION]
     p = _period(q)
     found = await svc.drilldown(q.indicator, kind, q.object_id, p)
