@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.accounts import User
 from ticketing.domain.model import Role
-from ticketing.evaluation.domain.catalog import Catalog, Indicator, ObjectKind, describe
+from ticketing.evaluation.domain.catalog import Catalog, Indicator, ObjectKind
 from ticketing.evaluation.domain.periods import Period, PeriodKind, period
 from ticketing.evaluation.domain.scoring import Figure, Profile, Score
 from ticketing.evaluation.files import load_catalog, load_profiles
@@ -104,7 +104,7 @@ def _indicator_doc(i: Indicator, catalog: Catalog) -> dict[str, Any]:
         if set_id is None:
             return None
         s = catalog.sets[set_id]
-        return {"set": s.id, "name": s.name, "rule": describe(s.expr, s.family)}
+        return {"set": s.id, "name": s.name, "rule": s.rule}
     return {"id": i.id, "name": i.name, "kind": "rate" if i.is_rate else "count", "period_rule": i.period_rule,
             "higher_is_better": i.higher_is_better, "numerator": part(i.numerator),
             "denominator": part(i.denominator)}

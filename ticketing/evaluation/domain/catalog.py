@@ -56,8 +56,8 @@ FACTS: dict[Family, dict[str, str]] = {
         "backlog_at_end": "期末状态为挂账",
         "closed_at_end": "期末状态为已结案",
         "handled_at_end": "期末状态为待核查结案或已结案（处置已完成）",
-        "reworked": "期末前有过核查不通过（返工）",
-        "extended": "期末前有过批准的延期",
+        "had_rework": "期末前有过核查不通过（返工）",
+        "had_extension": "期末前有过批准的延期",
         "handling_late": "本期内完成的处置超过时限，或期末仍在处置且已超时",
         "handling_ever_late": "期末前任一次处置超过时限（含期末仍在处置且已超时）",
         "handling_overdue_open": "期末仍在处置且处置时限已过",
@@ -110,6 +110,7 @@ class CaseSet:
     name: str
     family: Family
     expr: Expr  # references to other sets are already expanded into facts
+    rule: str = ""  # the definition in words, naming the sets it uses (「应结案数」)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,16 +177,12 @@ def fold(expr: Expr, fact: Callable[[str], Any], not_: Callable[[Any], Any], all
     raise TypeError(expr)
 
 
-def describe(expr: Expr, family: Family) -> str:
-    """The expression in words (Chinese), for documents and the API."""
-    return fold(expr, lambda n: FACTS[family][n], lambda d: f"非（{d}）",
-                lambda *ds: "且".join(f"（{d}）" if "或" in d else d for d in ds),
-                lambda *ds: "或".join(f"（{d}）" for d in ds))
-
-
 def parse_catalog(data: Mapping[str, Any]) -> Catalog:
     """Build the catalog from the YAML document; every reference is checked here, not when computing."""
     raw_sets: Mapping[str, Any] = data.get("sets") or {}
+    clash = sorted(set(raw_sets) & {f for facts in FACTS.values() for f in facts})
+    if clash:
+        raise CatalogError(f"集合名与事实名重复：{'、'.join(clash)}")
     sets: dict[str, CaseSet] = {}
     for set_id in raw_sets:
         _resolve_set(set_id, raw_sets, sets, ())
@@ -218,8 +215,27 @@ def _resolve_set(set_id: str, raw: Mapping[str, Any], done: dict[str, CaseSet], 
             return other.expr
         raise CatalogError(f"集合 {set_id} 引用了未知的事实或集合：{name}")
 
-    done[set_id] = CaseSet(set_id, str(spec.get("name", set_id)), family, _expr(spec["when"], ref))
+    expr = _expr(spec["when"], ref)
+    done[set_id] = CaseSet(set_id, str(spec.get("name", set_id)), family, expr, _words(spec["when"], raw, family))
     return done[set_id]
+
+
+def _words(node: Any, raw: Mapping[str, Any], family: Family) -> str:
+    """The unexpanded definition in words: other sets by their names, facts by their meanings."""
+    if isinstance(node, str):
+        text = node.strip()
+        if text.startswith("not "):
+            return f"非（{_words(text[4:], raw, family)}）"
+        return f"「{raw[text].get('name', text)}」" if text in raw else FACTS[family][text]
+    if isinstance(node, list):
+        return "且".join(_wrap(_words(n, raw, family)) for n in node)
+    (op, items), = node.items()
+    joined = [_wrap(_words(n, raw, family)) for n in items]
+    return "且".join(joined) if op == "all" else "或".join(joined)
+
+
+def _wrap(text: str) -> str:
+    return f"（{text}）" if ("且" in text or "或" in text) and not text.startswith("非（") else text
 
 
 def _expr(node: Any, ref: Callable[[str], Expr]) -> Expr:
