@@ -137,3 +137,12 @@ async def test_scores_under_both_profiles_and_a_changed_profile(month: Month) ->
     assert changed.get("jinniu").version == 2 and changed.get("jinniu", 1) == jinniu
     _, scores = await ev.scores(changed.get("jinniu"), ObjectKind.DEPARTMENT, month.month)
     assert [(s.object_id, s.points, s.profile_version) for s in scores] == [("szs", 90.0, 2), ("hws", 73.33, 2)]
+
+
+async def test_several_kinds_at_once_give_the_same_figures(month: Month) -> None:
+    ev = month.evaluation  # type: ignore[attr-defined]
+    together = await ev.reports(list(ObjectKind), month.month)  # case facts derived once, in a temporary table
+    for kind in ObjectKind:
+        alone = await ev.report(kind, month.month)
+        assert [(r.object_id, r.counts) for r in together[kind].rows] == [(r.object_id, r.counts) for r in alone.rows]
+    assert (await ev.reports(list(ObjectKind), month.month)).keys() == set(ObjectKind)  # the table was dropped

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import InvalidParameters, NotFound
 from core.tables import departments, users
 from ticketing.evaluation import sql
-from ticketing.evaluation.domain.catalog import Catalog, Indicator, ObjectKind
+from ticketing.evaluation.domain.catalog import Catalog, Family, Indicator, ObjectKind
 from ticketing.evaluation.domain.periods import Period
 from ticketing.evaluation.domain.scoring import Figure, Profile, ProfileBook, Score, score
 from ticketing.geo.tables import geo_communities, geo_duty_grids, geo_streets
@@ -74,24 +74,42 @@ class EvaluationService:
                      only: str | None = None) -> Report:
         """Every indicator of every object of `kind` in the period (or of the one object `only`)."""
         chosen = self.indicators_for(kind, indicators)
+        async with self.engine.connect() as conn:
+            return await self._report(conn, kind, period, chosen, only, None)
+
+    async def reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
+        """All indicators of several object kinds for one period; the case facts are derived once (a temporary
+        table) and grouped by each kind."""
+        async with self.engine.connect() as conn:
+            table = None
+            if sum(k.family is Family.CASE for k in kinds) > 1:
+                table = sql.facts_table()
+                await conn.run_sync(table.create)
+                await conn.execute(table.insert().from_select(list(table.c.keys()),
+                                                              sql.case_facts(self.window(period))))
+            try:
+                return {k: await self._report(conn, k, period, self.indicators_for(k), None, table) for k in kinds}
+            finally:
+                if table is not None:
+                    await conn.run_sync(table.drop)
+
+    async def _report(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
+                      only: str | None, table: Table | None) -> Report:
         sets = self.catalog.sets_for(chosen)
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters)
+        source = sql.source_for(self.window(period), kind, self.catalog.parameters, table)
         stmt = sql.aggregate(source, sets)
         if only is not None:
             stmt = stmt.where(source.key == only)
-        async with self.engine.connect() as conn:
-            result = (await conn.execute(stmt)).mappings().all()
-            names = await _names(conn, kind, [r["object_id"] for r in result])
+        result = (await conn.execute(stmt)).mappings().all()
+        names = await _names(conn, kind, [r["object_id"] for r in result] or ([only] if only else []))
         rows = []
         for r in result:
             counts = {s.id: int(r[s.id] or 0) for s in sets}
-            figures = {i.id: Figure(i.id, i.name, counts[i.numerator],
-                                    counts[i.denominator] if i.denominator else None) for i in chosen}
-            rows.append(ObjectFigures(r["object_id"], names.get(r["object_id"], r["object_id"]), counts, figures))
+            rows.append(ObjectFigures(r["object_id"], names.get(r["object_id"], r["object_id"]), counts,
+                                      _figures(chosen, counts)))
         if only is not None and not rows:  # an object with nothing in the period still gets its zeros
-            zero = {s.id: 0 for s in sets}
-            rows.append(ObjectFigures(only, (await self._name(kind, only)), zero, {
-                i.id: Figure(i.id, i.name, 0, 0 if i.denominator else None) for i in chosen}))
+            rows.append(ObjectFigures(only, names.get(only, only), dict.fromkeys((s.id for s in sets), 0),
+                                      _figures(chosen, None)))
         return Report(period, self.as_of(period), kind, chosen, rows)
 
     async def scores(self, profile: Profile, kind: ObjectKind, period: Period,
@@ -122,9 +140,12 @@ class EvaluationService:
         assert lists[0] is not None
         return Drilldown(indicator, object_id, lists[0], lists[1])
 
-    async def _name(self, kind: ObjectKind, object_id: str) -> str:
-        async with self.engine.connect() as conn:
-            return (await _names(conn, kind, [object_id])).get(object_id, object_id)
+
+def _figures(chosen: list[Indicator], counts: dict[str, int] | None) -> dict[str, Figure]:
+    """The indicators' figures from the set sizes (all zero when the object has no row)."""
+    def n(set_id: str) -> int:
+        return counts[set_id] if counts is not None else 0
+    return {i.id: Figure(i.id, i.name, n(i.numerator), n(i.denominator) if i.denominator else None) for i in chosen}
 
 
 _NAME_SOURCES = {

@@ -17,10 +17,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Float,
     FromClause,
+    Integer,
+    MetaData,
     Select,
+    String,
+    Table,
     and_,
     case,
     exists,
@@ -90,18 +95,26 @@ def _where(expr: Any, facts: Mapping[str, ColumnElement[bool]]) -> ColumnElement
 
 @dataclass(frozen=True)
 class CaseSource:
-    """FROM clause, facts and the object key of the case family for one window and object kind."""
+    """FROM clause, facts and the object key of one family for one window and object kind."""
 
     from_: FromClause
     facts: Mapping[str, ColumnElement[bool]]
     key: ColumnElement[Any]
-    order: ColumnElement[Any] = cases.c.case_no
+    case_no: ColumnElement[str]
+    order: ColumnElement[Any]
 
 
-def case_source(w: Window, kind: ObjectKind) -> CaseSource:
-    cohort = _case_cohort(w)
+KEY_COLUMNS = {ObjectKind.STREET: "street", ObjectKind.COMMUNITY: "community", ObjectKind.CELL: "cell",
+               ObjectKind.DUTY_GRID: "duty_grid", ObjectKind.DEPARTMENT: "department"}
+
+
+def case_facts(w: Window) -> Select[Any]:
+    """One row per case that can matter for the window: its number, object keys and every fact as 0/1."""
+    # Driven by the cohort (a few percent of all cases for a month): the history and the clocks of each of
+    # its cases are read through their case_id indexes, not by scanning everything before the end.
+    cohort = _case_cohort(w).cte("cohort")
     hf = select(
-        H.c.case_id,
+        cohort.c.case_id,
         func.max(H.c.id).label("last_id"),
         func.max(case((H.c.command.in_(DISPATCHES), H.c.id))).label("dispatch_id"),
         _count(H.c.command == "register").label("reg_n"),
@@ -110,31 +123,24 @@ def case_source(w: Window, kind: ObjectKind) -> CaseSource:
         _count(and_(H.c.command == "close", H.c.at >= w.start)).label("closed_p"),
         _count(H.c.command == "check_fail").label("rework_n"),
         _count(H.c.command == "approve_extension").label("ext_n"),
-    ).where(H.c.at < w.end, H.c.case_id.in_(cohort)).group_by(H.c.case_id).subquery("hf")
+    ).select_from(cohort.join(H, H.c.case_id == cohort.c.case_id)).where(H.c.at < w.end).group_by(
+        cohort.c.case_id).subquery("hf")
     open_at_end = and_(ST.c.started_at < w.end, or_(ST.c.finished_at.is_(None), ST.c.finished_at >= w.end))
     overdue_at_end = and_(open_at_end, ST.c.due_at < w.end)
     done_late = and_(ST.c.finished_at < w.end, ST.c.finished_at > ST.c.due_at)
     handling = ST.c.stage == "handling"
     sf = select(
-        ST.c.case_id,
+        cohort.c.case_id,
         _count(and_(handling, or_(and_(done_late, ST.c.finished_at >= w.start), overdue_at_end))).label("late_p"),
         _count(and_(handling, or_(done_late, overdue_at_end))).label("late_ever"),
         _count(and_(handling, overdue_at_end)).label("handling_overdue"),
         _count(overdue_at_end).label("overdue"),
-    ).where(ST.c.case_id.in_(cohort)).group_by(ST.c.case_id).subquery("sf")
+    ).select_from(cohort.join(ST, ST.c.case_id == cohort.c.case_id)).group_by(cohort.c.case_id).subquery("sf")
     last, disp = H.alias("h_last"), H.alias("h_disp")
     state = last.c.to_state
     from_ = (hf.join(cases, cases.c.id == hf.c.case_id).join(last, last.c.id == hf.c.last_id)
-             .outerjoin(sf, sf.c.case_id == hf.c.case_id))
-    keys: dict[ObjectKind, ColumnElement[Any]] = {
-        ObjectKind.STREET: cases.c.street_code, ObjectKind.COMMUNITY: cases.c.community_code,
-        ObjectKind.CELL: cases.c.cell_code, ObjectKind.DUTY_GRID: geo_cells.c.duty_grid,
-        ObjectKind.DEPARTMENT: disp.c.payload["department"].as_string(),
-    }
-    if kind is ObjectKind.DEPARTMENT:
-        from_ = from_.outerjoin(disp, disp.c.id == hf.c.dispatch_id)
-    elif kind is ObjectKind.DUTY_GRID:
-        from_ = from_.outerjoin(geo_cells, geo_cells.c.code == cases.c.cell_code)
+             .outerjoin(sf, sf.c.case_id == hf.c.case_id).outerjoin(disp, disp.c.id == hf.c.dispatch_id)
+             .outerjoin(geo_cells, geo_cells.c.code == cases.c.cell_code))
 
     def stage(name: str) -> ColumnElement[bool]:
         return func.coalesce(getattr(sf.c, name), 0) > 0
@@ -157,7 +163,23 @@ def case_source(w: Window, kind: ObjectKind) -> CaseSource:
         "public_source": cases.c.source != "inspector",
     }
     assert set(facts) == set(FACTS[Family.CASE])
-    return CaseSource(from_, facts, keys[kind])
+    keys = {"street": cases.c.street_code, "community": cases.c.community_code, "cell": cases.c.cell_code,
+            "duty_grid": geo_cells.c.duty_grid, "department": disp.c.payload["department"].as_string()}
+    return select(cases.c.case_no, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
+                  *(case((cond, 1), else_=0).label(name) for name, cond in facts.items())).select_from(from_)
+
+
+def facts_table() -> Table:
+    """A temporary table for case_facts, when several object kinds of one period are computed together."""
+    columns = [Column("case_no", String(16)), *(Column(k, String(32)) for k in KEY_COLUMNS.values()),
+               *(Column(n, Integer) for n in FACTS[Family.CASE])]
+    return Table("eval_case_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def case_source(w: Window, kind: ObjectKind, table: FromClause | None = None) -> CaseSource:
+    f = table if table is not None else case_facts(w).subquery("cf")
+    return CaseSource(f, {n: f.c[n] == 1 for n in FACTS[Family.CASE]}, f.c[KEY_COLUMNS[kind]], f.c.case_no,
+                      f.c.case_no)
 
 
 def _case_cohort(w: Window) -> Any:
@@ -208,13 +230,14 @@ def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float]) ->
     ev = select(h.c.id, h.c.case_id, h.c.actor,
                 *(case((cond, 1), else_=0).label(name) for name, cond in facts.items())).where(acts).subquery("ev")
     return CaseSource(ev.join(cases, cases.c.id == ev.c.case_id), {n: ev.c[n] == 1 for n in facts},
-                      ev.c.actor, ev.c.id)
+                      ev.c.actor, cases.c.case_no, ev.c.id)
 
 
 # --- the two queries ---------------------------------------------------------------------------------------
 
-def source_for(w: Window, kind: ObjectKind, parameters: Mapping[str, float]) -> CaseSource:
-    return post_source(w, kind, parameters) if kind.family is Family.POST else case_source(w, kind)
+def source_for(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
+               table: FromClause | None = None) -> CaseSource:
+    return post_source(w, kind, parameters) if kind.family is Family.POST else case_source(w, kind, table)
 
 
 def aggregate(source: CaseSource, sets: list[CaseSet]) -> Select[Any]:
@@ -226,6 +249,6 @@ def aggregate(source: CaseSource, sets: list[CaseSet]) -> Select[Any]:
 
 def drilldown(source: CaseSource, case_set: CaseSet, object_id: str) -> Select[Any]:
     """The case numbers behind one set of one object (for posts: one entry per act, in history order)."""
-    stmt = (select(cases.c.case_no).select_from(source.from_)
+    stmt = (select(source.case_no).select_from(source.from_)
             .where(source.key == object_id, _where(case_set.expr, source.facts)))
     return stmt.order_by(source.order)
