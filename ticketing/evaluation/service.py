@@ -78,25 +78,30 @@ class EvaluationService:
             return await self._report(conn, kind, period, chosen, only, None)
 
     async def reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
-        """All indicators of several object kinds for one period; the case facts are derived once (a temporary
-        table) and grouped by each kind."""
+        """All indicators of several object kinds for one period; the facts of the cases (and of the acts) are
+        derived once into a temporary table and grouped by each kind."""
+        window = self.window(period)
+        builders = {Family.CASE: (sql.facts_table, lambda: sql.case_facts(window)),
+                    Family.POST: (sql.post_facts_table, lambda: sql.post_facts(window, self.catalog.parameters))}
         async with self.engine.connect() as conn:
-            table = None
-            if sum(k.family is Family.CASE for k in kinds) > 1:
-                table = sql.facts_table()
-                await conn.run_sync(table.create)
-                await conn.execute(table.insert().from_select(list(table.c.keys()),
-                                                              sql.case_facts(self.window(period))))
+            tables: dict[Family, Table] = {}
             try:
-                return {k: await self._report(conn, k, period, self.indicators_for(k), None, table) for k in kinds}
+                for family, (make, facts) in builders.items():
+                    if sum(k.family is family for k in kinds) > 1:
+                        tables[family] = table = make()
+                        await conn.run_sync(table.create)
+                        await conn.execute(table.insert().from_select(list(table.c.keys()), facts()))
+                return {k: await self._report(conn, k, period, self.indicators_for(k), None, tables) for k in kinds}
             finally:
-                if table is not None:
+                for table in tables.values():
                     await conn.run_sync(table.drop)
+                if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
+                    await conn.commit()
 
     async def _report(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
-                      only: str | None, table: Table | None) -> Report:
+                      only: str | None, tables: dict[Family, Table] | None) -> Report:
         sets = self.catalog.sets_for(chosen)
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters, table)
+        source = sql.source_for(self.window(period), kind, self.catalog.parameters, tables)
         stmt = sql.aggregate(source, sets)
         if only is not None:
             stmt = stmt.where(source.key == only)

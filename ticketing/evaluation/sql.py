@@ -102,6 +102,7 @@ class CaseSource:
     key: ColumnElement[Any]
     case_no: ColumnElement[str]
     order: ColumnElement[Any]
+    where: ColumnElement[bool] | None = None  # the rows of this kind (posts: the actor's role)
 
 
 KEY_COLUMNS = {ObjectKind.STREET: "street", ObjectKind.COMMUNITY: "community", ObjectKind.CELL: "cell",
@@ -193,7 +194,8 @@ def _case_cohort(w: Window) -> Any:
 
 # --- post family: inspectors, agents, shift leads, dispatchers ----------------------------------------------
 
-def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float]) -> CaseSource:
+def post_facts(w: Window, parameters: Mapping[str, float], role: str | None = None) -> Select[Any]:
+    """One row per act of the window (of one role, or all): its case number, actor and every fact as 0/1."""
     h = H.alias("ev")
     other, later = H.alias("other"), H.alias("later")
     limit_s = float(parameters.get("verification_limit_minutes", 120)) * 60.0
@@ -225,25 +227,44 @@ def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float]) ->
         "returned": and_(h.c.command == "dispatch", returned),
     }
     assert set(facts) == set(FACTS[Family.POST])
-    # Each act's facts are computed once in a subquery (the correlated EXISTS run once per row, not per set).
-    acts = and_(h.c.at >= w.start, h.c.at < w.end, h.c.command.in_(POST_COMMANDS), h.c.actor_role == kind.value)
-    ev = select(h.c.id, h.c.case_id, h.c.actor,
-                *(case((cond, 1), else_=0).label(name) for name, cond in facts.items())).where(acts).subquery("ev")
-    return CaseSource(ev.join(cases, cases.c.id == ev.c.case_id), {n: ev.c[n] == 1 for n in facts},
-                      ev.c.actor, cases.c.case_no, ev.c.id)
+    # Each act's facts are computed once per row (the correlated EXISTS do not run again for every set).
+    acts = and_(h.c.at >= w.start, h.c.at < w.end, h.c.command.in_(POST_COMMANDS))
+    if role is not None:
+        acts = and_(acts, h.c.actor_role == role)
+    return (select(h.c.id, cases.c.case_no, h.c.actor, h.c.actor_role,
+                   *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
+            .select_from(h.join(cases, cases.c.id == h.c.case_id)).where(acts))
+
+
+def post_facts_table() -> Table:
+    columns = [Column("id", Integer), Column("case_no", String(16)), Column("actor", String(64)),
+               Column("actor_role", String(16)), *(Column(n, Integer) for n in FACTS[Family.POST])]
+    return Table("eval_post_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
+                table: FromClause | None = None) -> CaseSource:
+    f = table if table is not None else post_facts(w, parameters, kind.value).subquery("ev")
+    return CaseSource(f, {n: f.c[n] == 1 for n in FACTS[Family.POST]}, f.c.actor, f.c.case_no, f.c.id,
+                      f.c.actor_role == kind.value)
 
 
 # --- the two queries ---------------------------------------------------------------------------------------
 
 def source_for(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
-               table: FromClause | None = None) -> CaseSource:
-    return post_source(w, kind, parameters) if kind.family is Family.POST else case_source(w, kind, table)
+               tables: Mapping[Family, FromClause] | None = None) -> CaseSource:
+    table = (tables or {}).get(kind.family)
+    if kind.family is Family.POST:
+        return post_source(w, kind, parameters, table)
+    return case_source(w, kind, table)
 
 
 def aggregate(source: CaseSource, sets: list[CaseSet]) -> Select[Any]:
     """One row per object: its id and the size of every set."""
     columns = [_count(_where(s.expr, source.facts)).label(s.id) for s in sets]
     stmt = select(source.key.label("object_id"), *columns).select_from(source.from_).where(source.key.is_not(None))
+    if source.where is not None:
+        stmt = stmt.where(source.where)
     return stmt.group_by(source.key).order_by(source.key)
 
 
@@ -251,4 +272,6 @@ def drilldown(source: CaseSource, case_set: CaseSet, object_id: str) -> Select[A
     """The case numbers behind one set of one object (for posts: one entry per act, in history order)."""
     stmt = (select(source.case_no).select_from(source.from_)
             .where(source.key == object_id, _where(case_set.expr, source.facts)))
+    if source.where is not None:
+        stmt = stmt.where(source.where)
     return stmt.order_by(source.order)
