@@ -145,3 +145,16 @@ async def test_range_periods_and_the_openapi_document(api: Api, month) -> None: 
     assert {p["name"] for p in operation["parameters"]} >= {"object", "period", "start", "end", "indicator"}
     assert "leader" in operation["description"]
     assert {f"{BASE}/scores", f"{BASE}/drilldown"} <= set(spec["paths"])
+
+
+async def test_the_leader_reads_cases_masked_and_changes_nothing(api: Api, month) -> None:  # type: ignore[no-untyped-def]
+    _, numbers = month
+    status, listed = await api.call("GET", "/api/v1/cases", "leader01")
+    assert status == 200 and listed["total"] == 2 and all("****" in c["caller_phone"] for c in listed["items"])
+    status, case = await api.call("GET", f"/api/v1/cases/{numbers['late']}", "leader01")
+    assert status == 200 and case["allowed_actions"] == [] and "****" in case["caller_phone"]
+    status, error = await api.act(case, "request_extension", "leader01", reason="x", value=1, unit="working_days")
+    assert status == 403 and "领导" in error["error"]["message"]
+    status, _ = await api.call("POST", "/api/v1/cases", "leader01", json={
+        "source": "hotline", "description": "x", "category_code": "10118"})
+    assert status == 403
