@@ -199,3 +199,12 @@ def test_committed_evaluation_doc_matches_the_data_files() -> None:
     catalog = load_catalog()
     text = DOC.read_text(encoding="utf-8")
     assert text == updated(text, render(catalog, load_profiles(catalog))), "run: python -m ticketing.evaluation.doc"
+
+
+def test_a_site_folder_adds_profile_versions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from ticketing.evaluation.files import EVALUATION_DIR
+
+    text = (EVALUATION_DIR / "profiles" / "jinniu.v1.yaml").read_text(encoding="utf-8")
+    (tmp_path / "jinniu.v2.yaml").write_text(text.replace("version: 1", "version: 2"), encoding="utf-8")
+    book = load_profiles(load_catalog(), tmp_path)
+    assert book.get("jinniu").version == 2 and book.get("jinniu", 1) is not None

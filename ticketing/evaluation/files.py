@@ -1,4 +1,7 @@
-"""Reading the indicator catalog and the scoring profiles from their YAML files (config/data/evaluation)."""
+"""Reading the indicator catalog and the scoring profiles from their YAML files (ticketing/evaluation/data).
+
+The shipped files live beside the code (no import of the config package: ticketing sits below it); a site
+passes its own folder to `load_profiles` to add profiles or versions."""
 
 from __future__ import annotations
 
@@ -6,20 +9,20 @@ from pathlib import Path
 
 import yaml
 
-from config.settings import CONFIG_DIR
 from ticketing.evaluation.domain.catalog import Catalog, CatalogError, parse_catalog
 from ticketing.evaluation.domain.scoring import ProfileBook, parse_profile
 
-EVALUATION_DIR = CONFIG_DIR / "data" / "evaluation"
+EVALUATION_DIR = Path(__file__).resolve().parent / "data"
 
 
 def load_catalog(path: Path = EVALUATION_DIR / "indicators.yaml") -> Catalog:
     return parse_catalog(_read(path))
 
 
-def load_profiles(catalog: Catalog, folder: Path = EVALUATION_DIR / "profiles") -> ProfileBook:
-    """Every *.yaml in the folder is one version of one profile."""
-    return ProfileBook.of(parse_profile(_read(p), catalog) for p in sorted(folder.glob("*.yaml")))
+def load_profiles(catalog: Catalog, *folders: Path) -> ProfileBook:
+    """Every *.yaml in the shipped folder and in `folders` is one version of one profile."""
+    paths = [p for f in (EVALUATION_DIR / "profiles", *folders) for p in sorted(f.glob("*.yaml"))]
+    return ProfileBook.of(parse_profile(_read(p), catalog) for p in paths)
 
 
 def _read(path: Path) -> dict:  # type: ignore[type-arg]

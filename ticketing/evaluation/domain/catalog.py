@@ -2,7 +2,7 @@
 case sets (boolean expressions over facts, e.g. 应结案), and indicators (numerator set / denominator set).
 
 The facts are the only part written in code (ticketing/evaluation/sql.py turns each into SQL); which facts make
-a set and which sets make an indicator is read from config/data/evaluation/indicators.yaml.
+a set and which sets make an indicator is read from ticketing/evaluation/data/indicators.yaml.
 """
 
 from __future__ import annotations
