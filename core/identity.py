@@ -13,12 +13,14 @@ class Role(StrEnum):
     DEPARTMENT = "department"  # 专业部门
     INSPECTOR = "inspector"  # 监督员
     ADMIN = "admin"  # 管理员
+    LEADER = "leader"  # 领导: reads everything evaluative, changes nothing
     SYSTEM = "system"  # the platform itself (callbacks, sweeps)
 
     @property
     def label(self) -> str:
         return {"agent": "受理员", "lead": "值班长", "dispatcher": "派遣员", "department": "专业部门",
-                "inspector": "监督员", "admin": "管理员", "system": "系统"}[self.value]
+                "inspector": "监督员", "admin": "管理员", "leader": "领导",
+                "system": "系统"}[self.value]
 
 
 @dataclass(frozen=True, slots=True)

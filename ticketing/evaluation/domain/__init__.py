@@ -1,0 +1,1 @@
+"""Pure evaluation domain: periods, the indicator catalog and its expressions, scoring profiles."""
