@@ -33,6 +33,7 @@ from callcenter.acd import (
     WaitingCall,
 )
 from callcenter.call import Call, CallerGone
+from callcenter.domain.call_lifecycle import CallEvent, Failed, HungUp, NotAnswered, Party
 from callcenter.legs import trunk_endpoint
 
 if TYPE_CHECKING:
@@ -106,10 +107,10 @@ class CallbackDesk:
 
     async def dial(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> None:
         call: Call | None = None
-        outcome, hangup_by = "failed", "system"
+        end: CallEvent = Failed()
         try:
             call = await self.new_call(waiting, agent_id, armed)
-            outcome, hangup_by = await self.talk(call, waiting, agent_id, armed)
+            end = await self.talk(call, waiting, agent_id, armed)
         except Exception:  # on any bug: free the agent and let the notify side retry the callback
             log.exception("callback call for %s failed", waiting.call_id)
             self.free_agent(agent_id, waiting.call_id)
@@ -117,9 +118,9 @@ class CallbackDesk:
         finally:
             self.dialling.discard(waiting.call_id)
         if call is not None:
-            await self.rt.finish(call, outcome, hangup_by)
+            await self.rt.finish(call, end)
 
-    async def talk(self, call: Call, waiting: WaitingCall, agent_id: str, armed: Armed) -> tuple[str, str]:
+    async def talk(self, call: Call, waiting: WaitingCall, agent_id: str, armed: Armed) -> CallEvent:
         rt = self.rt
         try:
             answered = await outbound.ring_agent(rt, call, agent_id, armed.number)
@@ -129,7 +130,7 @@ class CallbackDesk:
             self.command(agent_id, RingNoAnswer(waiting.call_id))
             await rt.log(call, "no_answer", agent_id=agent_id)
             self.requeue(waiting)
-            return "no_answer", "system"
+            return NotAnswered()
         self.command(agent_id, AnswerCall(waiting.call_id))
         endpoint = trunk_endpoint(rt.trunk_outbound, armed.number)
         try:
@@ -137,12 +138,12 @@ class CallbackDesk:
                 rt, call, armed.number, endpoint, on_answered=lambda: self.report(waiting.call_id, armed, 1))
         except CallerGone:  # the agent hung up while the citizen rang: the callback waits for the next agent
             self.requeue(waiting)
-            return "abandoned", "agent"
+            return HungUp(Party.AGENT)
         finally:
             self.command(agent_id, EndCall(waiting.call_id))
         if result is None:
             await self.report(waiting.call_id, armed, None)
-            return "no_answer", "system"
+            return NotAnswered()
         return result
 
     async def new_call(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> Call:

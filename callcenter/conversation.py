@@ -15,6 +15,7 @@ from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAns
 from callcenter.ari.client import AriError
 from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
+from callcenter.domain.call_lifecycle import Answered, Transferred
 from callcenter.legs import TelephonyError, drop_leg, ring_leg, trunk_endpoint
 
 if TYPE_CHECKING:
@@ -84,6 +85,7 @@ async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str
         request.done.set_exception(exc)
         return None
     await detach_current(rt, call)
+    call.happened(Transferred(request.kind))
     await rt.log(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
     request.done.set_result(None)
     with contextlib.suppress(AriError):
@@ -134,6 +136,7 @@ async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
         await rt.log(call, "no_answer", agent_id=agent_id)
         return False
     rt.acd.command(agent_id, AnswerCall(call.id))
+    call.happened(Answered())
     call.agent_id, call.agent_channel = agent_id, channel_id
     await rt.record(call, agent_id=agent_id)
     return True
@@ -144,6 +147,7 @@ async def ring_outside(rt: CallRuntime, call: Call, endpoint: str, number: str) 
     answered = await ring_leg(rt, call, endpoint, channel_id, app_args=f"transfer,{call.id}",
                               timeout_s=OUTSIDE_RING_S, caller_id=call.caller)
     if answered:
+        call.happened(Answered())
         call.agent_channel = channel_id
         await rt.log(call, "outside_answered", number=number)
     return answered

@@ -14,6 +14,7 @@ from callcenter.acd import AgentState, EndCall, StartOutbound
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone
 from callcenter.conversation import converse
+from callcenter.domain.call_lifecycle import Answered, CallEvent, Failed, HungUp, NotAnswered, Party, Placed
 from callcenter.ivr_exec import SessionRunner
 from callcenter.legs import TelephonyError, ring_leg, trunk_endpoint
 from ivr.actions import IvrAction, StoreSurveyAnswer
@@ -30,6 +31,7 @@ SurveyAnswer = Callable[[int, int | None, str | None], Awaitable[None]]
 def new_call(rt: CallRuntime, leg: str, party: str, direction: str) -> Call:
     call_id = uuid.uuid4().hex[:16]
     call = Call(call_id, f"{call_id}-{leg}", party, rt.now(), direction=direction)
+    call.happened(Placed())
     rt.calls[call.id] = call
     rt.own(call.channel_id, call)
     return call
@@ -55,25 +57,25 @@ async def click_to_call(rt: CallRuntime, agent_id: str, number: str) -> str:
 
 
 async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> None:
-    outcome, hangup_by = "no_answer", "system"
+    end: CallEvent = NotAnswered()
     try:
-        outcome, hangup_by = await _click_to_call(rt, call, number, endpoint)
+        end = await _click_to_call(rt, call, number, endpoint)
     except CallerGone:  # the agent's leg went away (declined, or hung up)
-        outcome, hangup_by = ("answered" if call.bridge_id else "no_answer"), "agent"
+        end = HungUp(Party.AGENT)
     except Exception:
         log.exception("click-to-call %s failed", call.id)
-        outcome = "failed"
+        end = Failed()
     finally:
         if call.agent_id and not call.bridge_id:  # never bridged: the agent is free again
             with contextlib.suppress(Exception):
                 rt.acd.command(call.agent_id, EndCall(call.id))
-    await rt.finish(call, outcome, hangup_by)
+    await rt.finish(call, end)
 
 
-async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> tuple[str, str]:
+async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> CallEvent:
     if not await ring_agent(rt, call, call.caller, number):
-        return "no_answer", "system"
-    return await dial_and_bridge(rt, call, number, endpoint) or ("no_answer", "system")
+        return NotAnswered()
+    return await dial_and_bridge(rt, call, number, endpoint) or NotAnswered()
 
 
 async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
@@ -84,9 +86,9 @@ async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) ->
 
 
 async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: str, *,
-                          on_answered: Callable[[], Awaitable[None]] | None = None) -> tuple[str, str] | None:
+                          on_answered: Callable[[], Awaitable[None]] | None = None) -> HungUp | None:
     """With the agent on the line: call `endpoint` showing 12319, bridge and talk until one side hangs up.
-    Returns (outcome, who hung up), or None when the citizen did not answer. `on_answered` runs in the
+    Returns the hang-up (who ended the call), or None when the citizen did not answer. `on_answered` runs in the
     background the moment the citizen answers (the bridge follows at once)."""
     await rt.record(call, ring_at=rt.now())
     await rt.log(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
@@ -94,12 +96,13 @@ async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: st
     if not await ring_leg(rt, call, endpoint, callee, app_args=f"outbound,{call.id}", timeout_s=40,
                           caller_id=rt.tel.hotline_number):
         return None
+    call.happened(Answered())
     call.agent_channel = callee
     if on_answered is not None:
         rt.spawn(on_answered(), call.id)
     # converse(): the agent's leg plays the caller's part, the citizen the other party.
     who = await converse(rt, call)
-    return "answered", {"caller": "agent", "agent": "callee"}.get(who, who)
+    return HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
 
 
 # --- survey calls ----------------------------------------------------------------------------------------------
@@ -123,18 +126,18 @@ class Survey:
         return None
 
     async def run(self) -> None:
-        outcome = "no_answer"
+        end: CallEvent = NotAnswered()
         try:
-            outcome = await self.converse()
+            end = await self.converse()
         except Exception:
             log.exception("survey call %s failed", self.call.id)
-            outcome = "failed"
+            end = Failed()
         finally:
             self.runner.cancel_timers()
             await self.deliver()
-        await self.rt.finish(self.call, outcome, "system")
+        await self.rt.finish(self.call, end)
 
-    async def converse(self) -> str:
+    async def converse(self) -> CallEvent:
         rt, call = self.rt, self.call
         try:
             answered = await ring_leg(rt, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
@@ -143,7 +146,8 @@ class Survey:
         except CallerGone:  # declined or failed before answering
             answered = False
         if not answered:
-            return "no_answer"
+            return NotAnswered()
+        call.happened(Answered())
         call.answered_at = rt.now()
         await rt.record(call, answered_at=call.answered_at)
         try:
@@ -152,7 +156,7 @@ class Survey:
                 await self.runner.on_item(await call.next())
         except CallerGone:
             await self.runner.caller_gone()
-        return "answered"
+        return HungUp(Party.SYSTEM)
 
     async def deliver(self) -> None:
         answer = self.answer

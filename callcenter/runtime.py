@@ -18,13 +18,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callcenter import hold, outbound, supervise
-from callcenter.acd import EndCall, Strategy, estimated_wait_s
+from callcenter.acd import AgentState, EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
+from callcenter.agent_sessions import SqlAgentSessions
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
 from callcenter.callbacks import CallbackDesk, OnAnswer
 from callcenter.case_lookup import CaseLookup
+from callcenter.domain.agent_session import restore
+from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Outcome, Party
 from callcenter.flow import InboundCall
 from callcenter.ivr_exec import sound
 from callcenter.legs import TelephonyError
@@ -46,7 +49,8 @@ class CallRuntime:
                  bus: EventBus | None = None, acd: AcdRuntime | None = None,
                  case_lookup: CaseLookup | None = None, announce_s: float = 20.0,
                  flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
-                 trunk_outbound: str | None = None, survey_ring_s: int | None = None) -> None:
+                 trunk_outbound: str | None = None, survey_ring_s: int | None = None,
+                 sessions: SqlAgentSessions | None = None) -> None:
         self.tel = tel
         self.client = client
         self.records = records
@@ -60,6 +64,7 @@ class CallRuntime:
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
                                      wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy))
         self.acd.listeners.append(self._agent_changed)
+        self.sessions = sessions
         self.case_lookup = case_lookup
         self.tel_announce_s = announce_s
         self.calls: dict[str, Call] = {}
@@ -71,8 +76,22 @@ class CallRuntime:
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.restore_agents()
         self._loops = [asyncio.create_task(self.client.run_events(self.on_event, self.reconcile)),
                        asyncio.create_task(self._dispatch()), asyncio.create_task(self._sweep())]
+
+    async def restore_agents(self) -> None:
+        """Bring the agents back to their stored sessions (a restart does not log anybody out)."""
+        if self.sessions is None:
+            return
+        now = self.now()
+        for extension, session in (await self.sessions.load()).items():
+            agent = self.acd.agents.get(extension)
+            if agent is not None and session.state is not AgentState.LOGGED_OUT:
+                restore(agent, session, now)
+                self.sessions.changed(agent, now)
+        await self.sessions.flush()
+        self.acd.changed.set()
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self.client.connected.wait(), timeout)
@@ -178,6 +197,7 @@ class CallRuntime:
             call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
         else:
             call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
+        call.happened(Arrived())
         self.calls[call.id] = call
         self.own(channel.id, call)
         if self.records and known is None:
@@ -188,20 +208,20 @@ class CallRuntime:
 
     async def _run(self, call: Call, adopted: bool, direct: bool = False) -> None:
         session = None if adopted or direct else InboundSession(self.flow)
-        outcome, hangup_by = "abandoned", "caller"
+        end: CallEvent = HungUp(Party.CALLER)
         try:
-            outcome, hangup_by = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
+            end = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
             raise
         except CallerGone:
-            outcome = call.outcome or ("callback" if call.waiting and call.waiting.callback else outcome)
+            pass
         except Exception:
             log.exception("call %s failed; handing it to the fallback dialplan", call.id)
-            outcome, hangup_by = "failed", "system"
+            end = Failed()
             await self._rescue(call)
-        await self.finish(call, outcome, hangup_by)
+        await self.finish(call, end)
 
     async def _rescue(self, call: Call) -> None:
         if call.gone:
@@ -212,13 +232,16 @@ class CallRuntime:
             with contextlib.suppress(AriError):
                 await self.client.play(f"channel:{call.channel_id}", sound("apology"))
 
-    async def finish(self, call: Call, outcome: str, hangup_by: str) -> None:
-        await self._release(call, outcome)
-        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=hangup_by,
+    async def finish(self, call: Call, end: CallEvent) -> None:
+        """End the call with its end event: the lifecycle decides the outcome, the row is written from it."""
+        ended = call.end(end)
+        outcome = str(ended.outcome)
+        await self._release(call, ended.outcome)
+        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=str(ended.hangup_by),
                           dtmf_path="".join(call.path))
         self.publish("call", "ended", call, outcome=outcome)
 
-    async def _release(self, call: Call, outcome: str) -> None:
+    async def _release(self, call: Call, outcome: Outcome | None) -> None:
         if call.waiting is not None and not call.waiting.callback:
             self.acd.remove(call.id)
         if call.agent_id and call.bridge_id:
@@ -229,7 +252,7 @@ class CallRuntime:
         if call.bridge_id:
             with contextlib.suppress(AriError):
                 await self.client.destroy_bridge(call.bridge_id)
-        if outcome not in ("failed",) and not call.gone:
+        if outcome is not Outcome.FAILED and not call.gone:
             with contextlib.suppress(AriError):
                 await self.client.hangup(call.channel_id)
         if call.agent_channel:
@@ -336,6 +359,6 @@ class CallRuntime:
         self.bus.publish(BusEvent("agent", "state_changed", event.at, {
             "agent_id": event.agent_id, "old": event.old.value, "new": event.new.value,
             "reason": event.reason, "call_id": event.call_id}))
-        if self.records:
-            self._spawn(self.records.agent_changed(event.agent_id, event.at, event.old.value, event.new.value,
-                                                   event.command, event.reason, event.call_id), "agent")
+        if self.sessions is not None:
+            self.sessions.changed(self.acd.agents[event.agent_id], event.at)
+            self._spawn(self.sessions.flush(event.agent_id), "agent")

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.app import build_runtime
 from callcenter.case_lookup import sql_case_lookup
 from callcenter.live_speech import build as build_call_speech
@@ -61,7 +62,7 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     # One bus for the whole app: consoles see case, call, agent and queue events on one stream.
     runtime = build_runtime(app[SETTINGS].telephony, SqlCallRecords(engine), bus=app[BUS],
-                            case_lookup=sql_case_lookup(engine))
+                            case_lookup=sql_case_lookup(engine), sessions=app[AGENT_SESSIONS])
     running = app[RUNNING]
     running.calls = runtime
     await runtime.start()
