@@ -16,6 +16,7 @@ from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueErr
 from callcenter.ari.client import AriError
 from callcenter.ari.events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
+from callcenter.callback_requests import RequestKind
 from callcenter.conversation import REQUEUE, converse
 from callcenter.domain.call_lifecycle import (
     AgentRinging,
@@ -120,6 +121,7 @@ class InboundCall:
             await self.rt.record(self.call, description_recording=action.path)
             await self.rt.log(self.call, "message_left", path=action.path, duration_s=action.duration_s,
                               reason=action.reason, ivr_path=action.ivr_path)
+            await self.rt.request_callback(self.call, RequestKind.MESSAGE, action.path)
             self.rt.publish("queue", "message_left", self.call, arrived_at=self.call.arrived_at.isoformat(),
                             recording=action.path)
         else:

@@ -24,6 +24,7 @@ from callcenter.agent_sessions import SqlAgentSessions
 from callcenter.ari.client import AriClient, AriError
 from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
+from callcenter.callback_requests import CallbackRequest, CallbackRequests, RequestKind
 from callcenter.callbacks import CallbackDesk, OnAnswer
 from callcenter.case_lookup import CaseLookup
 from callcenter.domain.agent_session import restore
@@ -50,7 +51,8 @@ class CallRuntime:
                  case_lookup: CaseLookup | None = None, announce_s: float = 20.0,
                  flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
                  trunk_outbound: str | None = None, survey_ring_s: int | None = None,
-                 sessions: SqlAgentSessions | None = None) -> None:
+                 sessions: SqlAgentSessions | None = None,
+                 callback_requests: CallbackRequests | None = None) -> None:
         self.tel = tel
         self.client = client
         self.records = records
@@ -65,6 +67,7 @@ class CallRuntime:
                                      wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy))
         self.acd.listeners.append(self._agent_changed)
         self.sessions = sessions
+        self.callback_requests = callback_requests
         self.case_lookup = case_lookup
         self.tel_announce_s = announce_s
         self.calls: dict[str, Call] = {}
@@ -290,8 +293,15 @@ class CallRuntime:
     async def to_callback(self, call: Call) -> None:
         call.waiting = self.acd.to_callback(call.id)
         await self.log(call, "callback_requested")
-        # The notify feature records the durable callback and later calls start_callback.
+        await self.request_callback(call, RequestKind.CALLBACK)
         self.publish("queue", "callback_requested", call, arrived_at=call.arrived_at.isoformat())
+
+    async def request_callback(self, call: Call, kind: RequestKind, recording: str | None = None) -> None:
+        """Write the caller's callback request durably (the notify sweep later calls start_callback); the
+        bus event published after it only wakes readers."""
+        if self.callback_requests is not None:
+            await self.callback_requests.request(
+                CallbackRequest(kind, call.id, call.caller, call.arrived_at, recording), self.now())
 
     async def _dispatch(self) -> None:
         while True:

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.app import build_runtime
+from callcenter.callback_requests import SqlCallbackRequests
 from callcenter.case_lookup import sql_case_lookup
 from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
@@ -62,7 +63,8 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     # One bus for the whole app: consoles see case, call, agent and queue events on one stream.
     runtime = build_runtime(app[SETTINGS].telephony, SqlCallRecords(engine), bus=app[BUS],
-                            case_lookup=sql_case_lookup(engine), sessions=app[AGENT_SESSIONS])
+                            case_lookup=sql_case_lookup(engine), sessions=app[AGENT_SESSIONS],
+                            callback_requests=SqlCallbackRequests(lambda: app[RUNNING].notify))
     running = app[RUNNING]
     running.calls = runtime
     await runtime.start()
