@@ -16,6 +16,7 @@ from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.app import build_runtime
 from callcenter.callback_requests import SqlCallbackRequests
 from callcenter.case_lookup import sql_case_lookup
+from callcenter.control import AriCallControl
 from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
 from callcenter.records import SqlCallRecords
@@ -66,17 +67,17 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
                             case_lookup=sql_case_lookup(engine), sessions=app[AGENT_SESSIONS],
                             callback_requests=SqlCallbackRequests(lambda: app[RUNNING].notify))
     running = app[RUNNING]
-    running.calls = runtime
+    running.calls, running.call_control = runtime, AriCallControl(runtime)
     await runtime.start()
     yield
     await runtime.stop()
-    running.calls = None
+    running.calls = running.call_control = None
 
 
 async def _notify(app: web.Application) -> AsyncIterator[None]:
     cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
     running = app[RUNNING]
-    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.calls)
+    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.call_control)
     running.notify = service
     async with running_loop(service, app[BUS], app[CLOCK], cfg):
         yield

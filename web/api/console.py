@@ -15,7 +15,9 @@ from sqlalchemy import select
 from callcenter.acd import EndWrapUp, IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
 from callcenter.agent_sessions import AGENT_SESSIONS, SqlAgentSessions
 from callcenter.call_queries import caller_history
+from callcenter.control import CallControl
 from callcenter.domain.agent_session import ExtensionInUse
+from callcenter.legs import TelephonyError
 from core import pinyin
 from core.accounts import User
 from ticketing.db.tables import cases
@@ -179,8 +181,8 @@ class AgentActionBody(BaseModel):
     reason: Literal["break", "training", "meeting", "meal"] = "break"
 
 
-def _runtime(request: web.Request) -> Any:
-    return request.app[RUNNING].calls
+def _runtime(request: web.Request) -> CallControl | None:
+    return request.app[RUNNING].call_control
 
 
 async def agent_status(request: web.Request, user: User, extension: str | None) -> dict[str, Any]:
@@ -196,12 +198,12 @@ async def agent_status(request: web.Request, user: User, extension: str | None) 
     if runtime is None or not extension:
         return status
     try:
-        status["registration"] = (await runtime.client.endpoint_state("PJSIP", extension)).lower()
+        status["registration"] = await runtime.registration(extension)
     except Exception:  # Asterisk unreachable or endpoint unknown: say so rather than fail the page.
         status["registration"] = "unknown"
-    agent = runtime.acd.agents.get(extension)
+    agent = runtime.agent(extension)
     if agent is not None:
-        status.update(state=agent.state.value, reason=agent.reason, call_id=agent.call_id)
+        status.update(state=agent.state, reason=agent.reason, call_id=agent.call_id)
     return status
 
 
@@ -232,12 +234,12 @@ async def post_agent(request: web.Request) -> web.Response:
             raise ApiError(409, exc.code, str(exc)) from exc
     runtime = _runtime(request)
     if runtime is not None:
-        if body.extension not in runtime.acd.agents:
-            raise ApiError(404, "agent_not_found", f"没有分机号为 {body.extension} 的坐席")
         command = {"login": LogIn(), "logout": LogOut(), "ready": SetReady(),
                    "not_ready": SetNotReady(body.reason), "end_wrap_up": EndWrapUp()}[body.action]
         try:
-            runtime.acd.command(body.extension, command)
+            runtime.agent_command(body.extension, command)
+        except TelephonyError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
         except IllegalAgentCommand as exc:
             raise ApiError(409, exc.code, "当前状态下不能执行该操作") from exc
     if body.action == "logout":
