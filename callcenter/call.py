@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from callcenter.acd import WaitingCall
-from callcenter.ari.events import (
+from callcenter.ari.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelEvent,

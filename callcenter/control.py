@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from callcenter.acd import AgentCommand
-from callcenter.callbacks import OnAnswer
+from callcenter.callback_desk import OnAnswer
 from callcenter.legs import TelephonyError
 
 if TYPE_CHECKING:

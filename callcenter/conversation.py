@@ -12,8 +12,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAnswer
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
 from callcenter.domain.call_lifecycle import Answered, Transferred
 from callcenter.legs import TelephonyError, drop_leg, ring_leg, trunk_endpoint
@@ -63,15 +63,15 @@ async def join(rt: CallRuntime, call: Call) -> None:
         await rt.client.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
         name = f"call-{call.id}"
         if rt.tel.record_calls:
-            await rt.client.record(f"bridge:{call.bridge_id}", name)
+            await rt.client.start_recording(f"bridge:{call.bridge_id}", name)
         call.answered_at = rt.now()
-        await rt.record(call, answered_at=call.answered_at,
+        await rt.update_call_row(call, answered_at=call.answered_at,
                         call_recording=f"{name}.wav" if rt.tel.record_calls else None)
     else:
         with contextlib.suppress(AriError):
             await rt.client.bridge_moh(call.bridge_id, False)
         await rt.client.add_to_bridge(call.bridge_id, call.agent_channel)
-    await rt.log(call, "answered", agent_id=call.agent_id)
+    await rt.add_call_event(call, "answered", agent_id=call.agent_id)
 
 
 async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str | None:
@@ -86,7 +86,7 @@ async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str
         return None
     await detach_current(rt, call)
     call.happened(Transferred(request.kind))
-    await rt.log(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
+    await rt.add_call_event(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
     request.done.set_result(None)
     with contextlib.suppress(AriError):
         await rt.client.bridge_moh(call.bridge_id or "", True)
@@ -123,7 +123,7 @@ async def detach_current(rt: CallRuntime, call: Call) -> None:
 async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
     rt.acd.command(agent_id, OfferCall(call.id))
     channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
-    await rt.log(call, "ringing", agent_id=agent_id)
+    await rt.add_call_event(call, "ringing", agent_id=agent_id)
     try:
         answered = await ring_leg(rt, call, f"PJSIP/{agent_id}", channel_id, app_args=f"agent,{call.id}",
                                   timeout_s=rt.tel.ring_timeout_s, caller_id=call.caller)
@@ -133,12 +133,12 @@ async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
         raise
     if not answered:
         rt.acd.command(agent_id, RingNoAnswer(call.id))
-        await rt.log(call, "no_answer", agent_id=agent_id)
+        await rt.add_call_event(call, "no_answer", agent_id=agent_id)
         return False
     rt.acd.command(agent_id, AnswerCall(call.id))
     call.happened(Answered())
     call.agent_id, call.agent_channel = agent_id, channel_id
-    await rt.record(call, agent_id=agent_id)
+    await rt.update_call_row(call, agent_id=agent_id)
     return True
 
 
@@ -149,5 +149,5 @@ async def ring_outside(rt: CallRuntime, call: Call, endpoint: str, number: str) 
     if answered:
         call.happened(Answered())
         call.agent_channel = channel_id
-        await rt.log(call, "outside_answered", number=number)
+        await rt.add_call_event(call, "outside_answered", number=number)
     return answered

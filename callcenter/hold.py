@@ -29,5 +29,5 @@ async def set_hold(rt: CallRuntime, call: Call, on: bool, *, actor: str) -> bool
         await rt.client.moh(call.channel_id, False)
         await rt.client.add_to_bridge(call.bridge_id, call.channel_id)
     call.held = on
-    await rt.log(call, "held" if on else "resumed", agent_id=call.agent_id, actor=actor)
+    await rt.add_call_event(call, "held" if on else "resumed", agent_id=call.agent_id, actor=actor)
     return on

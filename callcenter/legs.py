@@ -11,8 +11,8 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.call import Call, CallerGone, on_channel
 
 if TYPE_CHECKING:

@@ -27,8 +27,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callcenter.ari.ari_events import Event
 from callcenter.ari.client import AriClient, AriError
-from callcenter.ari.events import Event
 from callcenter.rig.confgen import ari_password, recordings_dir
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus

@@ -90,8 +90,8 @@ async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: st
     """With the agent on the line: call `endpoint` showing 12319, bridge and talk until one side hangs up.
     Returns the hang-up (who ended the call), or None when the citizen did not answer. `on_answered` runs in the
     background the moment the citizen answers (the bridge follows at once)."""
-    await rt.record(call, ring_at=rt.now())
-    await rt.log(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
+    await rt.update_call_row(call, ring_at=rt.now())
+    await rt.add_call_event(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
     callee = f"{call.id}-callee"
     if not await ring_leg(rt, call, endpoint, callee, app_args=f"outbound,{call.id}", timeout_s=40,
                           caller_id=rt.tel.hotline_number):
@@ -121,7 +121,7 @@ class Survey:
         if not isinstance(action, StoreSurveyAnswer):
             return ActionFailed(type(action).__name__, "unsupported")
         self.answer = action
-        await self.rt.log(self.call, "survey_answer", answer=action.answer, reason=action.reason,
+        await self.rt.add_call_event(self.call, "survey_answer", answer=action.answer, reason=action.reason,
                           recording=action.reason_recording, ivr_path=action.ivr_path)
         return None
 
@@ -149,7 +149,7 @@ class Survey:
             return NotAnswered()
         call.happened(Answered())
         call.answered_at = rt.now()
-        await rt.record(call, answered_at=call.answered_at)
+        await rt.update_call_row(call, answered_at=call.answered_at)
         try:
             await self.runner.feed(CallStarted(call.caller))
             while not self.session.finished:
@@ -175,8 +175,8 @@ async def start_survey(rt: CallRuntime, *, callback_id: int, number: str, case_n
     if rt.records:
         await rt.records.create(call.id, caller=rt.tel.hotline_number, called=number,
                                 channel_id=call.channel_id, arrived_at=call.arrived_at, direction="survey")
-        await rt.record(call, case_no=case_no[:32])
-    await rt.log(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
+        await rt.update_call_row(call, case_no=case_no[:32])
+    await rt.add_call_event(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
                  result_text=result_text)
     survey = Survey(rt, call, CaseStatus(case_no, state), callback_id, on_answer)
     rt.spawn(survey.run(), call.id)

@@ -33,7 +33,7 @@ class SqlCallRecords:
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(calls).where(calls.c.id == call_id).values(**clean))
 
-    async def log(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
+    async def add_event(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
                   **detail: Any) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(sa.insert(call_events).values(

@@ -21,15 +21,15 @@ from callcenter import hold, outbound, supervise
 from callcenter.acd import AgentState, EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.agent_sessions import SqlAgentSessions
+from callcenter.ari.ari_events import Channel, Event, StasisStart
 from callcenter.ari.client import AriClient, AriError
-from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
+from callcenter.callback_desk import CallbackDesk, OnAnswer
 from callcenter.callback_requests import CallbackRequest, CallbackRequests, RequestKind
-from callcenter.callbacks import CallbackDesk, OnAnswer
 from callcenter.case_lookup import CaseLookup
 from callcenter.domain.agent_session import restore
 from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Outcome, Party
-from callcenter.flow import InboundCall
+from callcenter.inbound_call import InboundCall
 from callcenter.ivr_exec import sound
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
@@ -240,7 +240,7 @@ class CallRuntime:
         ended = call.end(end)
         outcome = str(ended.outcome)
         await self._release(call, ended.outcome)
-        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=str(ended.hangup_by),
+        await self.update_call_row(call, ended_at=self.now(), outcome=outcome, hangup_by=str(ended.hangup_by),
                           dtmf_path="".join(call.path))
         self.publish("call", "ended", call, outcome=outcome)
 
@@ -292,7 +292,7 @@ class CallRuntime:
 
     async def to_callback(self, call: Call) -> None:
         call.waiting = self.acd.to_callback(call.id)
-        await self.log(call, "callback_requested")
+        await self.add_call_event(call, "callback_requested")
         await self.request_callback(call, RequestKind.CALLBACK)
         self.publish("queue", "callback_requested", call, arrived_at=call.arrived_at.isoformat())
 
@@ -343,20 +343,20 @@ class CallRuntime:
                     await self.client.destroy_bridge(bridge.id)
 
     # --- persistence and events ---------------------------------------------------------------------------
-    async def record(self, call: Call, **values: Any) -> None:
+    async def update_call_row(self, call: Call, **values: Any) -> None:
         if self.records:
             try:
                 await self.records.update(call.id, **values)
             except Exception:
                 log.exception("could not store call %s", call.id)
 
-    async def log(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
+    async def add_call_event(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
         self.publish("call", kind, call, agent_id=agent_id, **detail)
         if self.records:
             try:
-                await self.records.log(call.id, kind, self.now(), agent_id, **detail)
+                await self.records.add_event(call.id, kind, self.now(), agent_id, **detail)
             except Exception:
-                log.exception("could not log %s for call %s", kind, call.id)
+                log.exception("could not store event %s of call %s", kind, call.id)
 
     async def lookup_case(self, case_no: str) -> CaseStatus | None:
         return await self.case_lookup(case_no) if self.case_lookup else None

@@ -13,8 +13,8 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.call import Call, CallerGone, on_channel
 from callcenter.legs import TelephonyError, drop_leg, ring_leg
 

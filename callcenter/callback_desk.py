@@ -128,7 +128,7 @@ class CallbackDesk:
             answered = False
         if not answered:
             self.command(agent_id, RingNoAnswer(waiting.call_id))
-            await rt.log(call, "no_answer", agent_id=agent_id)
+            await rt.add_call_event(call, "no_answer", agent_id=agent_id)
             self.requeue(waiting)
             return NotAnswered()
         self.command(agent_id, AnswerCall(waiting.call_id))
@@ -154,8 +154,8 @@ class CallbackDesk:
         if rt.records:
             await rt.records.create(call.id, caller=agent_id, called=armed.number, channel_id=call.channel_id,
                                     arrived_at=call.arrived_at, direction="outbound")
-            await rt.record(call, agent_id=agent_id)
-        await rt.log(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
+            await rt.update_call_row(call, agent_id=agent_id)
+        await rt.add_call_event(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
                      original_call_id=waiting.call_id, original_arrived_at=waiting.arrived_at.isoformat())
         await self.log_original(waiting.call_id, agent_id, callback_id=armed.callback_id,
                                 callback_call_id=call.id)
@@ -165,7 +165,7 @@ class CallbackDesk:
         if not self.rt.records or call_id.startswith("callback-"):
             return
         try:
-            await self.rt.records.log(call_id, "callback_dialled", self.rt.now(), agent_id, **detail)
+            await self.rt.records.add_event(call_id, "callback_dialled", self.rt.now(), agent_id, **detail)
         except Exception:  # the original record may be gone (or never stored): the outbound side links it
             log.warning("could not link callback to call %s", call_id)
 

@@ -13,8 +13,8 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueError, RingNoAnswer
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
 from callcenter.callback_requests import RequestKind
 from callcenter.conversation import REQUEUE, converse
@@ -113,13 +113,13 @@ class InboundCall:
         elif isinstance(action, Dequeue):
             self.rt.acd.remove(self.call.id)
             self.call.happened(Dequeued())
-            await self.rt.log(self.call, "dequeued", reason=action.reason)
+            await self.rt.add_call_event(self.call, "dequeued", reason=action.reason)
         elif isinstance(action, RequestCallback):
             await self.request_callback()
         elif isinstance(action, LeaveMessage):
             self.call.happened(MessageLeft())
-            await self.rt.record(self.call, description_recording=action.path)
-            await self.rt.log(self.call, "message_left", path=action.path, duration_s=action.duration_s,
+            await self.rt.update_call_row(self.call, description_recording=action.path)
+            await self.rt.add_call_event(self.call, "message_left", path=action.path, duration_s=action.duration_s,
                               reason=action.reason, ivr_path=action.ivr_path)
             await self.rt.request_callback(self.call, RequestKind.MESSAGE, action.path)
             self.rt.publish("queue", "message_left", self.call, arrived_at=self.call.arrived_at.isoformat(),
@@ -130,7 +130,7 @@ class InboundCall:
         return None
 
     async def lookup(self, case_no: str) -> IvrEvent:
-        await self.rt.record(self.call, case_no=case_no[:32])
+        await self.rt.update_call_row(self.call, case_no=case_no[:32])
         try:
             status = await self.rt.lookup_case(case_no)
             if status is not None:
@@ -150,8 +150,8 @@ class InboundCall:
             values["description_recording"] = recording
         if reason != "transfer":
             values["ivr_exit_at"] = now
-        await rt.record(call, **values)
-        await rt.log(call, "enqueued", reason=reason, priority=priority, ivr_path=ivr_path)
+        await rt.update_call_row(call, **values)
+        await rt.add_call_event(call, "enqueued", reason=reason, priority=priority, ivr_path=ivr_path)
         if keep_bridge:  # a transferred caller waits in its bridge, with the bridge's music
             with contextlib.suppress(AriError):
                 await self.ari.bridge_moh(call.bridge_id or "", True)
@@ -188,13 +188,13 @@ class InboundCall:
             for agent_id in agent_ids:
                 self.command(agent_id, CancelRing(call.id))
             return
-        await rt.record(call, ring_at=rt.now(), agent_id=agent_ids[0])
+        await rt.update_call_row(call, ring_at=rt.now(), agent_id=agent_ids[0])
         for agent_id in agent_ids:
             channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
             call.ringing[channel_id] = agent_id
             call.happened(AgentRinging(agent_id))
             rt.own(channel_id, call)
-            await rt.log(call, "ringing", agent_id=agent_id)
+            await rt.add_call_event(call, "ringing", agent_id=agent_id)
             try:
                 await self.ari.originate(f"PJSIP/{agent_id}", channel_id=channel_id,
                                          timeout_s=rt.tel.ring_timeout_s, app_args=f"agent,{call.id}",
@@ -216,7 +216,7 @@ class InboundCall:
         self.command(agent_id, AnswerCall(call.id))
         call.happened(Answered())
         call.agent_id, call.agent_channel = agent_id, channel_id
-        await self.rt.record(call, agent_id=agent_id)
+        await self.rt.update_call_row(call, agent_id=agent_id)
         self.runner.hold = False
         if self.session is not None:
             await self.runner.feed(AgentAnswered(agent_id))
@@ -229,7 +229,7 @@ class InboundCall:
             return
         await self.hang_up_leg(channel_id)
         self.command(agent_id, RingNoAnswer(call.id))
-        await self.rt.log(call, "no_answer", agent_id=agent_id)
+        await self.rt.add_call_event(call, "no_answer", agent_id=agent_id)
         if not call.ringing:
             self.runner.cancel_timer(RING)
             call.happened(RingEnded())
