@@ -12,6 +12,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAnswer
+from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
@@ -125,7 +126,7 @@ async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
     channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
     await rt.add_call_event(call, "ringing", agent_id=agent_id)
     try:
-        answered = await ring_leg(rt, call, f"PJSIP/{agent_id}", channel_id, app_args=f"agent,{call.id}",
+        answered = await ring_leg(rt, call, f"PJSIP/{agent_id}", channel_id, args=AppArgs(LegKind.AGENT, call.id),
                                   timeout_s=rt.tel.ring_timeout_s, caller_id=call.caller)
     except CallerGone:
         with contextlib.suppress(Exception):
@@ -144,7 +145,7 @@ async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
 
 async def ring_outside(rt: CallRuntime, call: Call, endpoint: str, number: str) -> bool:
     channel_id = f"{call.id}-out-{rt.next_n()}"
-    answered = await ring_leg(rt, call, endpoint, channel_id, app_args=f"transfer,{call.id}",
+    answered = await ring_leg(rt, call, endpoint, channel_id, args=AppArgs(LegKind.TRANSFER, call.id),
                               timeout_s=OUTSIDE_RING_S, caller_id=call.caller)
     if answered:
         call.happened(Answered())

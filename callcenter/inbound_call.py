@@ -13,6 +13,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueError, RingNoAnswer
+from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
@@ -197,8 +198,8 @@ class InboundCall:
             await rt.add_call_event(call, "ringing", agent_id=agent_id)
             try:
                 await self.ari.originate(f"PJSIP/{agent_id}", channel_id=channel_id,
-                                         timeout_s=rt.tel.ring_timeout_s, app_args=f"agent,{call.id}",
-                                         caller_id=call.caller)
+                                         timeout_s=rt.tel.ring_timeout_s,
+                                         app_args=AppArgs(LegKind.AGENT, call.id).encode(), caller_id=call.caller)
             except AriError as exc:
                 log.info("originate to %s failed: %s", agent_id, exc)
                 await self.ring_failed(channel_id)

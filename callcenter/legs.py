@@ -11,6 +11,7 @@ import logging
 import re
 from typing import TYPE_CHECKING
 
+from callcenter.ari.app_args import AppArgs
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
@@ -40,7 +41,7 @@ def trunk_endpoint(trunk: str, number: str) -> str:
     return f"PJSIP/citizens/sip:{number}@{trunk}"
 
 
-async def ring_leg(rt: CallRuntime, call: Call, endpoint: str, channel_id: str, *, app_args: str,
+async def ring_leg(rt: CallRuntime, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,
                    timeout_s: int, caller_id: str | None = None) -> bool:
     """Originate `endpoint` into our application as `channel_id`; True once it answered (StasisStart).
 
@@ -48,7 +49,7 @@ async def ring_leg(rt: CallRuntime, call: Call, endpoint: str, channel_id: str, 
     (after hanging the leg up)."""
     rt.own(channel_id, call)
     try:
-        await rt.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=app_args,
+        await rt.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=args.encode(),
                                   caller_id=caller_id)
         item = await call.until(lambda i: on_channel(i, channel_id, StasisStart, ChannelDestroyed,
                                                      ChannelHangupRequest), timeout_s + 5)

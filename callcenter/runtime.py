@@ -21,6 +21,7 @@ from callcenter import hold, outbound, supervise
 from callcenter.acd import AgentState, EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.agent_sessions import SqlAgentSessions
+from callcenter.ari.app_args import LegKind, decode, decode_app_data, in_app
 from callcenter.ari.ari_events import Channel, Event, StasisStart
 from callcenter.ari.client import AriClient, AriError
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
@@ -123,9 +124,9 @@ class CallRuntime:
         owner = self._owners.get(event.route_key)
         if owner is not None:
             owner.mailbox.put_nowait(event)
-        elif isinstance(event, StasisStart) and event.args in ((), ("queue",)):
-            # ("queue",): straight to the queue (the benchmark's number, and transfers back to the queue).
-            self._spawn(self._new_call(event.channel, direct=bool(event.args)), event.channel.id)
+        elif isinstance(event, StasisStart) and (args := decode(event.args)) is not None and args.is_caller:
+            direct = args.kind is LegKind.QUEUE  # straight to the queue
+            self._spawn(self._new_call(event.channel, direct=direct), event.channel.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         task = asyncio.ensure_future(coro)
@@ -329,10 +330,10 @@ class CallRuntime:
         for channel in await self.client.list_channels():
             if channel.id in self._owners or channel.app_name != "Stasis":
                 continue
-            if channel.app_data.split(",")[0] != self.tel.app_name:
+            if not in_app(channel.app_data, self.tel.app_name):
                 continue
-            args = channel.app_data.split(",")[1:]
-            if args and args != ["queue"]:  # agent, outbound, survey, snoop legs: their call is gone
+            args = decode_app_data(channel.app_data)
+            if args is None or not args.is_caller:  # agent, outbound, survey, snoop legs: their call is gone
                 with contextlib.suppress(AriError):
                     await self.client.hangup(channel.id)
             else:

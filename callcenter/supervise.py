@@ -13,6 +13,7 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
@@ -42,7 +43,7 @@ async def start(rt: CallRuntime, *, call_id: str, supervisor_ext: str, mode: str
     rt.own(snoop_id, leg)
     try:
         await rt.client.snoop(call.agent_channel, snoop_id, spy=spy, whisper=whisper,
-                              app_args=f"snoop,{call.id}")
+                              app_args=AppArgs(LegKind.SNOOP, call.id).encode())
     except AriError as exc:
         rt.disown(snoop_id)
         raise TelephonyError("snoop_failed", f"监听失败：{exc.message}", 502) from exc
@@ -56,7 +57,7 @@ async def start(rt: CallRuntime, *, call_id: str, supervisor_ext: str, mode: str
 async def run(rt: CallRuntime, leg: Call, snoop_id: str) -> None:
     bridge_id = f"{leg.id}-bridge"
     try:
-        if await ring_leg(rt, leg, f"PJSIP/{leg.caller}", leg.channel_id, app_args="supervisor",
+        if await ring_leg(rt, leg, f"PJSIP/{leg.caller}", leg.channel_id, args=AppArgs(LegKind.SUPERVISOR),
                           timeout_s=rt.tel.ring_timeout_s):
             await rt.client.create_bridge(bridge_id)
             await rt.client.add_to_bridge(bridge_id, snoop_id, leg.channel_id)
