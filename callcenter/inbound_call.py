@@ -71,7 +71,7 @@ class InboundCall:
             await self.wait()
             if not self.connected:
                 return IvrHungUp(self.runner.hangup_reason or "")
-            hangup_by = await converse(self.rt, call)
+            hangup_by = await converse(self.rt.ctx, call)
             if hangup_by != REQUEUE:
                 return HungUp(Party(hangup_by))
             self.connected, self.session, self.runner.session = False, None, None

@@ -17,7 +17,7 @@ from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
 
 if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
+    from callcenter.context import CallContext
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"^\+?\d{3,20}$")
@@ -41,31 +41,31 @@ def trunk_endpoint(trunk: str, number: str) -> str:
     return f"PJSIP/citizens/sip:{number}@{trunk}"
 
 
-async def ring_leg(rt: CallRuntime, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,
+async def ring_leg(ctx: CallContext, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,
                    timeout_s: int, caller_id: str | None = None) -> bool:
     """Originate `endpoint` into our application as `channel_id`; True once it answered (StasisStart).
 
     On no answer the leg is hung up and disowned. The caller hanging up meanwhile raises CallerGone
     (after hanging the leg up)."""
-    rt.own(channel_id, call)
+    ctx.routes.own(channel_id, call)
     try:
-        await rt.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=args.encode(),
+        await ctx.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=args.encode(),
                                   caller_id=caller_id)
         item = await call.until(lambda i: on_channel(i, channel_id, StasisStart, ChannelDestroyed,
                                                      ChannelHangupRequest), timeout_s + 5)
     except CallerGone:
-        await drop_leg(rt, channel_id)
+        await drop_leg(ctx, channel_id)
         raise
     except AriError as exc:
         log.info("originate %s failed: %s", endpoint, exc)
         item = None
     if isinstance(item, StasisStart):
         return True
-    await drop_leg(rt, channel_id)
+    await drop_leg(ctx, channel_id)
     return False
 
 
-async def drop_leg(rt: CallRuntime, channel_id: str) -> None:
-    rt.disown(channel_id)
+async def drop_leg(ctx: CallContext, channel_id: str) -> None:
+    ctx.routes.disown(channel_id)
     with contextlib.suppress(AriError):  # already gone
-        await rt.client.hangup(channel_id)
+        await ctx.client.hangup(channel_id)

@@ -82,7 +82,7 @@ async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str
 async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
     """Ring the agent's phone as the call's own leg (showing the number about to be called); True on answer.
     The agent declining raises CallerGone (the call's leg is the agent's)."""
-    return await ring_leg(rt, call, f"PJSIP/{agent_id}", call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
+    return await ring_leg(rt.ctx, call, f"PJSIP/{agent_id}", call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
                           timeout_s=rt.tel.ring_timeout_s, caller_id=number)
 
 
@@ -94,7 +94,7 @@ async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: st
     await rt.update_call_row(call, ring_at=rt.now())
     await rt.add_call_event(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
     callee = f"{call.id}-callee"
-    if not await ring_leg(rt, call, endpoint, callee, args=AppArgs(LegKind.OUTBOUND, call.id), timeout_s=40,
+    if not await ring_leg(rt.ctx, call, endpoint, callee, args=AppArgs(LegKind.OUTBOUND, call.id), timeout_s=40,
                           caller_id=rt.tel.hotline_number):
         return None
     call.happened(Answered())
@@ -102,7 +102,7 @@ async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: st
     if on_answered is not None:
         rt.spawn(on_answered(), call.id)
     # converse(): the agent's leg plays the caller's part, the citizen the other party.
-    who = await converse(rt, call)
+    who = await converse(rt.ctx, call)
     return HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
 
 
@@ -141,7 +141,7 @@ class Survey:
     async def converse(self) -> CallEvent:
         rt, call = self.rt, self.call
         try:
-            answered = await ring_leg(rt, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
+            answered = await ring_leg(rt.ctx, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
                                       args=AppArgs(LegKind.SURVEY, call.id), timeout_s=rt.survey_ring_s,
                                       caller_id=rt.tel.hotline_number)
         except CallerGone:  # declined or failed before answering

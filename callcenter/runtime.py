@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,6 +28,7 @@ from callcenter.call import Call, CallerGone, Offered, TransferRequest
 from callcenter.callback_desk import CallbackDesk, OnAnswer
 from callcenter.callback_requests import CallbackRequest, CallbackRequests, RequestKind
 from callcenter.case_lookup import CaseLookup
+from callcenter.context import CallContext, CallRows, Routes
 from callcenter.domain.agent_session import restore
 from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Outcome, Party
 from callcenter.inbound_call import InboundCall
@@ -36,6 +37,7 @@ from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
+from core.clock import Clock, utc_now
 from ivr.flow_spec import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession
 from ivr.loader import load_inbound_flow, load_survey_flow
@@ -53,7 +55,7 @@ class CallRuntime:
                  flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
                  trunk_outbound: str | None = None, survey_ring_s: int | None = None,
                  sessions: SqlAgentSessions | None = None,
-                 callback_requests: CallbackRequests | None = None) -> None:
+                 callback_requests: CallbackRequests | None = None, clock: Clock = utc_now) -> None:
         self.tel = tel
         self.client = client
         self.records = records
@@ -62,21 +64,34 @@ class CallRuntime:
         self.survey_flow = survey_flow or load_survey_flow()
         self.handle_times: deque[float] = deque(maxlen=50)
         # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers.
-        self.trunk_outbound = trunk_outbound or tel.trunk_outbound
+        self._trunk_outbound = trunk_outbound or tel.trunk_outbound
         self.survey_ring_s = survey_ring_s or tel.survey_ring_s
+        self.clock = clock
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
-                                     wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy))
+                                     wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy), clock=clock)
         self.acd.listeners.append(self._agent_changed)
         self.sessions = sessions
         self.callback_requests = callback_requests
         self.case_lookup = case_lookup
         self.tel_announce_s = announce_s
-        self.calls: dict[str, Call] = {}
-        self._owners: dict[str, Call] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.routes = Routes()
+        self.calls = self.routes.calls
+        self._owners = self.routes.owners
+        self._tasks = self.routes.tasks
         self._loops: list[asyncio.Task[Any]] = []
-        self._n = itertools.count(1)
+        self.rows = CallRows(records, self.bus, lambda: self.now())
+        self.ctx = CallContext(client, self.rows, self.acd, lambda: self.now(), tel, self.routes,
+                               self.trunk_outbound)
         self.callbacks = CallbackDesk(self)
+
+    @property
+    def trunk_outbound(self) -> str:
+        return self._trunk_outbound
+
+    @trunk_outbound.setter
+    def trunk_outbound(self, trunk: str) -> None:
+        self._trunk_outbound = trunk
+        self.ctx = replace(self.ctx, trunk_outbound=trunk)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -108,17 +123,17 @@ class CallRuntime:
         await self.client.close()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock()
 
     def next_n(self) -> int:
-        return next(self._n)
+        return self.routes.next_n()
 
     # --- event routing --------------------------------------------------------------------------------
     def own(self, key: str, call: Call) -> None:
-        self._owners[key] = call
+        self.routes.own(key, call)
 
     def disown(self, key: str) -> None:
-        self._owners.pop(key, None)
+        self.routes.disown(key)
 
     def on_event(self, event: Event) -> None:
         owner = self._owners.get(event.route_key)
@@ -129,9 +144,7 @@ class CallRuntime:
             self._spawn(self._new_call(event.channel, direct=direct), event.channel.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.routes.spawn(coro, name)
 
     spawn = _spawn
 
@@ -155,7 +168,7 @@ class CallRuntime:
         call = self.calls.get(call_id)
         if call is None:
             raise TelephonyError("call_not_connected", "该通话不在进行中", 404)
-        return await hold.set_hold(self, call, on, actor=actor)
+        return await hold.set_hold(self.ctx, call, on, actor=actor)
 
     async def originate(self, agent_id: str, number: str) -> str:
         """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""
@@ -163,7 +176,7 @@ class CallRuntime:
 
     async def supervise(self, call_id: str, supervisor_ext: str, mode: str, *, actor: str) -> dict[str, str]:
         """Listen / whisper / barge on a connected call from the supervisor's phone (audited)."""
-        return await supervise.start(self, call_id=call_id, supervisor_ext=supervisor_ext, mode=mode,
+        return await supervise.start(self.ctx, call_id=call_id, supervisor_ext=supervisor_ext, mode=mode,
                                      actor=actor)
 
     async def start_survey(self, *, callback_id: int, number: str, case_no: str, state: str,
@@ -188,10 +201,7 @@ class CallRuntime:
         await outbound.send_sip_message(self, to_endpoint_or_uri=to_endpoint_or_uri, body=body, sender=sender)
 
     async def audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        if self.records is None:
-            log.warning("audit without a database: %s %s %s %s", actor, action, target, detail)
-            return
-        await self.records.audit(self.now(), actor, action, target, detail)
+        await self.rows.audit(actor, action, target, detail)
 
     # --- one call ---------------------------------------------------------------------------------------
     async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
@@ -345,26 +355,16 @@ class CallRuntime:
 
     # --- persistence and events ---------------------------------------------------------------------------
     async def update_call_row(self, call: Call, **values: Any) -> None:
-        if self.records:
-            try:
-                await self.records.update(call.id, **values)
-            except Exception:
-                log.exception("could not store call %s", call.id)
+        await self.rows.update(call, **values)
 
     async def add_call_event(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
-        self.publish("call", kind, call, agent_id=agent_id, **detail)
-        if self.records:
-            try:
-                await self.records.add_event(call.id, kind, self.now(), agent_id, **detail)
-            except Exception:
-                log.exception("could not store event %s of call %s", kind, call.id)
+        await self.rows.add_event(call, kind, agent_id, **detail)
 
     async def lookup_case(self, case_no: str) -> CaseStatus | None:
         return await self.case_lookup(case_no) if self.case_lookup else None
 
     def publish(self, topic: str, kind: str, call: Call, **data: Any) -> None:
-        self.bus.publish(BusEvent(topic, kind, self.now(), {"call_id": call.id, "caller": call.caller,
-                                                          "channel_id": call.channel_id, **data}))
+        self.rows.publish(topic, kind, call, **data)
 
     def _agent_changed(self, event: Any) -> None:
         self.bus.publish(BusEvent("agent", "state_changed", event.at, {
