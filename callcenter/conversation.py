@@ -17,7 +17,7 @@ from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, St
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
 from callcenter.domain.call_lifecycle import Answered, Transferred
-from callcenter.legs import TelephonyError, drop_leg, ring_leg, trunk_endpoint
+from callcenter.legs import TelephonyError, agent_channel_id, drop_leg, ring_agent_leg, ring_leg, trunk_endpoint
 
 if TYPE_CHECKING:
     from callcenter.context import CallContext
@@ -123,11 +123,11 @@ async def detach_current(ctx: CallContext, call: Call) -> None:
 
 async def ring_agent(ctx: CallContext, call: Call, agent_id: str) -> bool:
     ctx.acd.command(agent_id, OfferCall(call.id))
-    channel_id = f"{call.id}-{agent_id}-{ctx.routes.next_n()}"
+    channel_id = agent_channel_id(ctx, call, agent_id)
     await ctx.rows.add_event(call, "ringing", agent_id=agent_id)
     try:
-        answered = await ring_leg(ctx, call, f"PJSIP/{agent_id}", channel_id, args=AppArgs(LegKind.AGENT, call.id),
-                                  timeout_s=ctx.tel.ring_timeout_s, caller_id=call.caller)
+        answered = await ring_agent_leg(ctx, call, agent_id, channel_id, args=AppArgs(LegKind.AGENT, call.id),
+                                        caller_id=call.caller)
     except CallerGone:
         with contextlib.suppress(Exception):
             ctx.acd.command(agent_id, RingNoAnswer(call.id))

@@ -34,6 +34,7 @@ from callcenter.domain.call_lifecycle import (
     RingEnded,
 )
 from callcenter.ivr_exec import SessionRunner, sound
+from callcenter.legs import agent_channel_id, ring_agent_phone
 from ivr.actions import Dequeue, Enqueue, IvrAction, LeaveMessage, LookupCase, RequestCallback
 from ivr.inbound import InboundSession, InboundState
 from ivr.session_events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
@@ -191,15 +192,13 @@ class InboundCall:
             return
         await rt.update_call_row(call, ring_at=rt.now(), agent_id=agent_ids[0])
         for agent_id in agent_ids:
-            channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
+            channel_id = agent_channel_id(rt.ctx, call, agent_id)
             call.ringing[channel_id] = agent_id
             call.happened(AgentRinging(agent_id))
-            rt.own(channel_id, call)
             await rt.add_call_event(call, "ringing", agent_id=agent_id)
-            try:
-                await self.ari.originate(f"PJSIP/{agent_id}", channel_id=channel_id,
-                                         timeout_s=rt.tel.ring_timeout_s,
-                                         app_args=AppArgs(LegKind.AGENT, call.id).encode(), caller_id=call.caller)
+            try:  # without waiting: the caller's keys still reach the session while agents ring
+                await ring_agent_phone(rt.ctx, call, agent_id, channel_id, args=AppArgs(LegKind.AGENT, call.id),
+                                       caller_id=call.caller)
             except AriError as exc:
                 log.info("originate to %s failed: %s", agent_id, exc)
                 await self.ring_failed(channel_id)

@@ -17,7 +17,7 @@ from callcenter.call import Call, CallerGone
 from callcenter.conversation import converse
 from callcenter.domain.call_lifecycle import Answered, CallEvent, Failed, HungUp, NotAnswered, Party, Placed
 from callcenter.ivr_exec import SessionRunner
-from callcenter.legs import TelephonyError, ring_leg, trunk_endpoint
+from callcenter.legs import TelephonyError, ring_agent_leg, ring_leg, trunk_endpoint
 from ivr.actions import IvrAction, StoreSurveyAnswer
 from ivr.session_events import ActionFailed, CallStarted, CaseStatus, IvrEvent
 from ivr.survey import SurveySession
@@ -82,8 +82,8 @@ async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str
 async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
     """Ring the agent's phone as the call's own leg (showing the number about to be called); True on answer.
     The agent declining raises CallerGone (the call's leg is the agent's)."""
-    return await ring_leg(rt.ctx, call, f"PJSIP/{agent_id}", call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
-                          timeout_s=rt.tel.ring_timeout_s, caller_id=number)
+    return await ring_agent_leg(rt.ctx, call, agent_id, call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
+                                caller_id=number)
 
 
 async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: str, *,

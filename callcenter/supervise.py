@@ -17,7 +17,7 @@ from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
-from callcenter.legs import TelephonyError, drop_leg, ring_leg
+from callcenter.legs import TelephonyError, drop_leg, ring_agent_leg
 
 if TYPE_CHECKING:
     from callcenter.context import CallContext
@@ -57,8 +57,8 @@ async def start(ctx: CallContext, *, call_id: str, supervisor_ext: str, mode: st
 async def run(ctx: CallContext, leg: Call, snoop_id: str) -> None:
     bridge_id = f"{leg.id}-bridge"
     try:
-        if await ring_leg(ctx, leg, f"PJSIP/{leg.caller}", leg.channel_id, args=AppArgs(LegKind.SUPERVISOR),
-                          timeout_s=ctx.tel.ring_timeout_s):
+        if await ring_agent_leg(ctx, leg, leg.caller, leg.channel_id, args=AppArgs(LegKind.SUPERVISOR),
+                                caller_id=None):
             await ctx.client.create_bridge(bridge_id)
             await ctx.client.add_to_bridge(bridge_id, snoop_id, leg.channel_id)
             await leg.until(lambda i: on_channel(i, snoop_id, ChannelHangupRequest, ChannelDestroyed,
