@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.sip.common import Observer, bench_settings, parse_time, ratio, sipp, summary
 from callcenter.acd import LogIn, SetReady
 from callcenter.app import build_runtime
-from callcenter.ari.events import Event
+from callcenter.ari.ari_events import Event
 from callcenter.rig import process
 from callcenter.rig.confgen import DIRECT_QUEUE_NUMBER, PLAIN_QUEUE_NUMBER
 from tests.sip.peers import BaresipAgent, make_tone

@@ -13,7 +13,7 @@ import tempfile
 
 from bench.sip.common import Observer, bench_settings, parse_time, ratio, sipp, summary
 from callcenter.app import build_runtime
-from callcenter.ari.events import Event, PlaybackStarted, StasisStart
+from callcenter.ari.ari_events import Event, PlaybackStarted, StasisStart
 from callcenter.rig import process
 from callcenter.rig.confgen import PLAIN_IVR_NUMBER
 

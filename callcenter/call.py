@@ -5,12 +5,13 @@ flow is built from. A caller hang-up surfaces as `CallerGone` from any wait.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from callcenter.acd import WaitingCall
-from callcenter.ari.events import (
+from callcenter.ari.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     ChannelEvent,
@@ -19,6 +20,10 @@ from callcenter.ari.events import (
     PlaybackFinished,
     StasisEnd,
 )
+from callcenter.domain import call_lifecycle as lifecycle
+from callcenter.domain.call_lifecycle import CallEvent, CallLifecycle, HungUp, IllegalCallEvent, Party
+
+log = logging.getLogger(__name__)
 
 GONE = (ChannelHangupRequest, ChannelDestroyed, StasisEnd)
 
@@ -73,7 +78,24 @@ class Call:
     ringing: dict[str, str] = field(default_factory=dict)  # agent channel id -> agent id, while ringing
     direction: str = "inbound"
     answered_at: datetime | None = None
-    outcome: str | None = None  # set by the flow when it knows better than "abandoned"
+    lifecycle: CallLifecycle = field(default_factory=CallLifecycle)  # outcome and hangup_by come from here
+
+    def happened(self, event: CallEvent) -> None:
+        """Advance the call's lifecycle; an event the table refuses is logged and changes nothing."""
+        try:
+            self.lifecycle = lifecycle.apply(self.lifecycle, event)
+        except IllegalCallEvent as exc:
+            log.warning("call %s: %s", self.id, exc)
+
+    def end(self, event: CallEvent) -> CallLifecycle:
+        """Apply the call's end event (falling back to a hang-up by `system` if the table refuses it)."""
+        if self.lifecycle.outcome is not None:
+            log.warning("call %s ended twice (%r)", self.id, event)
+            return self.lifecycle
+        self.happened(event)
+        if self.lifecycle.outcome is None:
+            self.happened(HungUp(getattr(event, "by", Party.SYSTEM)))
+        return self.lifecycle
 
     def is_caller_gone(self, item: Item) -> bool:
         return isinstance(item, GONE) and item.channel.id == self.channel_id

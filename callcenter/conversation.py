@@ -12,36 +12,38 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAnswer
+from callcenter.ari.app_args import AppArgs, LegKind
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
-from callcenter.legs import TelephonyError, drop_leg, ring_leg, trunk_endpoint
+from callcenter.domain.call_lifecycle import Answered, Transferred
+from callcenter.legs import TelephonyError, agent_channel_id, drop_leg, ring_agent_leg, ring_leg, trunk_endpoint
 
 if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
+    from callcenter.context import CallContext
 
 log = logging.getLogger(__name__)
 REQUEUE = "requeue"  # converse() result: the caller goes back to the queue
 OUTSIDE_RING_S = 40
 
 
-async def converse(rt: CallRuntime, call: Call) -> str:
+async def converse(ctx: CallContext, call: Call) -> str:
     """Bridge the caller with `call.agent_channel` and wait; return who hung up ("caller", "agent"), or
     REQUEUE when a transfer sent the caller back to the queue."""
-    await join(rt, call)
+    await join(ctx, call)
     while True:
         try:
             item = await call.next()
         except CallerGone:
             if call.agent_channel:
-                await drop_leg(rt, call.agent_channel)
+                await drop_leg(ctx, call.agent_channel)
             return "caller"
         if other_left(call, item):
             with contextlib.suppress(AriError):
-                await rt.client.hangup(call.channel_id)
+                await ctx.client.hangup(call.channel_id)
             return "agent"
         if isinstance(item, TransferRequest):
-            result = await transfer(rt, call, item)
+            result = await transfer(ctx, call, item)
             if result is not None:
                 return result
 
@@ -50,100 +52,103 @@ def other_left(call: Call, item: Item) -> bool:
     return on_channel(item, call.agent_channel, ChannelHangupRequest, ChannelDestroyed, StasisEnd)
 
 
-async def join(rt: CallRuntime, call: Call) -> None:
+async def join(ctx: CallContext, call: Call) -> None:
     """Put caller and the answered leg into the call's bridge (created and recorded the first time)."""
     assert call.agent_channel
     if call.bridge_id is None:
         with contextlib.suppress(AriError):
-            await rt.client.moh(call.channel_id, False)
+            await ctx.client.moh(call.channel_id, False)
         call.bridge_id = f"call-{call.id}"
-        rt.own(call.bridge_id, call)
-        await rt.client.create_bridge(call.bridge_id)
-        await rt.client.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
+        ctx.routes.own(call.bridge_id, call)
+        await ctx.client.create_bridge(call.bridge_id)
+        await ctx.client.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
         name = f"call-{call.id}"
-        if rt.tel.record_calls:
-            await rt.client.record(f"bridge:{call.bridge_id}", name)
-        call.answered_at = rt.now()
-        await rt.record(call, answered_at=call.answered_at,
-                        call_recording=f"{name}.wav" if rt.tel.record_calls else None)
+        if ctx.tel.record_calls:
+            await ctx.client.start_recording(f"bridge:{call.bridge_id}", name)
+        call.answered_at = ctx.clock()
+        await ctx.rows.update(call, answered_at=call.answered_at,
+                        call_recording=f"{name}.wav" if ctx.tel.record_calls else None)
     else:
         with contextlib.suppress(AriError):
-            await rt.client.bridge_moh(call.bridge_id, False)
-        await rt.client.add_to_bridge(call.bridge_id, call.agent_channel)
-    await rt.log(call, "answered", agent_id=call.agent_id)
+            await ctx.client.bridge_moh(call.bridge_id, False)
+        await ctx.client.add_to_bridge(call.bridge_id, call.agent_channel)
+    await ctx.rows.add_event(call, "answered", agent_id=call.agent_id)
 
 
-async def transfer(rt: CallRuntime, call: Call, request: TransferRequest) -> str | None:
+async def transfer(ctx: CallContext, call: Call, request: TransferRequest) -> str | None:
     """Blind transfer: the current agent leaves at once (wrap-up); the target is rung while the caller
     hears music. Unanswered → back to the queue. Returns REQUEUE, or None when the target joined."""
     try:
         if request.kind == "agent":
-            check_agent_ready(rt, request.target)
-        endpoint = trunk_endpoint(rt.trunk_outbound, request.target) if request.kind == "number" else ""
+            check_agent_ready(ctx, request.target)
+        endpoint = trunk_endpoint(ctx.trunk_outbound, request.target) if request.kind == "number" else ""
     except TelephonyError as exc:
         request.done.set_exception(exc)
         return None
-    await detach_current(rt, call)
-    await rt.log(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
+    await detach_current(ctx, call)
+    call.happened(Transferred(request.kind))
+    await ctx.rows.add_event(call, "transferred", to=request.kind, target=request.target, actor=request.actor)
     request.done.set_result(None)
     with contextlib.suppress(AriError):
-        await rt.client.bridge_moh(call.bridge_id or "", True)
+        await ctx.client.bridge_moh(call.bridge_id or "", True)
     if request.kind == "queue":
         return REQUEUE
     if request.kind == "agent":
-        answered = await ring_agent(rt, call, request.target)
+        answered = await ring_agent(ctx, call, request.target)
     else:
-        answered = await ring_outside(rt, call, endpoint, request.target)
+        answered = await ring_outside(ctx, call, endpoint, request.target)
     if not answered:
         return REQUEUE
-    await join(rt, call)
+    await join(ctx, call)
     return None
 
 
-def check_agent_ready(rt: CallRuntime, agent_id: str) -> None:
-    agent = rt.acd.agents.get(agent_id)
+def check_agent_ready(ctx: CallContext, agent_id: str) -> None:
+    agent = ctx.acd.agents.get(agent_id)
     if agent is None:
         raise TelephonyError("agent_not_found", f"没有分机号为 {agent_id} 的坐席", 404)
     if agent.state is not AgentState.READY:
         raise TelephonyError("agent_not_ready", f"坐席 {agent_id} 当前不是就绪状态，不能转接")
 
 
-async def detach_current(rt: CallRuntime, call: Call) -> None:
+async def detach_current(ctx: CallContext, call: Call) -> None:
     """The transferring agent (or outside party) leaves the bridge and goes to wrap-up."""
     if call.agent_channel:
-        await drop_leg(rt, call.agent_channel)
+        await drop_leg(ctx, call.agent_channel)
     if call.agent_id:
         with contextlib.suppress(Exception):
-            rt.acd.command(call.agent_id, EndCall(call.id))
+            ctx.acd.command(call.agent_id, EndCall(call.id))
     call.agent_id = call.agent_channel = None
 
 
-async def ring_agent(rt: CallRuntime, call: Call, agent_id: str) -> bool:
-    rt.acd.command(agent_id, OfferCall(call.id))
-    channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
-    await rt.log(call, "ringing", agent_id=agent_id)
+async def ring_agent(ctx: CallContext, call: Call, agent_id: str) -> bool:
+    ctx.acd.command(agent_id, OfferCall(call.id))
+    channel_id = agent_channel_id(ctx, call, agent_id)
+    await ctx.rows.add_event(call, "ringing", agent_id=agent_id)
     try:
-        answered = await ring_leg(rt, call, f"PJSIP/{agent_id}", channel_id, app_args=f"agent,{call.id}",
-                                  timeout_s=rt.tel.ring_timeout_s, caller_id=call.caller)
+        answered = await ring_agent_leg(ctx, call, agent_id, channel_id, args=AppArgs(LegKind.AGENT, call.id),
+                                        caller_id=call.caller)
     except CallerGone:
         with contextlib.suppress(Exception):
-            rt.acd.command(agent_id, RingNoAnswer(call.id))
+            ctx.acd.command(agent_id, RingNoAnswer(call.id))
         raise
     if not answered:
-        rt.acd.command(agent_id, RingNoAnswer(call.id))
-        await rt.log(call, "no_answer", agent_id=agent_id)
+        ctx.acd.command(agent_id, RingNoAnswer(call.id))
+        await ctx.rows.add_event(call, "no_answer", agent_id=agent_id)
         return False
-    rt.acd.command(agent_id, AnswerCall(call.id))
+    ctx.acd.command(agent_id, AnswerCall(call.id))
+    call.happened(Answered())
     call.agent_id, call.agent_channel = agent_id, channel_id
-    await rt.record(call, agent_id=agent_id)
+    await ctx.rows.update(call, agent_id=agent_id)
     return True
 
 
-async def ring_outside(rt: CallRuntime, call: Call, endpoint: str, number: str) -> bool:
-    channel_id = f"{call.id}-out-{rt.next_n()}"
-    answered = await ring_leg(rt, call, endpoint, channel_id, app_args=f"transfer,{call.id}",
+async def ring_outside(ctx: CallContext, call: Call, endpoint: str, number: str) -> bool:
+    channel_id = f"{call.id}-out-{ctx.routes.next_n()}"
+    answered = await ring_leg(ctx, call, endpoint, channel_id, args=AppArgs(LegKind.TRANSFER, call.id),
                               timeout_s=OUTSIDE_RING_S, caller_id=call.caller)
     if answered:
+        call.happened(Answered())
         call.agent_channel = channel_id
-        await rt.log(call, "outside_answered", number=number)
+        await ctx.rows.add_event(call, "outside_answered", number=number)
     return answered

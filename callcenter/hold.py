@@ -13,21 +13,21 @@ from callcenter.call import Call
 from callcenter.legs import TelephonyError
 
 if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
+    from callcenter.context import CallContext
 
 
-async def set_hold(rt: CallRuntime, call: Call, on: bool, *, actor: str) -> bool:
+async def set_hold(ctx: CallContext, call: Call, on: bool, *, actor: str) -> bool:
     """Put the caller on hold (on=True) or back into the conversation; returns the new hold state."""
     if not call.bridge_id or not call.agent_channel or call.gone:
         raise TelephonyError("call_not_connected", "该通话未接通或已结束，不能保持", 404)
     if call.held == on:
         return on
     if on:
-        await rt.client.remove_from_bridge(call.bridge_id, call.channel_id)
-        await rt.client.moh(call.channel_id, True)
+        await ctx.client.remove_from_bridge(call.bridge_id, call.channel_id)
+        await ctx.client.moh(call.channel_id, True)
     else:
-        await rt.client.moh(call.channel_id, False)
-        await rt.client.add_to_bridge(call.bridge_id, call.channel_id)
+        await ctx.client.moh(call.channel_id, False)
+        await ctx.client.add_to_bridge(call.bridge_id, call.channel_id)
     call.held = on
-    await rt.log(call, "held" if on else "resumed", agent_id=call.agent_id, actor=actor)
+    await ctx.rows.add_event(call, "held" if on else "resumed", agent_id=call.agent_id, actor=actor)
     return on

@@ -15,13 +15,13 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
-from callcenter.ari.client import AriClient, AriError
-from callcenter.ari.events import (
+from callcenter.ari.ari_events import (
     ChannelDtmfReceived,
     PlaybackFinished,
     RecordingFailed,
     RecordingFinished,
 )
+from callcenter.ari.client import AriClient, AriError
 from callcenter.call import Call, Item, TimerFired
 from ivr.actions import CancelTimer, CollectDigits, HangUp, IvrAction, Play, Record, StartTimer, StopPrompts
 from ivr.machine import IvrProtocolError, Session
@@ -119,7 +119,7 @@ class SessionRunner:
         elif isinstance(action, CollectDigits):
             log.debug("call %s collects up to %d digits", self.call.id, action.max_digits)
         elif isinstance(action, Record):
-            await self.record(action)
+            await self.take_recording(action)
         elif isinstance(action, StartTimer):
             self.start_timer(action.kind, action.seconds, action.token)
         elif isinstance(action, CancelTimer):
@@ -144,11 +144,11 @@ class SessionRunner:
             with contextlib.suppress(AriError):  # it may have finished meanwhile
                 await self.ari.stop_playback(playback_id)
 
-    async def record(self, action: Record) -> None:
+    async def take_recording(self, action: Record) -> None:
         self._serial += 1
         name = f"{action.purpose}-{self.call.id}-{self._serial}"
         self.recording = name
-        await self.ari.record(self.target, name, max_duration_s=action.max_seconds,
+        await self.ari.start_recording(self.target, name, max_duration_s=action.max_seconds,
                               max_silence_s=action.max_silence_seconds, terminate_on=action.terminator,
                               beep=action.beep)
 

@@ -9,14 +9,16 @@ from __future__ import annotations
 import contextlib
 import logging
 import re
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING
 
+from callcenter.ari.app_args import AppArgs
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.call import Call, CallerGone, on_channel
 
 if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
+    from callcenter.context import CallContext
 
 log = logging.getLogger(__name__)
 NUMBER = re.compile(r"^\+?\d{3,20}$")
@@ -40,31 +42,64 @@ def trunk_endpoint(trunk: str, number: str) -> str:
     return f"PJSIP/citizens/sip:{number}@{trunk}"
 
 
-async def ring_leg(rt: CallRuntime, call: Call, endpoint: str, channel_id: str, *, app_args: str,
+def agent_channel_id(ctx: CallContext, call: Call, agent_id: str) -> str:
+    """A fresh id for a leg ringing `agent_id` for `call`."""
+    return f"{call.id}-{agent_id}-{ctx.routes.next_n()}"
+
+
+async def place_leg(ctx: CallContext, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,
+                    timeout_s: int, caller_id: str | None = None) -> None:
+    """Originate `endpoint` into our application as `channel_id`, owned by `call` (its events go to the
+    call's mailbox); returns at once. Raises AriError when Asterisk refuses."""
+    ctx.routes.own(channel_id, call)
+    await ctx.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=args.encode(),
+                               caller_id=caller_id)
+
+
+async def ring_agent_phone(ctx: CallContext, call: Call, agent_id: str, channel_id: str, *, args: AppArgs,
+                           caller_id: str | None) -> None:
+    """The one way an agent's phone is rung (queue offers, transfers, click-to-call, callbacks): its PJSIP
+    endpoint, the ring timeout, our application. Returns at once; AriError when Asterisk refuses."""
+    await place_leg(ctx, call, f"PJSIP/{agent_id}", channel_id, args=args, timeout_s=ctx.tel.ring_timeout_s,
+                    caller_id=caller_id)
+
+
+async def ring_leg(ctx: CallContext, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,
                    timeout_s: int, caller_id: str | None = None) -> bool:
     """Originate `endpoint` into our application as `channel_id`; True once it answered (StasisStart).
 
     On no answer the leg is hung up and disowned. The caller hanging up meanwhile raises CallerGone
     (after hanging the leg up)."""
-    rt.own(channel_id, call)
+    return await _answered(ctx, call, channel_id, timeout_s, place_leg(
+        ctx, call, endpoint, channel_id, args=args, timeout_s=timeout_s, caller_id=caller_id))
+
+
+async def ring_agent_leg(ctx: CallContext, call: Call, agent_id: str, channel_id: str, *, args: AppArgs,
+                         caller_id: str | None) -> bool:
+    """Ring an agent's phone (`ring_agent_phone`) and wait for the answer, like `ring_leg`."""
+    return await _answered(ctx, call, channel_id, ctx.tel.ring_timeout_s, ring_agent_phone(
+        ctx, call, agent_id, channel_id, args=args, caller_id=caller_id))
+
+
+async def _answered(ctx: CallContext, call: Call, channel_id: str, timeout_s: int,
+                    placing: Awaitable[None]) -> bool:
     try:
-        await rt.client.originate(endpoint, channel_id=channel_id, timeout_s=timeout_s, app_args=app_args,
-                                  caller_id=caller_id)
+        await placing
         item = await call.until(lambda i: on_channel(i, channel_id, StasisStart, ChannelDestroyed,
                                                      ChannelHangupRequest), timeout_s + 5)
     except CallerGone:
-        await drop_leg(rt, channel_id)
+        await drop_leg(ctx, channel_id)
         raise
     except AriError as exc:
-        log.info("originate %s failed: %s", endpoint, exc)
+        log.info("originate %s failed: %s", channel_id, exc)
         item = None
     if isinstance(item, StasisStart):
         return True
-    await drop_leg(rt, channel_id)
+    await drop_leg(ctx, channel_id)
     return False
 
 
-async def drop_leg(rt: CallRuntime, channel_id: str) -> None:
-    rt.disown(channel_id)
+async def drop_leg(ctx: CallContext, channel_id: str) -> None:
+    ctx.routes.disown(channel_id)
     with contextlib.suppress(AriError):  # already gone
-        await rt.client.hangup(channel_id)
+        await ctx.client.hangup(channel_id)

@@ -27,8 +27,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from callcenter.ari.app_args import AppArgs, LegKind, in_app
+from callcenter.ari.ari_events import Event
 from callcenter.ari.client import AriClient, AriError
-from callcenter.ari.events import Event
 from callcenter.rig.confgen import ari_password, recordings_dir
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
@@ -191,7 +192,7 @@ class CallSpeech:
     async def _wire(self, tap: Tap) -> None:
         """snoop(spy=in) + externalMedia(RTP → the leg's port), bridged: Asterisk streams that voice to us."""
         await self.ari.snoop(tap.channel_id, tap.snoop_id, spy="in", whisper="none",
-                             app_args=f"snoop,{tap.call_id}")
+                             app_args=AppArgs(LegKind.SNOOP, tap.call_id).encode())
         await self.ari.request("POST", "/channels/externalMedia", params={
             "channelId": tap.media_id, "app": self.ari.app, "external_host": f"{tap.leg.host}:{tap.leg.port}",
             "format": CODEC, "encapsulation": "rtp", "transport": "udp", "connection_type": "client",
@@ -281,7 +282,7 @@ class CallSpeech:
         """After a (re)connect: hang up our app's channels and destroy our bridges no call owns any more."""
         known = {n for taps in self.taps.values() for t in taps for n in (t.snoop_id, t.media_id, t.bridge_id)}
         for channel in await self.ari.list_channels():
-            mine = channel.app_name == "Stasis" and channel.app_data.split(",")[0] == self.ari.app
+            mine = channel.app_name == "Stasis" and in_app(channel.app_data, self.ari.app)
             if mine and channel.id not in known:
                 with contextlib.suppress(AriError):
                     await self.ari.hangup(channel.id)

@@ -11,11 +11,13 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AgentState, EndCall, StartOutbound
+from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone
 from callcenter.conversation import converse
+from callcenter.domain.call_lifecycle import Answered, CallEvent, Failed, HungUp, NotAnswered, Party, Placed
 from callcenter.ivr_exec import SessionRunner
-from callcenter.legs import TelephonyError, ring_leg, trunk_endpoint
+from callcenter.legs import TelephonyError, ring_agent_leg, ring_leg, trunk_endpoint
 from ivr.actions import IvrAction, StoreSurveyAnswer
 from ivr.session_events import ActionFailed, CallStarted, CaseStatus, IvrEvent
 from ivr.survey import SurveySession
@@ -30,6 +32,7 @@ SurveyAnswer = Callable[[int, int | None, str | None], Awaitable[None]]
 def new_call(rt: CallRuntime, leg: str, party: str, direction: str) -> Call:
     call_id = uuid.uuid4().hex[:16]
     call = Call(call_id, f"{call_id}-{leg}", party, rt.now(), direction=direction)
+    call.happened(Placed())
     rt.calls[call.id] = call
     rt.own(call.channel_id, call)
     return call
@@ -55,51 +58,52 @@ async def click_to_call(rt: CallRuntime, agent_id: str, number: str) -> str:
 
 
 async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> None:
-    outcome, hangup_by = "no_answer", "system"
+    end: CallEvent = NotAnswered()
     try:
-        outcome, hangup_by = await _click_to_call(rt, call, number, endpoint)
+        end = await _click_to_call(rt, call, number, endpoint)
     except CallerGone:  # the agent's leg went away (declined, or hung up)
-        outcome, hangup_by = ("answered" if call.bridge_id else "no_answer"), "agent"
+        end = HungUp(Party.AGENT)
     except Exception:
         log.exception("click-to-call %s failed", call.id)
-        outcome = "failed"
+        end = Failed()
     finally:
         if call.agent_id and not call.bridge_id:  # never bridged: the agent is free again
             with contextlib.suppress(Exception):
                 rt.acd.command(call.agent_id, EndCall(call.id))
-    await rt.finish(call, outcome, hangup_by)
+    await rt.finish(call, end)
 
 
-async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> tuple[str, str]:
+async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> CallEvent:
     if not await ring_agent(rt, call, call.caller, number):
-        return "no_answer", "system"
-    return await dial_and_bridge(rt, call, number, endpoint) or ("no_answer", "system")
+        return NotAnswered()
+    return await dial_and_bridge(rt, call, number, endpoint) or NotAnswered()
 
 
 async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
     """Ring the agent's phone as the call's own leg (showing the number about to be called); True on answer.
     The agent declining raises CallerGone (the call's leg is the agent's)."""
-    return await ring_leg(rt, call, f"PJSIP/{agent_id}", call.channel_id, app_args=f"outbound,{call.id}",
-                          timeout_s=rt.tel.ring_timeout_s, caller_id=number)
+    return await ring_agent_leg(rt.ctx, call, agent_id, call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
+                                caller_id=number)
 
 
 async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: str, *,
-                          on_answered: Callable[[], Awaitable[None]] | None = None) -> tuple[str, str] | None:
+                          on_answered: Callable[[], Awaitable[None]] | None = None) -> HungUp | None:
     """With the agent on the line: call `endpoint` showing 12319, bridge and talk until one side hangs up.
-    Returns (outcome, who hung up), or None when the citizen did not answer. `on_answered` runs in the
+    Returns the hang-up (who ended the call), or None when the citizen did not answer. `on_answered` runs in the
     background the moment the citizen answers (the bridge follows at once)."""
-    await rt.record(call, ring_at=rt.now())
-    await rt.log(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
+    await rt.update_call_row(call, ring_at=rt.now())
+    await rt.add_call_event(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
     callee = f"{call.id}-callee"
-    if not await ring_leg(rt, call, endpoint, callee, app_args=f"outbound,{call.id}", timeout_s=40,
+    if not await ring_leg(rt.ctx, call, endpoint, callee, args=AppArgs(LegKind.OUTBOUND, call.id), timeout_s=40,
                           caller_id=rt.tel.hotline_number):
         return None
+    call.happened(Answered())
     call.agent_channel = callee
     if on_answered is not None:
         rt.spawn(on_answered(), call.id)
     # converse(): the agent's leg plays the caller's part, the citizen the other party.
-    who = await converse(rt, call)
-    return "answered", {"caller": "agent", "agent": "callee"}.get(who, who)
+    who = await converse(rt.ctx, call)
+    return HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
 
 
 # --- survey calls ----------------------------------------------------------------------------------------------
@@ -118,41 +122,42 @@ class Survey:
         if not isinstance(action, StoreSurveyAnswer):
             return ActionFailed(type(action).__name__, "unsupported")
         self.answer = action
-        await self.rt.log(self.call, "survey_answer", answer=action.answer, reason=action.reason,
+        await self.rt.add_call_event(self.call, "survey_answer", answer=action.answer, reason=action.reason,
                           recording=action.reason_recording, ivr_path=action.ivr_path)
         return None
 
     async def run(self) -> None:
-        outcome = "no_answer"
+        end: CallEvent = NotAnswered()
         try:
-            outcome = await self.converse()
+            end = await self.converse()
         except Exception:
             log.exception("survey call %s failed", self.call.id)
-            outcome = "failed"
+            end = Failed()
         finally:
             self.runner.cancel_timers()
             await self.deliver()
-        await self.rt.finish(self.call, outcome, "system")
+        await self.rt.finish(self.call, end)
 
-    async def converse(self) -> str:
+    async def converse(self) -> CallEvent:
         rt, call = self.rt, self.call
         try:
-            answered = await ring_leg(rt, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
-                                      app_args=f"survey,{call.id}", timeout_s=rt.survey_ring_s,
+            answered = await ring_leg(rt.ctx, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
+                                      args=AppArgs(LegKind.SURVEY, call.id), timeout_s=rt.survey_ring_s,
                                       caller_id=rt.tel.hotline_number)
         except CallerGone:  # declined or failed before answering
             answered = False
         if not answered:
-            return "no_answer"
+            return NotAnswered()
+        call.happened(Answered())
         call.answered_at = rt.now()
-        await rt.record(call, answered_at=call.answered_at)
+        await rt.update_call_row(call, answered_at=call.answered_at)
         try:
             await self.runner.feed(CallStarted(call.caller))
             while not self.session.finished:
                 await self.runner.on_item(await call.next())
         except CallerGone:
             await self.runner.caller_gone()
-        return "answered"
+        return HungUp(Party.SYSTEM)
 
     async def deliver(self) -> None:
         answer = self.answer
@@ -171,8 +176,8 @@ async def start_survey(rt: CallRuntime, *, callback_id: int, number: str, case_n
     if rt.records:
         await rt.records.create(call.id, caller=rt.tel.hotline_number, called=number,
                                 channel_id=call.channel_id, arrived_at=call.arrived_at, direction="survey")
-        await rt.record(call, case_no=case_no[:32])
-    await rt.log(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
+        await rt.update_call_row(call, case_no=case_no[:32])
+    await rt.add_call_event(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
                  result_text=result_text)
     survey = Survey(rt, call, CaseStatus(case_no, state), callback_id, on_answer)
     rt.spawn(survey.run(), call.id)

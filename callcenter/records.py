@@ -8,7 +8,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from callcenter.tables import agent_events, call_events, calls
+from callcenter.tables import call_events, calls
 from core import audit
 
 
@@ -33,18 +33,11 @@ class SqlCallRecords:
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(calls).where(calls.c.id == call_id).values(**clean))
 
-    async def log(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
+    async def add_event(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
                   **detail: Any) -> None:
         async with self.engine.begin() as conn:
             await conn.execute(sa.insert(call_events).values(
                 call_id=call_id, kind=kind, at=naive_utc(at), agent_id=agent_id, detail=detail))
-
-    async def agent_changed(self, agent_id: str, at: datetime, old: str, new: str, command: str,
-                            reason: str | None, call_id: str | None) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(sa.insert(agent_events).values(
-                agent_id=agent_id, at=naive_utc(at), old_state=old, new_state=new, command=command,
-                reason=reason, call_id=call_id))
 
     async def get(self, call_id: str) -> dict[str, Any] | None:
         async with self.engine.connect() as conn:

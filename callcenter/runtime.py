@@ -9,28 +9,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import logging
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from callcenter import hold, outbound, supervise
-from callcenter.acd import EndCall, Strategy, estimated_wait_s
+from callcenter.acd import AgentState, EndCall, Strategy, estimated_wait_s
 from callcenter.acd_runtime import AcdRuntime
+from callcenter.agent_sessions import SqlAgentSessions
+from callcenter.ari.app_args import LegKind, decode, decode_app_data, in_app
+from callcenter.ari.ari_events import Channel, Event, StasisStart
 from callcenter.ari.client import AriClient, AriError
-from callcenter.ari.events import Channel, Event, StasisStart
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
-from callcenter.callbacks import CallbackDesk, OnAnswer
+from callcenter.callback_desk import CallbackDesk, OnAnswer
+from callcenter.callback_requests import CallbackRequest, CallbackRequests, RequestKind
 from callcenter.case_lookup import CaseLookup
-from callcenter.flow import InboundCall
+from callcenter.context import CallContext, CallRows, Routes
+from callcenter.domain.agent_session import restore
+from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Outcome, Party
+from callcenter.inbound_call import InboundCall
 from callcenter.ivr_exec import sound
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
+from core.clock import Clock, utc_now
 from ivr.flow_spec import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession
 from ivr.loader import load_inbound_flow, load_survey_flow
@@ -46,7 +53,9 @@ class CallRuntime:
                  bus: EventBus | None = None, acd: AcdRuntime | None = None,
                  case_lookup: CaseLookup | None = None, announce_s: float = 20.0,
                  flow: InboundFlow | None = None, survey_flow: SurveyFlow | None = None,
-                 trunk_outbound: str | None = None, survey_ring_s: int | None = None) -> None:
+                 trunk_outbound: str | None = None, survey_ring_s: int | None = None,
+                 sessions: SqlAgentSessions | None = None,
+                 callback_requests: CallbackRequests | None = None, clock: Clock = utc_now) -> None:
         self.tel = tel
         self.client = client
         self.records = records
@@ -55,24 +64,53 @@ class CallRuntime:
         self.survey_flow = survey_flow or load_survey_flow()
         self.handle_times: deque[float] = deque(maxlen=50)
         # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers.
-        self.trunk_outbound = trunk_outbound or tel.trunk_outbound
+        self._trunk_outbound = trunk_outbound or tel.trunk_outbound
         self.survey_ring_s = survey_ring_s or tel.survey_ring_s
+        self.clock = clock
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
-                                     wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy))
+                                     wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy), clock=clock)
         self.acd.listeners.append(self._agent_changed)
+        self.sessions = sessions
+        self.callback_requests = callback_requests
         self.case_lookup = case_lookup
         self.tel_announce_s = announce_s
-        self.calls: dict[str, Call] = {}
-        self._owners: dict[str, Call] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.routes = Routes()
+        self.calls = self.routes.calls
+        self._owners = self.routes.owners
+        self._tasks = self.routes.tasks
         self._loops: list[asyncio.Task[Any]] = []
-        self._n = itertools.count(1)
+        self.rows = CallRows(records, self.bus, lambda: self.now())
+        self.ctx = CallContext(client, self.rows, self.acd, lambda: self.now(), tel, self.routes,
+                               self.trunk_outbound)
         self.callbacks = CallbackDesk(self)
+
+    @property
+    def trunk_outbound(self) -> str:
+        return self._trunk_outbound
+
+    @trunk_outbound.setter
+    def trunk_outbound(self, trunk: str) -> None:
+        self._trunk_outbound = trunk
+        self.ctx = replace(self.ctx, trunk_outbound=trunk)
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
+        await self.restore_agents()
         self._loops = [asyncio.create_task(self.client.run_events(self.on_event, self.reconcile)),
                        asyncio.create_task(self._dispatch()), asyncio.create_task(self._sweep())]
+
+    async def restore_agents(self) -> None:
+        """Bring the agents back to their stored sessions (a restart does not log anybody out)."""
+        if self.sessions is None:
+            return
+        now = self.now()
+        for extension, session in (await self.sessions.load()).items():
+            agent = self.acd.agents.get(extension)
+            if agent is not None and session.state is not AgentState.LOGGED_OUT:
+                restore(agent, session, now)
+                self.sessions.changed(agent, now)
+        await self.sessions.flush()
+        self.acd.changed.set()
 
     async def wait_connected(self, timeout: float = 10.0) -> None:
         await asyncio.wait_for(self.client.connected.wait(), timeout)
@@ -85,30 +123,28 @@ class CallRuntime:
         await self.client.close()
 
     def now(self) -> datetime:
-        return datetime.now(UTC)
+        return self.clock()
 
     def next_n(self) -> int:
-        return next(self._n)
+        return self.routes.next_n()
 
     # --- event routing --------------------------------------------------------------------------------
     def own(self, key: str, call: Call) -> None:
-        self._owners[key] = call
+        self.routes.own(key, call)
 
     def disown(self, key: str) -> None:
-        self._owners.pop(key, None)
+        self.routes.disown(key)
 
     def on_event(self, event: Event) -> None:
         owner = self._owners.get(event.route_key)
         if owner is not None:
             owner.mailbox.put_nowait(event)
-        elif isinstance(event, StasisStart) and event.args in ((), ("queue",)):
-            # ("queue",): straight to the queue (the benchmark's number, and transfers back to the queue).
-            self._spawn(self._new_call(event.channel, direct=bool(event.args)), event.channel.id)
+        elif isinstance(event, StasisStart) and (args := decode(event.args)) is not None and args.is_caller:
+            direct = args.kind is LegKind.QUEUE  # straight to the queue
+            self._spawn(self._new_call(event.channel, direct=direct), event.channel.id)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self.routes.spawn(coro, name)
 
     spawn = _spawn
 
@@ -132,7 +168,7 @@ class CallRuntime:
         call = self.calls.get(call_id)
         if call is None:
             raise TelephonyError("call_not_connected", "该通话不在进行中", 404)
-        return await hold.set_hold(self, call, on, actor=actor)
+        return await hold.set_hold(self.ctx, call, on, actor=actor)
 
     async def originate(self, agent_id: str, number: str) -> str:
         """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""
@@ -140,7 +176,7 @@ class CallRuntime:
 
     async def supervise(self, call_id: str, supervisor_ext: str, mode: str, *, actor: str) -> dict[str, str]:
         """Listen / whisper / barge on a connected call from the supervisor's phone (audited)."""
-        return await supervise.start(self, call_id=call_id, supervisor_ext=supervisor_ext, mode=mode,
+        return await supervise.start(self.ctx, call_id=call_id, supervisor_ext=supervisor_ext, mode=mode,
                                      actor=actor)
 
     async def start_survey(self, *, callback_id: int, number: str, case_no: str, state: str,
@@ -165,10 +201,7 @@ class CallRuntime:
         await outbound.send_sip_message(self, to_endpoint_or_uri=to_endpoint_or_uri, body=body, sender=sender)
 
     async def audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
-        if self.records is None:
-            log.warning("audit without a database: %s %s %s %s", actor, action, target, detail)
-            return
-        await self.records.audit(self.now(), actor, action, target, detail)
+        await self.rows.audit(actor, action, target, detail)
 
     # --- one call ---------------------------------------------------------------------------------------
     async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
@@ -178,6 +211,7 @@ class CallRuntime:
             call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
         else:
             call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
+        call.happened(Arrived())
         self.calls[call.id] = call
         self.own(channel.id, call)
         if self.records and known is None:
@@ -188,20 +222,20 @@ class CallRuntime:
 
     async def _run(self, call: Call, adopted: bool, direct: bool = False) -> None:
         session = None if adopted or direct else InboundSession(self.flow)
-        outcome, hangup_by = "abandoned", "caller"
+        end: CallEvent = HungUp(Party.CALLER)
         try:
-            outcome, hangup_by = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
+            end = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
             raise
         except CallerGone:
-            outcome = call.outcome or ("callback" if call.waiting and call.waiting.callback else outcome)
+            pass
         except Exception:
             log.exception("call %s failed; handing it to the fallback dialplan", call.id)
-            outcome, hangup_by = "failed", "system"
+            end = Failed()
             await self._rescue(call)
-        await self.finish(call, outcome, hangup_by)
+        await self.finish(call, end)
 
     async def _rescue(self, call: Call) -> None:
         if call.gone:
@@ -212,13 +246,16 @@ class CallRuntime:
             with contextlib.suppress(AriError):
                 await self.client.play(f"channel:{call.channel_id}", sound("apology"))
 
-    async def finish(self, call: Call, outcome: str, hangup_by: str) -> None:
-        await self._release(call, outcome)
-        await self.record(call, ended_at=self.now(), outcome=outcome, hangup_by=hangup_by,
+    async def finish(self, call: Call, end: CallEvent) -> None:
+        """End the call with its end event: the lifecycle decides the outcome, the row is written from it."""
+        ended = call.end(end)
+        outcome = str(ended.outcome)
+        await self._release(call, ended.outcome)
+        await self.update_call_row(call, ended_at=self.now(), outcome=outcome, hangup_by=str(ended.hangup_by),
                           dtmf_path="".join(call.path))
         self.publish("call", "ended", call, outcome=outcome)
 
-    async def _release(self, call: Call, outcome: str) -> None:
+    async def _release(self, call: Call, outcome: Outcome | None) -> None:
         if call.waiting is not None and not call.waiting.callback:
             self.acd.remove(call.id)
         if call.agent_id and call.bridge_id:
@@ -229,7 +266,7 @@ class CallRuntime:
         if call.bridge_id:
             with contextlib.suppress(AriError):
                 await self.client.destroy_bridge(call.bridge_id)
-        if outcome not in ("failed",) and not call.gone:
+        if outcome is not Outcome.FAILED and not call.gone:
             with contextlib.suppress(AriError):
                 await self.client.hangup(call.channel_id)
         if call.agent_channel:
@@ -266,9 +303,16 @@ class CallRuntime:
 
     async def to_callback(self, call: Call) -> None:
         call.waiting = self.acd.to_callback(call.id)
-        await self.log(call, "callback_requested")
-        # The notify feature records the durable callback and later calls start_callback.
+        await self.add_call_event(call, "callback_requested")
+        await self.request_callback(call, RequestKind.CALLBACK)
         self.publish("queue", "callback_requested", call, arrived_at=call.arrived_at.isoformat())
+
+    async def request_callback(self, call: Call, kind: RequestKind, recording: str | None = None) -> None:
+        """Write the caller's callback request durably (the notify sweep later calls start_callback); the
+        bus event published after it only wakes readers."""
+        if self.callback_requests is not None:
+            await self.callback_requests.request(
+                CallbackRequest(kind, call.id, call.caller, call.arrived_at, recording), self.now())
 
     async def _dispatch(self) -> None:
         while True:
@@ -296,10 +340,10 @@ class CallRuntime:
         for channel in await self.client.list_channels():
             if channel.id in self._owners or channel.app_name != "Stasis":
                 continue
-            if channel.app_data.split(",")[0] != self.tel.app_name:
+            if not in_app(channel.app_data, self.tel.app_name):
                 continue
-            args = channel.app_data.split(",")[1:]
-            if args and args != ["queue"]:  # agent, outbound, survey, snoop legs: their call is gone
+            args = decode_app_data(channel.app_data)
+            if args is None or not args.is_caller:  # agent, outbound, survey, snoop legs: their call is gone
                 with contextlib.suppress(AriError):
                     await self.client.hangup(channel.id)
             else:
@@ -310,32 +354,22 @@ class CallRuntime:
                     await self.client.destroy_bridge(bridge.id)
 
     # --- persistence and events ---------------------------------------------------------------------------
-    async def record(self, call: Call, **values: Any) -> None:
-        if self.records:
-            try:
-                await self.records.update(call.id, **values)
-            except Exception:
-                log.exception("could not store call %s", call.id)
+    async def update_call_row(self, call: Call, **values: Any) -> None:
+        await self.rows.update(call, **values)
 
-    async def log(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
-        self.publish("call", kind, call, agent_id=agent_id, **detail)
-        if self.records:
-            try:
-                await self.records.log(call.id, kind, self.now(), agent_id, **detail)
-            except Exception:
-                log.exception("could not log %s for call %s", kind, call.id)
+    async def add_call_event(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
+        await self.rows.add_event(call, kind, agent_id, **detail)
 
     async def lookup_case(self, case_no: str) -> CaseStatus | None:
         return await self.case_lookup(case_no) if self.case_lookup else None
 
     def publish(self, topic: str, kind: str, call: Call, **data: Any) -> None:
-        self.bus.publish(BusEvent(topic, kind, self.now(), {"call_id": call.id, "caller": call.caller,
-                                                          "channel_id": call.channel_id, **data}))
+        self.rows.publish(topic, kind, call, **data)
 
     def _agent_changed(self, event: Any) -> None:
         self.bus.publish(BusEvent("agent", "state_changed", event.at, {
             "agent_id": event.agent_id, "old": event.old.value, "new": event.new.value,
             "reason": event.reason, "call_id": event.call_id}))
-        if self.records:
-            self._spawn(self.records.agent_changed(event.agent_id, event.at, event.old.value, event.new.value,
-                                                   event.command, event.reason, event.call_id), "agent")
+        if self.sessions is not None:
+            self.sessions.changed(self.acd.agents[event.agent_id], event.at)
+            self._spawn(self.sessions.flush(event.agent_id), "agent")

@@ -13,53 +13,54 @@ import contextlib
 import logging
 from typing import TYPE_CHECKING
 
+from callcenter.ari.app_args import AppArgs, LegKind
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelHangupRequest, StasisEnd
 from callcenter.call import Call, CallerGone, on_channel
-from callcenter.legs import TelephonyError, drop_leg, ring_leg
+from callcenter.legs import TelephonyError, drop_leg, ring_agent_leg
 
 if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
+    from callcenter.context import CallContext
 
 log = logging.getLogger(__name__)
 MODES: dict[str, tuple[str, str]] = {"listen": ("both", "none"), "whisper": ("both", "out"),
                                      "barge": ("both", "both")}
 
 
-async def start(rt: CallRuntime, *, call_id: str, supervisor_ext: str, mode: str, actor: str) -> dict[str, str]:
+async def start(ctx: CallContext, *, call_id: str, supervisor_ext: str, mode: str, actor: str) -> dict[str, str]:
     """Start supervising a connected call; returns the supervision's ids. The supervisor's phone rings;
     the supervision ends when either the phone or the supervised call hangs up."""
     if mode not in MODES:
         raise TelephonyError("bad_mode", f"不支持的监控方式：{mode}", 422)
-    call = rt.calls.get(call_id)
+    call = ctx.routes.calls.get(call_id)
     if call is None or not call.agent_channel or not call.bridge_id:
         raise TelephonyError("call_not_connected", "该通话未在通话中，无法监听", 404)
-    if supervisor_ext not in rt.acd.agents:
+    if supervisor_ext not in ctx.acd.agents:
         raise TelephonyError("extension_not_found", f"没有分机号 {supervisor_ext}", 404)
     spy, whisper = MODES[mode]
-    leg = Call(f"sup-{call.id}-{rt.next_n()}", "", supervisor_ext, rt.now(), direction="supervise")
+    leg = Call(f"sup-{call.id}-{ctx.routes.next_n()}", "", supervisor_ext, ctx.clock(), direction="supervise")
     leg.channel_id, snoop_id = f"{leg.id}-phone", f"{leg.id}-snoop"
-    rt.own(snoop_id, leg)
+    ctx.routes.own(snoop_id, leg)
     try:
-        await rt.client.snoop(call.agent_channel, snoop_id, spy=spy, whisper=whisper,
-                              app_args=f"snoop,{call.id}")
+        await ctx.client.snoop(call.agent_channel, snoop_id, spy=spy, whisper=whisper,
+                              app_args=AppArgs(LegKind.SNOOP, call.id).encode())
     except AriError as exc:
-        rt.disown(snoop_id)
+        ctx.routes.disown(snoop_id)
         raise TelephonyError("snoop_failed", f"监听失败：{exc.message}", 502) from exc
     detail = {"supervisor_ext": supervisor_ext, "agent_id": call.agent_id, "snoop_channel": snoop_id,
               "spy": spy, "whisper": whisper}
-    await rt.audit(actor, f"call.{mode}", call.id, detail)
-    rt.spawn(run(rt, leg, snoop_id), leg.id)
+    await ctx.rows.audit(actor, f"call.{mode}", call.id, detail)
+    ctx.routes.spawn(run(ctx, leg, snoop_id), leg.id)
     return {"supervision_id": leg.id, "snoop_channel": snoop_id, "mode": mode}
 
 
-async def run(rt: CallRuntime, leg: Call, snoop_id: str) -> None:
+async def run(ctx: CallContext, leg: Call, snoop_id: str) -> None:
     bridge_id = f"{leg.id}-bridge"
     try:
-        if await ring_leg(rt, leg, f"PJSIP/{leg.caller}", leg.channel_id, app_args="supervisor",
-                          timeout_s=rt.tel.ring_timeout_s):
-            await rt.client.create_bridge(bridge_id)
-            await rt.client.add_to_bridge(bridge_id, snoop_id, leg.channel_id)
+        if await ring_agent_leg(ctx, leg, leg.caller, leg.channel_id, args=AppArgs(LegKind.SUPERVISOR),
+                                caller_id=None):
+            await ctx.client.create_bridge(bridge_id)
+            await ctx.client.add_to_bridge(bridge_id, snoop_id, leg.channel_id)
             await leg.until(lambda i: on_channel(i, snoop_id, ChannelHangupRequest, ChannelDestroyed,
                                                  StasisEnd), 24 * 3600)
     except CallerGone:
@@ -67,8 +68,8 @@ async def run(rt: CallRuntime, leg: Call, snoop_id: str) -> None:
     except AriError as exc:
         log.info("supervision %s failed: %s", leg.id, exc)
     finally:
-        await drop_leg(rt, snoop_id)
-        await drop_leg(rt, leg.channel_id)
+        await drop_leg(ctx, snoop_id)
+        await drop_leg(ctx, leg.channel_id)
         with contextlib.suppress(AriError):
-            await rt.client.destroy_bridge(bridge_id)
+            await ctx.client.destroy_bridge(bridge_id)
 

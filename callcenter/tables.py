@@ -1,7 +1,8 @@
 """Call records (SQLAlchemy Core tables on the project's one MetaData). Datetimes are naive UTC.
 
 `calls` holds one row per call with the timestamps of each stage; `call_events` is the append-only log of
-what happened to the call (IVR steps, queue joins, rings, no-answers, bridging), the queue event log.
+what happened to the call (IVR steps, queue joins, rings, no-answers, bridging), the queue event log;
+`agent_sessions` is one row per extension: who holds it, in which state since when (restored after a restart).
 """
 
 from __future__ import annotations
@@ -45,16 +46,13 @@ call_events = sa.Table(
     sa.Column("detail", sa.JSON(), nullable=False, default=dict),
 )
 
-agent_events = sa.Table(
-    "agent_events", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("agent_id", sa.String(32), nullable=False, index=True),
-    sa.Column("at", sa.DateTime(), nullable=False),
-    sa.Column("old_state", sa.String(16), nullable=False),
-    sa.Column("new_state", sa.String(16), nullable=False),
-    sa.Column("command", sa.String(32), nullable=False),
+agent_sessions = sa.Table(
+    "agent_sessions", metadata,
+    sa.Column("extension", sa.String(32), primary_key=True),
+    sa.Column("username", sa.String(64), nullable=True, index=True),  # who signed it in from the console
+    sa.Column("state", sa.String(16), nullable=False),  # an AgentState
     sa.Column("reason", sa.String(32), nullable=True),
-    sa.Column("call_id", sa.String(64), nullable=True),
+    sa.Column("since", sa.DateTime(), nullable=False),
 )
 
-TABLES = (calls, call_events, agent_events)
+TABLES = (calls, call_events, agent_sessions)

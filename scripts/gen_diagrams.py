@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from callcenter.acd import agent as acd_agent  # noqa: E402
+from callcenter.domain import call_lifecycle  # noqa: E402
 from ivr import inbound, survey  # noqa: E402
 from ivr.diagram import state_diagram  # noqa: E402
 from ticketing.notify.domain import callback_lifecycle, outbox_lifecycle, webhook_lifecycle  # noqa: E402
@@ -52,9 +53,18 @@ def notify_blocks() -> dict[str, str]:
     }
 
 
+def telephony_blocks() -> dict[str, str]:
+    """The call lifecycle diagram of docs/telephony.md."""
+    return {
+        "call-lifecycle": mermaid(state_diagram(call_lifecycle.TRANSITIONS, call_lifecycle.INITIAL_STATE,
+                                                call_lifecycle.TERMINAL_STATES)),
+    }
+
+
 DOCUMENTS: list[tuple[Path, Callable[[], dict[str, str]]]] = [
     (ROOT / "docs" / "ivr.md", ivr_blocks),
     (ROOT / "docs" / "notify.md", notify_blocks),
+    (ROOT / "docs" / "telephony.md", telephony_blocks),
 ]
 
 

@@ -16,6 +16,7 @@ from typing import Protocol
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from callcenter.control import CallControl
 from callcenter.live_speech import CallSpeech
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
@@ -72,6 +73,7 @@ class Running:
     """Services that start and stop with the app; None while stopped or when the feature is off."""
 
     calls: CallRuntime | None = None
+    call_control: CallControl | None = None  # the port web and the loop use (callcenter/control.py)
     notify: NotifyService | None = None
     call_speech: CallSpeech | None = None
 

@@ -12,8 +12,11 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.app import build_runtime
+from callcenter.callback_requests import SqlCallbackRequests
 from callcenter.case_lookup import sql_case_lookup
+from callcenter.control import AriCallControl
 from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
 from callcenter.records import SqlCallRecords
@@ -61,19 +64,20 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
     engine = app[ENGINE]
     # One bus for the whole app: consoles see case, call, agent and queue events on one stream.
     runtime = build_runtime(app[SETTINGS].telephony, SqlCallRecords(engine), bus=app[BUS],
-                            case_lookup=sql_case_lookup(engine))
+                            case_lookup=sql_case_lookup(engine), sessions=app[AGENT_SESSIONS],
+                            callback_requests=SqlCallbackRequests(lambda: app[RUNNING].notify))
     running = app[RUNNING]
-    running.calls = runtime
+    running.calls, running.call_control = runtime, AriCallControl(runtime)
     await runtime.start()
     yield
     await runtime.stop()
-    running.calls = None
+    running.calls = running.call_control = None
 
 
 async def _notify(app: web.Application) -> AsyncIterator[None]:
     cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
     running = app[RUNNING]
-    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.calls)
+    service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.call_control)
     running.notify = service
     async with running_loop(service, app[BUS], app[CLOCK], cfg):
         yield

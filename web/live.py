@@ -17,9 +17,10 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from callcenter.agent_sessions import AGENT_SESSIONS
 from core.accounts import User
 from core.bus import BusEvent
-from web.api.console import CONSOLE_EXTENSIONS, mask_for
+from web.api.console import mask_for
 from web.auth import current_user
 from web.keys import BUS
 
@@ -83,9 +84,11 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
 async def _pump(app: web.Application, ws: web.WebSocketResponse, user: User,
                 events: asyncio.Queue[BusEvent]) -> None:
     calls: set[str] = set()
+    sessions = app[AGENT_SESSIONS]
+    await sessions.load()
     while not ws.closed:
         event = await events.get()
-        if visible(event, user, app[CONSOLE_EXTENSIONS].get(user.username) or user.extension, calls):
+        if visible(event, user, sessions.extension_of(user.username) or user.extension, calls):
             try:
                 await ws.send_str(encode(event, user))
             except (ConnectionError, RuntimeError):

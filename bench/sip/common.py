@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from callcenter.ari.ari_events import Event
 from callcenter.ari.client import AriClient
-from callcenter.ari.events import Event
 from callcenter.rig.confgen import ari_password
 from callcenter.rig.local_ports import free_port
 from callcenter.settings import TelephonySettings

@@ -15,7 +15,7 @@ from typing import Any
 
 import aiohttp
 
-from callcenter.ari.events import Bridge, Channel, Event, Playback, Recording, parse_event
+from callcenter.ari.ari_events import Bridge, Channel, Event, Playback, Recording, parse_event
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,7 @@ class AriClient:
     async def stop_playback(self, playback_id: str) -> None:
         await self.request("DELETE", f"/playbacks/{playback_id}")
 
-    async def record(self, target: str, name: str, *, fmt: str = "wav", max_duration_s: int = 0,
+    async def start_recording(self, target: str, name: str, *, fmt: str = "wav", max_duration_s: int = 0,
                      max_silence_s: int = 0, terminate_on: str = "none", beep: bool = False) -> Recording:
         kind, _, ident = target.partition(":")
         params = {"name": name, "format": fmt, "maxDurationSeconds": max_duration_s,

@@ -44,7 +44,7 @@ async def start(db_settings: Settings, clock: Any, aiohttp_client: Any,
                 runtime: FakeCallbackRuntime) -> TestClient:
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
-    app[RUNNING].calls = runtime
+    app[RUNNING].call_control = runtime
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 

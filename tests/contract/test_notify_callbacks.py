@@ -27,7 +27,7 @@ async def start(db_settings: Settings, clock: Any, aiohttp_client: Any, dialer: 
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False, **cfg)
     if dialer is not None:
-        app[RUNNING].calls = dialer
+        app[RUNNING].call_control = dialer
     return await aiohttp_client(app)  # type: ignore[no-any-return]
 
 

@@ -197,7 +197,7 @@ async def test_a_survey_call_lost_with_its_process_is_dialled_again(db_settings:
                                                                     aiohttp_client: Any) -> None:
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False, callback_retry_interval_min=20)
-    app[RUNNING].calls = dialer = FakeDialer()
+    app[RUNNING].call_control = dialer = FakeDialer()
     client: TestClient = await aiohttp_client(app)
     service = client.app[RUNNING].notify
     assert service is not None
@@ -223,7 +223,7 @@ async def test_a_survey_decision_lost_with_its_process_is_made_again_from_the_st
         db_settings: Settings, clock: Any, aiohttp_client: Any) -> None:
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = NotifySettings(scheduler_enabled=False)
-    app[RUNNING].calls = dialer = FakeDialer()
+    app[RUNNING].call_control = dialer = FakeDialer()
     client: TestClient = await aiohttp_client(app)
     service = client.app[RUNNING].notify
     assert service is not None

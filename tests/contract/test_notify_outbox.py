@@ -105,7 +105,7 @@ async def test_sip_channel_without_telephony_fails_clearly_then_retries(db_setti
     row = (await rows(client))[0]
     assert row["state"] == "pending" and "电话功能未启用" in row["last_error"]
     dialer = FakeDialer()
-    client.app[RUNNING].calls = dialer
+    client.app[RUNNING].call_control = dialer
     assert (await service.deliver_outbox(clock())).sent == 0  # backing off for 60 s
     clock.advance(seconds=61)
     assert (await service.deliver_outbox(clock())).sent == 1

@@ -5,19 +5,24 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from callcenter.control import LiveCall
 from callcenter.legs import TelephonyError
 from tests.api_plugin import Api
 from web.keys import RUNNING
 
 
 class FakeCalls:
-    """Stands in for `CallRuntime` in `app[RUNNING].calls`; remembers what it was asked."""
+    """Stands in for the CallControl port in `app[RUNNING].call_control`; remembers what it was asked."""
 
     def __init__(self) -> None:
         self.asked: list[tuple[Any, ...]] = []
         # c1 is at agent02's extension (8001); c2 at another agent's.
         self.calls = {"c1": SimpleNamespace(id="c1", agent_id="8001", held=False),
                       "c2": SimpleNamespace(id="c2", agent_id="8002", held=False)}
+
+    def live_call(self, call_id: str) -> LiveCall | None:
+        call = self.calls.get(call_id)
+        return None if call is None else LiveCall(call.id, call.agent_id, call.held)
 
     async def hold(self, call_id: str, on: bool, *, actor: str) -> bool:
         self.asked.append(("hold", call_id, on, actor))
@@ -40,7 +45,7 @@ class FakeCalls:
 
 def install(api: Api) -> FakeCalls:
     fake = FakeCalls()
-    api.client.app[RUNNING].calls = fake
+    api.client.app[RUNNING].call_control = fake
     return fake
 
 

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from callcenter.ari.ari_events import Event
 from callcenter.ari.client import AriClient
-from callcenter.ari.events import Event
 from callcenter.rig import process
 from callcenter.rig.confgen import ari_password
 from callcenter.settings import TelephonySettings

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from callcenter.acd_runtime import AcdRuntime
-from callcenter.callbacks import CallbackDesk
+from callcenter.callback_desk import CallbackDesk
 from callcenter.legs import TelephonyError
 
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)

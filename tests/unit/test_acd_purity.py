@@ -34,7 +34,8 @@ def problems(path: Path) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", python_files("callcenter/acd"), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", python_files("callcenter/acd") + python_files("callcenter/domain"),
+                         ids=lambda p: p.name)
 def test_acd_module_is_pure(path: Path) -> None:
     assert problems(path) == []
 

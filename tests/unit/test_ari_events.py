@@ -1,6 +1,6 @@
 """Parsing raw ARI JSON into typed events at the boundary."""
 
-from callcenter.ari.events import (
+from callcenter.ari.ari_events import (
     ChannelDestroyed,
     ChannelDtmfReceived,
     GenericEvent,

@@ -6,8 +6,8 @@ import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
+from callcenter.ari.ari_events import Playback, parse_event
 from callcenter.ari.client import AriError
-from callcenter.ari.events import Playback, parse_event
 from callcenter.call import Call, TimerFired
 from callcenter.ivr_exec import SessionRunner
 from ivr.actions import Enqueue, IvrAction, LookupCase
@@ -22,7 +22,7 @@ class FakeAri:
     def __init__(self, fail_play: bool = False) -> None:
         self.plays: list[list[str]] = []
         self.stopped: list[str] = []
-        self.records: list[dict[str, Any]] = []
+        self.recordings: list[dict[str, Any]] = []
         self.hung_up: list[str] = []
         self.moh: list[bool] = []
         self.fail_play = fail_play
@@ -36,8 +36,8 @@ class FakeAri:
     async def stop_playback(self, playback_id: str) -> None:
         self.stopped.append(playback_id)
 
-    async def record(self, target: str, name: str, **options: Any) -> None:
-        self.records.append({"name": name, **options})
+    async def start_recording(self, target: str, name: str, **options: Any) -> None:
+        self.recordings.append({"name": name, **options})
 
     async def hangup(self, channel_id: str) -> None:
         self.hung_up.append(channel_id)
@@ -80,8 +80,8 @@ async def test_menu_1_plays_the_record_prompt_then_records_the_description() -> 
     assert ari.stopped == ["pb1"] and ari.plays[-1] == ["record_after_tone"]
     await h.runner.on_item(finished("pb1"))  # the stopped greeting: tolerated
     await h.runner.on_item(finished("pb2"))
-    assert ari.records[0]["name"] == "description-call1-1"
-    assert ari.records[0]["terminate_on"] == "#" and ari.records[0]["max_duration_s"] == 60
+    assert ari.recordings[0]["name"] == "description-call1-1"
+    assert ari.recordings[0]["terminate_on"] == "#" and ari.recordings[0]["max_duration_s"] == 60
     assert h.session.state == InboundState.RECORDING
 
 

@@ -1,4 +1,4 @@
-"""docs/ivr.md carries the diagrams generated from the IVR and agent transition tables."""
+"""docs/ivr.md and docs/telephony.md carry the diagrams generated from the IVR, agent and call tables."""
 
 from __future__ import annotations
 
@@ -23,6 +23,13 @@ def test_committed_diagrams_match_the_tables() -> None:
     gen = gen_diagrams()
     text = (ROOT / "docs" / "ivr.md").read_text(encoding="utf-8")
     assert gen.render(text, gen.ivr_blocks()) == text, "run: .venv/bin/python scripts/gen_diagrams.py"
+
+
+def test_committed_call_diagram_matches_the_table() -> None:
+    gen = gen_diagrams()
+    text = (ROOT / "docs" / "telephony.md").read_text(encoding="utf-8")
+    assert gen.render(text, gen.telephony_blocks()) == text, "run: .venv/bin/python scripts/gen_diagrams.py"
+    assert "dialling --> connected: Answered" in gen.telephony_blocks()["call-lifecycle"]
 
 
 def test_every_table_edge_is_drawn() -> None:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callcenter.acd import IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
 from callcenter.ari.client import AriError
+from callcenter.control import CallControl, LiveCall
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
-from callcenter.runtime import CallRuntime
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
@@ -58,26 +58,21 @@ def _extension(given: str | None, user: Any) -> str:
     return str(ext)
 
 
-def _runtime(request: web.Request) -> CallRuntime:
-    runtime = request.app[RUNNING].calls
-    if runtime is None:
+def _runtime(request: web.Request) -> CallControl:
+    control = request.app[RUNNING].call_control
+    if control is None:
         raise ApiError(503, "telephony_disabled", "电话平台未启用或未连接")
-    return runtime
+    return control
 
 
-def _agent(runtime: CallRuntime, ext: str) -> str:
-    if ext not in runtime.acd.agents:
-        raise ApiError(404, "agent_not_found", f"没有分机号为 {ext} 的坐席")
-    return ext
-
-
-def _apply(runtime: CallRuntime, ext: str, command: Any) -> dict[str, Any]:
+def _apply(control: CallControl, ext: str, command: Any) -> dict[str, Any]:
     try:
-        runtime.acd.command(_agent(runtime, ext), command)
+        agent = control.agent_command(ext, command)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
     except IllegalAgentCommand as exc:
         raise ApiError(409, exc.code, f"当前状态下不能执行该操作：{exc}") from exc
-    agent = runtime.acd.agents[ext]
-    return {"agent_id": ext, "state": agent.state.value, "reason": agent.reason}
+    return {"agent_id": ext, "state": agent.state, "reason": agent.reason}
 
 
 @operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入", tag="calls", roles=STAFF)
@@ -104,7 +99,7 @@ async def set_state(request: web.Request) -> web.Response:
 @operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF)
 async def queue_status(request: web.Request) -> web.Response:
     await require_user(request, *STAFF)
-    return json_response(_runtime(request).acd.snapshot())
+    return json_response(_runtime(request).snapshot())
 
 
 @operation("GET", "/api/v1/calls", summary="通话记录列表", tag="calls", roles=STAFF)
@@ -124,9 +119,9 @@ async def call_detail(request: web.Request) -> web.Response:
     return json_response(call)
 
 
-def _live_call(request: web.Request, runtime: CallRuntime, user: Any) -> Any:
+def _live_call(request: web.Request, control: CallControl, user: Any) -> LiveCall:
     """A live call the user may control: leads and admins any, an agent only the call at its extension."""
-    call = runtime.calls.get(request.match_info["call_id"])
+    call = control.live_call(request.match_info["call_id"])
     if call is None:
         raise ApiError(404, "call_not_live", "该通话不在进行中")
     if user.role.value == "agent" and (not user.extension or call.agent_id != user.extension):
@@ -162,7 +157,9 @@ async def hangup(request: web.Request) -> web.Response:
     runtime = _runtime(request)
     call = _live_call(request, runtime, user)
     try:
-        await runtime.client.hangup(call.channel_id)
+        await runtime.hang_up(call.id)
+    except TelephonyError as exc:
+        raise _refused(exc) from exc
     except AriError as exc:
         raise ApiError(502, "asterisk_error", f"电话平台操作失败：{exc.message}") from exc
     return json_response({"call_id": call.id, "hangup": True})

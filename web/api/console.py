@@ -13,7 +13,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from callcenter.acd import EndWrapUp, IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
+from callcenter.agent_sessions import AGENT_SESSIONS, SqlAgentSessions
 from callcenter.call_queries import caller_history
+from callcenter.control import CallControl
+from callcenter.domain.agent_session import ExtensionInUse
+from callcenter.legs import TelephonyError
 from core import pinyin
 from core.accounts import User
 from ticketing.db.tables import cases
@@ -24,15 +28,13 @@ from ticketing.reference import ReferenceData
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
-from web.keys import CASES, ENGINE, RUNNING, SETTINGS
+from web.keys import CASES, CLOCK, ENGINE, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "dispatcher", "admin")
 PHONE_ROLES = ("agent", "lead", "admin")
 OPEN_STATES = tuple(s.value for s in State if s not in (State.CLOSED, State.INVALID))
 NOT_READY_REASONS = {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"}
-# Extensions agents logged into from the console, by username: the websocket sends each agent its own calls.
-CONSOLE_EXTENSIONS = web.AppKey("console_extensions", dict[str, str])
 _CATEGORY_INDEX = web.AppKey("category_index", dict[int, list["CategoryEntry"]])
 
 
@@ -179,8 +181,8 @@ class AgentActionBody(BaseModel):
     reason: Literal["break", "training", "meeting", "meal"] = "break"
 
 
-def _runtime(request: web.Request) -> Any:
-    return request.app[RUNNING].calls
+def _runtime(request: web.Request) -> CallControl | None:
+    return request.app[RUNNING].call_control
 
 
 async def agent_status(request: web.Request, user: User, extension: str | None) -> dict[str, Any]:
@@ -196,23 +198,26 @@ async def agent_status(request: web.Request, user: User, extension: str | None) 
     if runtime is None or not extension:
         return status
     try:
-        status["registration"] = (await runtime.client.endpoint_state("PJSIP", extension)).lower()
+        status["registration"] = await runtime.registration(extension)
     except Exception:  # Asterisk unreachable or endpoint unknown: say so rather than fail the page.
         status["registration"] = "unknown"
-    agent = runtime.acd.agents.get(extension)
+    agent = runtime.agent(extension)
     if agent is not None:
-        status.update(state=agent.state.value, reason=agent.reason, call_id=agent.call_id)
+        status.update(state=agent.state, reason=agent.reason, call_id=agent.call_id)
     return status
 
 
-def _default_extension(request: web.Request, user: User) -> str | None:
-    return request.app[CONSOLE_EXTENSIONS].get(user.username) or user.extension
+async def _default_extension(request: web.Request, user: User) -> str | None:
+    """The extension the user signed in from the console (durable agent sessions), else the account's."""
+    sessions = request.app[AGENT_SESSIONS]
+    await sessions.load()
+    return sessions.extension_of(user.username) or user.extension
 
 
 @operation("GET", "/api/v1/console/agent", summary="坐席状态与软电话注册状态", tag="console", roles=STAFF)
 async def get_agent(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
-    return json_response(await agent_status(request, user, _default_extension(request, user)))
+    return json_response(await agent_status(request, user, await _default_extension(request, user)))
 
 
 @operation("POST", "/api/v1/console/agent", summary="坐席签入/签出、就绪、未就绪（原因）、结束整理",
@@ -220,25 +225,28 @@ async def get_agent(request: web.Request) -> web.Response:
 async def post_agent(request: web.Request) -> web.Response:
     user = await require_user(request, "agent", "lead")
     body = await parse_body(request, AgentActionBody)
-    owners = request.app[CONSOLE_EXTENSIONS]
-    holder = next((u for u, ext in owners.items() if ext == body.extension and u != user.username), None)
-    if body.action == "login" and holder is not None:
-        raise ApiError(409, "extension_in_use", f"分机 {body.extension} 已由 {holder} 签入")
+    sessions = request.app[AGENT_SESSIONS]
+    await sessions.load()
+    if body.action == "login":
+        try:
+            sessions.check_sign_in(body.extension, user.username)
+        except ExtensionInUse as exc:
+            raise ApiError(409, exc.code, str(exc)) from exc
     runtime = _runtime(request)
     if runtime is not None:
-        if body.extension not in runtime.acd.agents:
-            raise ApiError(404, "agent_not_found", f"没有分机号为 {body.extension} 的坐席")
         command = {"login": LogIn(), "logout": LogOut(), "ready": SetReady(),
                    "not_ready": SetNotReady(body.reason), "end_wrap_up": EndWrapUp()}[body.action]
         try:
-            runtime.acd.command(body.extension, command)
+            runtime.agent_command(body.extension, command)
+        except TelephonyError as exc:
+            raise ApiError(exc.status, exc.code, exc.message) from exc
         except IllegalAgentCommand as exc:
             raise ApiError(409, exc.code, "当前状态下不能执行该操作") from exc
     if body.action == "logout":
-        owners.pop(user.username, None)
+        await sessions.sign_out(user.username)
     else:
-        owners[user.username] = body.extension
-    return json_response(await agent_status(request, user, owners.get(user.username)))
+        await sessions.sign_in(body.extension, user.username, request.app[CLOCK]())
+    return json_response(await agent_status(request, user, sessions.extension_of(user.username)))
 
 
 # ---- map layers -------------------------------------------------------------------------------------------
@@ -301,7 +309,7 @@ def mask_for(role: Role | str, phone: str | None) -> str | None:
 
 
 def setup(app: web.Application) -> None:
-    app[CONSOLE_EXTENSIONS] = {}
+    app[AGENT_SESSIONS] = SqlAgentSessions(app[ENGINE])
     app[_CATEGORY_INDEX] = {}
     add_routes(app, get_category_search, get_duplicates, get_caller, get_my_cases, get_agent, post_agent,
                get_roads, get_map_components, get_map_cases)

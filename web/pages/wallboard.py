@@ -54,10 +54,10 @@ async def summary(app: web.Application) -> dict[str, Any]:
             cases.c.created_at >= to_db(day_start)).group_by(cases.c.state))).all()
         open_now = (await conn.execute(select(cases.c.state, func.count()).where(
             cases.c.state.notin_((State.CLOSED.value, State.INVALID.value))).group_by(cases.c.state))).all()
-    runtime = app[RUNNING].calls
+    control = app[RUNNING].call_control
     by_state = Counter({s: n for s, n in today})
     return {
-        "now": now.isoformat(), "queue": queue_figures(runtime.acd.snapshot() if runtime else None, now),
+        "now": now.isoformat(), "queue": queue_figures(control.snapshot() if control else None, now),
         "calls": call_figures(rows),
         "cases_today": [{"state": s.value, "label": s.label, "count": by_state.get(s.value, 0)} for s in State],
         "cases_today_total": sum(by_state.values()),

@@ -33,6 +33,7 @@ from callcenter.acd import (
     WaitingCall,
 )
 from callcenter.call import Call, CallerGone
+from callcenter.domain.call_lifecycle import CallEvent, Failed, HungUp, NotAnswered, Party
 from callcenter.legs import trunk_endpoint
 
 if TYPE_CHECKING:
@@ -106,10 +107,10 @@ class CallbackDesk:
 
     async def dial(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> None:
         call: Call | None = None
-        outcome, hangup_by = "failed", "system"
+        end: CallEvent = Failed()
         try:
             call = await self.new_call(waiting, agent_id, armed)
-            outcome, hangup_by = await self.talk(call, waiting, agent_id, armed)
+            end = await self.talk(call, waiting, agent_id, armed)
         except Exception:  # on any bug: free the agent and let the notify side retry the callback
             log.exception("callback call for %s failed", waiting.call_id)
             self.free_agent(agent_id, waiting.call_id)
@@ -117,9 +118,9 @@ class CallbackDesk:
         finally:
             self.dialling.discard(waiting.call_id)
         if call is not None:
-            await self.rt.finish(call, outcome, hangup_by)
+            await self.rt.finish(call, end)
 
-    async def talk(self, call: Call, waiting: WaitingCall, agent_id: str, armed: Armed) -> tuple[str, str]:
+    async def talk(self, call: Call, waiting: WaitingCall, agent_id: str, armed: Armed) -> CallEvent:
         rt = self.rt
         try:
             answered = await outbound.ring_agent(rt, call, agent_id, armed.number)
@@ -127,9 +128,9 @@ class CallbackDesk:
             answered = False
         if not answered:
             self.command(agent_id, RingNoAnswer(waiting.call_id))
-            await rt.log(call, "no_answer", agent_id=agent_id)
+            await rt.add_call_event(call, "no_answer", agent_id=agent_id)
             self.requeue(waiting)
-            return "no_answer", "system"
+            return NotAnswered()
         self.command(agent_id, AnswerCall(waiting.call_id))
         endpoint = trunk_endpoint(rt.trunk_outbound, armed.number)
         try:
@@ -137,12 +138,12 @@ class CallbackDesk:
                 rt, call, armed.number, endpoint, on_answered=lambda: self.report(waiting.call_id, armed, 1))
         except CallerGone:  # the agent hung up while the citizen rang: the callback waits for the next agent
             self.requeue(waiting)
-            return "abandoned", "agent"
+            return HungUp(Party.AGENT)
         finally:
             self.command(agent_id, EndCall(waiting.call_id))
         if result is None:
             await self.report(waiting.call_id, armed, None)
-            return "no_answer", "system"
+            return NotAnswered()
         return result
 
     async def new_call(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> Call:
@@ -153,8 +154,8 @@ class CallbackDesk:
         if rt.records:
             await rt.records.create(call.id, caller=agent_id, called=armed.number, channel_id=call.channel_id,
                                     arrived_at=call.arrived_at, direction="outbound")
-            await rt.record(call, agent_id=agent_id)
-        await rt.log(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
+            await rt.update_call_row(call, agent_id=agent_id)
+        await rt.add_call_event(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
                      original_call_id=waiting.call_id, original_arrived_at=waiting.arrived_at.isoformat())
         await self.log_original(waiting.call_id, agent_id, callback_id=armed.callback_id,
                                 callback_call_id=call.id)
@@ -164,7 +165,7 @@ class CallbackDesk:
         if not self.rt.records or call_id.startswith("callback-"):
             return
         try:
-            await self.rt.records.log(call_id, "callback_dialled", self.rt.now(), agent_id, **detail)
+            await self.rt.records.add_event(call_id, "callback_dialled", self.rt.now(), agent_id, **detail)
         except Exception:  # the original record may be gone (or never stored): the outbound side links it
             log.warning("could not link callback to call %s", call_id)
 

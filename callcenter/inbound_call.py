@@ -13,11 +13,28 @@ import logging
 from typing import TYPE_CHECKING
 
 from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueError, RingNoAnswer
+from callcenter.ari.app_args import AppArgs, LegKind
+from callcenter.ari.ari_events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
-from callcenter.ari.events import ChannelDestroyed, ChannelEvent, ChannelHangupRequest, StasisStart
 from callcenter.call import Call, CallerGone, Item, Offered, TimerFired
+from callcenter.callback_requests import RequestKind
 from callcenter.conversation import REQUEUE, converse
+from callcenter.domain.call_lifecycle import (
+    AgentRinging,
+    Answered,
+    CallbackChosen,
+    CallEvent,
+    CaseFound,
+    Dequeued,
+    Enqueued,
+    HungUp,
+    IvrHungUp,
+    MessageLeft,
+    Party,
+    RingEnded,
+)
 from callcenter.ivr_exec import SessionRunner, sound
+from callcenter.legs import agent_channel_id, ring_agent_phone
 from ivr.actions import Dequeue, Enqueue, IvrAction, LeaveMessage, LookupCase, RequestCallback
 from ivr.inbound import InboundSession, InboundState
 from ivr.session_events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
@@ -28,8 +45,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 QUEUE_INFO = "_queue_info"  # runner-internal timers start with "_" and never reach the session
 RING = "_ring"
-# How the session's HangUp reasons read in the call record.
-HANGUP_OUTCOMES = {"blocked": "blocked", "after_hours": "after_hours", "callback": "callback", "error": "failed"}
 
 __all__ = ["InboundCall", "sound"]
 
@@ -42,8 +57,8 @@ class InboundCall:
         self.connected = False
 
     # --- the whole call -------------------------------------------------------------------------------------
-    async def run(self, *, adopted: bool, direct: bool) -> tuple[str, str]:
-        """Return (outcome, who hung up). Raises CallerGone when the caller leaves first."""
+    async def run(self, *, adopted: bool, direct: bool) -> CallEvent:
+        """Return the call's end event. Raises CallerGone when the caller leaves first."""
         call = self.call
         if adopted or direct:
             if direct:
@@ -56,17 +71,12 @@ class InboundCall:
         while True:
             await self.wait()
             if not self.connected:
-                return self.ended_outcome(), "system"
-            hangup_by = await converse(self.rt, call)
+                return IvrHungUp(self.runner.hangup_reason or "")
+            hangup_by = await converse(self.rt.ctx, call)
             if hangup_by != REQUEUE:
-                return "answered", hangup_by
+                return HungUp(Party(hangup_by))
             self.connected, self.session, self.runner.session = False, None, None
             await self.enqueue("transfer", keep_bridge=True)
-
-    def ended_outcome(self) -> str:
-        if self.call.outcome:
-            return self.call.outcome
-        return HANGUP_OUTCOMES.get(self.runner.hangup_reason or "", "abandoned")
 
     async def wait(self) -> None:
         """Read the mailbox until an agent is connected or the session ended the call."""
@@ -76,16 +86,9 @@ class InboundCall:
         except CallerGone:
             await self.drop_ringing()
             await self.runner.caller_gone()
-            self.call.outcome = self.call.outcome or self.gone_outcome()
             raise
         finally:
             self.runner.cancel_timers()
-
-    def gone_outcome(self) -> str | None:
-        path = self.session.path if self.session else ()
-        if self.call.waiting is None and "case:found" in path:
-            return "query"
-        return None
 
     async def on_item(self, item: Item) -> None:
         if isinstance(item, Offered):
@@ -111,14 +114,16 @@ class InboundCall:
             await self.enqueue(action.reason, action.priority, action.ivr_path, action.recording)
         elif isinstance(action, Dequeue):
             self.rt.acd.remove(self.call.id)
-            await self.rt.log(self.call, "dequeued", reason=action.reason)
+            self.call.happened(Dequeued())
+            await self.rt.add_call_event(self.call, "dequeued", reason=action.reason)
         elif isinstance(action, RequestCallback):
             await self.request_callback()
         elif isinstance(action, LeaveMessage):
-            self.call.outcome = "message"
-            await self.rt.record(self.call, description_recording=action.path)
-            await self.rt.log(self.call, "message_left", path=action.path, duration_s=action.duration_s,
+            self.call.happened(MessageLeft())
+            await self.rt.update_call_row(self.call, description_recording=action.path)
+            await self.rt.add_call_event(self.call, "message_left", path=action.path, duration_s=action.duration_s,
                               reason=action.reason, ivr_path=action.ivr_path)
+            await self.rt.request_callback(self.call, RequestKind.MESSAGE, action.path)
             self.rt.publish("queue", "message_left", self.call, arrived_at=self.call.arrived_at.isoformat(),
                             recording=action.path)
         else:
@@ -127,9 +132,12 @@ class InboundCall:
         return None
 
     async def lookup(self, case_no: str) -> IvrEvent:
-        await self.rt.record(self.call, case_no=case_no[:32])
+        await self.rt.update_call_row(self.call, case_no=case_no[:32])
         try:
-            return CaseStatusLooked(case_no, await self.rt.lookup_case(case_no))
+            status = await self.rt.lookup_case(case_no)
+            if status is not None:
+                self.call.happened(CaseFound())
+            return CaseStatusLooked(case_no, status)
         except Exception:  # the case store is down: the session apologises and hands over to an agent
             log.exception("case lookup %s failed", case_no)
             return ActionFailed("LookupCase", "lookup failed")
@@ -138,13 +146,14 @@ class InboundCall:
                       *, keep_bridge: bool = False) -> None:
         rt, call, now = self.rt, self.call, self.rt.now()
         rt.enqueue(call, reason, priority=priority, ivr_path=ivr_path)
+        call.happened(Enqueued(reason))
         values: dict[str, object] = {"enqueued_at": now, "queue": "hotline", "dtmf_path": "".join(call.path)}
         if recording:
             values["description_recording"] = recording
         if reason != "transfer":
             values["ivr_exit_at"] = now
-        await rt.record(call, **values)
-        await rt.log(call, "enqueued", reason=reason, priority=priority, ivr_path=ivr_path)
+        await rt.update_call_row(call, **values)
+        await rt.add_call_event(call, "enqueued", reason=reason, priority=priority, ivr_path=ivr_path)
         if keep_bridge:  # a transferred caller waits in its bridge, with the bridge's music
             with contextlib.suppress(AriError):
                 await self.ari.bridge_moh(call.bridge_id or "", True)
@@ -169,7 +178,7 @@ class InboundCall:
             with contextlib.suppress(QueueError):  # taken out to ring an agent: put it back first
                 self.rt.acd.requeue(self.call.waiting)
         await self.rt.to_callback(self.call)
-        self.call.outcome = "callback"
+        self.call.happened(CallbackChosen())
 
     # --- ringing agents ---------------------------------------------------------------------------------------------
     def queued(self) -> bool:
@@ -181,16 +190,15 @@ class InboundCall:
             for agent_id in agent_ids:
                 self.command(agent_id, CancelRing(call.id))
             return
-        await rt.record(call, ring_at=rt.now(), agent_id=agent_ids[0])
+        await rt.update_call_row(call, ring_at=rt.now(), agent_id=agent_ids[0])
         for agent_id in agent_ids:
-            channel_id = f"{call.id}-{agent_id}-{rt.next_n()}"
+            channel_id = agent_channel_id(rt.ctx, call, agent_id)
             call.ringing[channel_id] = agent_id
-            rt.own(channel_id, call)
-            await rt.log(call, "ringing", agent_id=agent_id)
-            try:
-                await self.ari.originate(f"PJSIP/{agent_id}", channel_id=channel_id,
-                                         timeout_s=rt.tel.ring_timeout_s, app_args=f"agent,{call.id}",
-                                         caller_id=call.caller)
+            call.happened(AgentRinging(agent_id))
+            await rt.add_call_event(call, "ringing", agent_id=agent_id)
+            try:  # without waiting: the caller's keys still reach the session while agents ring
+                await ring_agent_phone(rt.ctx, call, agent_id, channel_id, args=AppArgs(LegKind.AGENT, call.id),
+                                       caller_id=call.caller)
             except AriError as exc:
                 log.info("originate to %s failed: %s", agent_id, exc)
                 await self.ring_failed(channel_id)
@@ -206,8 +214,9 @@ class InboundCall:
             self.command(agent_id, CancelRing(call.id))
             return
         self.command(agent_id, AnswerCall(call.id))
+        call.happened(Answered())
         call.agent_id, call.agent_channel = agent_id, channel_id
-        await self.rt.record(call, agent_id=agent_id)
+        await self.rt.update_call_row(call, agent_id=agent_id)
         self.runner.hold = False
         if self.session is not None:
             await self.runner.feed(AgentAnswered(agent_id))
@@ -220,14 +229,17 @@ class InboundCall:
             return
         await self.hang_up_leg(channel_id)
         self.command(agent_id, RingNoAnswer(call.id))
-        await self.rt.log(call, "no_answer", agent_id=agent_id)
+        await self.rt.add_call_event(call, "no_answer", agent_id=agent_id)
         if not call.ringing:
             self.runner.cancel_timer(RING)
+            call.happened(RingEnded())
             if self.queued():
                 self.rt.requeue(call)
 
     async def drop_ringing(self) -> None:
         self.runner.cancel_timer(RING)
+        if self.call.ringing:
+            self.call.happened(RingEnded())
         for channel_id, agent_id in list(self.call.ringing.items()):
             self.call.ringing.pop(channel_id, None)
             await self.hang_up_leg(channel_id)
