@@ -22,13 +22,17 @@ DATE_TESTS=(tests/unit tests/contract tests/integration)
 ZONES=(America/New_York UTC)
 ZONE_TESTS=(tests/unit tests/contract)
 
+# Two xdist workers per run (DATES_WORKERS=0: one process).
+workers="${DATES_WORKERS:-2}"
+parallel=()
+[ "$workers" = 0 ] || parallel=(-n "$workers")
 failed=()
 run() {  # run LABEL ENV... -- PYTEST-ARGS...
   local label=$1; shift
   local env=()
   while [[ $1 != -- ]]; do env+=("$1"); shift; done; shift
   echo "=== $label"
-  if ! env "${env[@]}" "$PYTHON" -m pytest -p no:cacheprovider -q "$@"; then
+  if ! env "${env[@]}" "$PYTHON" -m pytest -p no:cacheprovider -q "${parallel[@]}" "$@"; then
     failed+=("$label")
   fi
 }
