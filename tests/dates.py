@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from ticketing.domain.caseno import day_key
@@ -62,3 +63,22 @@ def callable_at(service: NotifyService, at: datetime) -> datetime:
 def naive_utc(instant: datetime) -> datetime:
     """As the database hands instants back (naive UTC)."""
     return instant.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
+
+
+async def working_morning(cases: CaseService, clock: Any, *, days_left: int, following_workdays: int = 0) -> datetime:
+    """Move `clock` to 09:00 local of the first working day at or after it (by the app's calendar) whose next
+    `following_workdays` days are working days too and whose month has more than `days_left` days left after
+    it; return that instant. For scenarios that need a plain working stretch inside one month."""
+    calendar = await cases.calendar()
+    tz = ZoneInfo(cases.settings.working_time.timezone)
+    day = local_day(clock.now, tz)
+    if datetime.combine(day, time(9), tz) < clock.now:
+        day += timedelta(days=1)
+    while True:
+        start = datetime.combine(day, time(9), tz)
+        next_month = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+        if (all(calendar.is_workday(day + timedelta(days=i)) for i in range(following_workdays + 1))
+                and (next_month - day).days > days_left):
+            clock.now = start.astimezone(clock.now.tzinfo)
+            return clock.now
+        day += timedelta(days=1)

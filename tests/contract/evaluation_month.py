@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from tests.dates import working_morning
 from ticketing.db.tables import cases
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
@@ -51,14 +52,18 @@ class Month:
     no: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.t0 = self.clock.now
         tz = self.service.settings.working_time.timezone
         from zoneinfo import ZoneInfo
 
         self.tz = ZoneInfo(tz)
+
+    async def start(self) -> None:
+        """The scenario's day, from the test clock and the app's calendar: a working day at 09:00 local whose
+        next day is a working day too (B is checked the next day), with more than three days of its month left
+        (I is handled in the next month)."""
+        self.t0 = await working_morning(self.service, self.clock, days_left=3, following_workdays=1)
         self.month = period("month", local_day(self.t0, self.tz))
         self.end = self.month.bounds(self.tz)[1]
-        assert self.end - self.t0 > timedelta(days=3), "the scenario needs a few days of the month"
 
     @property
     def next_month(self) -> Period:
@@ -96,6 +101,7 @@ class Month:
         await self.act(name, at + 20 * M, "close", LEAD)
 
     async def build(self) -> None:
+        await self.start()
         t = self.t0  # a working day, 09:00 local
         d = await self.prefix("A", t, "S1", "szs")
         await self.finish("A", d + 60 * M, "szs")

@@ -16,6 +16,7 @@ from config.bootstrap import create_app, engine_for
 from config.settings import Settings
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
+from tests.dates import callable_at
 from ticketing.db.tables import cases
 from ticketing.notify import outbox, webhooks
 from ticketing.notify import scheduled_callbacks as cb
@@ -203,7 +204,7 @@ async def test_a_survey_call_lost_with_its_process_is_dialled_again(db_settings:
     assert service is not None
     await drive(app[CASES], await new_case(app[CASES]), to_closed())
     await service.settled()
-    clock.advance(minutes=31)
+    clock.now = callable_at(service, clock.now + timedelta(minutes=31))  # due, inside the calling window
     assert await service.run_due_callbacks(clock()) == 1  # dialled; then the runtime dies, nobody reports
     clock.advance(minutes=cb.CALL_LEASE.total_seconds() / 60 - 1)
     assert await service.run_due_callbacks(clock()) == 0
@@ -230,7 +231,7 @@ async def test_a_survey_decision_lost_with_its_process_is_made_again_from_the_st
     case_no = await new_case(app[CASES])
     await drive(app[CASES], case_no, to_closed())
     await service.settled()
-    clock.advance(minutes=31)
+    clock.now = callable_at(service, clock.now + timedelta(minutes=31))  # due, inside the calling window
     await service.run_due_callbacks(clock())
     act = service.cases.act
 

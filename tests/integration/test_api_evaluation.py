@@ -7,10 +7,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from config.bootstrap import engine_for
+from config.bootstrap import build_case_service, engine_for
 from config.settings import Settings
 from core import accounts
 from tests.api_plugin import Api
+from tests.dates import working_morning
 from ticketing.domain.model import Role
 from ticketing.evaluation.domain.periods import local_day, period
 
@@ -21,6 +22,8 @@ BASE = "/api/v1/evaluation"
 async def month(api: Api, db_settings: Settings, clock):  # type: ignore[no-untyped-def]
     """A leader account, a case closed on time by szs and one left overdue at hws; the month of the clock."""
     engine = engine_for(db_settings)
+    # A working morning with three more working days after it and the month still running five days later.
+    await working_morning(build_case_service(engine, db_settings, clock), clock, days_left=6, following_workdays=3)
     async with engine.begin() as conn:
         await accounts.add_user(conn, username="leader01", display_name="县领导", role=Role.LEADER, now=clock())
         api.tokens["leader01"] = await accounts.create_token(conn, "leader01", clock(), days=1)
