@@ -198,7 +198,22 @@ class CallSpeech:
             "format": CODEC, "encapsulation": "rtp", "transport": "udp", "connection_type": "client",
             "direction": "both"})
         await self.ari.create_bridge(tap.bridge_id)
-        await self.ari.add_to_bridge(tap.bridge_id, tap.snoop_id, tap.media_id)
+        await self._add_when_in_stasis(tap.bridge_id, tap.snoop_id, tap.media_id)
+
+    async def _add_when_in_stasis(self, bridge_id: str, *channel_ids: str, wait_s: float = 5.0) -> None:
+        """Bridge new channels once Asterisk has put them into our application. Snoop and externalMedia return
+        before their channel has entered Stasis; on a loaded machine addChannel then answers 422 "Channel not in
+        Stasis application" (seen on 2 cores running the speech tests beside a call), so try again briefly."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        while True:
+            try:
+                await self.ari.add_to_bridge(bridge_id, *channel_ids)
+                return
+            except AriError as exc:
+                if exc.status != 422 or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(0.05)
 
     async def _untap(self, call_id: str) -> None:
         for tap in self.taps.pop(call_id, []):

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from callcenter import live_speech
+from callcenter.ari.client import AriError
 from callcenter.live_speech import CallSpeech
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
@@ -135,3 +136,35 @@ def test_calls_are_not_transcribed_without_telephony_or_model(tmp_path: Path) ->
     assert live_speech.unavailable(no_model.settings)
     off_speech.close()
     no_model.close()
+
+
+class SlowStasisAri(FakeAri):
+    """Asterisk on a loaded machine: the new snoop/externalMedia channels enter Stasis only after a moment, so
+    the first addChannel calls answer 422."""
+
+    def __init__(self, refusals: int) -> None:
+        super().__init__()
+        self.refusals = refusals
+
+    async def add_to_bridge(self, bridge_id: str, *channel_ids: str) -> None:
+        if self.refusals:
+            self.refusals -= 1
+            raise AriError(422, "Channel not in Stasis application")
+        await super().add_to_bridge(bridge_id, *channel_ids)
+
+
+async def test_legs_are_bridged_once_their_channels_have_entered_stasis(tmp_path: Path) -> None:
+    speech = SpeechService(SpeechSettings(workers=1), engine=FakeEngine())
+    bus, ari = EventBus(), SlowStasisAri(refusals=3)
+    call = SimpleNamespace(channel_id="chan-caller", agent_channel="chan-agent")
+    runtime = SimpleNamespace(calls={"c1": call}, records=None, bus=bus)
+    subject = CallSpeech(runtime, speech, ari, tmp_path, bus)  # type: ignore[arg-type]
+    await subject.start()
+    bus.publish(BusEvent("call", "answered", datetime.now(UTC), {"call_id": "c1"}))
+    await _until(lambda: len([e for e in ari.log if e[0] == "add"]) == 2)
+    assert {t.speaker for t in subject.taps["c1"]} == {"caller", "agent"} and ari.refusals == 0
+    bus.publish(BusEvent("call", "ended", datetime.now(UTC), {"call_id": "c1"}))
+    await asyncio.sleep(0.05)
+    await subject.idle(5)
+    await subject.stop()
+    assert not subject.taps
