@@ -24,7 +24,8 @@ def _environ(pid: str) -> bytes:
         return b""
 
 
-def _alive(pid: str) -> bool:
+def alive(pid: int | str) -> bool:
+    """The process exists and has not exited (a zombie waiting to be reaped counts as gone)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
@@ -46,7 +47,7 @@ def leftovers(run_id: str) -> list[tuple[int, str]]:
     found = []
     for entry in Path("/proc").iterdir():
         pid = entry.name
-        if pid.isdigit() and pid != me and needle in _environ(pid).split(b"\0") and _alive(pid):
+        if pid.isdigit() and pid != me and needle in _environ(pid).split(b"\0") and alive(pid):
             found.append((int(pid), _command(pid)))
     return sorted(found)
 

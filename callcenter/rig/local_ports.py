@@ -11,6 +11,7 @@ offsets (by pid), and the bind check catches the rest.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import threading
@@ -40,12 +41,13 @@ def _free(port: int) -> bool:
     return True
 
 
-def _candidates() -> list[int]:
+@functools.cache
+def _candidates() -> tuple[int, ...]:
     """Block starts in [LOW, RTP_LOW) and above the RTP range up to the ephemeral range, from a pid offset."""
     high = _ephemeral_low()
     starts = [p for p in range(LOW, high - BLOCK, BLOCK) if not (RTP_LOW - BLOCK < p <= RTP_HIGH)]
     offset = (os.getpid() * 7919) % len(starts)
-    return starts[offset:] + starts[:offset]
+    return tuple(starts[offset:] + starts[:offset])
 
 
 def free_port() -> int:

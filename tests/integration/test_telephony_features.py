@@ -200,7 +200,8 @@ async def test_survey_call_reports_the_key_the_citizen_pressed(
     async def on_answer(callback_id: int, answer: int | None, recording: str | None) -> None:
         answers.append((callback_id, answer, recording))
 
-    await call_runtime.start_survey(callback_id=7, number="13800138103", case_no="202611260001",
+    case_no = "202611260001"  # an input handed to the survey and read back from the call row, not today's date
+    await call_runtime.start_survey(callback_id=7, number="13800138103", case_no=case_no,
                                     state="dispatched", result_text="已派遣至市政所", on_answer=on_answer)
     _out, err = await asyncio.wait_for(uas.communicate(), 60)
     assert uas.returncode == 0, err.decode()[-1500:]
@@ -208,7 +209,7 @@ async def test_survey_call_reports_the_key_the_citizen_pressed(
     await asyncio.sleep(0.5)
     assert answers == [(7, 3, None)], "on_answer is called exactly once"
     record = await wait_outcome(call_runtime, caller=asterisk.hotline_number)
-    assert record["direction"] == "survey" and record["case_no"] == "202611260001"
+    assert record["direction"] == "survey" and record["case_no"] == case_no
     stored = [e["detail"] for e in record["events"] if e["kind"] == "survey_answer"]
     assert stored[0]["answer"] == "dissatisfied"
 

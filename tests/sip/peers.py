@@ -15,6 +15,7 @@ from callcenter.rig.confgen import agent_passwords
 from callcenter.rig.local_ports import free_port
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from tests.leftovers import alive
 
 SCENARIOS = Path(__file__).resolve().parent
 BARESIP_MODULES = Path("/usr/lib/baresip/modules")
@@ -30,25 +31,17 @@ def _started(process: asyncio.subprocess.Process, name: str) -> asyncio.subproce
     return process
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return False
-    return state not in ("Z", "X")
-
-
 def stop_leftovers(grace_s: float = 5) -> list[str]:
     """End the peers still running (SIGTERM, then SIGKILL after `grace_s`); return their names."""
-    left = {pid: name for pid, name in _RUNNING.items() if _alive(pid)}
+    left = {pid: name for pid, name in _RUNNING.items() if alive(pid)}
     _RUNNING.clear()
     for pid in left:
         os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while any(_alive(pid) for pid in left) and time.monotonic() < deadline:
+    while any(alive(pid) for pid in left) and time.monotonic() < deadline:
         time.sleep(0.05)
     for pid in left:
-        if _alive(pid):
+        if alive(pid):
             os.kill(pid, signal.SIGKILL)
     return sorted(left.values())
 

@@ -12,7 +12,10 @@ from callcenter.case_lookup import sql_case_lookup
 from core.db.base import metadata
 from ticketing.db.tables import case_stages, cases
 
+# Inputs: the row this test writes and reads back; nothing here depends on the machine's date.
 T0 = datetime(2026, 11, 23, 1, 0)
+CASE_NO = "202611230001"
+UNKNOWN_CASE_NO = "209901010001"
 
 
 def stage(case_id: int, name: str, due: datetime, finished: datetime | None) -> dict[str, object]:
@@ -25,7 +28,7 @@ async def test_state_and_the_open_stage_deadline_are_returned(tmp_path: Path) ->
     async with engine.begin() as conn:
         await conn.run_sync(metadata.create_all, tables=[cases, case_stages])
         await conn.execute(sa.insert(cases).values(
-            id=1, case_no="202611230001", state="dispatched", version=3, source="hotline", category_code="10118",
+            id=1, case_no=CASE_NO, state="dispatched", version=3, source="hotline", category_code="10118",
             description="路灯不亮", created_by="agent01", created_at=T0, updated_at=T0,
             rework_count=0, reopen_count=0, extension_count=0))
         await conn.execute(sa.insert(case_stages), [
@@ -33,10 +36,10 @@ async def test_state_and_the_open_stage_deadline_are_returned(tmp_path: Path) ->
             stage(1, "dispatching", datetime(2026, 11, 24, 9, 30), None)])
     lookup = sql_case_lookup(engine)
     try:
-        found = await lookup("202611230001")
+        found = await lookup(CASE_NO)
         assert found is not None
-        assert (found.case_no, found.state, found.deadline) == ("202611230001", "dispatched",
+        assert (found.case_no, found.state, found.deadline) == (CASE_NO, "dispatched",
                                                                 datetime(2026, 11, 24, 9, 30))
-        assert await lookup("209901010001") is None
+        assert await lookup(UNKNOWN_CASE_NO) is None
     finally:
         await engine.dispose()
