@@ -55,6 +55,13 @@ class SqlCallRecords:
                 sa.select(calls).where(calls.c.channel_id == channel_id))).mappings().first()
         return dict(row) if row else None
 
+    async def unfinished(self) -> list[dict[str, Any]]:
+        """The calls without an outcome: live ones, or ones a crash cut off (what a restart reconciles).
+        `outcome` is written together with `ended_at` and is indexed."""
+        query = sa.select(calls).where(calls.c.outcome.is_(None)).order_by(calls.c.arrived_at)
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
     async def recent(self, limit: int = 50, outcome: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(calls).order_by(calls.c.arrived_at.desc()).limit(limit)
         if outcome:
