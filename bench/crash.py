@@ -83,8 +83,18 @@ async def callers(rig: Rig, count: int, keys: str) -> list[asyncio.Task[Any]]:
         rig.serial += 1
         number = f"1380000{rig.serial:04d}"
         path = scenario.write(rig.tmp, f"c{number}.xml", steps)
-        tasks.append(asyncio.create_task(run_sipp(rig.tel, path, service=rig.tel.hotline_number, workdir=rig.tmp,
-                                                  keys={"caller": number}, timeout_s=600)))
+        tasks.append(
+            asyncio.create_task(
+                run_sipp(
+                    rig.tel,
+                    path,
+                    service=rig.tel.hotline_number,
+                    workdir=rig.tmp,
+                    keys={"caller": number},
+                    timeout_s=600,
+                )
+            )
+        )
         await asyncio.sleep(0.2)
     return tasks
 
@@ -92,10 +102,27 @@ async def callers(rig: Rig, count: int, keys: str) -> list[asyncio.Task[Any]]:
 async def citizens(rig: Rig, calls: int) -> asyncio.subprocess.Process:
     """The called citizens behind the trunk: one SIPp server answering `calls` calls, each until BYE."""
     path = scenario.write_uas(rig.tmp, "citizen.xml", [])
-    args = ["sipp", "-sf", str(path), "-i", "127.0.0.1", "-p", str(rig.uas_port), "-mi", "127.0.0.1",
-            "-mp", str(free_port()), "-m", str(calls), "-nostdin", "-timeout", "600s"]
-    peer = await asyncio.create_subprocess_exec(*args, cwd=rig.tmp, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
+    args = [
+        "sipp",
+        "-sf",
+        str(path),
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(rig.uas_port),
+        "-mi",
+        "127.0.0.1",
+        "-mp",
+        str(free_port()),
+        "-m",
+        str(calls),
+        "-nostdin",
+        "-timeout",
+        "600s",
+    ]
+    peer = await asyncio.create_subprocess_exec(
+        *args, cwd=rig.tmp, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     await asyncio.sleep(0.3)
     return peer
 
@@ -190,6 +217,7 @@ async def one_run(rig: Rig, kind: str) -> Run:
 
 async def reset_agents(rig: Rig) -> None:
     """Between runs: every agent not ready (the ringing agents' phones stop ringing)."""
+
     async def settled() -> bool:
         agents = (await rig.api.call("GET", "/api/v1/queue"))["agents"]
         return all(a["state"] in ("ready", "not_ready", "logged_out") for a in agents)
@@ -215,10 +243,11 @@ async def bench(per_state: int, rounds: int) -> list[Run]:
         rig.uas_port = free_port()
         rig.served.prepare(ring_timeout_s=120, wrapup_s=1, trunk_outbound=f"127.0.0.1:{rig.uas_port}")
         exts = list(extensions(per_state))
-        rig.agents = {g: exts[i * per_state:(i + 1) * per_state] for i, g in enumerate(GROUPS)}
+        rig.agents = {g: exts[i * per_state : (i + 1) * per_state] for i, g in enumerate(GROUPS)}
         tone = make_tone(tmp)
-        phones = [BaresipAgent(tel, e, tmp / f"a{e}", tone, auto_answer=e not in rig.agents["ringing"])
-                  for e in exts[:-1]]
+        phones = [
+            BaresipAgent(tel, e, tmp / f"a{e}", tone, auto_answer=e not in rig.agents["ringing"]) for e in exts[:-1]
+        ]
         runs: list[Run] = []
         rig.served.start()
         rig.api = Api(rig.served)
@@ -228,7 +257,7 @@ async def bench(per_state: int, rounds: int) -> list[Run]:
                 await agent_online(as_runtime(rig.ari), phone, phone.ext, timeout_s=60)
                 await rig.api.call("POST", f"/api/v1/agents/{phone.ext}/login")
             for n in range(rounds):  # interleaved, the order alternating
-                for kind in (("kill -9", "SIGTERM") if n % 2 == 0 else ("SIGTERM", "kill -9")):
+                for kind in ("kill -9", "SIGTERM") if n % 2 == 0 else ("SIGTERM", "kill -9"):
                     runs.append(await one_run(rig, kind))
                     print(report_line(runs[-1]), flush=True)
         finally:
@@ -244,9 +273,11 @@ async def bench(per_state: int, rounds: int) -> list[Run]:
 
 
 def report_line(run: Run) -> str:
-    return (f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
-            f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
-            f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}")
+    return (
+        f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
+        f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
+        f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}"
+    )
 
 
 def summary(runs: list[Run]) -> None:
@@ -255,9 +286,11 @@ def summary(runs: list[Run]) -> None:
 
     for attr, label in (("away_s", "service away"), ("resumed_s", "conversations resumed")):
         kill, term = figures("kill -9", attr), figures("SIGTERM", attr)
-        print(f"{label}: kill -9 min {min(kill):.2f} / median {statistics.median(kill):.2f} s; "
-              f"SIGTERM min {min(term):.2f} / median {statistics.median(term):.2f} s; "
-              f"ratio (median) {statistics.median(kill) / statistics.median(term):.2f}")
+        print(
+            f"{label}: kill -9 min {min(kill):.2f} / median {statistics.median(kill):.2f} s; "
+            f"SIGTERM min {min(term):.2f} / median {statistics.median(term):.2f} s; "
+            f"ratio (median) {statistics.median(kill) / statistics.median(term):.2f}"
+        )
 
 
 def main() -> None:

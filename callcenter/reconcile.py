@@ -30,8 +30,7 @@ log = logging.getLogger(__name__)
 Spawn = Callable[[Call, Resume], Awaitable[None]]
 
 
-async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Awaitable[None]],
-                    resume: Spawn) -> Plan:
+async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Awaitable[None]], resume: Spawn) -> Plan:
     """Carry out the adoption plan; `adopt_caller(channel)` runs a caller's queued call, `resume(call, r)`
     a resumed conversation (both as background tasks)."""
     channels = await ctx.client.list_channels()
@@ -55,9 +54,16 @@ async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Await
     for call_id in plan.close:
         await close(ctx, rows[call_id])
     if plan.resume or plan.queue or plan.hang_up or plan.close or plan.lost_channels:
-        log.info("reconciled: %d resumed, %d queued, %d legs hung up, %d bridges destroyed, %d channels lost, "
-                 "%d rows closed", len(plan.resume), len(plan.queue), len(plan.hang_up),
-                 len(plan.destroy_bridges), len(plan.lost_channels), len(plan.close))
+        log.info(
+            "reconciled: %d resumed, %d queued, %d legs hung up, %d bridges destroyed, %d channels lost, "
+            "%d rows closed",
+            len(plan.resume),
+            len(plan.queue),
+            len(plan.hang_up),
+            len(plan.destroy_bridges),
+            len(plan.lost_channels),
+            len(plan.close),
+        )
     return plan
 
 
@@ -74,9 +80,17 @@ def lost(ctx: CallContext, channel_id: str) -> None:
     if it had hung up, so it ends the usual way."""
     owner = ctx.routes.owners.get(channel_id)
     if owner is not None:
-        owner.mailbox.put_nowait(ChannelDestroyed(
-            "ChannelDestroyed", ctx.tel.app_name, "", {}, channel=Channel(channel_id, "", "Down"),
-            cause=0, cause_txt="gone after reconnect"))
+        owner.mailbox.put_nowait(
+            ChannelDestroyed(
+                "ChannelDestroyed",
+                ctx.tel.app_name,
+                "",
+                {},
+                channel=Channel(channel_id, "", "Down"),
+                cause=0,
+                cause_txt="gone after reconnect",
+            )
+        )
 
 
 def _aware(moment: datetime | None) -> datetime | None:
@@ -86,8 +100,14 @@ def _aware(moment: datetime | None) -> datetime | None:
 def resumed_call(ctx: CallContext, row: dict[str, Any], found: Resume) -> Call:
     """The live call again, from its row and what Asterisk holds: owned, its agent on it again."""
     arrived = _aware(row["arrived_at"]) or ctx.clock()
-    call = Call(row["id"], found.channel_id, row["caller"], arrived, path=list(row["dtmf_path"] or ""),
-                direction=row["direction"])
+    call = Call(
+        row["id"],
+        found.channel_id,
+        row["caller"],
+        arrived,
+        path=list(row["dtmf_path"] or ""),
+        direction=row["direction"],
+    )
     call.lifecycle = replayed(row["direction"], queued=row["enqueued_at"] is not None, answered=True)
     call.agent_id = row["agent_id"] or (row["caller"] if row["direction"] == "outbound" else None)
     call.agent_channel, call.bridge_id, call.held = found.other_channel, found.bridge_id, found.held
@@ -102,10 +122,16 @@ def resumed_call(ctx: CallContext, row: dict[str, Any], found: Resume) -> Call:
 
 async def close(ctx: CallContext, row: dict[str, Any]) -> None:
     """End a row nothing is left of (its channels ended while the service was away)."""
-    lifecycle = replayed(row["direction"], queued=row["enqueued_at"] is not None,
-                         answered=row["answered_at"] is not None)
-    call = Call(row["id"], row["channel_id"] or "", row["caller"], _aware(row["arrived_at"]) or ctx.clock(),
-                direction=row["direction"])
+    lifecycle = replayed(
+        row["direction"], queued=row["enqueued_at"] is not None, answered=row["answered_at"] is not None
+    )
+    call = Call(
+        row["id"],
+        row["channel_id"] or "",
+        row["caller"],
+        _aware(row["arrived_at"]) or ctx.clock(),
+        direction=row["direction"],
+    )
     call.lifecycle = lifecycle
     ended = call.end(HungUp(Party.SYSTEM))
     await ctx.rows.update(call, ended_at=ctx.clock(), outcome=str(ended.outcome), hangup_by=str(ended.hangup_by))

@@ -77,8 +77,14 @@ def _leg_of(channel_id: str, calls: Collection[str]) -> bool:
     return bool(sep) and head in calls
 
 
-def plan(channels: Collection[Channel], bridges: Collection[Bridge], open_calls: Mapping[str, OpenCall], *,
-         app_name: str, owned: Collection[str]) -> Plan:
+def plan(
+    channels: Collection[Channel],
+    bridges: Collection[Bridge],
+    open_calls: Mapping[str, OpenCall],
+    *,
+    app_name: str,
+    owned: Collection[str],
+) -> Plan:
     """The adoption plan for what Asterisk holds (`channels`, `bridges`), the unfinished call rows by id,
     and the channel and bridge ids live calls already own."""
     out = Plan()
@@ -105,13 +111,20 @@ def plan(channels: Collection[Channel], bridges: Collection[Bridge], open_calls:
             out.hang_up.append(channel.id)
     out.lost_channels = [key for key in owned if not key.startswith(BRIDGE_PREFIX) and key not in alive]
     resumed, ended = {r.call_id for r in out.resume}, set(out.hang_up)
-    out.close = [call.id for call in open_calls.values()
-                 if call.id not in resumed and (call.channel_id not in alive or call.channel_id in ended)
-                 and not _owned_call(call, owned)]
+    out.close = [
+        call.id
+        for call in open_calls.values()
+        if call.id not in resumed
+        and (call.channel_id not in alive or call.channel_id in ended)
+        and not _owned_call(call, owned)
+    ]
     return out
 
 
 def _owned_call(call: OpenCall, owned: Collection[str]) -> bool:
     """A live call of this instance has it (its channel, bridge or one of its legs)."""
-    return (call.channel_id in owned or f"{BRIDGE_PREFIX}{call.id}" in owned
-            or any(_leg_of(key, (call.id,)) for key in owned))
+    return (
+        call.channel_id in owned
+        or f"{BRIDGE_PREFIX}{call.id}" in owned
+        or any(_leg_of(key, (call.id,)) for key in owned)
+    )

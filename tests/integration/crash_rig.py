@@ -61,9 +61,15 @@ class Served:
         config = self.tmp / "site.yaml"
         config.write_text(json.dumps({"telephony": tel, "speech": {"engine": "none"}}), encoding="utf-8")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_") or k.startswith("HOTLINE_TEST_")}
-        env.update({"HOTLINE_CONFIG": str(config), "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{self.db}",
-                    "HOTLINE_DATA_DIR": str(self.tmp), "HOTLINE_HTTP__PORT": str(self.port),
-                    "HOTLINE_HTTP__PUBLIC_URL": self.url})
+        env.update(
+            {
+                "HOTLINE_CONFIG": str(config),
+                "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{self.db}",
+                "HOTLINE_DATA_DIR": str(self.tmp),
+                "HOTLINE_HTTP__PORT": str(self.port),
+                "HOTLINE_HTTP__PUBLIC_URL": self.url,
+            }
+        )
         self.env = env
         hotline(env, "db", "upgrade")
         hotline(env, "db", "seed")
@@ -74,8 +80,13 @@ class Served:
         self.starts += 1
         exe = str(Path(sys.executable).with_name("hotline"))
         with (self.tmp / f"serve-{self.starts}.log").open("wb") as log:
-            self.process = subprocess.Popen([exe, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                                            env=self.env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                [exe, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env,
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
 
     def kill9(self) -> None:
         """`kill -9` by pid: no clean-up of any kind runs in the service."""
@@ -101,8 +112,9 @@ class Api:
 
     def __init__(self, served: Served) -> None:
         self.served = served
-        self.session = aiohttp.ClientSession(headers={"Authorization": f"Bearer {served.token}"},
-                                             timeout=aiohttp.ClientTimeout(total=20))
+        self.session = aiohttp.ClientSession(
+            headers={"Authorization": f"Bearer {served.token}"}, timeout=aiohttp.ClientTimeout(total=20)
+        )
 
     async def close(self) -> None:
         await self.session.close()

@@ -24,8 +24,13 @@ from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp, start_uas, wait_for
 
 pytestmark = [pytest.mark.asterisk, pytest.mark.slow, pytest.mark.timeout(480)]
-CALLERS = {"connected": "13800138201", "held": "13800138202", "ringing": "13800138203",
-           "queued": "13800138204", "ivr": "13800138205"}
+CALLERS = {
+    "connected": "13800138201",
+    "held": "13800138202",
+    "ringing": "13800138203",
+    "queued": "13800138204",
+    "ivr": "13800138205",
+}
 CITIZEN = "13800138206"  # the click-to-call's called party behind the trunk
 
 
@@ -57,8 +62,9 @@ async def legs_of(ari: AriClient, call_id: str) -> list[str]:
 async def caller(asterisk: TelephonySettings, tmp: Path, number: str, keys: str) -> Any:
     steps: list[tuple[str, ...]] = [("pause", 1500)] + ([("dtmf", keys)] if keys else []) + [("await_bye",)]
     path = scenario.write(tmp, f"{number}.xml", steps)
-    return asyncio.create_task(run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp,
-                                        keys={"caller": number}, timeout_s=240))
+    return asyncio.create_task(
+        run_sipp(asterisk, path, service=asterisk.hotline_number, workdir=tmp, keys={"caller": number}, timeout_s=240)
+    )
 
 
 async def call_of(api: Api, ext: str, state: str) -> str:
@@ -70,15 +76,16 @@ async def _call_in(api: Api, ext: str, state: str) -> str | None:
     return agent["call_id"] if agent["state"] == state else None
 
 
-async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: TelephonySettings,
-                                                                    tmp_path: Path) -> None:
+async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: TelephonySettings, tmp_path: Path) -> None:
     uas_port = free_port()
     served = Served(asterisk, tmp_path)
     served.prepare(ring_timeout_s=40, wrapup_s=1, trunk_outbound=f"127.0.0.1:{uas_port}")
     ari = observer(asterisk)
     tone = make_tone(tmp_path)
-    phones = {ext: BaresipAgent(asterisk, ext, tmp_path / f"a{ext}", tone, auto_answer=ext != "8003")
-              for ext in ("8001", "8002", "8003", "8004", "8005")}
+    phones = {
+        ext: BaresipAgent(asterisk, ext, tmp_path / f"a{ext}", tone, auto_answer=ext != "8003")
+        for ext in ("8001", "8002", "8003", "8004", "8005")
+    }
     served.start()
     api = Api(served)
     citizens: list[Any] = []
@@ -95,8 +102,9 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
         assert (await api.call("POST", f"/api/v1/calls/{held}/hold", {"on": True}))["held"] is True
         uas = await start_uas(scenario.write_uas(tmp_path, "citizen.xml", []), uas_port, tmp_path, timeout_s=240)
         await api.call("POST", "/api/v1/agents/8004/login")  # not ready: no queue offers, may call out
-        placed = (await api.call("POST", "/api/v1/calls/originate", {"extension": "8004", "number": CITIZEN},
-                                 expect=202))["call_id"]
+        placed = (
+            await api.call("POST", "/api/v1/calls/originate", {"extension": "8004", "number": CITIZEN}, expect=202)
+        )["call_id"]
         await wait_for(lambda: _two(ari, placed), timeout=25)
         await api.ready_agent("8003")  # its phone never answers: the queued caller rings it
         citizens.append(await caller(asterisk, tmp_path, CALLERS["ringing"], "0"))
@@ -106,10 +114,19 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
         await wait_for(lambda: _waiting(api), timeout=15)
         citizens.append(await caller(asterisk, tmp_path, CALLERS["ivr"], ""))
         await wait_for(lambda: len([r for r in rows(served.db) if r["caller"] == CALLERS["ivr"]]) == 1, timeout=15)
-        case = await api.call("POST", "/api/v1/cases", {
-            "source": "hotline", "caller_phone": CALLERS["connected"], "call_id": connected,
-            "description": "市民来电：路灯不亮", "category_code": "10118", "address": "武原街道海滨东路"},
-            expect=201)
+        case = await api.call(
+            "POST",
+            "/api/v1/cases",
+            {
+                "source": "hotline",
+                "caller_phone": CALLERS["connected"],
+                "call_id": connected,
+                "description": "市民来电：路灯不亮",
+                "category_code": "10118",
+                "address": "武原街道海滨东路",
+            },
+            expect=201,
+        )
         before = {r["caller"]: r for r in rows(served.db)}
         queued_before = (await api.call("GET", "/api/v1/queue"))["waiting"]
 
@@ -121,14 +138,16 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
         for ext, call_id in (("8001", connected), ("8002", held), ("8004", placed)):
             assert await call_of(api, ext, "on_call") == call_id, f"{ext} is back on its call"
         resumed = time.monotonic()
-        print(f"\nkill -9 -> service answering {up - killed:.2f} s, -> conversations resumed "
-              f"{resumed - killed:.2f} s")
+        print(f"\nkill -9 -> service answering {up - killed:.2f} s, -> conversations resumed {resumed - killed:.2f} s")
 
         # Connected: the same conversation, and the supervisor can listen.
-        assert await bridge(ari, connected) == {before[CALLERS["connected"]]["channel_id"],
-                                                *await legs_of(ari, connected)}
-        watch = await api.call("POST", f"/api/v1/calls/{connected}/supervise",
-                               {"mode": "listen", "extension": "8005"}, expect=202)
+        assert await bridge(ari, connected) == {
+            before[CALLERS["connected"]]["channel_id"],
+            *await legs_of(ari, connected),
+        }
+        watch = await api.call(
+            "POST", f"/api/v1/calls/{connected}/supervise", {"mode": "listen", "extension": "8005"}, expect=202
+        )
         await wait_for(lambda: _has_channel(ari, watch["snoop_channel"]), timeout=15)
         # On hold: still held after the restart, and taken off hold.
         assert len(await bridge(ari, held)) == 1
@@ -144,8 +163,9 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
         ids = [w["call_id"] for w in waiting]
         queued, ivr = before[CALLERS["queued"]]["id"], before[CALLERS["ivr"]]["id"]
         assert ids[:2] == [queued, ivr] or ids[:3] == [ringing, queued, ivr], waiting
-        assert [w["arrived_at"] for w in queued_before if w["call_id"] == queued] == \
-               [w["arrived_at"] for w in waiting if w["call_id"] == queued]
+        assert [w["arrived_at"] for w in queued_before if w["call_id"] == queued] == [
+            w["arrived_at"] for w in waiting if w["call_id"] == queued
+        ]
         # Agent states from agent_sessions.
         stored = sessions(served.db)
         assert (stored["8001"], stored["8002"], stored["8004"]) == ("on_call",) * 3

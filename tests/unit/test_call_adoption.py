@@ -16,8 +16,7 @@ CALL, OUT = "a1b2c3d4e5f60718", "0f1e2d3c4b5a6978"
 
 
 def stasis(channel_id: str, *args: str, state: str = "Up") -> Channel:
-    return Channel(channel_id, f"PJSIP/x-{channel_id}", state, app_name="Stasis",
-                   app_data=",".join((APP, *args)))
+    return Channel(channel_id, f"PJSIP/x-{channel_id}", state, app_name="Stasis", app_data=",".join((APP, *args)))
 
 
 def ringing(channel_id: str) -> Channel:
@@ -47,8 +46,13 @@ def test_a_caller_out_of_the_bridge_is_resumed_on_hold() -> None:
 
 def test_a_call_we_placed_is_resumed_from_the_agents_phone_leg() -> None:
     agent, citizen = stasis(f"{OUT}-agent", "outbound", OUT), stasis(f"{OUT}-callee", "outbound", OUT)
-    found = plan([agent, citizen], [bridge(OUT, agent.id, citizen.id)],
-                 {OUT: OpenCall(OUT, agent.id, "outbound")}, app_name=APP, owned=())
+    found = plan(
+        [agent, citizen],
+        [bridge(OUT, agent.id, citizen.id)],
+        {OUT: OpenCall(OUT, agent.id, "outbound")},
+        app_name=APP,
+        owned=(),
+    )
     assert [(r.call_id, r.channel_id, r.other_channel) for r in found.resume] == [(OUT, agent.id, citizen.id)]
 
 
@@ -76,16 +80,26 @@ def test_surveys_snoops_and_supervisor_phones_are_hung_up() -> None:
     survey = stasis(f"{OUT}-survey", "survey", OUT)
     snoop = stasis(f"sup-{CALL}-3-snoop", "snoop", CALL)
     phone = ringing(f"sup-{CALL}-3-phone")
-    found = plan([CALLER, AGENT_LEG, survey, snoop, phone], [bridge(CALL, "1733.1", AGENT_LEG.id)],
-                 {**OPEN, OUT: OpenCall(OUT, survey.id, "survey")}, app_name=APP, owned=())
+    found = plan(
+        [CALLER, AGENT_LEG, survey, snoop, phone],
+        [bridge(CALL, "1733.1", AGENT_LEG.id)],
+        {**OPEN, OUT: OpenCall(OUT, survey.id, "survey")},
+        app_name=APP,
+        owned=(),
+    )
     assert sorted(found.hang_up) == sorted([survey.id, snoop.id, phone.id])
     assert found.close == [OUT] and len(found.resume) == 1
 
 
 def test_what_live_calls_own_is_left_alone_and_their_missing_channels_reported() -> None:
     owned = {"1733.1", AGENT_LEG.id, f"call-{CALL}", "1733.5"}
-    found = plan([CALLER, AGENT_LEG], [bridge(CALL, "1733.1", AGENT_LEG.id)],
-                 {**OPEN, "ffff000011112222": OpenCall("ffff000011112222", "1733.5")}, app_name=APP, owned=owned)
+    found = plan(
+        [CALLER, AGENT_LEG],
+        [bridge(CALL, "1733.1", AGENT_LEG.id)],
+        {**OPEN, "ffff000011112222": OpenCall("ffff000011112222", "1733.5")},
+        app_name=APP,
+        owned=owned,
+    )
     assert found.resume == found.queue == found.hang_up == found.destroy_bridges == found.close == []
     assert found.lost_channels == ["1733.5"]
 
