@@ -80,6 +80,10 @@ class CallRows:
         if self.records:
             await self.records.add_event(call_id, kind, self.clock(), agent_id, **detail)
 
+    async def close(self, call: Call, **values: Any) -> bool:
+        """End a row that has no outcome yet (compare-and-set on the outcome); False when it had one."""
+        return await self.records.close(call.id, **values) if self.records else False
+
     async def unfinished(self) -> list[dict[str, Any]]:
         """Call rows without an end (empty without a database)."""
         return await self.records.unfinished() if self.records else []

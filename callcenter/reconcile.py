@@ -134,6 +134,7 @@ async def close(ctx: CallContext, row: dict[str, Any]) -> None:
     )
     call.lifecycle = lifecycle
     ended = call.end(HungUp(Party.SYSTEM))
-    await ctx.rows.update(call, ended_at=ctx.clock(), outcome=str(ended.outcome), hangup_by=str(ended.hangup_by))
-    await ctx.rows.add_event(call, "closed_after_restart")
-    ctx.rows.publish("call", "ended", call, outcome=str(ended.outcome))
+    outcome = str(ended.outcome)
+    if await ctx.rows.close(call, ended_at=ctx.clock(), outcome=outcome, hangup_by=str(ended.hangup_by)):
+        await ctx.rows.add_event(call, "closed_after_restart")
+        ctx.rows.publish("call", "ended", call, outcome=outcome)

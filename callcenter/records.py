@@ -33,6 +33,15 @@ class SqlCallRecords:
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(calls).where(calls.c.id == call_id).values(**clean))
 
+    async def close(self, call_id: str, **values: Any) -> bool:
+        """Write an end (`outcome`, `ended_at`, ...) only if the call has none yet; True when written. A call
+        that ended meanwhile keeps the end its own runtime wrote."""
+        clean = {k: naive_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+        async with self.engine.begin() as conn:
+            done = await conn.execute(sa.update(calls).where(calls.c.id == call_id, calls.c.outcome.is_(None))
+                                      .values(**clean))
+        return bool(done.rowcount)
+
     async def add_event(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
                   **detail: Any) -> None:
         async with self.engine.begin() as conn:
