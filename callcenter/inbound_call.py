@@ -55,11 +55,11 @@ class InboundCall:
         self.connected = False
 
     # --- the whole call -------------------------------------------------------------------------------------
-    async def run(self, *, adopted: bool, direct: bool, resumed: bool = False) -> CallEvent:
-        """Return the call's end event. Raises CallerGone when the caller leaves first. `resumed`: the call
-        is connected and bridged already (re-adopted after a restart of the service)."""
+    async def run(self, *, adopted: bool, direct: bool, answered: bool = False, bridged: bool = False) -> CallEvent:
+        """Return the call's end event. Raises CallerGone when the caller leaves first. Re-adopted after a
+        restart of the service: `answered` (an agent leg is on the call), `bridged` (and in its bridge)."""
         call = self.call
-        if resumed:
+        if answered:
             self.connected = True
         elif adopted or direct:
             if direct:
@@ -73,8 +73,8 @@ class InboundCall:
             await self.wait()
             if not self.connected:
                 return IvrHungUp(self.runner.hangup_reason or "")
-            hangup_by = await converse(self.ctx, call, resumed=resumed)
-            resumed = False
+            hangup_by = await converse(self.ctx, call, resumed=bridged)
+            bridged = False
             if hangup_by != REQUEUE:
                 return HungUp(Party(hangup_by))
             self.connected, self.session, self.runner.session = False, None, None

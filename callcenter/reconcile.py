@@ -109,12 +109,17 @@ def resumed_call(ctx: CallContext, row: dict[str, Any], found: Resume) -> Call:
         direction=row["direction"],
     )
     call.lifecycle = replayed(row["direction"], queued=row["enqueued_at"] is not None, answered=True)
-    call.agent_id = row["agent_id"] or (row["caller"] if row["direction"] == "outbound" else None)
-    call.agent_channel, call.bridge_id, call.held = found.other_channel, found.bridge_id, found.held
-    call.answered_at = _aware(row["answered_at"]) or ctx.clock()
+    if row["direction"] == "inbound":  # the agent whose leg it is (none for an outside number)
+        call.agent_id = adoption.agent_of(found.other_channel, call.id)
+    else:  # calls we place: the agent's phone is the call's own channel
+        call.agent_id = row["agent_id"] or row["caller"]
+    call.agent_channel, call.bridge_id, call.held = found.other_channel, found.bridge_id or None, found.held
+    if found.bridge_id:  # else: answered while the service was away; join() bridges and stamps it
+        call.answered_at = _aware(row["answered_at"]) or ctx.clock()
     ctx.routes.calls[call.id] = call
     for key in (call.channel_id, call.agent_channel, call.bridge_id):
-        ctx.routes.own(key, call)
+        if key:
+            ctx.routes.own(key, call)
     if call.agent_id in ctx.acd.agents:
         ctx.acd.resume_call(call.agent_id, call.id)
     return call

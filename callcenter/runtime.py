@@ -237,11 +237,13 @@ class CallRuntime:
         self.publish("call", "arrived", call, adopted=adopted)
         await self._run(call, adopted, direct)
 
-    async def _run(self, call: Call, adopted: bool, direct: bool = False, resumed: bool = False) -> None:
+    async def _run(self, call: Call, adopted: bool, direct: bool = False, answered: bool = False,
+                   bridged: bool = False) -> None:
         session = None if adopted or direct else InboundSession(self.options.flow)
         end: CallEvent = HungUp(Party.CALLER)
         try:
-            end = await InboundCall(self.ctx, call, session).run(adopted=adopted, direct=direct, resumed=resumed)
+            end = await InboundCall(self.ctx, call, session).run(adopted=adopted, direct=direct, answered=answered,
+                                                                 bridged=bridged)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
@@ -316,7 +318,9 @@ class CallRuntime:
     async def _resume(self, call: Call, found: Resume) -> None:
         self.publish("call", "resumed", call, agent_id=call.agent_id, held=call.held)
         if call.direction == "inbound":
-            await self._run(call, adopted=True, resumed=True)
+            if not found.bridge_id:  # the agent answered while the service was away
+                await self.rows.update(call, agent_id=call.agent_id)
+            await self._run(call, adopted=True, answered=True, bridged=bool(found.bridge_id))
         else:
             await outbound.run_resumed(self.ctx, call)
 

@@ -9,6 +9,8 @@ channel, without I/O:
   out of the bridge), and its agent is on that call again;
 - any other bridge `call-<id>` of ours that no call owns is **destroyed** (its channels come back to our
   application and are judged like the rest);
+- an agent leg answered while the service was away (in our application, in no bridge) and its waiting
+  caller are **connected** (a resume without a bridge yet);
 - a caller in our application that no call owns is **queued** again at its original arrival time (it was
   in the IVR, waiting, or its conversation's other party is gone);
 - every other leg of ours (a ringing agent phone, an unbridged agent or outside leg, a survey, a snoop, a
@@ -24,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
-from callcenter.ari.app_args import AppArgs, decode_app_data, in_app
+from callcenter.ari.app_args import AppArgs, LegKind, decode_app_data, in_app
 from callcenter.ari.ari_events import Bridge, Channel
 
 BRIDGE_PREFIX = "call-"
@@ -43,7 +45,8 @@ class OpenCall:
 
 @dataclass(frozen=True)
 class Resume:
-    """A conversation still bridged in Asterisk: take it up again."""
+    """A conversation still bridged in Asterisk: take it up again. Without `bridge_id` the agent answered
+    while the service was away: the two are bridged now."""
 
     call_id: str
     channel_id: str  # the call's own channel (the caller; the agent's phone on calls we place)
@@ -101,6 +104,7 @@ def plan(
             handled.update((own.id, others[0]))
         else:
             out.destroy_bridges.append(bridge.id)
+    _answered_while_away(out, channels, bridges, open_calls, alive, handled, app_name, owned)
     for channel in channels:
         if channel.id in owned or channel.id in handled:
             continue
@@ -119,6 +123,39 @@ def plan(
         and not _owned_call(call, owned)
     ]
     return out
+
+
+def _answered_while_away(
+    out: Plan,
+    channels: Collection[Channel],
+    bridges: Collection[Bridge],
+    open_calls: Mapping[str, OpenCall],
+    alive: Mapping[str, Channel],
+    handled: set[str],
+    app_name: str,
+    owned: Collection[str],
+) -> None:
+    """An agent's phone answered while the service was away: the leg is in our application, in no bridge,
+    and its waiting caller is alive: connect the two (the first such leg of a call; others are hung up)."""
+    bridged = {c for b in bridges for c in b.channels}
+    for channel in channels:
+        args = _args(channel, app_name)
+        if args is None or args.kind is not LegKind.AGENT or channel.id in owned or channel.id in bridged:
+            continue
+        call = open_calls.get(args.call_id)
+        own = alive.get(call.channel_id) if call is not None and call.direction == "inbound" else None
+        if call is None or own is None or own.id in owned or own.id in handled or _args(own, app_name) is None:
+            continue
+        out.resume.append(Resume(call.id, own.id, channel.id, "", held=False))
+        handled.update((own.id, channel.id))
+
+
+def agent_of(channel_id: str, call_id: str) -> str | None:
+    """The agent an agent leg of `call_id` rings (`<call id>-<agent>-<n>`); None for other legs."""
+    parts = channel_id.split("-")
+    if len(parts) == 3 and parts[0] == call_id and parts[1] != "out":
+        return parts[1]
+    return None
 
 
 def _owned_call(call: OpenCall, owned: Collection[str]) -> bool:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from callcenter.acd import Agent, AgentState
 from callcenter.ari.ari_events import Bridge, Channel
-from callcenter.domain.adoption import OpenCall, Resume, plan
+from callcenter.domain.adoption import OpenCall, Resume, agent_of, plan
 from callcenter.domain.agent_session import resume_call
 from callcenter.domain.call_lifecycle import HungUp, Outcome, Party, apply, replayed
 
@@ -133,3 +133,16 @@ def test_an_agent_whose_conversation_was_resumed_is_on_that_call_again() -> None
     agent = Agent("8001", state=AgentState.WRAP_UP, wrap_up_until=now)
     assert resume_call(agent, CALL, now) is AgentState.WRAP_UP
     assert (agent.state, agent.call_id, agent.wrap_up_until) == (AgentState.ON_CALL, CALL, None)
+
+
+def test_an_agent_leg_answered_while_the_service_was_away_is_connected_to_its_caller() -> None:
+    other = stasis(f"{CALL}-8002-2", "agent", CALL)  # ring-all: a second answered leg is hung up
+    found = plan([CALLER, AGENT_LEG, other], [], OPEN, app_name=APP, owned=())
+    assert found.resume == [Resume(CALL, "1733.1", AGENT_LEG.id, "", held=False)]
+    assert found.hang_up == [other.id] and found.queue == [] and found.close == []
+
+
+def test_the_agent_of_a_leg_is_read_from_its_name() -> None:
+    assert agent_of(f"{CALL}-8001-7", CALL) == "8001"
+    assert agent_of(f"{CALL}-out-3", CALL) is None
+    assert agent_of(f"{OUT}-callee", OUT) is None
