@@ -88,7 +88,7 @@ async def _call_speech(app: web.Application) -> AsyncIterator[None]:
     if running.calls is None:
         yield
         return
-    service = build_call_speech(running.calls, app[SPEECH], app[SETTINGS].telephony)
+    service = build_call_speech(running.calls.ctx, app[SPEECH], app[SETTINGS].telephony)
     running.call_speech = service
     await service.start()
     yield

@@ -67,3 +67,12 @@ def restore(agent: Agent, session: AgentSession, now: datetime) -> None:
         now if state is S.READY else None)
     agent.wrap_up_until = now + timedelta(seconds=agent.wrap_up_s) if state is S.WRAP_UP else None
     agent.calls_handled = 0
+
+
+def resume_call(agent: Agent, call_id: str, now: datetime) -> AgentState:
+    """The agent's conversation outlived a restart of the runtime (it was re-adopted): the agent is on that
+    call again, whatever the restore made of the stored session. Returns the state before."""
+    old = agent.state
+    agent.state, agent.state_since, agent.call_id = S.ON_CALL, now, call_id
+    agent.reason, agent.wrap_up_until, agent.idle_since = None, None, None
+    return old
