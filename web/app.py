@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import live, pages
+from web import live, pages, security
 from web.api import calls, cases, console, evaluation, geo, notify, open311, photos, reference, transcriptions
 from web.auth import setup_auth
 from web.errors import error_middleware
@@ -32,6 +32,7 @@ def build_app(services: AppServices) -> web.Application:
     app[SPEECH] = services.speech
     app[RUNNING] = Running()
     setup_auth(app)
+    security.setup(app)
     for module in ROUTES:
         module.setup(app)
     setup_lifecycle(app)

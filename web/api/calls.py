@@ -13,6 +13,7 @@ from callcenter.ari.client import AriError
 from callcenter.control import CallControl, LiveCall
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
+from core.privacy import numbers_for
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
@@ -45,6 +46,16 @@ class SuperviseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     mode: Literal["listen", "whisper", "barge"]
     extension: str | None = Field(None, max_length=16)  # the supervisor's phone; default: own extension
+
+
+def call_numbers(role: Any, row: dict[str, Any]) -> dict[str, Any]:
+    """A call record with the citizen's number (caller inbound, called outbound) as the role may see it."""
+    return numbers_for(role, row, "caller" if row.get("direction", "inbound") == "inbound" else "called")
+
+
+def masked_snapshot(role: Any, snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The queue snapshot with waiting callers' numbers as the role may see them (core/privacy.py)."""
+    return {**snapshot, "waiting": [numbers_for(role, c, "caller") for c in snapshot.get("waiting", [])]}
 
 
 def _refused(exc: TelephonyError) -> ApiError:
@@ -98,25 +109,26 @@ async def set_state(request: web.Request) -> web.Response:
 
 @operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF)
 async def queue_status(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
-    return json_response(_runtime(request).snapshot())
+    user = await require_user(request, *STAFF)
+    return json_response(masked_snapshot(user.role, _runtime(request).snapshot()))
 
 
 @operation("GET", "/api/v1/calls", summary="通话记录列表", tag="calls", roles=STAFF)
 async def list_calls(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *STAFF)
     outcome = request.query.get("outcome") or None
-    return json_response({"items": await SqlCallRecords(request.app[ENGINE]).recent(100, outcome)})
+    rows = await SqlCallRecords(request.app[ENGINE]).recent(100, outcome)
+    return json_response({"items": [call_numbers(user.role, r) for r in rows]})
 
 
 @operation("GET", "/api/v1/calls/{call_id}", summary="通话详情（时间点、按键、录音、排队事件）", tag="calls",
            roles=STAFF, statuses={200: "OK", 404: "没有该通话"})
 async def call_detail(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *STAFF)
     call = await SqlCallRecords(request.app[ENGINE]).get(request.match_info["call_id"])
     if call is None:
         raise ApiError(404, "call_not_found", "没有该通话记录")
-    return json_response(call)
+    return json_response(call_numbers(user.role, call))
 
 
 def _live_call(request: web.Request, control: CallControl, user: Any) -> LiveCall:

@@ -9,6 +9,10 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from core import audit
+from core.accounts import User
+from core.db.engine import write_transaction
+from core.privacy import mask_phone, sees_full_number
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
 from ticketing.domain.workflow import PERMISSIONS, Command
@@ -17,7 +21,7 @@ from ticketing.services import NewCase
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
-from web.keys import CASES, ENGINE
+from web.keys import CASES, CLOCK, ENGINE
 from web.openapi import add_routes, operation
 
 
@@ -69,7 +73,8 @@ class ListQuery(BaseModel):
     date_from: date | None = Field(None, alias="from")
     date_to: date | None = Field(None, alias="to")
     q: str | None = Field(None, max_length=100)
-    phone: str | None = Field(None, pattern=r"^\+?[0-9-]{3,20}$")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9-]{3,20}$",
+                              description="来电号码（完整号码精确匹配；仅受理员、值班长，记入审计）")
     page: int = Field(1, ge=1, le=100000)
     per_page: int = Field(20, ge=1, le=100)
 
@@ -127,6 +132,8 @@ async def act_on_case(request: web.Request) -> web.Response:
 async def get_cases(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = validate(ListQuery, dict(request.query))
+    if query.phone is not None:
+        await _audit_phone_search(request, user, query.phone)
     ctx = await _context(request)
     tz = ctx.calendar.tz
     flt = CaseFilter(
@@ -140,6 +147,15 @@ async def get_cases(request: web.Request) -> web.Response:
 
 
 _DAY = timedelta(days=1)
+
+
+async def _audit_phone_search(request: web.Request, user: User, phone: str) -> None:
+    """Searching cases by a citizen's number: only roles that see full numbers, and every search audited."""
+    if not sees_full_number(user.role):
+        raise ApiError(403, "phone_filter_forbidden", f"{user.role.label}不能按来电号码检索案件")
+    async with write_transaction(request.app[ENGINE]) as conn:
+        await audit.append(conn, request.app[CLOCK](), user.username, "case_phone_search", mask_phone(phone),
+                           {"role": user.role.value}, request.remote)
 
 
 def setup(app: web.Application) -> None:

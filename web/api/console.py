@@ -20,10 +20,11 @@ from callcenter.domain.agent_session import ExtensionInUse
 from callcenter.legs import TelephonyError
 from core import pinyin
 from core.accounts import User
+from core.privacy import FULL_NUMBER_ROLES
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role, State
 from ticketing.geo.domain.geometry import M_PER_DEG_LAT, M_PER_DEG_LON_EQ, distance_m, m_per_deg_lon
-from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, mask_phone, summary
+from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, summary
 from ticketing.reference import ReferenceData
 from web.auth import require_user
 from web.errors import ApiError, parse_body
@@ -32,7 +33,7 @@ from web.keys import CASES, CLOCK, ENGINE, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "dispatcher", "admin")
-PHONE_ROLES = ("agent", "lead", "admin")
+PHONE_ROLES = tuple(sorted(r.value for r in FULL_NUMBER_ROLES - {Role.SYSTEM}))  # core/privacy.py
 OPEN_STATES = tuple(s.value for s in State if s not in (State.CLOSED, State.INVALID))
 NOT_READY_REASONS = {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"}
 _CATEGORY_INDEX = web.AppKey("category_index", dict[int, list["CategoryEntry"]])
@@ -302,10 +303,6 @@ async def get_map_cases(request: web.Request) -> web.Response:
               "state": i["state"], "state_label": i["state_label"], "category": i["category"]["name"],
               "address": i["address"]} for i in found["items"] if i["lat"] is not None]
     return json_response({"items": items})
-
-
-def mask_for(role: Role | str, phone: str | None) -> str | None:
-    return phone if str(role) in PHONE_ROLES else mask_phone(phone)
 
 
 def setup(app: web.Application) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import delete, func, select
 from core import audit
 from core.accounts import User
 from core.db.timeutil import from_db, to_db
+from core.privacy import mask_phone, phone_for
 from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
@@ -20,14 +21,12 @@ from ticketing.notify.service import NotifyService
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import department_webhooks, outbox, sms_optouts, webhook_deliveries
 from ticketing.notify.webhooks import save_webhook
-from ticketing.queries import mask_phone
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
 from web.keys import CASES, CLOCK, ENGINE, RUNNING
 from web.openapi import add_routes, operation
 
-PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD})  # they call citizens back; others see masked numbers
 PHONE = r"^\+?[0-9][0-9-]{2,19}$"
 
 
@@ -70,7 +69,7 @@ def _service(request: web.Request) -> NotifyService:
 
 
 def _phone(user: User, phone: str | None) -> str | None:
-    return phone if user.role in PHONE_ROLES else mask_phone(phone)
+    return phone_for(user.role, phone)
 
 
 def _when(value: datetime | None) -> str | None:

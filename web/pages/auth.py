@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aiohttp import web
 
 from core.accounts import User
@@ -9,19 +11,14 @@ from web.auth import clear_session_cookie, current_session, current_user, home_f
 from web.auth import set_session_cookie as set_cookie
 from web.csrf import LOGIN_COOKIE, new_login_token, same
 from web.keys import CLOCK, ENGINE, SETTINGS
+from web.security import safe_next
 from web.sessions import login, logout
 from web.templating import render
+from web.throttle import LOGIN_THROTTLE, LoginThrottle
 
 
 def remote_of(request: web.Request) -> str | None:
     return request.remote
-
-
-def safe_next(value: str | None) -> str | None:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and not value.startswith("/login"):
-        return value
-    return None
 
 
 def landing(request: web.Request, user: User) -> str:
@@ -59,10 +56,20 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not username or not password:
         return _login_page(request, error="请输入用户名和密码", username=username, status=400)
     security = request.app[SETTINGS].security
-    result = await login(request.app[ENGINE], username, password, request.app[CLOCK](),
-                         max_failures=security.login_max_failures, lockout_minutes=security.login_lockout_minutes,
-                         remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
+    throttle, client, now = request.app[LOGIN_THROTTLE], remote_of(request) or "", request.app[CLOCK]()
+    wait = throttle.wait_s(client, now)
+    if wait:
+        response = _login_page(request, error=f"登录尝试过于频繁，请 {wait} 秒后再试", username=username, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    throttle.attempted(now)
+    async with throttle.hashing:
+        result = await login(request.app[ENGINE], username, password, now,
+                             max_failures=security.login_max_failures,
+                             lockout_minutes=security.login_lockout_minutes,
+                             remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
     if result.user is None or result.token is None:
+        throttle.failed(client, now)
         return _login_page(request, error=result.error, username=username, status=401)
     target = safe_next(str(form.get("next", ""))) or landing(request, result.user)
     response = web.HTTPSeeOther(target)
@@ -91,6 +98,10 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    security = app[SETTINGS].security
+    app[LOGIN_THROTTLE] = LoginThrottle(
+        per_client=security.login_client_failures, global_per_minute=security.login_global_per_minute,
+        window=timedelta(minutes=security.login_window_minutes), hash_concurrency=security.login_hash_concurrency)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)
