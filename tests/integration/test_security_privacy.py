@@ -16,8 +16,11 @@ NUMBER = "13812340000"
 
 async def _audit(site: Site, action: str) -> list[dict[str, Any]]:
     async with site.client.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(audit_log).where(audit_log.c.action == action)
-                                   .order_by(audit_log.c.id))).mappings().all()
+        rows = (
+            (await conn.execute(select(audit_log).where(audit_log.c.action == action).order_by(audit_log.c.id)))
+            .mappings()
+            .all()
+        )
     return [dict(r) for r in rows]
 
 
@@ -46,8 +49,11 @@ async def test_the_phone_filter_is_exact_normalised_audited_and_only_for_agents_
         assert status == 403 and body["error"]["code"] == "phone_filter_forbidden", user
     rows = await _audit(site, "case_phone_search")
     expected = [("agent01", mask_phone(s)) for s in ("0000", "40000", "2340000")]
-    assert [(r["actor"], r["target"]) for r in rows] == [*expected, ("lead01", "138****0000"),
-                                                         ("lead01", mask_phone("138-1234-0000"))]
+    assert [(r["actor"], r["target"]) for r in rows] == [
+        *expected,
+        ("lead01", "138****0000"),
+        ("lead01", mask_phone("138-1234-0000")),
+    ]
     assert all(NUMBER not in str(r) for r in rows)
 
 

@@ -19,10 +19,19 @@ NUMBER = "13812345678"
 MASKED = "138****5678"
 
 
-@pytest.mark.parametrize(("role", "full", "reveal"), [
-    (Role.AGENT, True, False), (Role.LEAD, True, False), (Role.SYSTEM, True, False),
-    (Role.DISPATCHER, False, True), (Role.DEPARTMENT, False, True), (Role.INSPECTOR, False, True),
-    (Role.ADMIN, False, False), (Role.LEADER, False, False)])
+@pytest.mark.parametrize(
+    ("role", "full", "reveal"),
+    [
+        (Role.AGENT, True, False),
+        (Role.LEAD, True, False),
+        (Role.SYSTEM, True, False),
+        (Role.DISPATCHER, False, True),
+        (Role.DEPARTMENT, False, True),
+        (Role.INSPECTOR, False, True),
+        (Role.ADMIN, False, False),
+        (Role.LEADER, False, False),
+    ],
+)
 def test_one_rule_decides_who_sees_and_who_may_reveal_full_numbers(role: Role, full: bool, reveal: bool) -> None:
     assert sees_full_number(role) is full and sees_full_number(role.value) is full
     assert may_reveal(role) is reveal
