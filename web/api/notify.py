@@ -16,6 +16,7 @@ from core.privacy import mask_phone, phone_for
 from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
+from ticketing.notify.domain.destinations import refused_url
 from ticketing.notify.scheduled_callbacks import list_callbacks
 from ticketing.notify.service import NotifyService
 from ticketing.notify.sql import insert_ignore
@@ -24,7 +25,7 @@ from ticketing.notify.webhooks import save_webhook
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
-from web.keys import CASES, CLOCK, ENGINE, RUNNING
+from web.keys import CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
 
 PHONE = r"^\+?[0-9][0-9-]{2,19}$"
@@ -137,6 +138,10 @@ async def put_webhook(request: web.Request) -> web.Response:
     if department not in (await request.app[CASES].reference()).departments:
         raise ApiError(404, "not_found", f"部门 {department} 不存在或已停用")
     body = await parse_body(request, WebhookBody)
+    cfg = request.app.get(NOTIFY_CONFIG) or request.app[SETTINGS].notify
+    refused = refused_url(body.url, allow_http=cfg.webhook_allow_http, allow_private=cfg.webhook_allow_private)
+    if refused is not None:
+        raise ApiError(422, "webhook_url_refused", refused)
     await save_webhook(request.app[ENGINE], department, body.url, body.secret, body.active, user.username,
                        request.app[CLOCK]())
     await _audit(request, user, "webhook.update", department, {"url": body.url, "active": body.active})
