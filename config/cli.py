@@ -123,6 +123,9 @@ def demo_seed(password: str | None) -> None:
     from core.db.migrate import upgrade
 
     settings = _settings()
+    if not settings.security.demo_mode:
+        raise click.ClickException("演示数据只能在演示模式下载入（security.demo_mode: true，或环境变量 "
+                                   "HOTLINE_SECURITY__DEMO_MODE=true）：演示账号共用一个密码，不能出现在正式站点")
     upgrade(settings.database_url(), schema=settings.database.schema_name)
     password = password or _demo_password(settings)
     added = _run(lambda s: _seed_demo(s, password))

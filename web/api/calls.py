@@ -9,18 +9,22 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from callcenter.acd import IllegalAgentCommand, LogIn, LogOut, SetNotReady, SetReady
+from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.ari.client import AriError
 from callcenter.control import CallControl, LiveCall
+from callcenter.domain.agent_session import ExtensionInUse
 from callcenter.legs import TelephonyError
 from callcenter.records import SqlCallRecords
 from core.privacy import numbers_for
 from web.auth import require_user
 from web.errors import ApiError, parse_body
+from web.extensions import check_extension, own_extension
 from web.json import json_response
-from web.keys import ENGINE, RUNNING
+from web.keys import CLOCK, ENGINE, RUNNING
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "admin")
+AGENTS = ("agent", "lead")  # who has a phone: administrators manage, they do not take calls
 SUPERVISORS = ("lead",)
 
 
@@ -86,25 +90,44 @@ def _apply(control: CallControl, ext: str, command: Any) -> dict[str, Any]:
     return {"agent_id": ext, "state": agent.state, "reason": agent.reason}
 
 
-@operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入", tag="calls", roles=STAFF)
+@operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入（仅本人分机）", tag="calls", roles=AGENTS)
 async def login(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
-    return json_response(_apply(_runtime(request), request.match_info["ext"], LogIn()))
+    user = await require_user(request, *AGENTS)
+    ext = request.match_info["ext"]
+    await check_extension(request, user, ext, "login")
+    sessions = request.app[AGENT_SESSIONS]
+    try:
+        sessions.check_sign_in(ext, user.username)
+    except ExtensionInUse as exc:
+        raise ApiError(409, exc.code, str(exc)) from exc
+    result = _apply(_runtime(request), ext, LogIn())
+    await sessions.sign_in(ext, user.username, request.app[CLOCK]())
+    return json_response(result)
 
 
-@operation("POST", "/api/v1/agents/{ext}/logout", summary="坐席签出", tag="calls", roles=STAFF)
+@operation("POST", "/api/v1/agents/{ext}/logout", summary="坐席签出（本人分机；值班长可签出任一分机）", tag="calls",
+           roles=AGENTS)
 async def logout(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
-    return json_response(_apply(_runtime(request), request.match_info["ext"], LogOut()))
+    user = await require_user(request, *AGENTS)
+    ext = request.match_info["ext"]
+    await check_extension(request, user, ext, "control")
+    result = _apply(_runtime(request), ext, LogOut())
+    sessions = request.app[AGENT_SESSIONS]
+    holder = sessions.holder(ext)
+    if holder is not None:
+        await sessions.sign_out(holder)
+    return json_response(result)
 
 
-@operation("POST", "/api/v1/agents/{ext}/state", summary="设置坐席状态（就绪/未就绪）", tag="calls",
-           body=AgentStateBody, roles=STAFF)
+@operation("POST", "/api/v1/agents/{ext}/state", summary="设置坐席状态（就绪/未就绪；本人分机，值班长任一分机）",
+           tag="calls", body=AgentStateBody, roles=AGENTS)
 async def set_state(request: web.Request) -> web.Response:
-    await require_user(request, *STAFF)
+    user = await require_user(request, *AGENTS)
     body = await parse_body(request, AgentStateBody)
+    ext = request.match_info["ext"]
+    await check_extension(request, user, ext, "control")
     command = SetReady() if body.state == "ready" else SetNotReady(body.reason)
-    return json_response(_apply(_runtime(request), request.match_info["ext"], command))
+    return json_response(_apply(_runtime(request), ext, command))
 
 
 @operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF)
@@ -131,12 +154,13 @@ async def call_detail(request: web.Request) -> web.Response:
     return json_response(call_numbers(user.role, call))
 
 
-def _live_call(request: web.Request, control: CallControl, user: Any) -> LiveCall:
+async def _live_call(request: web.Request, control: CallControl, user: Any) -> LiveCall:
     """A live call the user may control: leads and admins any, an agent only the call at its extension."""
     call = control.live_call(request.match_info["call_id"])
     if call is None:
         raise ApiError(404, "call_not_live", "该通话不在进行中")
-    if user.role.value == "agent" and (not user.extension or call.agent_id != user.extension):
+    mine = await own_extension(request, user)
+    if user.role.value == "agent" and (not mine or call.agent_id != mine):
         raise ApiError(403, "not_your_call", "只能操作本分机正在处理的通话")
     return call
 
@@ -152,7 +176,7 @@ async def hold(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = await parse_body(request, HoldBody)
     runtime = _runtime(request)
-    call = _live_call(request, runtime, user)
+    call = await _live_call(request, runtime, user)
     on = (not call.held) if body.on is None else body.on
     try:
         held = await runtime.hold(call.id, on, actor=user.username)
@@ -167,7 +191,7 @@ async def hold(request: web.Request) -> web.Response:
 async def hangup(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     runtime = _runtime(request)
-    call = _live_call(request, runtime, user)
+    call = await _live_call(request, runtime, user)
     try:
         await runtime.hang_up(call.id)
     except TelephonyError as exc:
@@ -183,7 +207,7 @@ async def transfer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = await parse_body(request, TransferBody)
     runtime = _runtime(request)
-    call_id = _live_call(request, runtime, user).id
+    call_id = (await _live_call(request, runtime, user)).id
     try:
         await runtime.transfer(call_id, body.kind, body.target, actor=user.username)
     except TelephonyError as exc:
@@ -191,13 +215,15 @@ async def transfer(request: web.Request) -> web.Response:
     return json_response({"call_id": call_id, "transferred": True, "kind": body.kind, "target": body.target})
 
 
-@operation("POST", "/api/v1/calls/originate", summary="外呼（先振铃坐席话机，再经中继呼叫号码）", tag="calls",
-           body=OriginateBody, roles=STAFF, statuses={202: "已发起", 409: "坐席忙"})
+@operation("POST", "/api/v1/calls/originate", summary="外呼（先振铃本人分机话机，再经中继呼叫号码）", tag="calls",
+           body=OriginateBody, roles=AGENTS, statuses={202: "已发起", 403: "不是本人的分机", 409: "坐席忙"})
 async def originate(request: web.Request) -> web.Response:
-    user = await require_user(request, *STAFF)
+    user = await require_user(request, *AGENTS)
     body = await parse_body(request, OriginateBody)
+    ext = _extension(body.extension or await own_extension(request, user), user)
+    await check_extension(request, user, ext, "originate")
     try:
-        call_id = await _runtime(request).originate(_extension(body.extension, user), body.number)
+        call_id = await _runtime(request).originate(ext, body.number)
     except TelephonyError as exc:
         raise _refused(exc) from exc
     return json_response({"call_id": call_id, "number": body.number}, status=202)
@@ -208,9 +234,10 @@ async def originate(request: web.Request) -> web.Response:
 async def supervise(request: web.Request) -> web.Response:
     user = await require_user(request, *SUPERVISORS)
     body = await parse_body(request, SuperviseBody)
+    ext = _extension(body.extension or await own_extension(request, user), user)
+    await check_extension(request, user, ext, "originate")  # the supervisor's own phone rings
     try:
-        result = await _runtime(request).supervise(request.match_info["call_id"],
-                                                   _extension(body.extension, user), body.mode,
+        result = await _runtime(request).supervise(request.match_info["call_id"], ext, body.mode,
                                                    actor=user.username)
     except TelephonyError as exc:
         raise _refused(exc) from exc

@@ -28,6 +28,7 @@ from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, summary
 from ticketing.reference import ReferenceData
 from web.auth import require_user
 from web.errors import ApiError, parse_body
+from web.extensions import check_extension
 from web.json import json_response
 from web.keys import CASES, CLOCK, ENGINE, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
@@ -222,12 +223,14 @@ async def get_agent(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/console/agent", summary="坐席签入/签出、就绪、未就绪（原因）、结束整理",
-           tag="console", body=AgentActionBody, roles=("agent", "lead"))
+           tag="console", body=AgentActionBody, roles=("agent", "lead"),
+           statuses={200: "坐席状态", 403: "不是本人的分机", 409: "分机已被他人签入或状态不允许"})
 async def post_agent(request: web.Request) -> web.Response:
     user = await require_user(request, "agent", "lead")
     body = await parse_body(request, AgentActionBody)
     sessions = request.app[AGENT_SESSIONS]
     await sessions.load()
+    await check_extension(request, user, body.extension, "login" if body.action == "login" else "control")
     if body.action == "login":
         try:
             sessions.check_sign_in(body.extension, user.username)
