@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import audit
@@ -138,8 +138,19 @@ async def logout(engine: AsyncEngine, session: Session, now: datetime, remote: s
         await audit.append(conn, now, session.user.username, "logout", session.user.username, {}, remote)
 
 
-async def revoke_user_sessions(conn: AsyncConnection, user_id: int, now: datetime) -> None:
-    """End every open session of a user (password reset, deactivation)."""
-    await conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
-                                                  web_sessions.c.revoked_at.is_(None))
-                       .values(revoked_at=to_db(now)))
+async def revoke_user_sessions(conn: AsyncConnection, user_id: int, now: datetime, *,
+                               keep: str | None = None) -> None:
+    """End every open session of a user (password reset, deactivation), but `keep` (a password change)."""
+    stmt = update(web_sessions).where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(web_sessions.c.id != keep)
+    await conn.execute(stmt.values(revoked_at=to_db(now)))
+
+
+async def purge_sessions(engine: AsyncEngine, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
+    """Delete sessions that expired or were revoked more than `keep` ago (the audit log keeps the logins)."""
+    cutoff = to_db(now - keep)
+    async with write_transaction(engine) as conn:
+        result = await conn.execute(delete(web_sessions).where(
+            (web_sessions.c.expires_at < cutoff) | (web_sessions.c.revoked_at < cutoff)))
+    return int(result.rowcount or 0)

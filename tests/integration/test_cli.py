@@ -80,3 +80,20 @@ def test_calendar_set_enters_a_holiday(cli) -> None:  # type: ignore[no-untyped-
     cli("db", "upgrade")
     assert "2027-01-01: holiday" in cli("calendar", "set", "2027-01-01", "holiday", "--name", "元旦").stdout
     assert cli("calendar", "set", "2027-13-01", "holiday", ok=False).exit_code != 0
+
+
+def test_tokens_are_listed_and_revoked_and_users_deactivated(cli) -> None:  # type: ignore[no-untyped-def]
+    cli("db", "upgrade")
+    cli("db", "seed")
+    cli("user", "add", "agent07", "--role", "agent", "--password", "a-long-secret-1")
+    cli("token", "create", "agent07", "--label", "脚本")
+    listed = cli("token", "list", "agent07").stdout.strip().splitlines()
+    assert len(listed) == 1 and "\tagent07\tactive\t" in listed[0] and listed[0].endswith("脚本")
+    token_id = listed[0].split("\t")[0]
+    assert "revoked" in cli("token", "revoke", token_id).stdout
+    assert "\trevoked\t" in cli("token", "list").stdout
+    assert cli("token", "revoke", token_id, ok=False).exit_code != 0
+    cli("token", "create", "agent07")
+    assert "deactivated" in cli("user", "deactivate", "agent07").stdout
+    assert "\tactive\t" not in cli("token", "list", "agent07").stdout  # deactivation revoked the new one
+    assert "activated" in cli("user", "activate", "agent07").stdout

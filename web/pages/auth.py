@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from aiohttp import web
+from sqlalchemy import update
 
+from core import accounts, audit
 from core.accounts import User
+from core.db.engine import write_transaction
+from core.errors import DomainError
+from core.tables import users
 from web.auth import clear_session_cookie, current_session, current_user, home_for, require_page_user
 from web.auth import set_session_cookie as set_cookie
 from web.csrf import LOGIN_COOKIE, new_login_token, same
 from web.keys import CLOCK, ENGINE, SETTINGS
 from web.security import safe_next
-from web.sessions import login, logout
+from web.sessions import login, logout, revoke_user_sessions
 from web.templating import render
 from web.throttle import LOGIN_THROTTLE, LoginThrottle
 
@@ -87,9 +93,43 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def account(request: web.Request) -> web.StreamResponse:
+async def account(request: web.Request, *, error: str | None = None, notice: str | None = None,
+                  status: int = 200) -> web.Response:
     user = await require_page_user(request)
-    return render("case/account.html", request, {"title": "我的账户", "account": user})
+    return render("case/account.html", request, {"title": "我的账户", "account": user, "error": error,
+                                                 "notice": notice or request.query.get("notice")}, status=status)
+
+
+async def account_view(request: web.Request) -> web.StreamResponse:
+    return await account(request)
+
+
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    """Self-service password change: the current password, then the new one twice. Other sessions end."""
+    user = await require_page_user(request)
+    session = await current_session(request)
+    if session is None:  # a bearer token cannot change the password of a browser account
+        return await account(request, error="请在浏览器中登录后修改密码", status=403)
+    form = await request.post()
+    old, new, again = (str(form.get(k, ""))[:256] for k in ("current_password", "new_password", "confirm_password"))
+    if new != again:
+        return await account(request, error="两次输入的新密码不一致", status=422)
+    if new == old:
+        return await account(request, error="新密码不能与当前密码相同", status=422)
+    engine, now = request.app[ENGINE], request.app[CLOCK]()
+    async with engine.connect() as conn:
+        stored = await accounts.password_hash_of(conn, user.id)
+    if not await asyncio.to_thread(accounts.verify_password, stored, old):
+        return await account(request, error="当前密码不正确", status=422)
+    try:
+        new_hash = await asyncio.to_thread(accounts.hash_password, new)
+    except DomainError as exc:
+        return await account(request, error=exc.message, status=exc.status)
+    async with write_transaction(engine) as conn:
+        await conn.execute(update(users).where(users.c.id == user.id).values(password_hash=new_hash))
+        await revoke_user_sessions(conn, user.id, now, keep=session.id)
+        await audit.append(conn, now, user.username, "password_changed", user.username, {}, remote_of(request))
+    raise web.HTTPSeeOther("/me?notice=密码已修改，其他设备上的登录已退出")
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -105,6 +145,7 @@ def setup(app: web.Application) -> None:
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)
-    app.router.add_get("/me", account)
+    app.router.add_get("/me", account_view)
+    app.router.add_post("/me/password", password_submit)
     if not any(r.canonical == "/" for r in app.router.resources()):
         app.router.add_get("/", root)
