@@ -18,6 +18,7 @@ from ticketing.domain.model import Role
 from ticketing.domain.workflow import PERMISSIONS, Command
 from ticketing.queries import CaseFilter, ViewContext, case_view, created_view, list_cases
 from ticketing.services import NewCase
+from web.api.photos import check_photo_ids
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
@@ -56,7 +57,8 @@ class ActionBody(BaseModel):
     reason: str | None = Field(None, max_length=2000)
     department: str | None = Field(None, max_length=32)
     notes: str | None = Field(None, max_length=4000)
-    photos: list[str] | None = Field(None, max_length=20)
+    photos: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] | None = Field(
+        None, max_length=20, description="照片编号（POST /api/v1/photos 返回；须为本人上传或本案件已有）")
     value: float | None = Field(None, gt=0, le=1000)
     unit: Literal["working_hours", "working_days", "emergency_hours", "calendar_hours"] | None = None
     confirmed: bool | None = None
@@ -121,6 +123,9 @@ async def act_on_case(request: web.Request) -> web.Response:
         raise ApiError(404, "unknown_command", f"未知操作：{name}")
     body = await parse_body(request, ActionBody)
     params: dict[str, Any] = body.model_dump(exclude={"version", "reason"}, exclude_none=True)
+    if body.photos:
+        async with request.app[ENGINE].connect() as conn:
+            await check_photo_ids(conn, case_no, user, body.photos)
     command = Command(name, user.actor, expected_version=body.version, reason=body.reason, params=params)
     await request.app[CASES].act(case_no, command)
     async with request.app[ENGINE].connect() as conn:

@@ -17,7 +17,7 @@ from transcribe.audio import AudioFormatError, read_wav
 from transcribe.ports import EngineUnavailable
 from transcribe.service import SpeechService
 from web.auth import require_user
-from web.errors import ApiError
+from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
 from web.keys import SPEECH
 from web.openapi import add_routes, operation
@@ -42,13 +42,16 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         raise ApiError(413, "upload_too_large", f"文件过大，最大 {limit // (1024 * 1024)} MB")
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
+        reader = await multipart_reader(request)
+        try:
             part = await reader.next()
-        if part is None:
-            raise ApiError(400, "missing_file", "请以 multipart 字段 file 上传 WAV 文件")
-        data = await part.read(decode=False)
+            while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
+                part = await reader.next()
+            if part is None:
+                raise ApiError(400, "missing_file", "请以 multipart 字段 file 上传 WAV 文件")
+            data = await part.read(decode=False)
+        except BAD_MULTIPART as exc:
+            raise ApiError(400, "bad_multipart", "multipart/form-data 请求格式不正确") from exc
     elif request.content_type in WAV_TYPES:
         data = await request.read()
     else:

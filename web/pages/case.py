@@ -25,7 +25,7 @@ from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.workflow import NEEDS_REASON, PERMISSIONS, Command
 from ticketing.queries import ViewContext, case_view
-from web.api.photos import save_photo
+from web.api.photos import check_photo_ids, save_photo
 from web.auth import require_page_user
 from web.keys import CASES, CLOCK, ENGINE
 from web.pages.auth import remote_of
@@ -126,7 +126,9 @@ async def command_params(request: web.Request, user: User, name: str,
     if str(form.get("satisfaction", "")) in ("1", "2", "3"):
         params["satisfaction"] = int(str(form.get("satisfaction")))
     if name == "submit_result":
-        ids = [i for i in str(form.get("photo_ids", "")).split(",") if i.strip()]
+        ids = [i.strip() for i in str(form.get("photo_ids", "")).split(",") if i.strip()]
+        async with request.app[ENGINE].connect() as conn:
+            await check_photo_ids(conn, request.match_info["case_no"], user, ids)
         for upload in form.getall("photos", []):
             if isinstance(upload, web.FileField) and upload.filename:
                 ids.append((await save_photo(request.app, user, upload.file.read())).id)
@@ -144,6 +146,11 @@ async def act_submit(request: web.Request) -> web.StreamResponse:
         version = int(str(form.get("version", "")))
     except ValueError:
         return await render_case(request, user, case_no, error="缺少案件版本号，请刷新页面后重试", status=400)
+    view = await load_view(request, user, case_no)
+    if name not in {a["command"] for a in view["allowed_actions"]}:  # before anything (photos) is stored
+        if version != view["version"]:
+            return await render_case(request, user, case_no, error=STALE_MESSAGE, status=409)
+        return await render_case(request, user, case_no, error="当前状态或角色不能执行该操作", status=403)
     try:
         params = await command_params(request, user, name, form)
         reason = str(form.get("reason", "")).strip() or None
