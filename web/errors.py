@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from core.errors import DomainError
@@ -92,4 +93,5 @@ async def multipart_reader(request: web.Request) -> Any:
     return reader
 
 
-BAD_MULTIPART = (ValueError, AssertionError, LookupError)  # what a malformed multipart body raises while read
+# What a malformed multipart body raises while it is read (bad part headers are HttpProcessingError).
+BAD_MULTIPART = (ValueError, AssertionError, LookupError, HttpProcessingError)

@@ -73,7 +73,7 @@ async def test_transfer_and_originate_map_refusals_and_validate_input(api: Api) 
     status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent02", json={"kind": "fax", "target": "1"})
     assert status == 422
     status, error = await api.call("POST", "/api/v1/calls/originate", "agent01", json={"number": "13800138000"})
-    assert status == 422 and error["error"]["code"] == "extension_required"  # agent01 has no extension
+    assert status == 409 and error["error"]["code"] == "extension_required"  # agent01 holds no extension
     status, error = await api.call("POST", "/api/v1/calls/originate", "agent01",
                                    json={"number": "13800138000", "extension": "8001"})
     assert status == 403 and error["error"]["code"] == "not_your_extension"  # 8001 is agent02's

@@ -24,6 +24,7 @@ from web.keys import CLOCK, ENGINE, RUNNING
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "admin")
+TELEPHONY_OFF = "电话平台未启用或未连接（telephony_disabled）"
 AGENTS = ("agent", "lead")  # who has a phone: administrators manage, they do not take calls
 SUPERVISORS = ("lead",)
 
@@ -43,7 +44,7 @@ class TransferBody(BaseModel):
 class OriginateBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     number: str = Field(pattern=r"^\+?\d{3,20}$")
-    extension: str | None = Field(None, max_length=16)  # default: the user's own extension
+    extension: str | None = Field(None, pattern=r"^\d{2,8}$")  # default: the extension the user holds
 
 
 class SuperviseBody(BaseModel):
@@ -69,7 +70,7 @@ def _refused(exc: TelephonyError) -> ApiError:
 def _extension(given: str | None, user: Any) -> str:
     ext = given or user.extension
     if not ext:
-        raise ApiError(422, "extension_required", "请指定分机号（账号未绑定分机）")
+        raise ApiError(409, "extension_required", "请先在受理台签入分机，或指定本人的分机号（账号未绑定分机）")
     return str(ext)
 
 
@@ -90,7 +91,8 @@ def _apply(control: CallControl, ext: str, command: Any) -> dict[str, Any]:
     return {"agent_id": ext, "state": agent.state, "reason": agent.reason}
 
 
-@operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入（仅本人分机）", tag="calls", roles=AGENTS)
+@operation("POST", "/api/v1/agents/{ext}/login", summary="坐席签入（仅本人分机）", tag="calls", roles=AGENTS,
+           statuses={200: "OK", 503: TELEPHONY_OFF})
 async def login(request: web.Request) -> web.Response:
     user = await require_user(request, *AGENTS)
     ext = request.match_info["ext"]
@@ -106,7 +108,8 @@ async def login(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/agents/{ext}/logout", summary="坐席签出（本人分机；值班长可签出任一分机）", tag="calls",
-           roles=AGENTS)
+           roles=AGENTS,
+           statuses={200: "OK", 503: TELEPHONY_OFF})
 async def logout(request: web.Request) -> web.Response:
     user = await require_user(request, *AGENTS)
     ext = request.match_info["ext"]
@@ -120,7 +123,8 @@ async def logout(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/agents/{ext}/state", summary="设置坐席状态（就绪/未就绪；本人分机，值班长任一分机）",
-           tag="calls", body=AgentStateBody, roles=AGENTS)
+           tag="calls", body=AgentStateBody, roles=AGENTS,
+           statuses={200: "OK", 503: TELEPHONY_OFF})
 async def set_state(request: web.Request) -> web.Response:
     user = await require_user(request, *AGENTS)
     body = await parse_body(request, AgentStateBody)
@@ -130,7 +134,8 @@ async def set_state(request: web.Request) -> web.Response:
     return json_response(_apply(_runtime(request), ext, command))
 
 
-@operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF)
+@operation("GET", "/api/v1/queue", summary="排队与坐席状态", tag="calls", roles=STAFF,
+           statuses={200: "OK", 503: TELEPHONY_OFF})
 async def queue_status(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     return json_response(masked_snapshot(user.role, _runtime(request).snapshot()))
@@ -171,7 +176,8 @@ class HoldBody(BaseModel):
 
 
 @operation("POST", "/api/v1/calls/{call_id}/hold", summary="保持或恢复通话（市民听等待音乐）", tag="calls",
-           body=HoldBody, roles=STAFF, statuses={200: "返回保持状态", 404: "通话不在进行中"})
+           body=HoldBody, roles=STAFF,
+           statuses={200: "返回保持状态", 404: "通话不在进行中", 503: TELEPHONY_OFF})
 async def hold(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = await parse_body(request, HoldBody)
@@ -187,7 +193,8 @@ async def hold(request: web.Request) -> web.Response:
     return json_response({"call_id": call.id, "held": held})
 
 
-@operation("POST", "/api/v1/calls/{call_id}/hangup", summary="挂断通话", tag="calls", roles=STAFF)
+@operation("POST", "/api/v1/calls/{call_id}/hangup", summary="挂断通话", tag="calls", roles=STAFF,
+           statuses={200: "OK", 503: TELEPHONY_OFF})
 async def hangup(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     runtime = _runtime(request)
@@ -202,7 +209,8 @@ async def hangup(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/calls/{call_id}/transfer", summary="盲转（坐席、队列或外线号码）", tag="calls",
-           body=TransferBody, roles=STAFF, statuses={200: "已转接", 404: "通话不在进行中", 409: "目标坐席不可用"})
+           body=TransferBody, roles=STAFF,
+           statuses={200: "已转接", 404: "通话不在进行中", 409: "目标坐席不可用", 503: TELEPHONY_OFF})
 async def transfer(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     body = await parse_body(request, TransferBody)
@@ -216,7 +224,8 @@ async def transfer(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/calls/originate", summary="外呼（先振铃本人分机话机，再经中继呼叫号码）", tag="calls",
-           body=OriginateBody, roles=AGENTS, statuses={202: "已发起", 403: "不是本人的分机", 409: "坐席忙"})
+           body=OriginateBody, roles=AGENTS,
+           statuses={202: "已发起", 403: "不是本人的分机", 409: "坐席忙", 503: TELEPHONY_OFF})
 async def originate(request: web.Request) -> web.Response:
     user = await require_user(request, *AGENTS)
     body = await parse_body(request, OriginateBody)
@@ -230,7 +239,8 @@ async def originate(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/calls/{call_id}/supervise", summary="值班长监听、耳语或强插", tag="calls",
-           body=SuperviseBody, roles=SUPERVISORS, statuses={202: "已发起", 404: "通话不在进行中"})
+           body=SuperviseBody, roles=SUPERVISORS,
+           statuses={202: "已发起", 404: "通话不在进行中", 503: TELEPHONY_OFF})
 async def supervise(request: web.Request) -> web.Response:
     user = await require_user(request, *SUPERVISORS)
     body = await parse_body(request, SuperviseBody)

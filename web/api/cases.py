@@ -23,7 +23,7 @@ from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
 from web.keys import CASES, CLOCK, ENGINE
-from web.openapi import add_routes, operation
+from web.openapi import DOC_REFINERS, add_routes, operation
 
 
 def _finite(value: float | None) -> float | None:
@@ -163,5 +163,14 @@ async def _audit_phone_search(request: web.Request, user: User, phone: str) -> N
                            {"role": user.role.value}, request.remote)
 
 
+async def _document_categories(app: web.Application, document: dict[str, Any]) -> None:
+    """category_code: exactly the active categories of the reference data (what creation accepts)."""
+    codes = sorted(c.code for c in (await app[CASES].reference()).categories.values() if c.active)
+    schema = document["components"]["schemas"].get("CreateCaseBody", {}).get("properties", {}).get("category_code")
+    if schema is not None and codes:
+        schema["enum"] = codes
+
+
 def setup(app: web.Application) -> None:
     add_routes(app, create_case, get_case, act_on_case, get_cases)
+    app.setdefault(DOC_REFINERS, []).append(_document_categories)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -76,7 +77,28 @@ def search_categories(entries: list[CategoryEntry], query: str, limit: int) -> l
     return [t[-1] for t in sorted(ranked, key=lambda t: t[:4])[:limit]]
 
 
-@operation("GET", "/api/v1/categories/search", summary="类别检索（名称、拼音、首字母或代码）", tag="console")
+PHONE_PATTERN = r"^\+?[0-9-]*[0-9][0-9-]*$"
+
+
+class CategorySearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=40, pattern=r"\S", description="类别名称、拼音、首字母或代码")
+    limit: int = Field(10, ge=1, le=50)
+
+
+class DuplicatesQuery(BaseModel):
+    category: str = Field(pattern=r"^[0-9]{5}$", description="5 位类别代码")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius: int = Field(200, ge=1, le=2000, description="半径（米）")
+
+
+class CallerQuery(BaseModel):
+    phone: str = Field(max_length=32, pattern=PHONE_PATTERN, description="来电号码")
+    call_id: str | None = Field(None, max_length=64, description="正在接听的通话（不算作历史）")
+
+
+@operation("GET", "/api/v1/categories/search", summary="类别检索（名称、拼音、首字母或代码）", tag="console",
+           query=CategorySearchQuery)
 async def get_category_search(request: web.Request) -> web.Response:
     await require_user(request)
     query = request.query.get("q", "").strip()
@@ -113,7 +135,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     raw = request.query.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise ApiError(400, f"bad_{name}", f"参数 {name} 应为 {low}–{high} 的整数")
     return int(raw)
 
@@ -124,11 +146,11 @@ async def _context(request: web.Request) -> ViewContext:
 
 
 @operation("GET", "/api/v1/console/duplicates", summary="附近同类未结案件（疑似重复）", tag="console",
-           roles=STAFF)
+           roles=STAFF, query=DuplicatesQuery)
 async def get_duplicates(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     category = request.query.get("category", "")
-    if not (len(category) == 5 and category.isdigit()):
+    if not re.fullmatch(r"[0-9]{5}", category):
         raise ApiError(400, "bad_category", "参数 category 应为 5 位类别代码")
     lat, lon = _number(request, "lat", -90, 90), _number(request, "lon", -180, 180)
     radius = _int(request, "radius", 200, 1, 2000)
@@ -147,11 +169,11 @@ async def get_duplicates(request: web.Request) -> web.Response:
 
 
 @operation("GET", "/api/v1/console/caller", summary="来电历史（同一号码的通话与案件）", tag="console",
-           roles=PHONE_ROLES)
+           roles=PHONE_ROLES, query=CallerQuery)
 async def get_caller(request: web.Request) -> web.Response:
     user = await require_user(request, *PHONE_ROLES)
     phone = request.query.get("phone", "").strip()
-    if not phone or len(phone) > 32 or not phone.lstrip("+").replace("-", "").isdigit():
+    if len(phone) > 32 or not re.fullmatch(PHONE_PATTERN, phone):
         raise ApiError(400, "bad_phone", "参数 phone 应为电话号码")
     current = request.query.get("call_id", "")  # the call being answered is not an earlier one
     ctx = await _context(request)
@@ -246,9 +268,11 @@ async def post_agent(request: web.Request) -> web.Response:
             raise ApiError(exc.status, exc.code, exc.message) from exc
         except IllegalAgentCommand as exc:
             raise ApiError(409, exc.code, "当前状态下不能执行该操作") from exc
+    holder = sessions.holder(body.extension)
     if body.action == "logout":
-        await sessions.sign_out(user.username)
-    else:
+        if holder is not None:
+            await sessions.sign_out(holder)  # the holder, or a lead signing an agent out
+    elif holder in (None, user.username):
         await sessions.sign_in(body.extension, user.username, request.app[CLOCK]())
     return json_response(await agent_status(request, user, sessions.extension_of(user.username)))
 

@@ -217,7 +217,7 @@ async def get_optouts(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/notify/optouts", summary="登记短信退订", tag="notify", body=OptOutBody,
-           roles=("admin",))
+           roles=("admin",), statuses={201: "已登记退订"})
 async def post_optout(request: web.Request) -> web.Response:
     user = await require_user(request, Role.ADMIN)
     body = await parse_body(request, OptOutBody)

@@ -41,6 +41,15 @@ FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": (
 UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
 
 
+UPLOAD_DOC = {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "minItems": 1, "maxItems": MAX_FILES,
+                 "items": {"type": "string", "format": "binary"},
+                 "description": "JPEG、PNG 或 WebP 图片（按内容识别），每张不超过 8 MB；字段名 file 或 photos"}}},
+    "encoding": {"file": {"contentType": "image/jpeg, image/png, image/webp"}},
+}
+
+
 class PhotoRejected(DomainError):
     code = "photo_rejected"
     status = 415
@@ -174,7 +183,7 @@ async def _read_parts(request: web.Request) -> list[bytes]:
 
 
 @operation("POST", "/api/v1/photos", summary="上传现场照片（multipart，返回照片编号，用于处置反馈）", tag="cases",
-           roles=tuple(r.value for r in UPLOAD_ROLES),
+           roles=tuple(r.value for r in UPLOAD_ROLES), upload=UPLOAD_DOC,
            statuses={201: "已保存：照片编号与缩略图地址", 413: "图片过大", 415: "不是 multipart 或不是图片",
                      429: "超过每日上传数量"})
 async def upload_photos(request: web.Request) -> web.Response:

@@ -6,6 +6,7 @@ Tokens are made with `hotline token create NAME` (shown once; only the hash is s
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -48,11 +49,12 @@ async def get_tokens(request: web.Request) -> web.Response:
 
 
 @operation("DELETE", "/api/v1/tokens/{token_id}", summary="吊销访问令牌（本人；管理员可吊销任何人的）",
-           tag="accounts", statuses={200: "已吊销", 404: "没有该有效令牌"})
+           tag="accounts", statuses={200: "已吊销", 404: "没有该有效令牌"},
+           path_params={"token_id": {"type": "string", "pattern": r"^[0-9]{1,12}$", "description": "令牌编号"}})
 async def delete_token(request: web.Request) -> web.Response:
     user = await require_user(request)
     raw = request.match_info["token_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    if not re.fullmatch(r"[0-9]{1,12}", raw):
         raise ApiError(404, "token_not_found", "没有该有效令牌")
     now = request.app[CLOCK]()
     async with write_transaction(request.app[ENGINE]) as conn:

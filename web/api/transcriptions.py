@@ -28,8 +28,10 @@ WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 
 
 class SearchQuery(BaseModel):
-    q: str | None = Field(None, description="要查找的文字（在规范化后的转写文本中匹配）")
-    call_id: str | None = Field(None, description="某一通话的全部转写（IVR 描述、实时、录音）")
+    q: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S",
+                          description="要查找的文字（在规范化后的转写文本中匹配）；q 与 call_id 至少给一个")
+    call_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"\S",
+                                description="某一通话的全部转写（IVR 描述、实时、录音）")
     limit: int = Field(20, ge=1, le=100)
 
 
@@ -73,7 +75,11 @@ def _check_wav(path: str) -> None:
 
 
 @operation("POST", "/api/v1/transcriptions", summary="上传 WAV 录音，返回转写文字、分段及建议的小类和地点",
-           tag="speech", roles=ROLES,
+           tag="speech", roles=ROLES, upload={
+               "schema": {"type": "object", "required": ["file"], "properties": {
+                   "file": {"type": "string", "format": "binary",
+                            "description": "WAV 录音（也可直接以 audio/wav 上传）"}}},
+               "encoding": {"file": {"contentType": "audio/wav"}}},
            statuses={200: "OK", 400: "缺少文件", 413: "文件过大或过长", 415: "不是 WAV", 422: "音频无法读取",
                      503: "语音识别不可用（未安装模型）"})
 async def post_transcription(request: web.Request) -> web.Response:

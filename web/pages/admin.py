@@ -3,6 +3,7 @@ working calendar, reference lists."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -131,7 +132,7 @@ async def revoke_token(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["token_id"]
     now = request.app[CLOCK]()
     async with write_transaction(request.app[ENGINE]) as conn:
-        done = raw.isdigit() and await accounts.revoke_token(conn, int(raw), now)
+        done = bool(re.fullmatch(r"[0-9]{1,12}", raw)) and await accounts.revoke_token(conn, int(raw), now)
         if done:
             await audit.append(conn, now, admin.username, "token_revoked", raw, {}, remote_of(request))
     forget_tokens(request.app)
