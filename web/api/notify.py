@@ -26,7 +26,7 @@ from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
 from web.keys import CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS
-from web.openapi import add_routes, operation
+from web.openapi import DOC_REFINERS, add_routes, operation
 
 PHONE = r"^\+?[0-9][0-9-]{2,19}$"
 
@@ -44,7 +44,8 @@ class CallbackQuery(Page):
 
 class WebhookBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500, description="部门系统接收地址")
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500,
+                     description="部门系统接收地址：https（演示可配置允许 http），不得指向本机、内网、链路本地等地址")
     secret: str = Field(min_length=16, max_length=200, description="HMAC-SHA256 签名密钥")
     active: bool = True
 
@@ -241,6 +242,26 @@ async def delete_optout(request: web.Request) -> web.Response:
     return json_response({"phone": mask_phone(phone), "opted_out": False})
 
 
+HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+
+
+async def _document_webhooks(app: web.Application, document: dict[str, Any]) -> None:
+    """The webhook URL as this site accepts it (https unless notify.webhook_allow_http), for departments that
+    exist: the document states what PUT enforces."""
+    cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
+    scheme = "https?" if cfg.webhook_allow_http else "https"
+    body = document["components"]["schemas"].get("WebhookBody", {}).get("properties", {})
+    if "url" in body:
+        body["url"]["pattern"] = rf"^{scheme}://{HOST}(?::[1-9][0-9]{{0,3}})?(?:/[!-~]*)?$"
+    codes = sorted((await app[CASES].reference()).departments)
+    for path in ("/api/v1/notify/webhooks/{department}", "/api/v1/notify/webhooks/{department}/deliveries"):
+        for op in document["paths"].get(path, {}).values():
+            for param in op.get("parameters", []):
+                if param["name"] == "department" and codes:
+                    param["schema"] = {"type": "string", "enum": codes}
+
+
 def setup(app: web.Application) -> None:
     add_routes(app, get_outbox, get_inbox, get_webhooks, put_webhook, get_deliveries, get_callbacks, post_callback,
                get_optouts, post_optout, delete_optout)
+    app.setdefault(DOC_REFINERS, []).append(_document_webhooks)
