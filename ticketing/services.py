@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.db.engine import write_transaction
 from core.errors import Forbidden, InvalidParameters
 from core.places import ComponentFacts, Location, PlaceFacts
+from core.privacy import normalize_phone
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
 from ticketing.db.tables import calendar_days, cases
@@ -252,7 +253,8 @@ def _case_fields(new: NewCase, actor: Actor, location: Location | None, suggesti
                  component: ComponentFacts | None) -> dict[str, Any]:
     place = location.place if location else PlaceFacts()
     return {
-        "source": new.source, "description": new.description.strip(), "caller_phone": new.caller_phone,
+        "source": new.source, "description": new.description.strip(),
+        "caller_phone": normalize_phone(new.caller_phone) if new.caller_phone else None,
         "caller_name": new.caller_name, "address": (location.address if location else None) or new.address,
         "lat": location.lat if location else None, "lon": location.lon if location else None,
         "cell_code": place.cell_code, "community_code": place.community_code, "street_code": place.street_code,

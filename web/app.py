@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from web import live, pages
-from web.api import calls, cases, console, evaluation, geo, notify, open311, photos, reference, transcriptions
+from web import live, pages, security
+from web.api import calls, cases, console, evaluation, geo, notify, open311, photos, reference, tokens, transcriptions
 from web.auth import setup_auth
 from web.errors import error_middleware
 from web.keys import BUS, CASES, CLOCK, ENGINE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
@@ -15,7 +15,7 @@ from web.pages import wallboard
 
 # Route modules in the order their middlewares nest (pages' error pages, then Open311's own errors).
 ROUTES = (cases, reference, geo, calls, transcriptions, pages, photos, open311, console, live, console_page,
-          wallboard, notify, evaluation)
+          wallboard, notify, evaluation, tokens)
 
 
 def build_app(services: AppServices) -> web.Application:
@@ -32,6 +32,7 @@ def build_app(services: AppServices) -> web.Application:
     app[SPEECH] = services.speech
     app[RUNNING] = Running()
     setup_auth(app)
+    security.setup(app)
     for module in ROUTES:
         module.setup(app)
     setup_lifecycle(app)

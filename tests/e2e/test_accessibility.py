@@ -45,6 +45,7 @@ PAGES: dict[str, Visit] = {
     "/admin/users": Visit("admin"),
     "/admin/calendar": Visit("admin"),
     "/admin/departments": Visit("admin"),
+    "/admin/tokens": Visit("admin"),
     "/admin/categories": Visit("admin"),
 }
 

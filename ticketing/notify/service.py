@@ -45,6 +45,7 @@ class NotifyService:
     runtime: Callable[[], Any] = lambda: None  # the call runtime (web.keys.Running.calls) or None
     channel: SmsChannel | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    _hooks: aiohttp.ClientSession | None = field(default=None, repr=False)  # webhooks: guarded resolver
     inbox: asyncio.Queue[Any] | None = field(default=None, repr=False)  # the bus subscription, if any
     busy: bool = False
     _caught_up_to: datetime | None = field(default=None, repr=False)
@@ -69,6 +70,8 @@ class NotifyService:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._hooks is not None:
+            await self._hooks.close()
 
     # --- sweeps ---------------------------------------------------------------------------------------
 
@@ -80,7 +83,14 @@ class NotifyService:
         return await outbox.deliver_outbox(self.engine, self.cfg, self.channel, now)
 
     async def deliver_webhooks(self, now: datetime) -> webhooks.WebhookReport:
-        return await webhooks.deliver_webhooks(self.engine, self.cfg, self.session, now)
+        return await webhooks.deliver_webhooks(self.engine, self.cfg, self.webhook_session, now)
+
+    def webhook_session(self) -> aiohttp.ClientSession:
+        """Department webhooks get their own client: it refuses private and loopback addresses when it
+        resolves a host (so a DNS answer cannot steer a delivery into our network) unless the site allows it."""
+        if self._hooks is None or self._hooks.closed:
+            self._hooks = webhooks.webhook_client(self.cfg)
+        return self._hooks
 
     async def catch_up(self, now: datetime) -> int:
         """Replay recent case history through the reactions (all idempotent): nothing lost to a crash.

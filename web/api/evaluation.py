@@ -21,7 +21,7 @@ from web.auth import require_user
 from web.errors import ApiError, validate
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, SETTINGS
-from web.openapi import add_routes, operation
+from web.openapi import DOC_REFINERS, add_routes, operation
 
 EVALUATION = web.AppKey("evaluation", EvaluationService)
 ROLES = (Role.LEADER, Role.LEAD, Role.ADMIN, Role.DEPARTMENT)
@@ -202,3 +202,12 @@ def setup(app: web.Application) -> None:
     app[EVALUATION] = EvaluationService(app[ENGINE], catalog, load_profiles(catalog),
                                         ZoneInfo(settings.working_time.timezone), app[CLOCK])
     add_routes(app, get_indicators, get_scores, get_drilldown)
+    app.setdefault(DOC_REFINERS, []).append(_document_indicators)
+
+
+async def _document_indicators(app: web.Application, document: dict[str, Any]) -> None:
+    """The drilldown's `indicator`: exactly the catalog's indicator ids (what the service accepts)."""
+    ids = sorted(app[EVALUATION].catalog.indicators)
+    for param in document["paths"].get("/api/v1/evaluation/drilldown", {}).get("get", {}).get("parameters", []):
+        if param["name"] == "indicator" and ids:
+            param["schema"] = {**param["schema"], "enum": ids}
