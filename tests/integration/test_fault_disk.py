@@ -1,8 +1,12 @@
-"""A full disk under the photo folder: a clear 507 with a Chinese message, nothing half-kept, recovery after.
+"""A full disk under the photos or the recordings: a clear error, nothing half-kept, calls go on.
 
-The photo folder is a real, small file system: a 1 MiB tmpfs the test mounts over `<data dir>/photos` and
-unmounts after (root only; skipped otherwise). The test fills it with a filler file until the kernel says
-ENOSPC, then uploads through the API.
+Photos: a clear 507 with a Chinese message, nothing half-kept, uploads work again once space is freed.
+Recordings: a citizen's call through the real Asterisk is connected and carried on unrecorded, and the call
+says why (an event `recording_unavailable`, no recording named).
+
+Each folder is a real, small file system: a 1 MiB tmpfs the test mounts over `<data dir>/photos` or over the
+test Asterisk's recording folder and unmounts after (root only; skipped otherwise). The test fills it with a
+filler file until the kernel says ENOSPC.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from aiohttp import FormData
 from PIL import Image
 from sqlalchemy import func, select
 
+from callcenter.acd import LogIn, SetReady
+from callcenter.rig.confgen import recordings_dir
+from callcenter.runtime import CallRuntime
+from callcenter.settings import TelephonySettings
 from config.bootstrap import engine_for
 from config.settings import Settings
+from tests.sip.audio import rms, samples, windows
+from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp, to_alaw, wait_outcome
 from web.tables import photos
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="mounting a tmpfs needs root")
@@ -137,3 +147,38 @@ async def test_photo_storage_full_is_documented(api) -> None:  # type: ignore[no
     status, doc = await api.call("GET", "/api/v1/openapi.json", None)
     assert status == 200
     assert "507" in doc["paths"]["/api/v1/photos"]["post"]["responses"]
+
+
+@pytest.mark.asterisk
+@pytest.mark.slow
+async def test_call_on_a_full_recording_disk_goes_on_unrecorded_and_says_so(
+    call_runtime: CallRuntime, asterisk: TelephonySettings, audio_fixtures: Path, tmp_path: Path
+) -> None:
+    agent = BaresipAgent(asterisk, "8001", tmp_path / "agent8001", make_tone(tmp_path))
+    await agent_online(call_runtime, agent, "8001")
+    call_runtime.acd.command("8001", LogIn())
+    call_runtime.acd.command("8001", SetReady())
+    to_alaw(audio_fixtures / "callers" / "c01.wav", tmp_path)
+    with small_filesystem(recordings_dir(asterisk)) as folder:
+        fill(folder)
+        try:
+            result = await run_sipp(
+                asterisk, "citizen_report.xml", service="12319", workdir=tmp_path, keys={"caller": "13800138001"}
+            )
+            assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+            record = await wait_outcome(call_runtime)
+        finally:
+            await agent.stop()
+
+    # The conversation took place: answered by the agent, who heard the caller, ended by the caller.
+    assert record["outcome"] == "answered" and record["agent_id"] == "8001"
+    assert record["hangup_by"] == "caller"
+    heard = agent.heard()
+    assert heard, "the agent phone dumped what it received"
+    got, rate = samples(heard[0])
+    assert max(rms(w) for w in windows(got, rate)) > 300, "the agent heard the caller"
+    # The call names no recording that does not exist, and says why.
+    assert record["call_recording"] is None
+    missing = [e for e in record["events"] if e["kind"] == "recording_unavailable"]
+    assert len(missing) == 1 and missing[0]["detail"]["reason"] == "disk_full"
+    assert missing[0]["detail"]["free_bytes"] < asterisk.recording_min_free_mb * 1024 * 1024
