@@ -98,6 +98,11 @@ def is_unavailable(exc: BaseException) -> bool:
     return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
 
 
+def pool_exhausted(exc: BaseException) -> bool:
+    """Whether `exc` is the pool's timeout: the database answers, but every connection stayed in use."""
+    return isinstance(exc, sa_exc.TimeoutError)
+
+
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = weakref.WeakKeyDictionary()
 
