@@ -154,7 +154,7 @@ async def test_database_restart_under_case_creation(rig: Rig) -> None:
 
     rig.confirmed |= {a.body["case_no"] for a in load.answers if a.status == 201}
     stored, unconfirmed = _check_stored(rig, load)
-    _report("database", load, stored, unconfirmed)
+    _report("database", load, stored, unconfirmed, f"first 201 {first_ok - restarted_at:.2f} s after the restart")
 
     # The service itself logged the outage as such, not as unhandled errors.
     log = rig.service.log()
@@ -217,7 +217,7 @@ async def test_service_killed_under_case_creation_loses_no_confirmed_case(rig: R
     _report("kill", load, stored, unconfirmed)
 
 
-def _report(name: str, load: Load, stored: dict, unconfirmed: set) -> None:
+def _report(name: str, load: Load, stored: dict, unconfirmed: set, extra: str = "") -> None:
     counts = {
         phase: (
             sum(a.status == 201 for a in load.answers if a.phase == phase),
@@ -229,6 +229,7 @@ def _report(name: str, load: Load, stored: dict, unconfirmed: set) -> None:
     path = Path(__file__).resolve().parents[2] / "test-artifacts" / f"fault-{name}.txt"
     path.parent.mkdir(exist_ok=True)
     path.write_text(
-        f"{name}: 201/(503 or refused) by phase: {line}; stored {len(stored)} in all, unconfirmed {len(unconfirmed)}\n"
+        f"{name}: 201/(503 or refused) by phase: {line}; stored {len(stored)} in all, unconfirmed "
+        f"{len(unconfirmed)}; {extra}\n"
     )
     print(path.read_text())
