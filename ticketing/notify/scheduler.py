@@ -115,8 +115,11 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
         service.busy = True
         try:
             await service.on_case_event(event.kind, event.data, event.at, clock())
-        except Exception:  # the catch-up sweep replays history, so one failure here is repaired later
-            log.exception("notify reaction to %s failed", event.kind)
+        except Exception as exc:  # the catch-up sweep replays history, so one failure here is repaired later
+            if is_unavailable(exc):
+                log.warning("notify reaction to %s postponed, database unavailable", event.kind)
+            else:
+                log.exception("notify reaction to %s failed", event.kind)
             continue
         finally:
             service.busy = False
