@@ -44,6 +44,9 @@ class TelephonySettings(BaseModel):
     wrapup_s: int = Field(10, ge=0, le=600)
     blocklist: tuple[str, ...] = ()
     record_calls: bool = True
+    # A 10-minute call is ~10 MB of WAV. Below this much free space the call is connected unrecorded and the call
+    # row says why, instead of Asterisk reporting a recording it could not write (it does: RecordingFinished).
+    recording_min_free_mb: int = Field(50, ge=0)
     benchmark_extensions: bool = False  # plain-dialplan IVR and app_queue numbers for bench/
     start_timeout_s: float = Field(20.0, gt=0)
 
