@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -18,11 +18,15 @@ from web.reports.archive import Publisher
 
 log = logging.getLogger("hotline.reports")
 INTERVAL_S = 3600
+# The first run waits a little after start-up: rendering a PDF should not compete with a starting service (nor
+# run in every short-lived test app); a due 通报 is still published within minutes of a start.
+START_DELAY_S = 300
 
 
 @asynccontextmanager
 async def running_bulletins(publisher: Publisher, clock: Callable[[], datetime],
-                            interval_s: int = INTERVAL_S) -> AsyncIterator[AsyncIOScheduler]:
+                            interval_s: int = INTERVAL_S, delay_s: int = START_DELAY_S
+                            ) -> AsyncIterator[AsyncIOScheduler]:
     scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def job() -> None:
@@ -34,7 +38,7 @@ async def running_bulletins(publisher: Publisher, clock: Callable[[], datetime],
             log.exception("monthly bulletin failed")
 
     scheduler.add_job(job, "interval", seconds=interval_s, id="bulletins", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC))
+                      next_run_time=datetime.now(UTC) + timedelta(seconds=delay_s))
     scheduler.start()
     try:
         yield scheduler
