@@ -40,39 +40,131 @@ FROM (SELECT i, i % 20 AS o,
 # (command, actor, role, from, to, at, condition, payload) in chronological order for every case.
 STEPS = [
     ("create", "'agent'||lpad((i%9)::text,2,'0')", "agent", "reported", "reported", "t", "true", "'{}'"),
-    ("accept", "'agent'||lpad((i%9)::text,2,'0')", "agent", "reported", "accepted", "t + interval '5 minutes'",
-     "true", "'{}'"),
-    ("register", "'lead'||lpad((i%3)::text,2,'0')", "lead", "accepted", "registered",
-     "t + interval '15 minutes'", "true", "'{}'"),
-    ("invalidate", "'lead'||lpad((i%3)::text,2,'0')", "lead", "registered", "invalid",
-     "t + interval '20 minutes'", "o = 0", "'{}'"),
-    ("dispatch", "'dispatcher'||lpad((i%4)::text,2,'0')", "dispatcher", "registered", "dispatched", "d", "o <> 0",
-     "json_build_object('department', dept)::text"),
-    ("acknowledge", "'dept-'||dept", "department", "dispatched", "dispatched", "d + interval '30 minutes'",
-     "o <> 0", "'{}'"),
-    ("request_backlog", "'dept-'||dept", "department", "dispatched", "dispatched", "d + interval '1 day'", "o = 1",
-     "'{}'"),
-    ("approve_backlog", "'dispatcher'||lpad((i%4)::text,2,'0')", "dispatcher", "dispatched", "backlog",
-     "d + interval '1 day 1 hour'", "o = 1", "'{}'"),
-    ("submit_result", "'dept-'||dept", "department", "dispatched", "handled", "d + interval '1 day'", "o = 4",
-     "'{}'"),
-    ("check_fail", "'inspector'||lpad((i%7)::text,2,'0')", "inspector", "handled", "dispatched",
-     "d + interval '1 day 1 hour'", "o = 4", "'{}'"),
+    (
+        "accept",
+        "'agent'||lpad((i%9)::text,2,'0')",
+        "agent",
+        "reported",
+        "accepted",
+        "t + interval '5 minutes'",
+        "true",
+        "'{}'",
+    ),
+    (
+        "register",
+        "'lead'||lpad((i%3)::text,2,'0')",
+        "lead",
+        "accepted",
+        "registered",
+        "t + interval '15 minutes'",
+        "true",
+        "'{}'",
+    ),
+    (
+        "invalidate",
+        "'lead'||lpad((i%3)::text,2,'0')",
+        "lead",
+        "registered",
+        "invalid",
+        "t + interval '20 minutes'",
+        "o = 0",
+        "'{}'",
+    ),
+    (
+        "dispatch",
+        "'dispatcher'||lpad((i%4)::text,2,'0')",
+        "dispatcher",
+        "registered",
+        "dispatched",
+        "d",
+        "o <> 0",
+        "json_build_object('department', dept)::text",
+    ),
+    (
+        "acknowledge",
+        "'dept-'||dept",
+        "department",
+        "dispatched",
+        "dispatched",
+        "d + interval '30 minutes'",
+        "o <> 0",
+        "'{}'",
+    ),
+    (
+        "request_backlog",
+        "'dept-'||dept",
+        "department",
+        "dispatched",
+        "dispatched",
+        "d + interval '1 day'",
+        "o = 1",
+        "'{}'",
+    ),
+    (
+        "approve_backlog",
+        "'dispatcher'||lpad((i%4)::text,2,'0')",
+        "dispatcher",
+        "dispatched",
+        "backlog",
+        "d + interval '1 day 1 hour'",
+        "o = 1",
+        "'{}'",
+    ),
+    ("submit_result", "'dept-'||dept", "department", "dispatched", "handled", "d + interval '1 day'", "o = 4", "'{}'"),
+    (
+        "check_fail",
+        "'inspector'||lpad((i%7)::text,2,'0')",
+        "inspector",
+        "handled",
+        "dispatched",
+        "d + interval '1 day 1 hour'",
+        "o = 4",
+        "'{}'",
+    ),
     ("submit_result", "'dept-'||dept", "department", "dispatched", "handled", "h", "o >= 3", "'{}'"),
-    ("check_pass", "'inspector'||lpad((i%7)::text,2,'0')", "inspector", "handled", "handled",
-     "h + interval '1 hour'", "o >= 3", "'{}'"),
-    ("close", "'lead'||lpad((i%3)::text,2,'0')", "lead", "handled", "closed", "h + interval '2 hours'", "o >= 3",
-     "'{}'"),
-    ("rate", "'system'", "system", "closed", "closed", "h + interval '1 day'", "o >= 3 AND i % 2 = 0",
-     "'{\"satisfaction\": 1}'"),
+    (
+        "check_pass",
+        "'inspector'||lpad((i%7)::text,2,'0')",
+        "inspector",
+        "handled",
+        "handled",
+        "h + interval '1 hour'",
+        "o >= 3",
+        "'{}'",
+    ),
+    (
+        "close",
+        "'lead'||lpad((i%3)::text,2,'0')",
+        "lead",
+        "handled",
+        "closed",
+        "h + interval '2 hours'",
+        "o >= 3",
+        "'{}'",
+    ),
+    (
+        "rate",
+        "'system'",
+        "system",
+        "closed",
+        "closed",
+        "h + interval '1 day'",
+        "o >= 3 AND i % 2 = 0",
+        "'{\"satisfaction\": 1}'",
+    ),
 ]
 
 # (stage, started, finished (NULL = open), due, condition)
 STAGES = [
     ("acceptance", "t", "t + interval '5 minutes'", "t + interval '30 minutes'", "true"),
     ("registration", "t + interval '5 minutes'", "t + interval '15 minutes'", "t + interval '2 hours'", "true"),
-    ("dispatching", "t + interval '15 minutes'", "CASE WHEN o = 0 THEN t + interval '20 minutes' ELSE d END",
-     "t + interval '75 minutes'", "true"),
+    (
+        "dispatching",
+        "t + interval '15 minutes'",
+        "CASE WHEN o = 0 THEN t + interval '20 minutes' ELSE d END",
+        "t + interval '75 minutes'",
+        "true",
+    ),
     ("handling", "d", "NULL", "d + interval '3 days'", "o IN (1, 2)"),
     ("handling", "d", "d + interval '1 day'", "d + interval '3 days'", "o = 4"),
     ("checking", "d + interval '1 day'", "d + interval '1 day 1 hour'", "d + interval '1 day 4 hours'", "o = 4"),
@@ -92,7 +184,8 @@ async def load(engine: Any, n: int) -> dict[str, float]:
     took: dict[str, float] = {}
     async with engine.begin() as conn:
         began = time.perf_counter()
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(f"""
             INSERT INTO cases (id, case_no, state, version, source, category_code, description, department_code,
                                street_code, community_code, cell_code, rework_count, reopen_count, extension_count,
                                created_by, created_at, updated_at)
@@ -100,25 +193,34 @@ async def load(engine: Any, n: int) -> dict[str, float]:
                    CASE WHEN o = 0 THEN 'invalid' WHEN o = 1 THEN 'backlog' WHEN o = 2 THEN 'dispatched'
                         ELSE 'closed' END, 1, CASE WHEN i % 5 = 0 THEN 'inspector' ELSE 'hotline' END, '10118',
                    'bench', dept, substr(cell, 1, 9), substr(cell, 1, 12), cell, 0, 0, 0, 'bench', t, t
-            FROM ({BASE}) b"""), {"n": n})
+            FROM ({BASE}) b"""),
+            {"n": n},
+        )
         took["cases"] = time.perf_counter() - began
         began = time.perf_counter()
         for command, actor, role, frm, to, at, cond, payload in STEPS:
-            await conn.execute(text(f"""
+            await conn.execute(
+                text(f"""
                 INSERT INTO case_history (case_id, at, actor, actor_role, command, from_state, to_state, payload)
                 SELECT i, {at}, {actor}, '{role}', '{command}', '{frm}', '{to}', ({payload})::json
-                FROM ({BASE}) b WHERE {cond} ORDER BY i"""), {"n": n})
+                FROM ({BASE}) b WHERE {cond} ORDER BY i"""),
+                {"n": n},
+            )
         took["history"] = time.perf_counter() - began
         began = time.perf_counter()
         for stage, started, finished, due, cond in STAGES:
-            await conn.execute(text(f"""
+            await conn.execute(
+                text(f"""
                 INSERT INTO case_stages (case_id, stage, started_at, due_at, yellow_at, limit_value, limit_unit,
                                          finished_at, light)
                 SELECT i, '{stage}', {started}, {due}, {due}, 1.0, 'working_days', {finished}, 'green'
-                FROM ({BASE}) b WHERE {cond}"""), {"n": n})
+                FROM ({BASE}) b WHERE {cond}"""),
+                {"n": n},
+            )
         took["stages"] = time.perf_counter() - began
-        await conn.execute(text("SELECT setval(pg_get_serial_sequence('case_history', 'id'), "
-                                "(SELECT max(id) FROM case_history))"))
+        await conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('case_history', 'id'), (SELECT max(id) FROM case_history))")
+        )
     async with engine.connect() as conn:
         await conn.execution_options(isolation_level="AUTOCOMMIT")
         began = time.perf_counter()
@@ -138,10 +240,12 @@ async def streamed_loop(engine: Any, catalog: Any, start: Any, end: Any, python_
     counts: Counter = Counter()
     began = time.perf_counter()
     async with engine.connect() as hconn, engine.connect() as sconn:
-        hist = await hconn.stream(select(case_history).order_by(case_history.c.case_id, case_history.c.id)
-                                  .execution_options(yield_per=20000))
-        stag = await sconn.stream(select(case_stages).order_by(case_stages.c.case_id)
-                                  .execution_options(yield_per=20000))
+        hist = await hconn.stream(
+            select(case_history).order_by(case_history.c.case_id, case_history.c.id).execution_options(yield_per=20000)
+        )
+        stag = await sconn.stream(
+            select(case_stages).order_by(case_stages.c.case_id).execution_options(yield_per=20000)
+        )
         stage_iter = stag.__aiter__()
         pending: Any = None
         current: int | None = None
@@ -169,8 +273,14 @@ async def streamed_loop(engine: Any, catalog: Any, start: Any, end: Any, python_
             facts = python_facts(history, stages, start, end)
             if not facts:
                 return
-            dept = next((h.payload.get("department") for h in reversed(history)
-                         if h.command in ("dispatch", "reopen") and h.at < end), None)
+            dept = next(
+                (
+                    h.payload.get("department")
+                    for h in reversed(history)
+                    if h.command in ("dispatch", "reopen") and h.at < end
+                ),
+                None,
+            )
             for s in sets:
                 if dept and evaluate(s.expr, facts):
                     counts[(dept, s.id)] += 1

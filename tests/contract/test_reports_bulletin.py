@@ -45,32 +45,70 @@ async def add_hotline_traffic(month: Month) -> None:
     ]
     async with month.engine.begin() as conn:
         for cid, enq, ans, end, outcome, agent in rows:
-            await conn.execute(calls.insert().values(
-                id=cid, caller="13800000000", arrived_at=to_db(enq - 20 * S), enqueued_at=to_db(enq),
-                answered_at=to_db(ans), ended_at=to_db(end), outcome=outcome, agent_id=agent, queue="hotline"))
-        await conn.execute(calls.insert().values(id="c5", arrived_at=to_db(t + 12000 * S),
-                                                 ended_at=to_db(t + 12060 * S), outcome="message"))
+            await conn.execute(
+                calls.insert().values(
+                    id=cid,
+                    caller="13800000000",
+                    arrived_at=to_db(enq - 20 * S),
+                    enqueued_at=to_db(enq),
+                    answered_at=to_db(ans),
+                    ended_at=to_db(end),
+                    outcome=outcome,
+                    agent_id=agent,
+                    queue="hotline",
+                )
+            )
+        await conn.execute(
+            calls.insert().values(
+                id="c5", arrived_at=to_db(t + 12000 * S), ended_at=to_db(t + 12060 * S), outcome="message"
+            )
+        )
         for kind, created, state, attempts, updated in (
-                ("queue", t + 11130 * S, "answered", 1, t + 11730 * S),  # called back 10 minutes later
-                ("missed", t + 14400 * S, "failed", 3, t + 18000 * S),
-                ("survey", t + 14400 * S, "answered", 1, t + 14500 * S)):  # a 回访 call: counted as a rating
-            await conn.execute(callbacks.insert().values(
-                kind=kind, number="13800000000", state=state, attempts=attempts, due_at=to_db(created),
-                requested_by="system", created_at=to_db(created), updated_at=to_db(updated)))
-        for n, (channel, created, sent) in enumerate((("sms", t + 3600 * S, t + 3660 * S),
-                                                      ("sms", t + 7200 * S, t + 7500 * S),
-                                                      ("sms", t + 7200 * S, None),
-                                                      ("internal", t + 7200 * S, t + 7201 * S))):
-            await conn.execute(outbox.insert().values(
-                dedup_key=f"k{n}", event="accepted", channel=channel,
-                recipient_kind="citizen" if channel == "sms" else "department", recipient="13800000000",
-                body="…", state="sent" if sent else "failed", attempts=1, next_attempt_at=to_db(created),
-                created_at=to_db(created), sent_at=to_db(sent)))
+            ("queue", t + 11130 * S, "answered", 1, t + 11730 * S),  # called back 10 minutes later
+            ("missed", t + 14400 * S, "failed", 3, t + 18000 * S),
+            ("survey", t + 14400 * S, "answered", 1, t + 14500 * S),
+        ):  # a 回访 call: counted as a rating
+            await conn.execute(
+                callbacks.insert().values(
+                    kind=kind,
+                    number="13800000000",
+                    state=state,
+                    attempts=attempts,
+                    due_at=to_db(created),
+                    requested_by="system",
+                    created_at=to_db(created),
+                    updated_at=to_db(updated),
+                )
+            )
+        for n, (channel, created, sent) in enumerate(
+            (
+                ("sms", t + 3600 * S, t + 3660 * S),
+                ("sms", t + 7200 * S, t + 7500 * S),
+                ("sms", t + 7200 * S, None),
+                ("internal", t + 7200 * S, t + 7201 * S),
+            )
+        ):
+            await conn.execute(
+                outbox.insert().values(
+                    dedup_key=f"k{n}",
+                    event="accepted",
+                    channel=channel,
+                    recipient_kind="citizen" if channel == "sms" else "department",
+                    recipient="13800000000",
+                    body="…",
+                    state="sent" if sent else "failed",
+                    attempts=1,
+                    next_attempt_at=to_db(created),
+                    created_at=to_db(created),
+                    sent_at=to_db(sent),
+                )
+            )
     back = month.clock.now
     for name, value in (("A", 1), ("D", 2), ("H", 3)):  # 满意, 基本满意, 不满意 (in the month, after closing)
         month.clock.now = month.end - 5 * timedelta(minutes=1)
-        await month.service.act(month.no[name], Command("rate", Actor("agent01", Role.AGENT),
-                                                        params={"satisfaction": value}))
+        await month.service.act(
+            month.no[name], Command("rate", Actor("agent01", Role.AGENT), params={"satisfaction": value})
+        )
     month.clock.now = back
 
 
@@ -83,9 +121,14 @@ async def month(db_settings: Settings, clock):  # type: ignore[no-untyped-def]
         await add_hotline_traffic(scenario)
         catalog = load_catalog()
         scenario.evaluation = EvaluationService(  # type: ignore[attr-defined]
-            engine, catalog, load_profiles(catalog), ZoneInfo(db_settings.working_time.timezone), clock)
-        scenario.publisher = Publisher(engine, scenario.evaluation, scenario.service.calendar,  # type: ignore[attr-defined]
-                                       "海盐县")
+            engine, catalog, load_profiles(catalog), ZoneInfo(db_settings.working_time.timezone), clock
+        )
+        scenario.publisher = Publisher(
+            engine,
+            scenario.evaluation,
+            scenario.service.calendar,  # type: ignore[attr-defined]
+            "海盐县",
+        )
         yield scenario
     finally:
         await engine.dispose()
@@ -96,15 +139,36 @@ async def test_hotline_levels_of_the_month_from_the_acd_statistics(month: Month)
     got = await data.hotline(month.engine, ev, month.month, *GroupBy)
     total = got[GroupBy.TOTAL][0].figures
     assert {k: total[k] for k in ("offered", "answered", "answered_within_target", "abandoned", "queue_callbacks")} == {
-        "offered": 4, "answered": 2, "answered_within_target": 1, "abandoned": 1, "queue_callbacks": 1}
+        "offered": 4,
+        "answered": 2,
+        "answered_within_target": 1,
+        "abandoned": 1,
+        "queue_callbacks": 1,
+    }
     assert (total["answer_rate"], total["service_level"], total["abandonment_rate"]) == (0.5, 0.25, 0.25)
     assert (total["average_wait_s"], total["average_handle_s"], total["average_abandon_s"]) == (15.0, 240.0, 40.0)
-    assert total["abandoned_by_wait"] == [{"up_to_s": 15.0, "count": 0}, {"up_to_s": 30.0, "count": 0},
-                                          {"up_to_s": 60.0, "count": 1}, {"up_to_s": None, "count": 0}]
-    assert {k: total[k] for k in ("callbacks_requested", "callbacks_made", "callbacks_reached", "callbacks_failed",
-                                  "callback_average_delay_s")} == {
-        "callbacks_requested": 2, "callbacks_made": 2, "callbacks_reached": 1, "callbacks_failed": 1,
-        "callback_average_delay_s": 600.0}
+    assert total["abandoned_by_wait"] == [
+        {"up_to_s": 15.0, "count": 0},
+        {"up_to_s": 30.0, "count": 0},
+        {"up_to_s": 60.0, "count": 1},
+        {"up_to_s": None, "count": 0},
+    ]
+    assert {
+        k: total[k]
+        for k in (
+            "callbacks_requested",
+            "callbacks_made",
+            "callbacks_reached",
+            "callbacks_failed",
+            "callback_average_delay_s",
+        )
+    } == {
+        "callbacks_requested": 2,
+        "callbacks_made": 2,
+        "callbacks_reached": 1,
+        "callbacks_failed": 1,
+        "callback_average_delay_s": 600.0,
+    }
     assert (total["surveys"], total["satisfied"], total["basically_satisfied"], total["unsatisfied"]) == (3, 1, 1, 1)
     assert total["satisfaction_rate"] == pytest.approx(2 / 3)
     assert (total["sms"], total["sms_sent"], total["sms_within_target"]) == (3, 2, 1)
@@ -118,16 +182,22 @@ async def test_hotline_levels_of_the_month_from_the_acd_statistics(month: Month)
     agents = {r.key: (r.figures["answered"], r.figures["answered_within_target"]) for r in got[GroupBy.AGENT]}
     assert agents == {"8001": (1, 1), "8002": (1, 0)}
     assert [(r.key, r.figures["offered"]) for r in got[GroupBy.QUEUE]] == [("hotline", 4)]
-    nothing = (await data.hotline(month.engine, ev, period("month", month.month.first - timedelta(days=1)),
-                                  GroupBy.TOTAL))[GroupBy.TOTAL][0].figures
+    nothing = (
+        await data.hotline(month.engine, ev, period("month", month.month.first - timedelta(days=1)), GroupBy.TOTAL)
+    )[GroupBy.TOTAL][0].figures
     assert nothing["offered"] == 0 and nothing["service_level"] is None  # no calls is not 0 % nor 100 %
 
 
 async def bulletin(month: Month, version: int | None = None) -> data.Bulletin:
     publisher = month.publisher  # type: ignore[attr-defined]
     dep, region = publisher.profiles(version)
-    return await data.build(month.engine, month.evaluation, month.month,  # type: ignore[attr-defined]
-                            department_profile=dep, region_profile=region)
+    return await data.build(
+        month.engine,
+        month.evaluation,
+        month.month,  # type: ignore[attr-defined]
+        department_profile=dep,
+        region_profile=region,
+    )
 
 
 async def test_the_bulletin_tables_rank_and_list_the_cases(month: Month) -> None:
@@ -171,8 +241,7 @@ async def test_xlsx_and_csv_read_back(month: Month) -> None:
 def pdf_text(content: bytes, tmp_path) -> str:  # type: ignore[no-untyped-def]
     path = tmp_path / "b.pdf"
     path.write_bytes(content)
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True,
-                          text=True).stdout
+    return subprocess.run(["pdftotext", "-layout", str(path), "-"], check=True, capture_output=True, text=True).stdout
 
 
 @pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils (scripts/apt-packages.txt)")
@@ -185,9 +254,19 @@ async def test_the_pdf_reads_back_and_is_reproducible(month: Month, tmp_path) ->
     again = pdf.render(await bulletin(month), site="海盐县", issued=issued, tz=calendar.tz)
     assert again == content  # same data, same profile versions: the same bytes
     text = pdf_text(content, tmp_path)
-    for expected in ("海盐县数字城管工作通报", month.month.label, "部门综合评价排名", "海盐县环境卫生管理所", "92.00",
-                     "超期未处置案件", *month.cases("C"), "返工案件", *month.cases("D"), "热线服务水平",
-                     "第 1 版"):
+    for expected in (
+        "海盐县数字城管工作通报",
+        month.month.label,
+        "部门综合评价排名",
+        "海盐县环境卫生管理所",
+        "92.00",
+        "超期未处置案件",
+        *month.cases("C"),
+        "返工案件",
+        *month.cases("D"),
+        "热线服务水平",
+        "第 1 版",
+    ):
         assert expected in text, expected
     path = tmp_path / "b.pdf"
     info = subprocess.run(["pdfinfo", "-isodates", str(path)], check=True, capture_output=True, text=True).stdout
@@ -223,12 +302,18 @@ async def test_the_scheduler_publishes_last_month_from_its_first_working_day_onc
     calendar = await month.service.calendar()
     nxt = month.next_month
     first = first_working_day(calendar, nxt.first.year, nxt.first.month)
-    assert calendar.is_workday(first) and all(not calendar.is_workday(nxt.first + timedelta(days=i))
-                                              for i in range((first - nxt.first).days))
+    assert calendar.is_workday(first) and all(
+        not calendar.is_workday(nxt.first + timedelta(days=i)) for i in range((first - nxt.first).days)
+    )
     midnight = datetime.combine(first, time(0), month.tz).astimezone(UTC)
-    assert due_month(calendar, midnight - timedelta(minutes=1)) in (None, period("month", month.month.first - timedelta(days=1)))
+    assert due_month(calendar, midnight - timedelta(minutes=1)) in (
+        None,
+        period("month", month.month.first - timedelta(days=1)),
+    )
     assert due_month(calendar, midnight) == month.month
     done = await publisher.sweep(midnight + timedelta(hours=1))
-    assert done is not None and done["generated_by"] == "scheduler" and done["first_day"] == month.month.first.isoformat()
+    assert (
+        done is not None and done["generated_by"] == "scheduler" and done["first_day"] == month.month.first.isoformat()
+    )
     assert done["issued_at"] == midnight.isoformat()
     assert await publisher.sweep(midnight + timedelta(hours=2)) is None  # once

@@ -12,8 +12,10 @@ import pytest
 from openpyxl import load_workbook
 
 from tests.api_plugin import Api
-from tests.integration.test_api_evaluation import month  # noqa: F401  (the fixture: a leader, two cases)
-from tests.integration.test_api_evaluation import q
+from tests.integration.test_api_evaluation import (
+    month,  # noqa: F401  (the fixture: a leader, two cases)
+    q,
+)
 from ticketing.evaluation.domain.periods import period
 
 BASE = "/api/v1/evaluation"
@@ -50,12 +52,13 @@ async def test_exports_as_xlsx_and_csv(api: Api, month) -> None:  # noqa: F811  
     assert status == 200 and headers["Content-Type"].startswith("application/vnd.openxmlformats")
     ws = load_workbook(io.BytesIO(body)).active
     assert ws.cell(1, 1).value == "责任部门" and ws.cell(2, 2).value == numbers["late"]
-    status, headers, body = await raw(api, "GET", f"{BASE}/export?{q(first, table='department_ranking', format='csv')}",
-                                      "leader01")
+    status, headers, body = await raw(
+        api, "GET", f"{BASE}/export?{q(first, table='department_ranking', format='csv')}", "leader01"
+    )
     assert status == 200 and headers["Content-Type"].startswith("text/csv")
     lines = body.decode("utf-8-sig").splitlines()
     assert lines[0].startswith("排名,编码,部门,得分,等级") and lines[1].startswith("1,szs,")
-    status, error = await api.call("GET", f"{BASE}/export?{q(first, table='phones')}", "leader01")
+    status, _error = await api.call("GET", f"{BASE}/export?{q(first, table='phones')}", "leader01")
     assert status == 422
 
 
@@ -85,34 +88,46 @@ async def test_publishing_and_downloading_the_bulletin(api: Api, month, clock) -
 @pytest.mark.parametrize("user,status", [("agent01", 403), ("dept-hws", 403), ("dispatcher01", 403), (None, 401)])
 async def test_reports_are_for_leaders_leads_and_admins(api: Api, month, user, status) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
     first, _ = month
-    for path in (f"report?{q(first)}", f"hotline?{q(first)}", f"hotspots?{q(first)}", "bulletins",
-                 f"export?{q(first, table='overdue')}"):
+    for path in (
+        f"report?{q(first)}",
+        f"hotline?{q(first)}",
+        f"hotspots?{q(first)}",
+        "bulletins",
+        f"export?{q(first, table='overdue')}",
+    ):
         got, _ = await api.call("GET", f"{BASE}/{path}", user)
         assert got == status, path
 
 
 async def test_bad_input_and_the_openapi_document(api: Api, month) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
     first, _ = month
-    for path, text in ((f"hotline?{q(first, by='week')}", "by"), (f"hotspots?{q(first, major='x')}", "major"),
-                       (f"report?{q(first, department_version='0')}", "department_version"),
-                       ("report?period=month", "start")):
+    for path, text in (
+        (f"hotline?{q(first, by='week')}", "by"),
+        (f"hotspots?{q(first, major='x')}", "major"),
+        (f"report?{q(first, department_version='0')}", "department_version"),
+        ("report?period=month", "start"),
+    ):
         status, error = await api.call("GET", f"{BASE}/{path}", "leader01")
         assert status == 422 and text in str(error["error"]), (path, error)
     status, spec = await api.call("GET", "/api/v1/openapi.json", None)
-    assert {f"{BASE}/{p}" for p in ("hotline", "report", "hotspots", "export", "bulletins",
-                                    "bulletins/{bulletin_id}")} <= set(spec["paths"])
+    assert {
+        f"{BASE}/{p}" for p in ("hotline", "report", "hotspots", "export", "bulletins", "bulletins/{bulletin_id}")
+    } <= set(spec["paths"])
     assert {p["name"] for p in spec["paths"][f"{BASE}/hotline"]["get"]["parameters"]} >= {"period", "start", "by"}
 
 
 async def test_the_reports_page_is_the_leaders_landing_page(api: Api, month, db_settings) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
-    status, headers, body = await raw(api, "GET", "/reports", "leader01", allow_redirects=False)
-    assert status == 200 and "综合评价与报表" in body.decode() and "/static/vendor/echarts/echarts.min.js" in body.decode()
+    status, _headers, body = await raw(api, "GET", "/reports", "leader01", allow_redirects=False)
+    assert (
+        status == 200 and "综合评价与报表" in body.decode() and "/static/vendor/echarts/echarts.min.js" in body.decode()
+    )
     status, _, body = await raw(api, "GET", "/reports", "dept-hws", allow_redirects=False)
     assert status == 403
-    from web.auth import home_for
     from core.identity import Role
+    from web.auth import home_for
 
     class Leader:
         role = Role.LEADER
+
     assert home_for(Leader()) == "/reports"  # type: ignore[arg-type]
     assert ZoneInfo(db_settings.working_time.timezone)

@@ -44,7 +44,8 @@ class PeriodParams(BaseModel):
 
 class HotlineQuery(PeriodParams):
     by: Literal["total", "day", "hour", "queue", "agent"] = Field(
-        "total", description="分组：合计、按日、按时段（0–23 时）、按队列、按坐席")
+        "total", description="分组：合计、按日、按时段（0–23 时）、按队列、按坐席"
+    )
 
 
 class ReportQuery(PeriodParams):
@@ -75,51 +76,106 @@ def _period_doc(p: Period) -> dict[str, Any]:
 async def _bulletin(request: web.Request, q: ReportQuery, *, with_trend: bool = True) -> data.Bulletin:
     publisher = request.app[PUBLISHER]
     dep, region = publisher.profiles(q.department_version, q.region_version)
-    return await data.build(request.app[ENGINE], request.app[EVALUATION], _period(q), department_profile=dep,
-                            region_profile=region, with_trend=with_trend)
+    return await data.build(
+        request.app[ENGINE],
+        request.app[EVALUATION],
+        _period(q),
+        department_profile=dep,
+        region_profile=region,
+        with_trend=with_trend,
+    )
 
 
-@operation("GET", "/api/v1/evaluation/hotline", summary="热线服务水平（GB/T 33358）：按日、时段、队列、坐席",
-           tag="evaluation", query=HotlineQuery, roles=_READER_NAMES)
+@operation(
+    "GET",
+    "/api/v1/evaluation/hotline",
+    summary="热线服务水平（GB/T 33358）：按日、时段、队列、坐席",
+    tag="evaluation",
+    query=HotlineQuery,
+    roles=_READER_NAMES,
+)
 async def get_hotline(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     q = _query(HotlineQuery, request)  # type: ignore[arg-type]
     p, by = _period(q), GroupBy(q.by)
     rows = (await data.hotline(request.app[ENGINE], request.app[EVALUATION], p, by))[by]
-    return json_response({"period": _period_doc(p), "by": by.value, "answer_target_s": 15, "sms_target_s": 180,
-                          "labels": FIGURE_LABELS,
-                          "rows": [{"key": r.key, "label": r.label, **r.figures} for r in rows]})
+    return json_response(
+        {
+            "period": _period_doc(p),
+            "by": by.value,
+            "answer_target_s": 15,
+            "sms_target_s": 180,
+            "labels": FIGURE_LABELS,
+            "rows": [{"key": r.key, "label": r.label, **r.figures} for r in rows],
+        }
+    )
 
 
-@operation("GET", "/api/v1/evaluation/report", summary="领导报表：概况、排名与等级、走势、高发问题、超期与返工清单、热线",
-           tag="evaluation", query=ReportQuery, roles=_READER_NAMES)
+@operation(
+    "GET",
+    "/api/v1/evaluation/report",
+    summary="领导报表：概况、排名与等级、走势、高发问题、超期与返工清单、热线",
+    tag="evaluation",
+    query=ReportQuery,
+    roles=_READER_NAMES,
+)
 async def get_report(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     q = _query(ReportQuery, request)  # type: ignore[arg-type]
     b = await _bulletin(request, q)
-    return json_response({
-        "period": _period_doc(b.period), "as_of": b.as_of.isoformat(),
-        "profiles": {k: {"id": p.id, "version": p.version, "name": p.name, "max": p.max_points,
-                         "grades": [{"min": g.minimum, "label": g.label} for g in p.grades]}
-                     for k, p in b.profiles.items()},
-        "summary": b.summary, "trend": b.trend, "tables": {k: t.doc() for k, t in b.tables.items()},
-    })
+    return json_response(
+        {
+            "period": _period_doc(b.period),
+            "as_of": b.as_of.isoformat(),
+            "profiles": {
+                k: {
+                    "id": p.id,
+                    "version": p.version,
+                    "name": p.name,
+                    "max": p.max_points,
+                    "grades": [{"min": g.minimum, "label": g.label} for g in p.grades],
+                }
+                for k, p in b.profiles.items()
+            },
+            "summary": b.summary,
+            "trend": b.trend,
+            "tables": {k: t.doc() for k, t in b.tables.items()},
+        }
+    )
 
 
-@operation("GET", "/api/v1/evaluation/hotspots", summary="热点分布：各单元网格立案数（可按大类）", tag="evaluation",
-           query=HotspotQuery, roles=_READER_NAMES)
+@operation(
+    "GET",
+    "/api/v1/evaluation/hotspots",
+    summary="热点分布：各单元网格立案数（可按大类）",
+    tag="evaluation",
+    query=HotspotQuery,
+    roles=_READER_NAMES,
+)
 async def get_hotspots(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     q = _query(HotspotQuery, request)  # type: ignore[arg-type]
     p = _period(q)
     svc, engine = request.app[EVALUATION], request.app[ENGINE]
     cells = await lists.hotspots(engine, svc.window(p), q.major)
-    return json_response({"period": _period_doc(p), "major": q.major, "classes": await lists.major_classes(engine),
-                          "cells": [{"cell_code": k, "count": v} for k, v in sorted(cells.items())]})
+    return json_response(
+        {
+            "period": _period_doc(p),
+            "major": q.major,
+            "classes": await lists.major_classes(engine),
+            "cells": [{"cell_code": k, "count": v} for k, v in sorted(cells.items())],
+        }
+    )
 
 
-@operation("GET", "/api/v1/evaluation/export", summary="报表导出（XLSX 或 CSV）", tag="evaluation",
-           query=ExportQuery, roles=_READER_NAMES)
+@operation(
+    "GET",
+    "/api/v1/evaluation/export",
+    summary="报表导出（XLSX 或 CSV）",
+    tag="evaluation",
+    query=ExportQuery,
+    roles=_READER_NAMES,
+)
 async def get_export(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     q = _query(ExportQuery, request)  # type: ignore[arg-type]
@@ -131,19 +187,30 @@ async def get_export(request: web.Request) -> web.Response:
     else:
         body = exports.xlsx([table], title=table.title, when=b.as_of)
         ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return web.Response(body=body, content_type=ctype.split(";")[0], charset="utf-8" if q.format == "csv" else None,
-                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+    return web.Response(
+        body=body,
+        content_type=ctype.split(";")[0],
+        charset="utf-8" if q.format == "csv" else None,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
-@operation("GET", "/api/v1/evaluation/bulletins", summary="已发布的月度通报（存档）", tag="evaluation",
-           roles=_READER_NAMES)
+@operation(
+    "GET", "/api/v1/evaluation/bulletins", summary="已发布的月度通报（存档）", tag="evaluation", roles=_READER_NAMES
+)
 async def get_bulletins(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     return json_response({"bulletins": await request.app[PUBLISHER].listing()})
 
 
-@operation("GET", "/api/v1/evaluation/bulletins/{bulletin_id}", summary="下载月度通报 PDF", tag="evaluation",
-           roles=_READER_NAMES, statuses={200: "PDF", 404: "不存在"})
+@operation(
+    "GET",
+    "/api/v1/evaluation/bulletins/{bulletin_id}",
+    summary="下载月度通报 PDF",
+    tag="evaluation",
+    roles=_READER_NAMES,
+    statuses={200: "PDF", 404: "不存在"},
+)
 async def get_bulletin_pdf(request: web.Request) -> web.Response:
     await require_user(request, *READERS)
     raw = request.match_info["bulletin_id"]
@@ -152,14 +219,22 @@ async def get_bulletin_pdf(request: web.Request) -> web.Response:
         raise ApiError(404, "not_found", f"通报 {raw} 不存在")
     doc, content = found
     name = f"bulletin-{doc['first_day']}-{doc['department_profile']}v{doc['department_profile_version']}.pdf"
-    return web.Response(body=content, content_type="application/pdf",
-                        headers={"Content-Disposition": f'attachment; filename="{name}"',
-                                 "X-Content-SHA256": doc["sha256"]})
+    return web.Response(
+        body=content,
+        content_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{name}"', "X-Content-SHA256": doc["sha256"]},
+    )
 
 
-@operation("POST", "/api/v1/evaluation/bulletins", summary="发布（或重新生成）某月通报；同一月份与方案版本只存一份",
-           tag="evaluation", body=PublishBody, roles=tuple(r.value for r in PUBLISHERS),
-           statuses={201: "已发布", 200: "已存在"})
+@operation(
+    "POST",
+    "/api/v1/evaluation/bulletins",
+    summary="发布（或重新生成）某月通报；同一月份与方案版本只存一份",
+    tag="evaluation",
+    body=PublishBody,
+    roles=tuple(r.value for r in PUBLISHERS),
+    statuses={201: "已发布", 200: "已存在"},
+)
 async def post_bulletin(request: web.Request) -> web.Response:
     user = await require_user(request, *PUBLISHERS)
     body = await parse_body(request, PublishBody)

@@ -23,8 +23,16 @@ async def reports_page(request: web.Request) -> web.Response:
     svc = request.app[EVALUATION]
     today = local_day(svc.clock(), svc.tz)
     versions = {pid: sorted(v for (p, v) in svc.profiles.profiles if p == pid) for pid in ("jinniu", "region")}
-    return render("reports.html", request, {"title": "综合评价与报表", "today": today.isoformat(),
-                                            "versions": versions, "can_publish": user.role.value != "leader"})
+    return render(
+        "reports.html",
+        request,
+        {
+            "title": "综合评价与报表",
+            "today": today.isoformat(),
+            "versions": versions,
+            "can_publish": user.role.value != "leader",
+        },
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -27,9 +27,23 @@ from ticketing.evaluation.service import EvaluationService
 from web.reports import data, pdf
 from web.reports.tables import evaluation_bulletins as B
 
-LISTED = (B.c.id, B.c.period_kind, B.c.first_day, B.c.last_day, B.c.department_profile,
-          B.c.department_profile_version, B.c.region_profile, B.c.region_profile_version, B.c.title, B.c.as_of,
-          B.c.issued_at, B.c.generated_at, B.c.generated_by, B.c.sha256, B.c.size)
+LISTED = (
+    B.c.id,
+    B.c.period_kind,
+    B.c.first_day,
+    B.c.last_day,
+    B.c.department_profile,
+    B.c.department_profile_version,
+    B.c.region_profile,
+    B.c.region_profile_version,
+    B.c.title,
+    B.c.as_of,
+    B.c.issued_at,
+    B.c.generated_at,
+    B.c.generated_by,
+    B.c.sha256,
+    B.c.size,
+)
 
 
 def first_working_day(calendar: WorkCalendar, year: int, month: int) -> date:
@@ -62,8 +76,9 @@ class Publisher:
     calendar: Callable[[], Any]  # async () -> WorkCalendar
     site: str
 
-    def profiles(self, department_version: int | None = None,
-                 region_version: int | None = None) -> tuple[Profile, Profile]:
+    def profiles(
+        self, department_version: int | None = None, region_version: int | None = None
+    ) -> tuple[Profile, Profile]:
         book = self.evaluation.profiles
         dep = book.get(data.DEPARTMENT_PROFILE, department_version)
         region = book.get(data.REGION_PROFILE, region_version)
@@ -76,8 +91,9 @@ class Publisher:
         issued = issued_at(await self.calendar(), p)
         return pdf.render(bulletin, site=self.site, issued=issued, tz=self.evaluation.tz), bulletin, issued
 
-    async def publish(self, p: Period, now: datetime, by: str, dep: Profile | None = None,
-                      region: Profile | None = None) -> dict[str, Any]:
+    async def publish(
+        self, p: Period, now: datetime, by: str, dep: Profile | None = None, region: Profile | None = None
+    ) -> dict[str, Any]:
         """Publish the period's 通报 (or return the one already published with these profile versions)."""
         if dep is None or region is None:
             dep, region = self.profiles()
@@ -85,12 +101,23 @@ class Publisher:
         if existing is not None:
             return existing
         content, bulletin, issued = await self.render(p, dep, region)
-        row = {"period_kind": p.kind.value, "first_day": p.first, "last_day": p.last,
-               "department_profile": dep.id, "department_profile_version": dep.version,
-               "region_profile": region.id, "region_profile_version": region.version,
-               "title": f"{self.site}数字城管{p.label}工作通报", "as_of": to_db(bulletin.as_of),
-               "issued_at": to_db(issued), "generated_at": to_db(now), "generated_by": by,
-               "sha256": hashlib.sha256(content).hexdigest(), "size": len(content), "pdf": content}
+        row = {
+            "period_kind": p.kind.value,
+            "first_day": p.first,
+            "last_day": p.last,
+            "department_profile": dep.id,
+            "department_profile_version": dep.version,
+            "region_profile": region.id,
+            "region_profile_version": region.version,
+            "title": f"{self.site}数字城管{p.label}工作通报",
+            "as_of": to_db(bulletin.as_of),
+            "issued_at": to_db(issued),
+            "generated_at": to_db(now),
+            "generated_by": by,
+            "sha256": hashlib.sha256(content).hexdigest(),
+            "size": len(content),
+            "pdf": content,
+        }
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(B.insert().values(**row))
@@ -102,9 +129,13 @@ class Publisher:
 
     async def find(self, p: Period, dep: Profile, region: Profile) -> dict[str, Any] | None:
         stmt = select(*LISTED).where(
-            B.c.period_kind == p.kind.value, B.c.first_day == p.first, B.c.department_profile == dep.id,
-            B.c.department_profile_version == dep.version, B.c.region_profile == region.id,
-            B.c.region_profile_version == region.version)
+            B.c.period_kind == p.kind.value,
+            B.c.first_day == p.first,
+            B.c.department_profile == dep.id,
+            B.c.department_profile_version == dep.version,
+            B.c.region_profile == region.id,
+            B.c.region_profile_version == region.version,
+        )
         async with self.engine.connect() as conn:
             row = (await conn.execute(stmt)).mappings().first()
         return _doc(row) if row else None

@@ -10,11 +10,10 @@ from collections.abc import Sequence
 from html import escape
 
 INK, GRID, BAR, LINE2 = "#1f2937", "#d1d5db", "#1d4ed8", "#b45309"
-FONT = "font-family=\"Noto Sans CJK SC, sans-serif\""
+FONT = 'font-family="Noto Sans CJK SC, sans-serif"'
 
 
-def bars(items: Sequence[tuple[str, float]], *, maximum: float, title: str, unit: str = "分",
-         width: int = 640) -> str:
+def bars(items: Sequence[tuple[str, float]], *, maximum: float, title: str, unit: str = "分", width: int = 640) -> str:
     """Horizontal bars, one per (label, value), longest first as given."""
     row_h, left, right, top = 22, 170, 60, 28
     height = top + row_h * max(1, len(items)) + 10
@@ -32,8 +31,14 @@ def bars(items: Sequence[tuple[str, float]], *, maximum: float, title: str, unit
     return "".join(parts)
 
 
-def lines(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | None]]], *, title: str,
-          width: int = 640, height: int = 220) -> str:
+def lines(
+    labels: Sequence[str],
+    series: Sequence[tuple[str, Sequence[float | None]]],
+    *,
+    title: str,
+    width: int = 640,
+    height: int = 220,
+) -> str:
     """Rates (0..1) over periods as lines with points and a percent axis; None leaves a gap."""
     left, right, top, bottom = 48, 44, 44, 36
     w, h = width - left - right, height - top - bottom
@@ -60,10 +65,14 @@ def lines(labels: Sequence[str], series: Sequence[tuple[str, Sequence[float | No
 
 
 def _open(width: int, height: int, title: str) -> str:
-    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
-            f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" role="img" aria-label="{escape(title)}">'
+    )
 
 
 def _text(x: float, y: float, s: str, *, anchor: str = "start", size: int = 11, weight: str = "normal") -> str:
-    return (f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" font-weight="{weight}" '
-            f'fill="{INK}" {FONT}>{escape(s)}</text>')
+    return (
+        f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" font-size="{size}" font-weight="{weight}" '
+        f'fill="{INK}" {FONT}>{escape(s)}</text>'
+    )

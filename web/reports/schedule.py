@@ -24,9 +24,9 @@ START_DELAY_S = 300
 
 
 @asynccontextmanager
-async def running_bulletins(publisher: Publisher, clock: Callable[[], datetime],
-                            interval_s: int = INTERVAL_S, delay_s: int = START_DELAY_S
-                            ) -> AsyncIterator[AsyncIOScheduler]:
+async def running_bulletins(
+    publisher: Publisher, clock: Callable[[], datetime], interval_s: int = INTERVAL_S, delay_s: int = START_DELAY_S
+) -> AsyncIterator[AsyncIOScheduler]:
     scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def job() -> None:
@@ -37,8 +37,15 @@ async def running_bulletins(publisher: Publisher, clock: Callable[[], datetime],
         except Exception:  # retried at the next run; a failure must not stop the scheduler
             log.exception("monthly bulletin failed")
 
-    scheduler.add_job(job, "interval", seconds=interval_s, id="bulletins", max_instances=1, coalesce=True,
-                      next_run_time=datetime.now(UTC) + timedelta(seconds=delay_s))
+    scheduler.add_job(
+        job,
+        "interval",
+        seconds=interval_s,
+        id="bulletins",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(UTC) + timedelta(seconds=delay_s),
+    )
     scheduler.start()
     try:
         yield scheduler

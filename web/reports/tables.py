@@ -11,7 +11,8 @@ from sqlalchemy import Column, Date, DateTime, Integer, LargeBinary, String, Tab
 from core.db.base import metadata
 
 evaluation_bulletins = Table(
-    "evaluation_bulletins", metadata,
+    "evaluation_bulletins",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("period_kind", String(8), nullable=False),
     Column("first_day", Date, nullable=False, index=True),
@@ -28,8 +29,15 @@ evaluation_bulletins = Table(
     Column("sha256", String(64), nullable=False),
     Column("size", Integer, nullable=False),
     Column("pdf", LargeBinary, nullable=False),
-    UniqueConstraint("period_kind", "first_day", "department_profile", "department_profile_version",
-                     "region_profile", "region_profile_version", name="uq_evaluation_bulletins_period_profiles"),
+    UniqueConstraint(
+        "period_kind",
+        "first_day",
+        "department_profile",
+        "department_profile_version",
+        "region_profile",
+        "region_profile_version",
+        name="uq_evaluation_bulletins_period_profiles",
+    ),
 )
 
 TABLES = (evaluation_bulletins,)

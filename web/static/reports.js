@@ -39,7 +39,7 @@
     if (!charts[id]) charts[id] = echarts.init(document.getElementById(id), null, { renderer: "canvas" });
     return charts[id];
   }
-  var base = { aria: { enabled: true }, textStyle: { color: INK, fontSize: 13 }, grid: { left: 10, right: 30, top: 30, bottom: 10, containLabel: true } };
+  var base = { aria: { enabled: true }, textStyle: { color: INK, fontSize: 13 }, grid: { left: 10, right: 64, top: 30, bottom: 10, containLabel: true } };
 
   function renderTable(t, limit) {
     var holder = document.querySelector('[data-table="' + t.name + '"]');

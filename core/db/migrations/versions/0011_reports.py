@@ -33,9 +33,15 @@ def upgrade() -> None:
         sa.Column("size", sa.Integer(), nullable=False),
         sa.Column("pdf", sa.LargeBinary(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_evaluation_bulletins")),
-        sa.UniqueConstraint("period_kind", "first_day", "department_profile", "department_profile_version",
-                            "region_profile", "region_profile_version",
-                            name="uq_evaluation_bulletins_period_profiles"),
+        sa.UniqueConstraint(
+            "period_kind",
+            "first_day",
+            "department_profile",
+            "department_profile_version",
+            "region_profile",
+            "region_profile_version",
+            name="uq_evaluation_bulletins_period_profiles",
+        ),
     )
     op.create_index(op.f("ix_evaluation_bulletins_first_day"), "evaluation_bulletins", ["first_day"])
 
