@@ -4,6 +4,7 @@ exports, publishing and downloading the 通报, roles, bad input, the OpenAPI do
 from __future__ import annotations
 
 import io
+import json
 from datetime import timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -131,3 +132,28 @@ async def test_the_reports_page_is_the_leaders_landing_page(api: Api, month, db_
 
     assert home_for(Leader()) == "/reports"  # type: ignore[arg-type]
     assert ZoneInfo(db_settings.working_time.timezone)
+
+
+NASTY = ["", "0001-01-01", "9999-12-31", "2026-02-30", "x", "-1", "0", "١٢", "9" * 30, "a,b", "%00", "range"]
+
+
+async def test_odd_parameters_get_clean_4xx_never_5xx(api: Api, month) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
+    first, _ = month
+    routes = {"hotline": ("period", "start", "end", "by"), "report": ("period", "start", "department_version"),
+              "hotspots": ("start", "major"), "export": ("table", "format", "start")}
+    for route, names in routes.items():
+        for name in names:
+            for value in NASTY:
+                params = {"start": first.isoformat(), "table": "overdue", name: value}
+                query = "&".join(f"{k}={v}" for k, v in params.items())
+                status, _headers, raw_body = await raw(api, "GET", f"{BASE}/{route}?{query}", "lead01")
+                assert status < 500, (route, name, value, raw_body[:300])
+                if status >= 400:
+                    body = json.loads(raw_body)
+                    assert set(body) == {"error"} and body["error"]["message"], body
+    for body in ({"start": v} for v in NASTY):
+        status, doc = await api.call("POST", f"{BASE}/bulletins", "lead01", json=body)
+        assert status < 500 and (status < 400 or set(doc) == {"error"}), (body, doc)
+    for body in ([], None, {"start": first.isoformat(), "x": 1}, {"start": "0001-01-01", "region_version": 0}):
+        status, doc = await api.call("POST", f"{BASE}/bulletins", "lead01", json=body)
+        assert 400 <= status < 500 and set(doc) == {"error"}, (body, doc)

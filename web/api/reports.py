@@ -17,7 +17,7 @@ from callcenter.domain.hotline_levels import FIGURE_LABELS, GroupBy
 from ticketing.domain.model import Role
 from ticketing.evaluation import lists
 from ticketing.evaluation.domain.periods import Period, PeriodKind, period
-from web.api.evaluation import EVALUATION, _period, _query
+from web.api.evaluation import EVALUATION, FIRST_YEAR, LAST_YEAR, _period, _query
 from web.auth import require_user
 from web.errors import ApiError, parse_body
 from web.json import json_response
@@ -240,6 +240,8 @@ async def post_bulletin(request: web.Request) -> web.Response:
     body = await parse_body(request, PublishBody)
     publisher = request.app[PUBLISHER]
     dep, region = publisher.profiles(body.department_version, body.region_version)
+    if not FIRST_YEAR <= body.start.year <= LAST_YEAR:
+        raise ApiError(422, "validation_failed", f"start 应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间")
     p = period(PeriodKind.MONTH, body.start)
     now = request.app[CLOCK]()
     if p.end > request.app[EVALUATION].as_of(p).astimezone(request.app[EVALUATION].tz).date():

@@ -215,7 +215,10 @@ async def _lists_by_department(
 async def _trend(svc: EvaluationService, p: Period) -> list[dict[str, Any]]:
     periods = [p]
     for _ in range(TREND_PERIODS - 1):
-        periods.insert(0, periods[0].previous())
+        try:
+            periods.insert(0, periods[0].previous())
+        except (ValueError, OverflowError):  # before year 1: the trend starts later
+            break
     out = []
     for q in periods:
         got = await svc.reports([ObjectKind.DEPARTMENT, ObjectKind.STREET], q)
