@@ -51,7 +51,7 @@
     ["xlsx", "csv"].forEach(function (fmt) {
       var p = params(); p.set("table", t.name); p.set("format", fmt);
       var a = el("a", { href: "/api/v1/evaluation/export?" + p.toString(), class: "exports" }, "导出 " + fmt.toUpperCase());
-      a.setAttribute("aria-label", "导出" + t.title + "为 " + fmt.toUpperCase());
+      a.setAttribute("aria-label", "导出 " + fmt.toUpperCase() + "：" + t.title);  // contains the visible text
       cap.appendChild(a);
     });
     table.appendChild(cap);
