@@ -9,10 +9,12 @@ import ticketing.db.tables
 import ticketing.geo.tables
 import ticketing.notify.tables
 import transcribe.tables
+import web.reports.tables
 import web.tables
 from core.db.base import metadata
 
 TABLE_MODULES = (core.tables, ticketing.db.tables, ticketing.geo.tables, ticketing.notify.tables, transcribe.tables,
-                 callcenter.tables, web.tables)
+                 callcenter.tables, web.tables,
+                 web.reports.tables)
 
 __all__ = ["TABLE_MODULES", "metadata"]

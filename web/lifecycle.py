@@ -36,6 +36,7 @@ def setup_lifecycle(app: web.Application) -> None:
     if tel.enabled:
         app.cleanup_ctx.append(_telephony)
     app.cleanup_ctx.append(_notify)
+    app.cleanup_ctx.append(_bulletins)
     if transcribes_calls(tel, app[SPEECH]):
         app.cleanup_ctx.append(_call_speech)
 
@@ -80,6 +81,19 @@ async def _notify(app: web.Application) -> AsyncIterator[None]:
     service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.call_control)
     running.notify = service
     async with running_loop(service, app[BUS], app[CLOCK], cfg):
+        yield
+
+
+async def _bulletins(app: web.Application) -> AsyncIterator[None]:
+    """The monthly 通报 (web/reports/schedule.py), on the loop's scheduler switch."""
+    from web.api.reports import PUBLISHER
+    from web.reports.schedule import running_bulletins
+
+    cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
+    if not cfg.scheduler_enabled or PUBLISHER not in app:
+        yield
+        return
+    async with running_bulletins(app[PUBLISHER], app[CLOCK]):
         yield
 
 

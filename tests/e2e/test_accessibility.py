@@ -38,6 +38,7 @@ PAGES: dict[str, Visit] = {
     "/me": Visit("agent01"),
     "/console": Visit("agent01", "body[data-map-ready='1']"),
     "/wallboard": Visit("lead01", "body[data-ready='1']"),
+    "/reports": Visit("lead01", "body[data-ready='1']"),
     "/lead": Visit("lead01"),
     "/case/{case_no}": Visit("lead01"),
     "/dept": Visit(DEPARTMENT),
