@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from callcenter.settings import TelephonySettings
 from core.settings import DatabaseSettings, Section
+from ticketing.exchange.settings import ExchangeSettings
 from ticketing.geo.settings import GeoSettings
 from ticketing.notify.settings import NotifySettings
 from ticketing.settings import CaseSettings, WorkingTimeSettings
@@ -46,6 +47,7 @@ class Settings(Section):
     working_time: WorkingTimeSettings = WorkingTimeSettings()
     cases: CaseSettings = CaseSettings()
     security: SecuritySettings = SecuritySettings()
+    exchange: ExchangeSettings = ExchangeSettings()
     data_dir: str = "var"
 
     def database_url(self) -> str:

@@ -21,10 +21,11 @@ from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
+from ticketing.exchange.loop import running_exchange
 from ticketing.notify.scheduler import running_loop
 from ticketing.notify.service import NotifyService
 from transcribe.service import SpeechService
-from web.keys import BUS, CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS, SPEECH
+from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, NOTIFY_CONFIG, RUNNING, SETTINGS, SPEECH
 
 log = logging.getLogger("hotline")
 
@@ -36,6 +37,7 @@ def setup_lifecycle(app: web.Application) -> None:
     if tel.enabled:
         app.cleanup_ctx.append(_telephony)
     app.cleanup_ctx.append(_notify)
+    app.cleanup_ctx.append(_exchange)
     if transcribes_calls(tel, app[SPEECH]):
         app.cleanup_ctx.append(_call_speech)
 
@@ -80,6 +82,11 @@ async def _notify(app: web.Application) -> AsyncIterator[None]:
     service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.call_control)
     running.notify = service
     async with running_loop(service, app[BUS], app[CLOCK], cfg):
+        yield
+
+
+async def _exchange(app: web.Application) -> AsyncIterator[None]:
+    async with running_exchange(app[EXCHANGE], app[CLOCK]):
         yield
 
 
