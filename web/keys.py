@@ -29,7 +29,7 @@ from ticketing.notify.settings import NotifySettings
 from ticketing.services import CaseService
 from transcribe.service import SpeechService
 from transcribe.settings import SpeechSettings
-from web.settings import HttpSettings, SecuritySettings
+from web.settings import HttpSettings, Open311Settings, SecuritySettings
 
 
 class SiteSettings(Protocol):
@@ -47,6 +47,8 @@ class SiteSettings(Protocol):
     def geo(self) -> GeoSettings: ...
     @property
     def notify(self) -> NotifySettings: ...
+    @property
+    def open311(self) -> Open311Settings: ...
     def data_path(self, *parts: str) -> Path: ...
 
 

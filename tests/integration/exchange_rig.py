@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -101,6 +102,7 @@ class Hub:
         return (await self.sim.state_now())["received"]
 
 
+@asynccontextmanager
 async def start_hub(settings: Settings, sim: SimProcess, clock: Any, **link: Any) -> AsyncIterator[Hub]:
     tokens = await _tokens(settings, clock)
     app = create_app(settings_with_link(settings, sim, **link), clock=clock)

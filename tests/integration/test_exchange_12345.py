@@ -44,7 +44,7 @@ def sim(tmp_path: Path) -> Iterator[SimProcess]:
 
 @pytest.fixture
 async def hub(db_settings: Settings, sim: SimProcess, clock) -> AsyncIterator[Hub]:  # type: ignore[no-untyped-def]
-    async for value in start_hub(db_settings, sim, clock):
+    async with start_hub(db_settings, sim, clock) as value:
         yield value
 
 

@@ -1,4 +1,4 @@
-"""exchange with the 12345 platform: orders, inbound log, outbound messages, cursors; cases by external id
+"""exchange with the 12345 platform (orders, inbound log, outbound, cursors); cases by external id; open311 tokens
 
 Revision ID: 0012_exchange
 Revises: 0008_agent_sessions
@@ -83,9 +83,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("name", name=op.f("pk_exchange_cursors")),
     )
     op.create_index("ix_cases_external_id", "cases", ["external_id"])
+    op.create_table(
+        "open311_requests",
+        sa.Column("token", sa.String(32), nullable=False),
+        sa.Column("case_no", sa.String(16), nullable=False),
+        sa.Column("client", sa.String(64), nullable=False),
+        sa.Column("account_id", sa.String(100), nullable=True),
+        sa.Column("device_id", sa.String(100), nullable=True),
+        sa.Column("email", sa.String(200), nullable=True),
+        sa.Column("media_url", sa.Text(), nullable=True),
+        sa.Column("attributes", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("token", name=op.f("pk_open311_requests")),
+        sa.UniqueConstraint("case_no", name=op.f("uq_open311_requests_case_no")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("open311_requests")
     op.drop_index("ix_cases_external_id", table_name="cases")
     op.drop_table("exchange_cursors")
     op.drop_index("ix_exchange_outbound_order", table_name="exchange_outbound")
