@@ -5,7 +5,20 @@ from __future__ import annotations
 from aiohttp import web
 
 from web import live, pages
-from web.api import calls, cases, console, evaluation, exchange, geo, notify, open311, photos, reference, transcriptions
+from web.api import (
+    calls,
+    cases,
+    console,
+    evaluation,
+    exchange,
+    geo,
+    notify,
+    open311,
+    photos,
+    reference,
+    sms_inbound,
+    transcriptions,
+)
 from web.auth import setup_auth
 from web.errors import error_middleware
 from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
@@ -15,7 +28,7 @@ from web.pages import wallboard
 
 # Route modules in the order their middlewares nest (pages' error pages, then Open311's own errors).
 ROUTES = (cases, reference, geo, calls, transcriptions, pages, photos, open311, console, live, console_page,
-          wallboard, notify, evaluation, exchange)
+          wallboard, notify, evaluation, exchange, sms_inbound)
 
 
 def build_app(services: AppServices) -> web.Application:

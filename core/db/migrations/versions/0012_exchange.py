@@ -1,4 +1,4 @@
-"""exchange with the 12345 platform (orders, inbound log, outbound, cursors); cases by external id; open311 tokens
+"""exchange with the 12345 platform (orders, inbound log, outbound, cursors); cases by external id; open311 tokens; inbound SMS
 
 Revision ID: 0012_exchange
 Revises: 0008_agent_sessions
@@ -97,9 +97,24 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token", name=op.f("pk_open311_requests")),
         sa.UniqueConstraint("case_no", name=op.f("uq_open311_requests_case_no")),
     )
+    op.create_table(
+        "sms_inbound",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("channel", sa.String(16), nullable=False),
+        sa.Column("message_id", sa.String(100), nullable=False),
+        sa.Column("phone", sa.String(32), nullable=False),
+        sa.Column("text", sa.Text(), nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("case_no", sa.String(16), nullable=True),
+        sa.Column("result", sa.Text(), nullable=True),
+        sa.Column("received_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_inbound")),
+        sa.UniqueConstraint("channel", "message_id", name="uq_sms_inbound_channel_message"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("sms_inbound")
     op.drop_table("open311_requests")
     op.drop_index("ix_cases_external_id", table_name="cases")
     op.drop_table("exchange_cursors")
