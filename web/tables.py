@@ -50,4 +50,14 @@ open311_requests = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
-TABLES = (web_sessions, photos, open311_requests)
+# One row per case reported through the public web form: its photos and, for a report without a phone
+# number, the SHA-256 of the four-digit 查询码 shown once to the reporter (they track with it on /track).
+public_reports = Table(
+    "public_reports", metadata,
+    Column("case_no", String(16), primary_key=True),
+    Column("photos", Text, nullable=False),  # JSON list of photo ids
+    Column("code_hash", String(64)),
+    Column("created_at", DateTime, nullable=False),
+)
+
+TABLES = (web_sessions, photos, open311_requests, public_reports)

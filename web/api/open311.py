@@ -46,7 +46,7 @@ from web.api.open311_shapes import (
 from web.api.photos import photo_folder
 from web.keys import CASES, CLOCK, ENGINE, SETTINGS
 from web.ratelimit import RateLimiter
-from web.tables import open311_requests, photos
+from web.tables import open311_requests, photos, public_reports
 
 PREFIX = "/open311/v2"
 SPEC = "http://wiki.open311.org/GeoReport_v2"
@@ -422,6 +422,12 @@ async def _media(conn: Any, case_ids: list[int]) -> dict[int, str]:
         listed = (row.payload or {}).get("photos") if isinstance(row.payload, dict) else None
         if isinstance(listed, list) and listed and isinstance(listed[-1], str):
             found[row.case_id] = listed[-1]
+    reported = await conn.execute(select(cases.c.id, public_reports.c.photos).join(
+        public_reports, public_reports.c.case_no == cases.c.case_no).where(cases.c.id.in_(case_ids)))
+    for row in reported:  # a web report's own photos, when nothing later replaced them
+        listed = json.loads(row.photos or "[]")
+        if listed and row.id not in found:
+            found[row.id] = listed[-1]
     return found
 
 

@@ -111,9 +111,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sms_inbound")),
         sa.UniqueConstraint("channel", "message_id", name="uq_sms_inbound_channel_message"),
     )
+    op.create_table(
+        "public_reports",
+        sa.Column("case_no", sa.String(16), nullable=False),
+        sa.Column("photos", sa.Text(), nullable=False),
+        sa.Column("code_hash", sa.String(64), nullable=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("case_no", name=op.f("pk_public_reports")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("public_reports")
     op.drop_table("sms_inbound")
     op.drop_table("open311_requests")
     op.drop_index("ix_cases_external_id", table_name="cases")
