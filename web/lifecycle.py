@@ -86,7 +86,8 @@ async def _notify(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _exchange(app: web.Application) -> AsyncIterator[None]:
-    async with running_exchange(app[EXCHANGE], app[CLOCK]):
+    settings = app[SETTINGS]
+    async with running_exchange(app[EXCHANGE], app[CLOCK], lambda name: settings.data_path("exports", name)):
         yield
 
 

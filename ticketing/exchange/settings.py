@@ -32,6 +32,14 @@ class LinkSettings(_Section):
     batch_size: int = Field(100, ge=1, le=5000)
 
 
+class ExportSettings(_Section):
+    enabled: bool = False
+    profile: str = "yunguanfu"  # ticketing/exchange/profiles/export-<name>.yaml, or a path
+    folder: str | None = None  # default: <data_dir>/exports/<profile name>
+    every_hours: float = Field(24.0, gt=0)  # daily by default; `hotline exchange export` runs it at once
+
+
 class ExchangeSettings(_Section):
     loop_enabled: bool = True  # the timers (poll, deliver, held messages); tests call the steps directly
     links: dict[str, LinkSettings] = {"12345": LinkSettings()}
+    exports: dict[str, ExportSettings] = {"yunguanfu": ExportSettings()}
