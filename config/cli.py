@@ -16,6 +16,7 @@ import click
 
 from config.bootstrap import build_case_service, create_app, engine_for
 from config.cli_asterisk import asterisk_group
+from config.cli_exchange import exchange_group
 from config.cli_geo import geo_group
 from config.cli_speech import models_group, transcribe_command
 from config.settings import DATA_DIR, ConfigError, Settings, load_settings
@@ -389,7 +390,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-for command in (asterisk_group, models_group, transcribe_command, geo_group):
+for command in (asterisk_group, models_group, transcribe_command, geo_group, exchange_group):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -38,6 +38,13 @@ CREATOR_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM})
 PHONE = re.compile(r"^\+?[0-9][0-9-]{2,19}$")
 _CACHE_SECONDS = 30.0
 NEAREST_COMPONENT_M = 60.0  # a reported component further away than this is not assumed to be that one
+
+
+# Runs inside the transaction of every command, after the case is saved: a feature that must record something
+# with the change (the exchange's outbound message to 12345) writes it here, so both commit or neither does.
+TransactionHook = Callable[[AsyncConnection, Outcome], Awaitable[None]]
+# Runs inside the creating transaction, after the case row is written (the exchange's order record).
+CreateHook = Callable[[AsyncConnection, "Created"], Awaitable[None]]
 
 
 class Locator(Protocol):
@@ -94,6 +101,7 @@ class CaseService:
     locator: Locator | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publish: Callable[[CaseEvent], None] | None = None
+    hooks: list[TransactionHook] = field(default_factory=list)
     _cache: _Cached = field(default_factory=_Cached)
 
     # --- reference data and policy -------------------------------------------------------------------
@@ -135,8 +143,9 @@ class CaseService:
 
     # --- use cases ------------------------------------------------------------------------------------
 
-    async def create(self, new: NewCase, actor: Actor) -> Created:
-        """Register a new case (optionally accepted in the same step) in one transaction."""
+    async def create(self, new: NewCase, actor: Actor, *, also: CreateHook | None = None) -> Created:
+        """Register a new case (optionally accepted in the same step) in one transaction; `also` writes its
+        own rows in that transaction (or raises, and nothing is saved)."""
         if actor.role not in CREATOR_ROLES:
             raise Forbidden(f"{actor.role.label}不能新建案件")
         reference, calendar = await self.reference(), await self.calendar()
@@ -162,21 +171,34 @@ class CaseService:
                 outcome = await self._act_in(conn, case_no, Command("accept", actor), now, policy)
                 events.append(outcome.event)
                 flow = outcome.case
+            created_case = Created(flow, category, fields)
+            if also is not None:
+                await also(conn, created_case)
         self._emit(events)
-        return Created(flow, category, fields)
+        return created_case
 
     async def act(self, case_no: str, command: Command) -> Outcome:
         """Apply one workflow command in its own transaction; stale or illegal commands change nothing."""
+        return (await self.act_all(case_no, [command]))[0]
+
+    async def act_all(self, case_no: str, commands: Sequence[Command], *,
+                      also: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> list[Outcome]:
+        """Apply commands one after another in one transaction (e.g. 回访评价 then 重办), then `also`:
+        all of them or none."""
         reference, calendar = await self.reference(), await self.calendar()
         now = self.clock()
+        outcomes: list[Outcome] = []
         async with write_transaction(self.engine) as conn:
-            loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
-            if command.name == "merge":
-                await _check_merge_target(conn, command)
-            policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
-            outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
-        self._emit([outcome.event])
-        return outcome
+            for command in commands:
+                loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
+                if command.name == "merge":
+                    await _check_merge_target(conn, command)
+                policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
+                outcomes.append(await self._act_in(conn, case_no, command, now, policy, loaded))
+            if also is not None:
+                await also(conn)
+        self._emit([outcome.event for outcome in outcomes])
+        return outcomes
 
     async def _act_in(self, conn: AsyncConnection, case_no: str, command: Command, now: datetime,
                       policy: Policy, loaded: LoadedCase | None = None) -> Outcome:
@@ -184,6 +206,8 @@ class CaseService:
         loaded = loaded or await repo.load(case_no, for_update=True)
         outcome = apply(loaded.flow, command, now, policy)
         await repo.save(loaded, outcome.case, outcome.history)
+        for hook in self.hooks:
+            await hook(conn, outcome)
         return outcome
 
     async def _locate(self, new: NewCase, category: Category) -> tuple[Location | None, ComponentFacts | None]:

@@ -21,10 +21,11 @@ from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
+from ticketing.exchange.loop import running_exchange
 from ticketing.notify.scheduler import running_loop
 from ticketing.notify.service import NotifyService
 from transcribe.service import SpeechService
-from web.keys import BUS, CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS, SPEECH
+from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, NOTIFY_CONFIG, RUNNING, SETTINGS, SPEECH
 
 log = logging.getLogger("hotline")
 
@@ -37,6 +38,7 @@ def setup_lifecycle(app: web.Application) -> None:
         app.cleanup_ctx.append(_telephony)
     app.cleanup_ctx.append(_notify)
     app.cleanup_ctx.append(_bulletins)
+    app.cleanup_ctx.append(_exchange)
     if transcribes_calls(tel, app[SPEECH]):
         app.cleanup_ctx.append(_call_speech)
 
@@ -94,6 +96,12 @@ async def _bulletins(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     async with running_bulletins(app[PUBLISHER], app[CLOCK]):
+        yield
+
+
+async def _exchange(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with running_exchange(app[EXCHANGE], app[CLOCK], lambda name: settings.data_path("exports", name)):
         yield
 
 

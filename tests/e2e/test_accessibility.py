@@ -48,6 +48,8 @@ PAGES: dict[str, Visit] = {
     "/admin/departments": Visit("admin"),
     "/admin/tokens": Visit("admin"),
     "/admin/categories": Visit("admin"),
+    "/track": Visit(None, "form"),
+    "/report": Visit(None, "body[data-map-ready='1']"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show
@@ -176,6 +178,10 @@ def test_error_pages_a_refused_login_and_the_phone_layout_have_no_axe_violations
     login(phone, site.url, demo.department_user)  # department staff use the portal in the street
     found += check(phone, f"{site.url}/dept", "dept-phone", "body")
     phone.close()
+    citizen = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    found += check(citizen, f"{site.url}/report", "report-phone", "body[data-map-ready='1']")
+    found += check(citizen, f"{site.url}/track", "track-phone", "form")
+    citizen.close()
     assert found == [], f"{len(found)} accessibility violations:\n" + "\n".join(found)
 
 
