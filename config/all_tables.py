@@ -7,12 +7,13 @@ import callcenter.tables
 import core.tables
 import ticketing.db.tables
 import ticketing.geo.tables
+import ticketing.inspection.tables
 import ticketing.notify.tables
 import transcribe.tables
 import web.tables
 from core.db.base import metadata
 
 TABLE_MODULES = (core.tables, ticketing.db.tables, ticketing.geo.tables, ticketing.notify.tables, transcribe.tables,
-                 callcenter.tables, web.tables)
+                 callcenter.tables, web.tables, ticketing.inspection.tables)
 
 __all__ = ["TABLE_MODULES", "metadata"]
