@@ -64,6 +64,10 @@ class Locator(Protocol):
         """The 责任网格 (code, inspector's username or None) holding a unit cell, None outside any."""
         ...
 
+    async def cell_at(self, lat: float, lon: float) -> Any:
+        """The unit cell (with .code) at a point, None outside the grid."""
+        ...
+
     async def service_area(self) -> tuple[float, float, float, float] | None:
         """The bounding box (min lon, min lat, max lon, max lat) of the unit grid, None without data."""
         ...
@@ -250,8 +254,9 @@ class CaseService:
         area = await self.locator.service_area() if self.locator is not None else None
         margin = self.settings.cases.inspection.county_margin_m
         if not inside_area(area, margin, lat, lon):
-            raise InvalidParameters(
-                f"位置不在{self.settings.cases.county_name}范围内（距单元网格超过 {margin:g} 米），请检查定位或在地图上选点")
+            county = self.settings.cases.county_name
+            message = f"位置不在{county}范围内（距单元网格超过 {margin:g} 米），请检查定位或在地图上选点"
+            raise InvalidParameters(message, code="outside_county")
 
     async def _check_inspector(self, conn: AsyncConnection, username: Any) -> None:
         if isinstance(username, str) and username and not await _is_inspector(conn, username):

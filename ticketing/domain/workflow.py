@@ -70,12 +70,13 @@ def _spec(name: str, label: str, roles: set[Role], moves: dict[State, State], ef
 
 _REQUEST_STATES = (S.REPORTED, S.ACCEPTED)  # where invalidation may be requested and decided
 COMMANDS: dict[str, CommandSpec] = dict([
-    _spec("accept", "受理", {R.AGENT, R.LEAD}, {S.REPORTED: S.ACCEPTED}, fx.accept, "accepted"),
+    # SYSTEM: an inspector's report of a class configured to skip 受理/立案 (cases.inspection.register_directly)
+    _spec("accept", "受理", {R.AGENT, R.LEAD, R.SYSTEM}, {S.REPORTED: S.ACCEPTED}, fx.accept, "accepted"),
     _spec("request_verification", "发核实", {R.AGENT}, {S.ACCEPTED: S.ACCEPTED}, fx.request_verification,
           "verification_requested", refuses_duplicate=K.VERIFICATION),
     _spec("report_verified", "核实反馈", {R.INSPECTOR}, {S.ACCEPTED: S.ACCEPTED}, fx.report_verified, "verified",
           needs_pending=K.VERIFICATION),
-    _spec("register", "立案", {R.LEAD}, {S.ACCEPTED: S.REGISTERED}, fx.register, "registered"),
+    _spec("register", "立案", {R.LEAD, R.SYSTEM}, {S.ACCEPTED: S.REGISTERED}, fx.register, "registered"),
     _spec("dispatch", "派遣", {R.DISPATCHER}, {S.REGISTERED: S.DISPATCHED}, fx.dispatch, "dispatched"),
     _spec("merge", "合并（重复案件）", {R.AGENT, R.LEAD}, {s: S.INVALID for s in (*_REQUEST_STATES, S.REGISTERED)},
           fx.merge, "merged", reason_needed=True),
@@ -196,8 +197,9 @@ def available_commands(case: CaseFlow, actor: Actor) -> list[str]:
 def _check_preconditions(case: CaseFlow, name: str, actor: Actor) -> None:
     spec = COMMANDS[name]
     if spec.needs_pending and case.pending(spec.needs_pending) is None:
+        label = spec.needs_pending.label
         if spec.needs_pending in INSPECTOR_ANSWERS.values():
-            raise PreconditionFailed(f"没有待反馈的{spec.needs_pending.label}任务（已被反馈，或尚未发{spec.needs_pending.label}）")
+            raise PreconditionFailed(f"没有待反馈的{label}任务（已被反馈，或尚未发{label}）", code="task_gone")
         raise PreconditionFailed(f"没有待审批的{spec.needs_pending.label}申请")
     if spec.refuses_duplicate and case.pending(spec.refuses_duplicate) is not None:
         raise PreconditionFailed(f"已有待处理的{spec.refuses_duplicate.label}申请")
