@@ -110,7 +110,8 @@ class Month:
         d = await self.prefix("B", t, "S1", "szs")
         await self.act("B", d + 7 * 60 * M, "submit_result", dept("szs"), notes="晚了")  # due d + 6 h
         await self.act("B", d + 7 * 60 * M, "request_check", AGENT)
-        await self.act("B", d + 31 * 60 * M, "check_pass", INSPECTOR1, photos=[PHOTO])  # the next day, past 4 working hours
+        # the next day, past 4 working hours
+        await self.act("B", d + 31 * 60 * M, "check_pass", INSPECTOR1, photos=[PHOTO])
         await self.act("B", d + 31 * 60 * M + 10 * M, "close", LEAD)
         await self.prefix("C", t, "S2", "hws")
         d = await self.prefix("D", t, "S2", "szs")

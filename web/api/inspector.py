@@ -50,7 +50,7 @@ class ReportBody(BaseModel):
     accuracy: float | None = Field(None, ge=0, le=100000, description="定位精度（米）；在地图上选点时为空")
     address: str | None = Field(None, max_length=200)
     component_id: str | None = Field(None, pattern=r"^\d{16}$")
-    register: bool = Field(False, description="监督员确认符合立案条件（仅对配置为可直接立案的小类生效）")
+    register_now: bool = Field(False, description="监督员确认符合立案条件（仅对配置为可直接立案的小类生效）")
 
 
 class AnswerBody(BaseModel):
@@ -84,7 +84,7 @@ class PointQuery(BaseModel):
 
 class DayQuery(BaseModel):
     username: str | None = Field(None, max_length=64)
-    date: date | None = None
+    day: date | None = Field(None, alias="date", description="日期（默认今天）")
 
 
 def service(app: web.Application) -> InspectorService:
@@ -220,10 +220,13 @@ async def _with_photos(request: web.Request, user: User, files: list[bytes], sub
     try:
         for data in files:
             stored.append((await save_photo(request.app, user, data)).id)
-        return await submit(tuple(stored))
+        done: Submitted = await submit(tuple(stored))
     except BaseException:  # refused (or cancelled): the photos stored for this request go again
         await _discard(request.app, stored)
         raise
+    if done.replayed:  # a concurrent send with the same key won: its photos are the ones kept
+        await _discard(request.app, stored)
+    return done
 
 
 def _answer(done: Submitted) -> web.Response:
@@ -246,7 +249,7 @@ async def post_report(request: web.Request) -> web.Response:
     async def submit(ids: tuple[str, ...]) -> Submitted:
         new = NewCase("inspector", body.description, body.category_code, address=body.address, lat=body.lat,
                       lon=body.lon, component_id=body.component_id, photos=ids)
-        return await svc.report(user.actor, key, new, register=body.register)
+        return await svc.report(user.actor, key, new, register=body.register_now)
     return _answer(await _with_photos(request, user, files, submit))
 
 
@@ -304,7 +307,7 @@ async def get_day(request: web.Request) -> web.Response:
     username = query.username or user.username
     if user.role is Role.INSPECTOR and username != user.username:
         raise ApiError(403, "forbidden", "监督员只能查看本人的轨迹与数据")
-    return json_response(await service(request.app).day(username, query.date))
+    return json_response(await service(request.app).day(username, query.day))
 
 
 @operation("GET", "/api/v1/inspector/inspectors", summary="全部监督员今日概况（值班长）", tag="inspector",

@@ -445,7 +445,7 @@
     if (!desc) problems.push("请填写问题描述");
     if (problems.length) { msg.className = "form-msg error"; msg.textContent = problems.join("；"); return; }
     const data = { category_code: r.cat.code, description: desc, lat: r.pos.lat, lon: r.pos.lon,
-                   accuracy: r.pos.accuracy, register: $("f-register").checked };
+                   accuracy: r.pos.accuracy, register_now: $("f-register").checked };
     if (r.component) data.component_id = r.component;
     try {
       await enqueue("report", data, r.photos, `上报：${r.cat.name}`);
