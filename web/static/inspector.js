@@ -346,7 +346,10 @@
   function setReportPos(lat, lon, accuracy, moved) {
     S.report.pos = { lat, lon, accuracy: accuracy == null ? null : accuracy };
     if (moved) S.report.moved = true;
-    if (reportMap) { reportMap.setMarker(lat, lon); }
+    if (reportMap) {
+      reportMap.setMarker(lat, lon);
+      if (!moved) reportMap.centerOn(lat, lon, 0.8);  // close enough to see the cell and move the pin
+    }
     const how = accuracy == null ? "地图选点" : `GPS 精度 ±${accuracy} 米`;
     $("r-pos").textContent = `${how}（${lat.toFixed(6)}, ${lon.toFixed(6)}）`;
     snapCell(lat, lon, how);
