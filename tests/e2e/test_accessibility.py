@@ -47,7 +47,7 @@ PAGES: dict[str, Visit] = {
     "/admin/departments": Visit("admin"),
     "/admin/categories": Visit("admin"),
     "/inspector": Visit("inspector01", "body[data-ready='1']"),
-    "/lead/inspectors": Visit("lead01", "body[data-ready='1']"),
+    "/inspectors": Visit("lead01", "body[data-ready='1']"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show

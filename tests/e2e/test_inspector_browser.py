@@ -260,7 +260,7 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
 def test_lead_sees_the_inspectors_day(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page = login(context, site.url, "lead01")
-    page.goto(f"{site.url}/lead/inspectors?u=inspector01")
+    page.goto(f"{site.url}/inspectors?u=inspector01")
     page.wait_for_selector("body[data-ready='1']")
     assert "inspector01" in page.inner_text("#inspectors-table")
     shot(page, "inspector-lead-day")

@@ -1,5 +1,5 @@
 """The inspector's phone app (城管通, /inspector): the page, its web app manifest and service worker, and the
-lead's view of inspectors' days (/lead/inspectors).
+lead's view of inspectors' days (/inspectors).
 
 The service worker is served from /inspector/sw.js with `Service-Worker-Allowed: /inspector`, so it controls
 /inspector itself (a worker's default scope is its folder, /inspector/, which would not include the page).
@@ -69,8 +69,8 @@ async def lead_inspectors(request: web.Request) -> web.Response:
 
 def setup(app: web.Application) -> None:
     setup_templating(app)
-    register_nav(app, "监督员", "/lead/inspectors", LEADS, order=25)
+    register_nav(app, "监督员", "/inspectors", LEADS, order=25)
     app.router.add_get("/inspector", inspector_page, name="inspector")
     app.router.add_get("/inspector/manifest.webmanifest", manifest)
     app.router.add_get("/inspector/sw.js", service_worker)
-    app.router.add_get("/lead/inspectors", lead_inspectors)
+    app.router.add_get("/inspectors", lead_inspectors)
