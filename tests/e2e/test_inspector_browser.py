@@ -132,8 +132,12 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     assert max(max(s) for s in sizes) <= 1600  # downscaled on the phone before upload
 
     agent = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    desk = login(agent, site.url, "agent01")
-    desk.goto(f"{site.url}/case/{case_no}")
+    desk = login(agent, site.url, "agent01")  # the console lists the inspectors' reports waiting for 受理
+    desk.wait_for_selector(f"#inspector-reports a:has-text('{case_no}')")
+    assert case["cell_code"] in desk.inner_text("#inspector-reports")
+    shot(desk, "inspector-report-in-console")
+    desk.click(f"#inspector-reports a:has-text('{case_no}')")
+    desk.wait_for_url(f"**/case/{case_no}")
     desk.wait_for_function("[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2")
     assert case["cell_code"] in desk.inner_text("body")
     shot(desk, "inspector-case-at-agent")
