@@ -153,6 +153,8 @@ async def test_a_check_goes_to_the_duty_grid_inspector_who_alone_answers_it_on_s
                               {**answer, "lat": far[1], "lon": far[0], "accuracy": 12.0}, [jpeg()])
     assert status == 200 and body["site"]["far"] is True and 290 < body["site"]["distance_m"] < 310, body
     assert await counts(ins) == (1, 1)  # the refused answers' photos were not kept
+    status, stale = await send(ins, "/api/v1/inspector/answers", "inspector01", {**answer, "version": 1}, [jpeg()])
+    assert status == 409 and stale["error"]["code"] == "stale_version" and "版本" in stale["error"]["message"]
     status, again = await send(ins, "/api/v1/inspector/answers", "inspector01",
                                {**answer, "version": None}, [jpeg()])
     assert status == 409 and again["error"]["code"] == "task_gone"

@@ -137,10 +137,10 @@
   }
   async function renderQueue() {
     const items = await DB.all();
-    const waiting = items.filter((i) => !i.error).length, refused = items.length - waiting;
+    const refused = items.filter((i) => i.error).length;
     const badge = $("queue-badge");
     badge.hidden = items.length === 0;
-    badge.textContent = `${waiting} 条待发送${refused ? `（${refused} 条需处理）` : ""}`;
+    badge.textContent = `${items.length} 条待发送${refused ? `（${refused} 需处理）` : ""}`;
     $("queue").innerHTML = items.map((i) => `<li><div class="task"><div class="t1"><span class="kind">${esc(i.label)}</span>
         <span class="tag">${i.photos.length} 张照片</span>${i.error ? '<span class="tag err">未能发送</span>' : '<span class="tag warn">待发送</span>'}</div>
         <div class="t3">保存于 ${esc(hhmm(i.created_at))}</div>
@@ -494,7 +494,9 @@
     const choice = a.choice == null ? null : t.answers[a.choice];
     if (choice && choice.command === "check_fail" && !notes) problems.push("核查不通过须填写说明");
     if (problems.length) { msg.className = "form-msg error"; msg.textContent = problems.join("；"); return; }
-    const data = { case_no: t.case_no, command: choice.command, version: t.version, notes: notes || null };
+    // No version: an answer made offline is judged by the task itself (still pending, still mine), not by
+    // whatever else changed on the case meanwhile; if the task moved on the server says how.
+    const data = { case_no: t.case_no, command: choice.command, version: null, notes: notes || null };
     if (choice.confirmed) data.confirmed = choice.confirmed === "true";
     if (S.fix) Object.assign(data, { lat: S.fix.lat, lon: S.fix.lon, accuracy: S.fix.accuracy });
     try {
