@@ -200,7 +200,8 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=20)
     parser.add_argument("--photo-kb", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-browser", action="store_true", help="skip the first-load measurement")
+    parser.add_argument("--no-burst", action="store_true", help="skip the sync measurement")
     args = parser.parse_args()
     from tests.e2e.conftest import PASSWORD, start_site, stop_site
 
@@ -215,6 +216,8 @@ def main() -> None:
                           f" interactive in {r['tti_s_min']:.2f} s (median {r['tti_s_median']:.2f})")
                 print(f"first load: Fast 3G / unthrottled time-to-interactive (median) = {load['ratio_tti_median']:.1f}x;"
                       f" targets <= 400 KB, <= 3 s")
+            if args.no_burst:
+                return
             tokens = asyncio.run(add_inspectors(site.env, args.inspectors))
             blob = photo(args.photo_kb)
             total = args.inspectors * args.reports
