@@ -215,3 +215,28 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 403
     status, body = await ins.call("GET", "/api/v1/inspector/positions/latest", "inspector01")
     assert status == 403
+
+
+async def test_configured_classes_skip_to_registration_only_when_the_inspector_confirms(  # type: ignore[no-untyped-def]
+        ins: Api, db_settings: Settings, clock, aiohttp_client) -> None:
+    from config.bootstrap import create_app
+
+    cases_settings = db_settings.cases
+    inspection = cases_settings.inspection.model_copy(update={"register_directly": ("10102",)})
+    settings = db_settings.model_copy(update={"cases": cases_settings.model_copy(update={"inspection": inspection})})
+    api = Api(await aiohttp_client(create_app(settings, clock=clock)), ins.tokens)
+    status, plain = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01))
+    assert status == 201 and plain["state"] == "reported"  # not confirmed: the usual 受理 by an agent
+    status, direct = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
+    assert status == 201
+    status, view = await api.call("GET", f"/api/v1/cases/{direct['case_no']}", "lead01")
+    assert view["state"] == "registered"
+    assert [(h["command"], h["actor"]) for h in view["history"]][1:] == [
+        ("accept", "auto:inspector01"), ("register", "auto:inspector01")]
+    status, other = await send(api, "/api/v1/inspector/reports", "inspector01",
+                               report(*ZR01, category_code="10118", register_now=True))
+    status, view = await api.call("GET", f"/api/v1/cases/{other['case_no']}", "lead01")
+    assert view["state"] == "reported"  # 路灯 is not configured to skip
+    status, default = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
+    status, view = await ins.call("GET", f"/api/v1/cases/{default['case_no']}", "lead01")
+    assert view["state"] == "reported"  # off by default
