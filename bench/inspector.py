@@ -41,8 +41,7 @@ from core import accounts
 from ticketing.domain.model import Role
 from ticketing.geo.demo import demo_gazetteer
 
-FAST_3G = {"offline": False, "latency": 562.5, "downloadThroughput": 1_440_000 / 8,
-           "uploadThroughput": 675_000 / 8}
+FAST_3G = {"offline": False, "latency": 562.5, "downloadThroughput": 1_440_000 / 8, "uploadThroughput": 675_000 / 8}
 
 
 def _centre() -> tuple[float, float]:
@@ -58,13 +57,15 @@ def photo(kb: int) -> bytes:
     while True:
         data = io.BytesIO()
         Image.frombytes("RGB", (side, side * 3 // 4), os.urandom(side * (side * 3 // 4) * 3)).save(
-            data, "JPEG", quality=90)
+            data, "JPEG", quality=90
+        )
         if data.tell() >= kb * 1024:
             return data.getvalue()
         side = int(side * 1.15)
 
 
 # --- 1. first load under Fast 3G -------------------------------------------------------------------------
+
 
 def first_load(url: str, password: str, rounds: int) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
@@ -80,17 +81,26 @@ def first_load(url: str, password: str, rounds: int) -> dict[str, Any]:
         browser.close()
     out: dict[str, Any] = {}
     for mode, runs in results.items():
-        out[mode] = {"kb_min": min(r[0] for r in runs) / 1024, "kb_median": statistics.median(r[0] for r in runs) / 1024,
-                     "tti_s_min": min(r[1] for r in runs), "tti_s_median": statistics.median(r[1] for r in runs)}
+        out[mode] = {
+            "kb_min": min(r[0] for r in runs) / 1024,
+            "kb_median": statistics.median(r[0] for r in runs) / 1024,
+            "tti_s_min": min(r[1] for r in runs),
+            "tti_s_median": statistics.median(r[1] for r in runs),
+        }
     out["ratio_tti_median"] = out["fast3g"]["tti_s_median"] / out["unthrottled"]["tti_s_median"]
     return out
 
 
 def _load_once(browser: Any, url: str, password: str, throttle: bool) -> tuple[int, float]:
-    context = browser.new_context(viewport={"width": 360, "height": 640}, is_mobile=True, has_touch=True,
-                                  locale="zh-CN", service_workers="block",
-                                  geolocation={"latitude": _centre()[0], "longitude": _centre()[1]},
-                                  permissions=["geolocation"])
+    context = browser.new_context(
+        viewport={"width": 360, "height": 640},
+        is_mobile=True,
+        has_touch=True,
+        locale="zh-CN",
+        service_workers="block",
+        geolocation={"latitude": _centre()[0], "longitude": _centre()[1]},
+        permissions=["geolocation"],
+    )
     page = context.new_page()
     page.goto(f"{url}/login")
     page.fill("input[name=username]", "inspector01")
@@ -119,22 +129,32 @@ def _load_once(browser: Any, url: str, password: str, throttle: bool) -> tuple[i
 
 # --- 2. the burst after reconnect --------------------------------------------------------------------------
 
-async def _send(session: aiohttp.ClientSession, url: str, token: str, key: str, data: dict[str, Any],
-                blob: bytes) -> tuple[int, dict[str, Any], float]:
+
+async def _send(
+    session: aiohttp.ClientSession, url: str, token: str, key: str, data: dict[str, Any], blob: bytes
+) -> tuple[int, dict[str, Any], float]:
     form = aiohttp.FormData()
     form.add_field("data", json.dumps(data), content_type="application/json")
     form.add_field("photos", blob, filename="photo1.jpg", content_type="image/jpeg")
     start = time.perf_counter()
-    async with session.post(f"{url}/api/v1/inspector/reports", data=form,
-                            headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key}) as resp:
+    async with session.post(
+        f"{url}/api/v1/inspector/reports",
+        data=form,
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": key},
+    ) as resp:
         body = await resp.json()
         return resp.status, body, time.perf_counter() - start
 
 
 def _report(tag: str, i: int) -> dict[str, Any]:
     lat, lon = _centre()
-    return {"category_code": "10102", "description": f"（压测）{tag} 第{i}条 井盖破损", "lat": lat, "lon": lon,
-            "accuracy": 10.0}
+    return {
+        "category_code": "10102",
+        "description": f"（压测）{tag} 第{i}条 井盖破损",
+        "lat": lat,
+        "lon": lon,
+        "accuracy": 10.0,
+    }
 
 
 async def burst(url: str, tokens: list[str], reports: int, blob: bytes, tag: str) -> dict[str, Any]:
@@ -166,8 +186,9 @@ async def one_at_a_time(url: str, tokens: list[str], count: int, blob: bytes, ta
     start = time.perf_counter()
     async with aiohttp.ClientSession() as session:
         for i in range(count):
-            status, body, took = await _send(session, url, tokens[i % len(tokens)], f"{tag}-{i}-{uuid.uuid4().hex}",
-                                             _report(tag, i), blob)
+            status, body, took = await _send(
+                session, url, tokens[i % len(tokens)], f"{tag}-{i}-{uuid.uuid4().hex}", _report(tag, i), blob
+            )
             assert status == 201, body
             latencies.append(took)
     return _stats(latencies, time.perf_counter() - start)
@@ -175,9 +196,13 @@ async def one_at_a_time(url: str, tokens: list[str], count: int, blob: bytes, ta
 
 def _stats(latencies: list[float], wall: float) -> dict[str, Any]:
     ordered = sorted(latencies)
-    return {"n": len(ordered), "p50_ms": 1000 * ordered[len(ordered) // 2],
-            "p95_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
-            "wall_s": wall, "per_s": len(ordered) / wall}
+    return {
+        "n": len(ordered),
+        "p50_ms": 1000 * ordered[len(ordered) // 2],
+        "p95_ms": 1000 * ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
+        "wall_s": wall,
+        "per_s": len(ordered) / wall,
+    }
 
 
 async def add_inspectors(env: dict[str, str], count: int) -> list[str]:
@@ -187,8 +212,7 @@ async def add_inspectors(env: dict[str, str], count: int) -> list[str]:
     async with engine.begin() as conn:
         for n in range(count):
             name = f"bench-inspector{n:03d}"
-            await accounts.add_user(conn, username=name, display_name=name, role=Role.INSPECTOR,
-                                    now=datetime.now(UTC))
+            await accounts.add_user(conn, username=name, display_name=name, role=Role.INSPECTOR, now=datetime.now(UTC))
             tokens.append(await accounts.create_token(conn, name, datetime.now(UTC), days=1))
     await engine.dispose()
     return tokens
@@ -212,32 +236,46 @@ def main() -> None:
                 load = first_load(site.url, PASSWORD, args.rounds)
                 for mode in ("fast3g", "unthrottled"):
                     r = load[mode]
-                    print(f"first load /inspector {mode:11s}: {r['kb_min']:.0f} KB (median {r['kb_median']:.0f}),"
-                          f" interactive in {r['tti_s_min']:.2f} s (median {r['tti_s_median']:.2f})")
-                print(f"first load: Fast 3G / unthrottled time-to-interactive (median) = {load['ratio_tti_median']:.1f}x;"
-                      f" targets <= 400 KB, <= 3 s")
+                    print(
+                        f"first load /inspector {mode:11s}: {r['kb_min']:.0f} KB (median {r['kb_median']:.0f}),"
+                        f" interactive in {r['tti_s_min']:.2f} s (median {r['tti_s_median']:.2f})"
+                    )
+                print(
+                    f"first load: Fast 3G / unthrottled time-to-interactive (median) = {load['ratio_tti_median']:.1f}x;"
+                    f" targets <= 400 KB, <= 3 s"
+                )
             if args.no_burst:
                 return
             tokens = asyncio.run(add_inspectors(site.env, args.inspectors))
             blob = photo(args.photo_kb)
             total = args.inspectors * args.reports
-            print(f"photo {len(blob) / 1024:.0f} KB; {args.inspectors} phones x {args.reports} queued reports = {total}")
+            print(
+                f"photo {len(blob) / 1024:.0f} KB; {args.inspectors} phones x {args.reports} queued reports = {total}"
+            )
             runs: dict[str, list[dict[str, Any]]] = {"burst": [], "single": []}
             for r in range(args.rounds):  # interleaved
                 runs["single"].append(asyncio.run(one_at_a_time(site.url, tokens, total, blob, f"s{r}")))
                 runs["burst"].append(asyncio.run(burst(site.url, tokens, args.reports, blob, f"b{r}")))
             for name, label in (("single", "online, one at a time"), ("burst", "after reconnect, all at once")):
                 rs = runs[name]
-                print(f"{label:30s}: p50 {min(x['p50_ms'] for x in rs):.0f}/{statistics.median(x['p50_ms'] for x in rs):.0f} ms,"
-                      f" p95 {min(x['p95_ms'] for x in rs):.0f}/{statistics.median(x['p95_ms'] for x in rs):.0f} ms"
-                      f" (min/median), {statistics.median(x['per_s'] for x in rs):.1f} reports/s,"
-                      f" {statistics.median(x['wall_s'] for x in rs):.1f} s for {total}")
+                p50 = [x["p50_ms"] for x in rs]
+                p95s = [x["p95_ms"] for x in rs]
+                print(
+                    f"{label:30s}: p50 {min(p50):.0f}/{statistics.median(p50):.0f} ms,"
+                    f" p95 {min(p95s):.0f}/{statistics.median(p95s):.0f} ms"
+                    f" (min/median), {statistics.median(x['per_s'] for x in rs):.1f} reports/s,"
+                    f" {statistics.median(x['wall_s'] for x in rs):.1f} s for {total}"
+                )
             p95 = statistics.median(x["p95_ms"] for x in runs["burst"]) / statistics.median(
-                x["p95_ms"] for x in runs["single"])
+                x["p95_ms"] for x in runs["single"]
+            )
             rate = statistics.median(x["per_s"] for x in runs["burst"]) / statistics.median(
-                x["per_s"] for x in runs["single"])
-            print(f"ratio burst / one-at-a-time: p95 per report {p95:.1f}x, throughput {rate:.2f}x;"
-                  f" every report exactly one case (resent once each with its key)")
+                x["per_s"] for x in runs["single"]
+            )
+            print(
+                f"ratio burst / one-at-a-time: p95 per report {p95:.1f}x, throughput {rate:.2f}x;"
+                f" every report exactly one case (resent once each with its key)"
+            )
         finally:
             stop_site(site)
 

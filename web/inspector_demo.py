@@ -33,8 +33,11 @@ def _demo_jpeg() -> bytes:
 
 async def demo_check_photo(settings: Any, engine: AsyncEngine, clock: Callable[[], datetime]) -> str:
     async with engine.connect() as conn:
-        found = (await conn.execute(select(photos.c.id).where(photos.c.uploaded_by == DEMO_UPLOADER)
-                                    .order_by(photos.c.created_at).limit(1))).scalar()
+        found = (
+            await conn.execute(
+                select(photos.c.id).where(photos.c.uploaded_by == DEMO_UPLOADER).order_by(photos.c.created_at).limit(1)
+            )
+        ).scalar()
     if found:
         return str(found)
     # save_photo reads only these three keys of the application; the seed has no running app.

@@ -17,14 +17,13 @@ from sqlalchemy import func, select
 from config.bootstrap import engine_for
 from config.settings import Settings
 from core import accounts
+from tests.api_plugin import Api
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role
 from ticketing.geo.demo import demo_gazetteer, seed_demo
 from ticketing.geo.domain.geometry import offset_m
 from web.keys import ENGINE
 from web.tables import photos
-
-from tests.api_plugin import Api
 
 
 def centre(grid: str) -> tuple[float, float]:
@@ -48,16 +47,18 @@ def jpeg(size: tuple[int, int] = (64, 48)) -> bytes:
 async def ins(api: Api, db_settings: Settings, clock) -> Api:  # type: ignore[no-untyped-def]
     engine = engine_for(db_settings)
     async with engine.begin() as conn:
-        await accounts.add_user(conn, username="inspector02", display_name="监督员 02", role=Role.INSPECTOR,
-                                now=clock())
+        await accounts.add_user(
+            conn, username="inspector02", display_name="监督员 02", role=Role.INSPECTOR, now=clock()
+        )
         api.tokens["inspector02"] = await accounts.create_token(conn, "inspector02", clock(), days=30)
     await seed_demo(engine)
     await engine.dispose()
     return api
 
 
-async def send(api: Api, path: str, user: str, data: Any, files: list[bytes] = (), key: str | None = None,
-               name: str = "p.jpg") -> tuple[int, Any]:
+async def send(
+    api: Api, path: str, user: str, data: Any, files: list[bytes] = (), key: str | None = None, name: str = "p.jpg"
+) -> tuple[int, Any]:
     import aiohttp
 
     form = aiohttp.FormData()
@@ -72,8 +73,14 @@ async def send(api: Api, path: str, user: str, data: Any, files: list[bytes] = (
 
 
 def report(lat: float, lon: float, **over: Any) -> dict[str, Any]:
-    return {"category_code": "10102", "description": "污水井盖破损，有塌陷危险", "lat": lat, "lon": lon,
-            "accuracy": 8.0, **over}
+    return {
+        "category_code": "10102",
+        "description": "污水井盖破损，有塌陷危险",
+        "lat": lat,
+        "lon": lon,
+        "accuracy": 8.0,
+        **over,
+    }
 
 
 async def counts(api: Api) -> tuple[int, int]:
@@ -85,17 +92,20 @@ async def counts(api: Api) -> tuple[int, int]:
 
 async def test_a_report_with_two_photos_is_created_once_however_often_it_is_sent(ins: Api) -> None:
     key = uuid.uuid4().hex
-    status, first = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()],
-                               key=key)
+    status, first = await send(
+        ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()], key=key
+    )
     assert status == 201 and first["replayed"] is False, first
     assert first["cell_code"] and first["state"] == "reported"
-    status, again = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()],
-                               key=key)
+    status, again = await send(
+        ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()], key=key
+    )
     assert status == 201 and again["replayed"] is True and again["case_no"] == first["case_no"]
     # two sends at the same moment with one key still make one case
     key2 = uuid.uuid4().hex
-    both = await asyncio.gather(*(send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg()],
-                                       key=key2) for _ in range(2)))
+    both = await asyncio.gather(
+        *(send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg()], key=key2) for _ in range(2))
+    )
     assert {b["case_no"] for _, b in both} == {both[0][1]["case_no"]}
     assert await counts(ins) == (2, 3)
     status, case = await ins.call("GET", f"/api/v1/cases/{first['case_no']}", "agent01")
@@ -103,14 +113,18 @@ async def test_a_report_with_two_photos_is_created_once_however_often_it_is_sent
     assert len(case["history"][0]["payload"]["photos"]) == 2 and case["created_by"] == "inspector01"
 
 
-@pytest.mark.parametrize(("files", "data", "status", "code"), [
-    ([b"%PDF-1.4 not an image"], report(*ZR01), 415, "photo_rejected"),
-    ([jpeg()], report(39.9, 116.4), 422, "outside_county"),
-    ([jpeg()], report(*ZR01, category_code="19999"), 422, "invalid_parameters"),
-    ([jpeg()], {**report(*ZR01), "lat": "north"}, 422, "validation_failed"),
-])
-async def test_a_refused_report_leaves_no_case_and_no_photo(ins: Api, files: list[bytes], data: Any,
-                                                            status: int, code: str) -> None:
+@pytest.mark.parametrize(
+    ("files", "data", "status", "code"),
+    [
+        ([b"%PDF-1.4 not an image"], report(*ZR01), 415, "photo_rejected"),
+        ([jpeg()], report(39.9, 116.4), 422, "outside_county"),
+        ([jpeg()], report(*ZR01, category_code="19999"), 422, "invalid_parameters"),
+        ([jpeg()], {**report(*ZR01), "lat": "north"}, 422, "validation_failed"),
+    ],
+)
+async def test_a_refused_report_leaves_no_case_and_no_photo(
+    ins: Api, files: list[bytes], data: Any, status: int, code: str
+) -> None:
     got, body = await send(ins, "/api/v1/inspector/reports", "inspector01", data, [jpeg(), *files])
     assert (got, body["error"]["code"]) == (status, code), body
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["error"]["message"])  # said in Chinese
@@ -126,8 +140,11 @@ async def test_a_report_needs_an_idempotency_key_and_an_inspector(ins: Api) -> N
 
 async def handled_case(api: Api, lat: float, lon: float) -> dict[str, Any]:
     case = await api.create(accept=True, lat=lat, lon=lon, address=None)
-    for command, user, body in (("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
-                                ("submit_result", "dept-szs", {"notes": "已更换井盖"})):
+    for command, user, body in (
+        ("register", "lead01", {}),
+        ("dispatch", "dispatcher01", {"department": "szs"}),
+        ("submit_result", "dept-szs", {"notes": "已更换井盖"}),
+    ):
         status, case = await api.act(case, command, user, **body)
         assert status == 200, case
     return case
@@ -149,14 +166,18 @@ async def test_a_check_goes_to_the_duty_grid_inspector_who_alone_answers_it_on_s
     status, body = await send(ins, "/api/v1/inspector/answers", "inspector01", answer)
     assert status == 422 and "照片" in body["error"]["message"]  # 核查 answers carry photos by default
     far = offset_m((ZR01[1], ZR01[0]), 300, 0)  # 300 m east of the case: flagged, not refused
-    status, body = await send(ins, "/api/v1/inspector/answers", "inspector01",
-                              {**answer, "lat": far[1], "lon": far[0], "accuracy": 12.0}, [jpeg()])
+    status, body = await send(
+        ins,
+        "/api/v1/inspector/answers",
+        "inspector01",
+        {**answer, "lat": far[1], "lon": far[0], "accuracy": 12.0},
+        [jpeg()],
+    )
     assert status == 200 and body["site"]["far"] is True and 290 < body["site"]["distance_m"] < 310, body
     assert await counts(ins) == (1, 1)  # the refused answers' photos were not kept
     status, stale = await send(ins, "/api/v1/inspector/answers", "inspector01", {**answer, "version": 1}, [jpeg()])
     assert status == 409 and stale["error"]["code"] == "stale_version" and "版本" in stale["error"]["message"]
-    status, again = await send(ins, "/api/v1/inspector/answers", "inspector01",
-                               {**answer, "version": None}, [jpeg()])
+    status, again = await send(ins, "/api/v1/inspector/answers", "inspector01", {**answer, "version": None}, [jpeg()])
     assert status == 409 and again["error"]["code"] == "task_gone"
     status, view = await ins.call("GET", f"/api/v1/cases/{case['case_no']}", "lead01")
     assert view["check_result"] == "passed"
@@ -175,8 +196,13 @@ async def test_the_lead_reassigns_a_verification_and_a_grid_without_an_inspector
     assert status == 200
     status, body = await ins.act(case, "reassign_inspector", "lead01", inspector="agent01")
     assert status == 422  # not an inspector
-    answer = {"case_no": case["case_no"], "command": "report_verified", "confirmed": True, "lat": ZR01[0],
-              "lon": ZR01[1]}
+    answer = {
+        "case_no": case["case_no"],
+        "command": "report_verified",
+        "confirmed": True,
+        "lat": ZR01[0],
+        "lon": ZR01[1],
+    }
     status, body = await send(ins, "/api/v1/inspector/answers", "inspector01", answer)
     assert status == 403
     status, body = await send(ins, "/api/v1/inspector/answers", "inspector02", answer)
@@ -197,8 +223,9 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 200 and duty["on_duty"] is True and duty["interval_s"] == 60
     status, body = await ins.call("POST", "/api/v1/inspector/positions", "inspector01", json=here)
     assert status == 201 and body["cell_code"]
-    status, body = await ins.call("POST", "/api/v1/inspector/positions", "inspector01",
-                                  json={"lat": 31.23, "lon": 121.47})  # Shanghai
+    status, body = await ins.call(
+        "POST", "/api/v1/inspector/positions", "inspector01", json={"lat": 31.23, "lon": 121.47}
+    )  # Shanghai
     assert status == 422 and body["error"]["code"] == "outside_county"
     status, latest = await ins.call("GET", "/api/v1/inspector/positions/latest", "lead01")
     assert [p["username"] for p in latest["items"]] == ["inspector01"]
@@ -218,7 +245,8 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
 
 
 async def test_configured_classes_skip_to_registration_only_when_the_inspector_confirms(  # type: ignore[no-untyped-def]
-        ins: Api, db_settings: Settings, clock, aiohttp_client) -> None:
+    ins: Api, db_settings: Settings, clock, aiohttp_client
+) -> None:
     from config.bootstrap import create_app
 
     cases_settings = db_settings.cases
@@ -232,9 +260,12 @@ async def test_configured_classes_skip_to_registration_only_when_the_inspector_c
     status, view = await api.call("GET", f"/api/v1/cases/{direct['case_no']}", "lead01")
     assert view["state"] == "registered"
     assert [(h["command"], h["actor"]) for h in view["history"]][1:] == [
-        ("accept", "auto:inspector01"), ("register", "auto:inspector01")]
-    status, other = await send(api, "/api/v1/inspector/reports", "inspector01",
-                               report(*ZR01, category_code="10118", register_now=True))
+        ("accept", "auto:inspector01"),
+        ("register", "auto:inspector01"),
+    ]
+    status, other = await send(
+        api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, category_code="10118", register_now=True)
+    )
     status, view = await api.call("GET", f"/api/v1/cases/{other['case_no']}", "lead01")
     assert view["state"] == "reported"  # 路灯 is not configured to skip
     status, default = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))

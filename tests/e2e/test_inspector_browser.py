@@ -5,7 +5,6 @@ submission sent again after a lost answer still makes one case. Screenshots in t
 
 from __future__ import annotations
 
-
 import json
 import re
 import sqlite3
@@ -20,8 +19,13 @@ from tests.e2e.conftest import Site, hotline, login, shot
 from ticketing.geo.demo import demo_gazetteer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-PHONE = {"viewport": {"width": 360, "height": 640}, "is_mobile": True, "has_touch": True, "locale": "zh-CN",
-         "device_scale_factor": 2}
+PHONE = {
+    "viewport": {"width": 360, "height": 640},
+    "is_mobile": True,
+    "has_touch": True,
+    "locale": "zh-CN",
+    "device_scale_factor": 2,
+}
 
 
 def centre(grid: str) -> tuple[float, float]:
@@ -35,8 +39,9 @@ ZR01 = centre("330424001-ZR01")
 
 
 def phone(browser: Any, at: tuple[float, float] = ZR01) -> Any:
-    return browser.new_context(**PHONE, geolocation={"latitude": at[0], "longitude": at[1], "accuracy": 9},
-                               permissions=["geolocation"])
+    return browser.new_context(
+        **PHONE, geolocation={"latitude": at[0], "longitude": at[1], "accuracy": 9}, permissions=["geolocation"]
+    )
 
 
 def photo_file(tmp: Path, name: str, size: tuple[int, int], colour: tuple[int, int, int]) -> Path:
@@ -53,10 +58,12 @@ class Tokens:
         if user not in self.cache:
             out = hotline(self.site.env, "token", "create", user)
             self.cache[user] = re.findall(r"\S{20,}", out)[-1]
-        request = urllib.request.Request(self.site.url + path, method=method,
-                                         data=None if body is None else json.dumps(body).encode(),
-                                         headers={"Authorization": f"Bearer {self.cache[user]}",
-                                                  "Content-Type": "application/json"})
+        request = urllib.request.Request(
+            self.site.url + path,
+            method=method,
+            data=None if body is None else json.dumps(body).encode(),
+            headers={"Authorization": f"Bearer {self.cache[user]}", "Content-Type": "application/json"},
+        )
         try:
             with urllib.request.urlopen(request, timeout=30) as answer:
                 return answer.status, json.loads(answer.read())
@@ -90,7 +97,8 @@ def choose_category(page: Any, query: str, name: str) -> None:
 
 
 def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell(  # type: ignore[no-untyped-def]
-        site: Site, browser, call: Tokens, tmp_path: Path) -> None:
+    site: Site, browser, call: Tokens, tmp_path: Path
+) -> None:
     context = phone(browser)
     page = open_app(context, site)
     errors: list[str] = []
@@ -138,7 +146,9 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     shot(desk, "inspector-report-in-console")
     desk.click(f"#inspector-reports a:has-text('{case_no}')")
     desk.wait_for_url(f"**/case/{case_no}")
-    desk.wait_for_function("[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2")
+    desk.wait_for_function(
+        "[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2"
+    )
     assert case["cell_code"] in desk.inner_text("body")
     shot(desk, "inspector-case-at-agent")
     agent.close()
@@ -147,16 +157,31 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
 
 
 def test_a_check_task_by_duty_grid_is_answered_on_site_and_another_inspector_is_refused(  # type: ignore[no-untyped-def]
-        site: Site, browser, call: Tokens, tmp_path: Path) -> None:
-    status, case = call("agent01", "POST", "/api/v1/cases", {
-        "source": "hotline", "description": "（测试）井盖松动，车辆经过有响声", "category_code": "10102",
-        "lat": ZR01[0], "lon": ZR01[1], "accept": True})
+    site: Site, browser, call: Tokens, tmp_path: Path
+) -> None:
+    status, case = call(
+        "agent01",
+        "POST",
+        "/api/v1/cases",
+        {
+            "source": "hotline",
+            "description": "（测试）井盖松动，车辆经过有响声",
+            "category_code": "10102",
+            "lat": ZR01[0],
+            "lon": ZR01[1],
+            "accept": True,
+        },
+    )
     assert status == 201, case
-    for user, command, body in (("lead01", "register", {}), ("dispatcher01", "dispatch", {"department": "szs"}),
-                                ("dept-szs", "submit_result", {"notes": "已紧固井盖"}),
-                                ("agent01", "request_check", {})):
-        status, case = call(user, "POST", f"/api/v1/cases/{case['case_no']}/actions/{command}",
-                            {"version": case["version"], **body})
+    for user, command, body in (
+        ("lead01", "register", {}),
+        ("dispatcher01", "dispatch", {"department": "szs"}),
+        ("dept-szs", "submit_result", {"notes": "已紧固井盖"}),
+        ("agent01", "request_check", {}),
+    ):
+        status, case = call(
+            user, "POST", f"/api/v1/cases/{case['case_no']}/actions/{command}", {"version": case["version"], **body}
+        )
         assert status == 200, (command, case)
     task = next(r for r in case["requests"] if r["kind"] == "check" and r["state"] == "pending")
     assert task["payload"]["assignee"] == "inspector01"  # the inspector of the duty grid holding the cell
@@ -164,14 +189,18 @@ def test_a_check_task_by_duty_grid_is_answered_on_site_and_another_inspector_is_
     other = phone(browser)
     intruder = open_app(other, site, "inspector02")
     answer = {"case_no": case["case_no"], "command": "check_pass", "version": case["version"], "notes": "已修好"}
-    refused = intruder.evaluate("""async (data) => {
+    refused = intruder.evaluate(
+        """async (data) => {
         const form = new FormData(); form.append('data', JSON.stringify(data));
         const canvas = document.createElement('canvas'); canvas.width = 64; canvas.height = 48;
         canvas.getContext('2d').fillRect(0, 0, 64, 48);
         form.append('photos', await new Promise((ok) => canvas.toBlob(ok, 'image/jpeg')), 'x.jpg');
+        const csrf = document.querySelector('meta[name=csrf-token]').content;
         const r = await fetch('/api/v1/inspector/answers', {method: 'POST', body: form, headers: {
-          'Idempotency-Key': crypto.randomUUID(), 'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content}});
-        return [r.status, await r.json()]; }""", answer)
+          'Idempotency-Key': crypto.randomUUID(), 'X-CSRF-Token': csrf}});
+        return [r.status, await r.json()]; }""",
+        answer,
+    )
     assert refused[0] == 403 and "inspector01" in refused[1]["error"]["message"], refused
     assert case["case_no"] not in intruder.inner_text("#tasks")
     other.close()
@@ -196,28 +225,45 @@ def test_a_check_task_by_duty_grid_is_answered_on_site_and_another_inspector_is_
     passed = next(h for h in view["history"] if h["command"] == "check_pass")
     assert passed["actor"] == "inspector01" and len(passed["payload"]["photos"]) == 1
     assert passed["payload"]["site"]["distance_m"] < 50 and passed["payload"]["site"]["far"] is False
-    status, closed = call("lead01", "POST", f"/api/v1/cases/{case['case_no']}/actions/close",
-                          {"version": view["version"]})
+    status, closed = call(
+        "lead01", "POST", f"/api/v1/cases/{case['case_no']}/actions/close", {"version": view["version"]}
+    )
     assert status == 200 and closed["state"] == "closed"
     shot(page, "inspector-home-after-answer")
     context.close()
 
 
 def handled_check(call: Tokens, description: str) -> dict[str, Any]:
-    status, case = call("agent01", "POST", "/api/v1/cases", {
-        "source": "hotline", "description": description, "category_code": "10102", "lat": ZR01[0],
-        "lon": ZR01[1], "accept": True})
+    status, case = call(
+        "agent01",
+        "POST",
+        "/api/v1/cases",
+        {
+            "source": "hotline",
+            "description": description,
+            "category_code": "10102",
+            "lat": ZR01[0],
+            "lon": ZR01[1],
+            "accept": True,
+        },
+    )
     assert status == 201, case
-    for user, command, body in (("lead01", "register", {}), ("dispatcher01", "dispatch", {"department": "szs"}),
-                                ("dept-szs", "submit_result", {"notes": "已处理"}), ("agent01", "request_check", {})):
-        status, case = call(user, "POST", f"/api/v1/cases/{case['case_no']}/actions/{command}",
-                            {"version": case["version"], **body})
+    for user, command, body in (
+        ("lead01", "register", {}),
+        ("dispatcher01", "dispatch", {"department": "szs"}),
+        ("dept-szs", "submit_result", {"notes": "已处理"}),
+        ("agent01", "request_check", {}),
+    ):
+        status, case = call(
+            user, "POST", f"/api/v1/cases/{case['case_no']}/actions/{command}", {"version": case["version"], **body}
+        )
         assert status == 200, (command, case)
     return case
 
 
 def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(  # type: ignore[no-untyped-def]
-        site: Site, browser, call: Tokens, tmp_path: Path) -> None:
+    site: Site, browser, call: Tokens, tmp_path: Path
+) -> None:
     case = handled_check(call, "（测试）井盖缺失待核查")
     context = phone(browser)
     page = open_app(context, site)
@@ -231,8 +277,12 @@ def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(
     page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     # meanwhile the lead gives the task to inspector02: the phone's answer no longer fits the case
     status, view = call("lead01", "GET", f"/api/v1/cases/{case['case_no']}")
-    status, moved = call("lead01", "POST", f"/api/v1/cases/{case['case_no']}/actions/reassign_inspector",
-                         {"version": view["version"], "inspector": "inspector02"})
+    status, moved = call(
+        "lead01",
+        "POST",
+        f"/api/v1/cases/{case['case_no']}/actions/reassign_inspector",
+        {"version": view["version"], "inspector": "inspector02"},
+    )
     assert status == 200, moved
     context.set_offline(False)
     page.wait_for_function("document.getElementById('queue-badge').textContent.includes('1 需处理')", timeout=30_000)
@@ -260,6 +310,7 @@ def test_a_report_sent_again_after_a_lost_answer_makes_one_case(site: Site, brow
             route.abort("connectionreset")
         else:
             route.continue_()
+
     page.route("**/api/v1/inspector/reports", lose_first_answer)
     page.tap("#btn-report")
     choose_category(page, "ld", "路灯")
@@ -271,8 +322,11 @@ def test_a_report_sent_again_after_a_lost_answer_makes_one_case(site: Site, brow
     page.evaluate("window.inspectorApp.flush()")  # sent again with the same Idempotency-Key
     page.wait_for_function("document.getElementById('queue-badge').hidden", timeout=30_000)
     assert db(site, "SELECT count(*) FROM cases WHERE description = '（测试）路灯白天常亮'") == [(1,)]
-    assert db(site, "SELECT count(*) FROM inspector_submissions s JOIN cases c ON c.case_no = s.case_no "
-                    "WHERE c.description = '（测试）路灯白天常亮'") == [(1,)]
+    assert db(
+        site,
+        "SELECT count(*) FROM inspector_submissions s JOIN cases c ON c.case_no = s.case_no "
+        "WHERE c.description = '（测试）路灯白天常亮'",
+    ) == [(1,)]
     context.close()
 
 
@@ -314,6 +368,3 @@ def test_lead_sees_the_inspectors_day(site: Site, browser) -> None:  # type: ign
     assert "inspector01" in page.inner_text("#inspectors-table")
     shot(page, "inspector-lead-day")
     context.close()
-
-
-

@@ -37,8 +37,17 @@ def test_the_area_is_the_grid_widened_by_the_margin() -> None:
     assert inside_area(None, 0, 39.9, 116.4)  # no grid data: nothing to compare with
 
 
-@pytest.mark.parametrize("bad", [("30.5", 120.9, None), (math.nan, 120.9, None), (91.0, 120.9, None),
-                                 (30.5, 120.9, -1.0), (True, 120.9, None), (30.5, 120.9, math.inf)])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        ("30.5", 120.9, None),
+        (math.nan, 120.9, None),
+        (91.0, 120.9, None),
+        (30.5, 120.9, -1.0),
+        (True, 120.9, None),
+        (30.5, 120.9, math.inf),
+    ],
+)
 def test_a_malformed_fix_is_refused_in_chinese(bad: tuple[object, object, object]) -> None:
     with pytest.raises(InvalidParameters) as err:
         check_position(*bad)

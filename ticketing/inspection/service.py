@@ -72,17 +72,32 @@ class InspectorService:
     async def previous(self, username: str, key: str) -> Submitted | None:
         """The answer given to an earlier submission with this key, if there was one."""
         async with self.engine.connect() as conn:
-            row = (await conn.execute(select(inspector_submissions).where(
-                inspector_submissions.c.username == username, inspector_submissions.c.key == key))).first()
+            row = (
+                await conn.execute(
+                    select(inspector_submissions).where(
+                        inspector_submissions.c.username == username, inspector_submissions.c.key == key
+                    )
+                )
+            ).first()
         return Submitted(row.status, dict(row.response), replayed=True) if row else None
 
-    def _record(self, username: str, key: str, kind: str, status: int,
-                body: dict[str, Any]) -> Callable[[AsyncConnection, str], Awaitable[None]]:
+    def _record(
+        self, username: str, key: str, kind: str, status: int, body: dict[str, Any]
+    ) -> Callable[[AsyncConnection, str], Awaitable[None]]:
         async def write(conn: AsyncConnection, case_no: str) -> None:
             body["case_no"] = case_no
-            await conn.execute(inspector_submissions.insert().values(
-                username=username, key=key, kind=kind, case_no=case_no, status=status, response=body,
-                created_at=to_db(self._now())))
+            await conn.execute(
+                inspector_submissions.insert().values(
+                    username=username,
+                    key=key,
+                    kind=kind,
+                    case_no=case_no,
+                    status=status,
+                    response=body,
+                    created_at=to_db(self._now()),
+                )
+            )
+
         return write
 
     async def _once(self, username: str, key: str, run: Callable[[], Awaitable[Submitted]]) -> Submitted:
@@ -111,10 +126,10 @@ class InspectorService:
 
         async def run() -> Submitted:
             body: dict[str, Any] = {"kind": "report"}
-            created = await self.cases.create(new, actor, also=self._record(actor.username, key, "report", 201,
-                                                                            body))
+            created = await self.cases.create(new, actor, also=self._record(actor.username, key, "report", 201, body))
             body.update(state=created.flow.state.value, cell_code=created.fields["cell_code"])
             return Submitted(201, {**body, "case_no": created.case_no})
+
         done = await self._once(actor.username, key, run)
         if register and not done.replayed:
             await self._register_directly(actor, done.body["case_no"], new.category_code)
@@ -147,11 +162,14 @@ class InspectorService:
             record = self._record(actor.username, key, "answer", 200, body)
 
             async def also(conn: AsyncConnection, outcome: Outcome) -> None:
-                body.update(state=outcome.case.state.value, version=outcome.case.version,
-                            site=outcome.event.payload.get("site"))
+                body.update(
+                    state=outcome.case.state.value, version=outcome.case.version, site=outcome.event.payload.get("site")
+                )
                 await record(conn, outcome.case.case_no)
+
             await self.cases.act(answer.case_no, command, also=also)
             return Submitted(200, body)
+
         return await self._once(actor.username, key, run)
 
     # --- tasks -----------------------------------------------------------------------------------------
@@ -163,33 +181,72 @@ class InspectorService:
         r, c = case_requests.c, cases.c
         assignee = r.payload["assignee"].as_string()
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(
-                select(r.id, r.kind, r.requested_at, r.payload, c.id.label("case_id"), c.case_no, c.version,
-                       c.state, c.category_code, c.description, c.address, c.lat, c.lon, c.cell_code)
-                .join(cases, c.id == r.case_id)
-                .where(r.state == "pending", r.kind.in_(list(TASK_STAGE)),
-                       or_(assignee == username, assignee.is_(None)))
-                .limit(500))).mappings().all()
+            rows = (
+                (
+                    await conn.execute(
+                        select(
+                            r.id,
+                            r.kind,
+                            r.requested_at,
+                            r.payload,
+                            c.id.label("case_id"),
+                            c.case_no,
+                            c.version,
+                            c.state,
+                            c.category_code,
+                            c.description,
+                            c.address,
+                            c.lat,
+                            c.lon,
+                            c.cell_code,
+                        )
+                        .join(cases, c.id == r.case_id)
+                        .where(
+                            r.state == "pending",
+                            r.kind.in_(list(TASK_STAGE)),
+                            or_(assignee == username, assignee.is_(None)),
+                        )
+                        .limit(500)
+                    )
+                )
+                .mappings()
+                .all()
+            )
             clocks = await _open_clocks(conn, [row["case_id"] for row in rows])
         out = []
         for row in rows:
             clock = clocks.get((row["case_id"], TASK_STAGE[row["kind"]]))
             category = reference.categories.get(row["category_code"])
             payload = row["payload"] or {}
-            distance = (round(distance_m((lon, lat), (row["lon"], row["lat"])))
-                        if None not in (lat, lon, row["lat"], row["lon"]) else None)
-            out.append({
-                "task_id": row["id"], "kind": row["kind"], "label": RequestKind(row["kind"]).label,
-                "case_no": row["case_no"], "version": row["version"], "state": row["state"],
-                "category": category.name if category else row["category_code"],
-                "category_code": row["category_code"], "description": row["description"],
-                "address": row["address"], "lat": row["lat"], "lon": row["lon"], "cell_code": row["cell_code"],
-                "pool": not payload.get("assignee"), "duty_grid": payload.get("duty_grid"),
-                "requested_at": _iso(from_db(row["requested_at"])),
-                "due_at": _iso(clock.due_at) if clock else None,
-                "light": clock.light(now).value if clock else None, "distance_m": distance,
-                "answers": _answers_for(row["kind"]),
-            })
+            distance = (
+                round(distance_m((lon, lat), (row["lon"], row["lat"])))
+                if None not in (lat, lon, row["lat"], row["lon"])
+                else None
+            )
+            out.append(
+                {
+                    "task_id": row["id"],
+                    "kind": row["kind"],
+                    "label": RequestKind(row["kind"]).label,
+                    "case_no": row["case_no"],
+                    "version": row["version"],
+                    "state": row["state"],
+                    "category": category.name if category else row["category_code"],
+                    "category_code": row["category_code"],
+                    "description": row["description"],
+                    "address": row["address"],
+                    "lat": row["lat"],
+                    "lon": row["lon"],
+                    "cell_code": row["cell_code"],
+                    "pool": not payload.get("assignee"),
+                    "duty_grid": payload.get("duty_grid"),
+                    "requested_at": _iso(from_db(row["requested_at"])),
+                    "due_at": _iso(clock.due_at) if clock else None,
+                    "light": clock.light(now).value if clock else None,
+                    "distance_m": distance,
+                    "answers": _answers_for(row["kind"]),
+                }
+            )
         far = datetime.max.replace(tzinfo=UTC).isoformat()
         out.sort(key=lambda t: (t["pool"], t["due_at"] or far, t["task_id"]))
         return out
@@ -199,21 +256,25 @@ class InspectorService:
     async def duty(self, username: str) -> dict[str, Any]:
         async with self.engine.connect() as conn:
             row = await _open_duty(conn, username)
-        return {"on_duty": row is not None, "since": _iso(from_db(row.started_at)) if row else None,
-                "interval_s": self.cases.settings.cases.inspection.position_interval_s}
+        return {
+            "on_duty": row is not None,
+            "since": _iso(from_db(row.started_at)) if row else None,
+            "interval_s": self.cases.settings.cases.inspection.position_interval_s,
+        }
 
     async def start_duty(self, username: str) -> dict[str, Any]:
         async with write_transaction(self.engine) as conn:
             if await _open_duty(conn, username) is None:
-                await conn.execute(inspector_duty.insert().values(username=username,
-                                                                  started_at=to_db(self._now())))
+                await conn.execute(inspector_duty.insert().values(username=username, started_at=to_db(self._now())))
         return await self.duty(username)
 
     async def end_duty(self, username: str) -> dict[str, Any]:
         async with write_transaction(self.engine) as conn:
-            await conn.execute(update(inspector_duty).where(
-                inspector_duty.c.username == username, inspector_duty.c.ended_at.is_(None))
-                .values(ended_at=to_db(self._now())))
+            await conn.execute(
+                update(inspector_duty)
+                .where(inspector_duty.c.username == username, inspector_duty.c.ended_at.is_(None))
+                .values(ended_at=to_db(self._now()))
+            )
         return await self.duty(username)
 
     async def position(self, username: str, lat: Any, lon: Any, accuracy: Any) -> dict[str, Any]:
@@ -227,21 +288,46 @@ class InspectorService:
             duty = await _open_duty(conn, username)
             if duty is None:
                 raise PreconditionFailed("未上岗：下岗期间不记录位置，请先点“上岗”", code="off_duty")
-            await conn.execute(inspector_positions.insert().values(
-                username=username, duty_id=duty.id, at=to_db(now), lat=lat, lon=lon, accuracy_m=accuracy,
-                cell_code=cell.code if cell else None))
+            await conn.execute(
+                inspector_positions.insert().values(
+                    username=username,
+                    duty_id=duty.id,
+                    at=to_db(now),
+                    lat=lat,
+                    lon=lon,
+                    accuracy_m=accuracy,
+                    cell_code=cell.code if cell else None,
+                )
+            )
         return {"at": _iso(now), "cell_code": cell.code if cell else None}
 
     async def last_positions(self) -> list[dict[str, Any]]:
         """Each inspector on duty now with the last position the phone sent."""
         p, d = inspector_positions.c, inspector_duty.c
         async with self.engine.connect() as conn:
-            last = (select(p.username, func.max(p.id).label("id")).join(inspector_duty, d.id == p.duty_id)
-                    .where(d.ended_at.is_(None)).group_by(p.username).subquery())
-            rows = (await conn.execute(select(inspector_positions).join(last, last.c.id == p.id)
-                                       .order_by(p.username))).mappings().all()
-        return [{"username": r["username"], "lat": r["lat"], "lon": r["lon"], "accuracy_m": r["accuracy_m"],
-                 "cell_code": r["cell_code"], "at": _iso(from_db(r["at"]))} for r in rows]
+            last = (
+                select(p.username, func.max(p.id).label("id"))
+                .join(inspector_duty, d.id == p.duty_id)
+                .where(d.ended_at.is_(None))
+                .group_by(p.username)
+                .subquery()
+            )
+            rows = (
+                (await conn.execute(select(inspector_positions).join(last, last.c.id == p.id).order_by(p.username)))
+                .mappings()
+                .all()
+            )
+        return [
+            {
+                "username": r["username"],
+                "lat": r["lat"],
+                "lon": r["lon"],
+                "accuracy_m": r["accuracy_m"],
+                "cell_code": r["cell_code"],
+                "at": _iso(from_db(r["at"])),
+            }
+            for r in rows
+        ]
 
     # --- numbers ---------------------------------------------------------------------------------------
 
@@ -253,26 +339,59 @@ class InspectorService:
         start = datetime.combine(day, time(0), tz).astimezone(UTC)
         end = start + timedelta(days=1)
         async with self.engine.connect() as conn:
-            periods = (await conn.execute(select(inspector_duty).where(
-                inspector_duty.c.username == username, inspector_duty.c.started_at < to_db(end),
-                or_(inspector_duty.c.ended_at.is_(None), inspector_duty.c.ended_at >= to_db(start)))
-                .order_by(inspector_duty.c.started_at))).all()
-            trail = (await conn.execute(select(inspector_positions).where(
-                inspector_positions.c.username == username, inspector_positions.c.at >= to_db(start),
-                inspector_positions.c.at < to_db(end)).order_by(inspector_positions.c.at)
-                .limit(MAX_TRAIL))).mappings().all()
-            reports = (await conn.execute(select(func.count()).select_from(cases).where(
-                cases.c.created_by == username, cases.c.source == "inspector",
-                cases.c.created_at >= to_db(start), cases.c.created_at < to_db(end)))).scalar_one()
+            periods = (
+                await conn.execute(
+                    select(inspector_duty)
+                    .where(
+                        inspector_duty.c.username == username,
+                        inspector_duty.c.started_at < to_db(end),
+                        or_(inspector_duty.c.ended_at.is_(None), inspector_duty.c.ended_at >= to_db(start)),
+                    )
+                    .order_by(inspector_duty.c.started_at)
+                )
+            ).all()
+            trail = (
+                (
+                    await conn.execute(
+                        select(inspector_positions)
+                        .where(
+                            inspector_positions.c.username == username,
+                            inspector_positions.c.at >= to_db(start),
+                            inspector_positions.c.at < to_db(end),
+                        )
+                        .order_by(inspector_positions.c.at)
+                        .limit(MAX_TRAIL)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+            reports = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(cases)
+                    .where(
+                        cases.c.created_by == username,
+                        cases.c.source == "inspector",
+                        cases.c.created_at >= to_db(start),
+                        cases.c.created_at < to_db(end),
+                    )
+                )
+            ).scalar_one()
             answers = await _answers(conn, username, start, end)
-        minutes = sum(_overlap(from_db(p.started_at), from_db(p.ended_at) or now, start, min(end, now))
-                      for p in periods)
+        minutes = sum(
+            _overlap(from_db(p.started_at), from_db(p.ended_at) or now, start, min(end, now)) for p in periods
+        )
         return {
-            "username": username, "day": day.isoformat(), "on_duty_minutes": round(minutes),
-            "duty": [{"started_at": _iso(from_db(p.started_at)), "ended_at": _iso(from_db(p.ended_at))}
-                     for p in periods],
+            "username": username,
+            "day": day.isoformat(),
+            "on_duty_minutes": round(minutes),
+            "duty": [
+                {"started_at": _iso(from_db(p.started_at)), "ended_at": _iso(from_db(p.ended_at))} for p in periods
+            ],
             "trail": [[r["lat"], r["lon"], _iso(from_db(r["at"]))] for r in trail],
-            "reports": reports, "answers": len(answers),
+            "reports": reports,
+            "answers": len(answers),
             "answers_on_time": sum(1 for a in answers if a["on_time"]),
             "flagged": [a for a in answers if a["far"]],
         }
@@ -280,42 +399,70 @@ class InspectorService:
 
 def _answers_for(kind: str) -> list[dict[str, str]]:
     if kind == RequestKind.VERIFICATION.value:
-        return [{"command": "report_verified", "label": "属实", "confirmed": "true"},
-                {"command": "report_verified", "label": "不属实", "confirmed": "false"}]
+        return [
+            {"command": "report_verified", "label": "属实", "confirmed": "true"},
+            {"command": "report_verified", "label": "不属实", "confirmed": "false"},
+        ]
     return [{"command": "check_pass", "label": "通过"}, {"command": "check_fail", "label": "不通过"}]
 
 
 async def _open_clocks(conn: AsyncConnection, case_ids: list[int]) -> dict[tuple[int, str], Any]:
     if not case_ids:
         return {}
-    rows = (await conn.execute(select(case_stages).where(
-        case_stages.c.case_id.in_(case_ids), case_stages.c.finished_at.is_(None),
-        case_stages.c.stage.in_(list(TASK_STAGE.values()))))).mappings().all()
+    rows = (
+        (
+            await conn.execute(
+                select(case_stages).where(
+                    case_stages.c.case_id.in_(case_ids),
+                    case_stages.c.finished_at.is_(None),
+                    case_stages.c.stage.in_(list(TASK_STAGE.values())),
+                )
+            )
+        )
+        .mappings()
+        .all()
+    )
     return {(r["case_id"], r["stage"]): clock_from_row(r) for r in rows}
 
 
 async def _open_duty(conn: AsyncConnection, username: str) -> Any:
-    return (await conn.execute(select(inspector_duty).where(
-        inspector_duty.c.username == username, inspector_duty.c.ended_at.is_(None))
-        .order_by(inspector_duty.c.id.desc()).limit(1))).first()
+    return (
+        await conn.execute(
+            select(inspector_duty)
+            .where(inspector_duty.c.username == username, inspector_duty.c.ended_at.is_(None))
+            .order_by(inspector_duty.c.id.desc())
+            .limit(1)
+        )
+    ).first()
 
 
 async def _answers(conn: AsyncConnection, username: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
     """The inspector's answers of the day, each on time when its stage clock closed by its due time."""
     h, s = case_history.c, case_stages.c
-    rows = (await conn.execute(
-        select(h.at, h.command, h.payload, cases.c.case_no, s.due_at)
-        .join(cases, cases.c.id == h.case_id)
-        .outerjoin(case_stages, and_(s.case_id == h.case_id, s.finished_at == h.at,
-                                     s.stage.in_(list(TASK_STAGE.values()))))
-        .where(h.actor == username, h.command.in_(ANSWER_COMMANDS), h.at >= to_db(start), h.at < to_db(end))
-        .order_by(h.at))).all()
+    rows = (
+        await conn.execute(
+            select(h.at, h.command, h.payload, cases.c.case_no, s.due_at)
+            .join(cases, cases.c.id == h.case_id)
+            .outerjoin(
+                case_stages, and_(s.case_id == h.case_id, s.finished_at == h.at, s.stage.in_(list(TASK_STAGE.values())))
+            )
+            .where(h.actor == username, h.command.in_(ANSWER_COMMANDS), h.at >= to_db(start), h.at < to_db(end))
+            .order_by(h.at)
+        )
+    ).all()
     out = []
     for r in rows:
         site = (r.payload or {}).get("site") or {}
-        out.append({"case_no": r.case_no, "command": r.command, "at": _iso(from_db(r.at)),
-                    "on_time": r.due_at is None or r.at <= r.due_at, "far": bool(site.get("far")),
-                    "distance_m": site.get("distance_m")})
+        out.append(
+            {
+                "case_no": r.case_no,
+                "command": r.command,
+                "at": _iso(from_db(r.at)),
+                "on_time": r.due_at is None or r.at <= r.due_at,
+                "far": bool(site.get("far")),
+                "distance_m": site.get("distance_m"),
+            }
+        )
     return out
 
 

@@ -13,7 +13,8 @@ from core.db.base import metadata
 # did, under the key the phone chose when the inspector pressed send. A resend finds the row and gets the
 # first answer again; two concurrent sends meet at the unique constraint.
 inspector_submissions = Table(
-    "inspector_submissions", metadata,
+    "inspector_submissions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False),
     Column("key", String(64), nullable=False),
@@ -27,7 +28,8 @@ inspector_submissions = Table(
 
 # 上岗 / 下岗: one row per period on duty; ended_at is None while on duty.
 inspector_duty = Table(
-    "inspector_duty", metadata,
+    "inspector_duty",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False),
     Column("started_at", DateTime, nullable=False),
@@ -37,7 +39,8 @@ inspector_duty = Table(
 
 # Positions the phone sent while on duty (never off duty): the trail and the wallboard's last positions.
 inspector_positions = Table(
-    "inspector_positions", metadata,
+    "inspector_positions",
+    metadata,
     Column("id", Integer, primary_key=True),
     Column("username", String(64), nullable=False),
     Column("duty_id", Integer, ForeignKey("inspector_duty.id"), nullable=False),

@@ -101,72 +101,123 @@ def _point(request: web.Request) -> tuple[float | None, float | None]:
 
 # --- home, map, categories, tasks ------------------------------------------------------------------------
 
-@operation("GET", "/api/v1/inspector/home", summary="城管通首页：我的任务、上岗状态、今日数据、设置", tag="inspector",
-           query=PointQuery, roles=("inspector",))
+
+@operation(
+    "GET",
+    "/api/v1/inspector/home",
+    summary="城管通首页：我的任务、上岗状态、今日数据、设置",
+    tag="inspector",
+    query=PointQuery,
+    roles=("inspector",),
+)
 async def get_home(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     lat, lon = _point(request)
     svc = service(request.app)
     settings = request.app[CASES].settings.cases.inspection
     today = await svc.day(user.username)
-    return json_response({
-        "me": {"username": user.username, "display_name": user.display_name},
-        "duty": await svc.duty(user.username), "tasks": await svc.tasks(user.username, lat, lon),
-        "today": {k: today[k] for k in ("reports", "answers", "answers_on_time", "on_duty_minutes")},
-        "settings": {"far_m": settings.far_m, "position_interval_s": settings.position_interval_s,
-                     "check_photos_required": settings.check_photos_required,
-                     "verification_photos_required": settings.verification_photos_required,
-                     "register_directly": list(settings.register_directly), "max_photos": MAX_PHOTOS,
-                     "max_photo_mb": MAX_PHOTO_BYTES // (1024 * 1024)},
-    })
+    return json_response(
+        {
+            "me": {"username": user.username, "display_name": user.display_name},
+            "duty": await svc.duty(user.username),
+            "tasks": await svc.tasks(user.username, lat, lon),
+            "today": {k: today[k] for k in ("reports", "answers", "answers_on_time", "on_duty_minutes")},
+            "settings": {
+                "far_m": settings.far_m,
+                "position_interval_s": settings.position_interval_s,
+                "check_photos_required": settings.check_photos_required,
+                "verification_photos_required": settings.verification_photos_required,
+                "register_directly": list(settings.register_directly),
+                "max_photos": MAX_PHOTOS,
+                "max_photo_mb": MAX_PHOTO_BYTES // (1024 * 1024),
+            },
+        }
+    )
 
 
-@operation("GET", "/api/v1/inspector/tasks", summary="我的核实、核查任务（含待领取池），按期限排序", tag="inspector",
-           query=PointQuery, roles=("inspector",))
+@operation(
+    "GET",
+    "/api/v1/inspector/tasks",
+    summary="我的核实、核查任务（含待领取池），按期限排序",
+    tag="inspector",
+    query=PointQuery,
+    roles=("inspector",),
+)
 async def get_tasks(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     lat, lon = _point(request)
     return json_response({"items": await service(request.app).tasks(user.username, lat, lon)})
 
 
-@operation("GET", "/api/v1/inspector/map", summary="我的责任网格及其单元网格（GeoJSON），供手机地图离线使用",
-           tag="inspector", roles=("inspector",))
+@operation(
+    "GET",
+    "/api/v1/inspector/map",
+    summary="我的责任网格及其单元网格（GeoJSON），供手机地图离线使用",
+    tag="inspector",
+    roles=("inspector",),
+)
 async def get_map(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     g = await request.app[GEO].gazetteer()
     grids = [d for d in g.duty_grids.values() if d.inspector == user.username]
     codes = {d.code for d in grids}
     cells = [to_feature(c) for c in g.cells.values() if c.duty_grid in codes]
-    grid_features = [{"type": "Feature", "geometry": d.geometry,
-                      "properties": {"code": d.code, "name": d.name, "demo": d.demo}} for d in grids]
-    response = json_response({"duty_grids": {"type": "FeatureCollection", "features": grid_features},
-                              "cells": {"type": "FeatureCollection", "features": cells},
-                              "area": await request.app[GEO].service_area()})
+    grid_features = [
+        {"type": "Feature", "geometry": d.geometry, "properties": {"code": d.code, "name": d.name, "demo": d.demo}}
+        for d in grids
+    ]
+    response = json_response(
+        {
+            "duty_grids": {"type": "FeatureCollection", "features": grid_features},
+            "cells": {"type": "FeatureCollection", "features": cells},
+            "area": await request.app[GEO].service_area(),
+        }
+    )
     response.enable_compression()
     return response
 
 
-@operation("GET", "/api/v1/inspector/categories", summary="小类（含拼音与首字母），供手机离线检索", tag="inspector",
-           roles=("inspector",))
+@operation(
+    "GET",
+    "/api/v1/inspector/categories",
+    summary="小类（含拼音与首字母），供手机离线检索",
+    tag="inspector",
+    roles=("inspector",),
+)
 async def get_categories(request: web.Request) -> web.Response:
     await require_user(request, *INSPECTOR)
     reference = await request.app[CASES].reference()
-    items = [[c.code, c.name, c.major_name, c.kind, "".join(pinyin.phrase(c.name, han_only=True)),
-              pinyin.initials(c.name), c.register_condition]
-             for c in sorted(reference.categories.values(), key=lambda c: c.code) if c.active]
-    response = json_response({"fields": ["code", "name", "major", "kind", "pinyin", "initials", "register"],
-                              "items": items})
+    items = [
+        [
+            c.code,
+            c.name,
+            c.major_name,
+            c.kind,
+            "".join(pinyin.phrase(c.name, han_only=True)),
+            pinyin.initials(c.name),
+            c.register_condition,
+        ]
+        for c in sorted(reference.categories.values(), key=lambda c: c.code)
+        if c.active
+    ]
+    response = json_response(
+        {"fields": ["code", "name", "major", "kind", "pinyin", "initials", "register"], "items": items}
+    )
     response.enable_compression()
     return response
 
 
 # --- reports and answers (multipart, exactly once) ------------------------------------------------------
 
+
 def _key(request: web.Request) -> str:
     key = request.headers.get("Idempotency-Key", "")
     if not KEY.match(key):
-        raise ApiError(400, "idempotency_key_required",
-                       "缺少或无效的 Idempotency-Key 请求头（8–64 位字母、数字、- 或 _，每次提交一个）")
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "缺少或无效的 Idempotency-Key 请求头（8–64 位字母、数字、- 或 _，每次提交一个）",
+        )
     return key
 
 
@@ -206,8 +257,7 @@ async def _discard(app: web.Application, ids: list[str]) -> None:
     if not ids:
         return
     async with app[ENGINE].begin() as conn:
-        rows = (await conn.execute(select(photos.c.id, photos.c.content_type)
-                                   .where(photos.c.id.in_(ids)))).all()
+        rows = (await conn.execute(select(photos.c.id, photos.c.content_type).where(photos.c.id.in_(ids)))).all()
         await conn.execute(delete(photos).where(photos.c.id.in_(ids)))
     for row in rows:
         folder = photo_folder(app, row.id)
@@ -233,10 +283,14 @@ def _answer(done: Submitted) -> web.Response:
     return json_response({**done.body, "replayed": done.replayed}, status=done.status)
 
 
-@operation("POST", "/api/v1/inspector/reports",
-           summary="巡查上报（multipart：data 为 JSON，附照片；Idempotency-Key 保证只建一次）",
-           tag="inspector", roles=("inspector",),
-           statuses={201: "已上报：案件编号、状态、单元网格", 200: "重复提交：返回第一次的结果"})
+@operation(
+    "POST",
+    "/api/v1/inspector/reports",
+    summary="巡查上报（multipart：data 为 JSON，附照片；Idempotency-Key 保证只建一次）",
+    tag="inspector",
+    roles=("inspector",),
+    statuses={201: "已上报：案件编号、状态、单元网格", 200: "重复提交：返回第一次的结果"},
+)
 async def post_report(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     key = _key(request)
@@ -247,15 +301,29 @@ async def post_report(request: web.Request) -> web.Response:
     body = validate(ReportBody, raw)
 
     async def submit(ids: tuple[str, ...]) -> Submitted:
-        new = NewCase("inspector", body.description, body.category_code, address=body.address, lat=body.lat,
-                      lon=body.lon, component_id=body.component_id, photos=ids)
+        new = NewCase(
+            "inspector",
+            body.description,
+            body.category_code,
+            address=body.address,
+            lat=body.lat,
+            lon=body.lon,
+            component_id=body.component_id,
+            photos=ids,
+        )
         return await svc.report(user.actor, key, new, register=body.register_now)
+
     return _answer(await _with_photos(request, user, files, submit))
 
 
-@operation("POST", "/api/v1/inspector/answers",
-           summary="核实/核查现场反馈（multipart：data 为 JSON，附照片与定位；幂等）",
-           tag="inspector", roles=("inspector",), statuses={200: "已反馈（或重复提交：第一次的结果）"})
+@operation(
+    "POST",
+    "/api/v1/inspector/answers",
+    summary="核实/核查现场反馈（multipart：data 为 JSON，附照片与定位；幂等）",
+    tag="inspector",
+    roles=("inspector",),
+    statuses={200: "已反馈（或重复提交：第一次的结果）"},
+)
 async def post_answer(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     key = _key(request)
@@ -266,15 +334,31 @@ async def post_answer(request: web.Request) -> web.Response:
     body = validate(AnswerBody, raw)
 
     async def submit(ids: tuple[str, ...]) -> Submitted:
-        return await svc.answer(user.actor, key, Answer(body.case_no, body.command, body.version, body.notes,
-                                                        body.confirmed, ids, body.lat, body.lon, body.accuracy))
+        return await svc.answer(
+            user.actor,
+            key,
+            Answer(
+                body.case_no,
+                body.command,
+                body.version,
+                body.notes,
+                body.confirmed,
+                ids,
+                body.lat,
+                body.lon,
+                body.accuracy,
+            ),
+        )
+
     return _answer(await _with_photos(request, user, files, submit))
 
 
 # --- duty and positions ---------------------------------------------------------------------------------
 
-@operation("POST", "/api/v1/inspector/duty", summary="上岗 / 下岗", tag="inspector", body=DutyBody,
-           roles=("inspector",))
+
+@operation(
+    "POST", "/api/v1/inspector/duty", summary="上岗 / 下岗", tag="inspector", body=DutyBody, roles=("inspector",)
+)
 async def post_duty(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     body = await parse_body(request, DutyBody)
@@ -283,8 +367,15 @@ async def post_duty(request: web.Request) -> web.Response:
     return json_response(state)
 
 
-@operation("POST", "/api/v1/inspector/positions", summary="上岗期间的定位（下岗时拒收）", tag="inspector",
-           body=PositionBody, roles=("inspector",), statuses={201: "已记录"})
+@operation(
+    "POST",
+    "/api/v1/inspector/positions",
+    summary="上岗期间的定位（下岗时拒收）",
+    tag="inspector",
+    body=PositionBody,
+    roles=("inspector",),
+    statuses={201: "已记录"},
+)
 async def post_position(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR)
     body = await parse_body(request, PositionBody)
@@ -292,15 +383,26 @@ async def post_position(request: web.Request) -> web.Response:
     return json_response(stored, status=201)
 
 
-@operation("GET", "/api/v1/inspector/positions/latest", summary="在岗监督员的最新位置（监督指挥地图）",
-           tag="inspector", roles=tuple(r.value for r in LEADS))
+@operation(
+    "GET",
+    "/api/v1/inspector/positions/latest",
+    summary="在岗监督员的最新位置（监督指挥地图）",
+    tag="inspector",
+    roles=tuple(r.value for r in LEADS),
+)
 async def get_latest_positions(request: web.Request) -> web.Response:
     await require_user(request, *LEADS)
     return json_response({"items": await service(request.app).last_positions()})
 
 
-@operation("GET", "/api/v1/inspector/day", summary="监督员的一天：轨迹、在岗时长、上报、按期反馈、距离过远的反馈",
-           tag="inspector", query=DayQuery, roles=("inspector", *(r.value for r in LEADS)))
+@operation(
+    "GET",
+    "/api/v1/inspector/day",
+    summary="监督员的一天：轨迹、在岗时长、上报、按期反馈、距离过远的反馈",
+    tag="inspector",
+    query=DayQuery,
+    roles=("inspector", *(r.value for r in LEADS)),
+)
 async def get_day(request: web.Request) -> web.Response:
     user = await require_user(request, *INSPECTOR, *LEADS)
     query = validate(DayQuery, dict(request.query))
@@ -310,8 +412,13 @@ async def get_day(request: web.Request) -> web.Response:
     return json_response(await service(request.app).day(username, query.day))
 
 
-@operation("GET", "/api/v1/inspector/inspectors", summary="全部监督员今日概况（值班长）", tag="inspector",
-           roles=tuple(r.value for r in LEADS))
+@operation(
+    "GET",
+    "/api/v1/inspector/inspectors",
+    summary="全部监督员今日概况（值班长）",
+    tag="inspector",
+    roles=tuple(r.value for r in LEADS),
+)
 async def get_inspectors(request: web.Request) -> web.Response:
     await require_user(request, *LEADS)
     return json_response({"items": await inspectors_today(request.app)})
@@ -319,20 +426,44 @@ async def get_inspectors(request: web.Request) -> web.Response:
 
 async def inspectors_today(app: web.Application) -> list[dict[str, Any]]:
     async with app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(users.c.username, users.c.display_name).where(
-            users.c.role == Role.INSPECTOR.value, users.c.active.is_(True)).order_by(users.c.username))).all()
+        rows = (
+            await conn.execute(
+                select(users.c.username, users.c.display_name)
+                .where(users.c.role == Role.INSPECTOR.value, users.c.active.is_(True))
+                .order_by(users.c.username)
+            )
+        ).all()
     svc = service(app)
     out = []
     for row in rows:
         day = await svc.day(row.username)
         duty = await svc.duty(row.username)
-        out.append({"username": row.username, "display_name": row.display_name, "on_duty": duty["on_duty"],
-                    **{k: day[k] for k in ("on_duty_minutes", "reports", "answers", "answers_on_time")},
-                    "flagged": len(day["flagged"]), "trail_points": len(day["trail"])})
+        out.append(
+            {
+                "username": row.username,
+                "display_name": row.display_name,
+                "on_duty": duty["on_duty"],
+                **{k: day[k] for k in ("on_duty_minutes", "reports", "answers", "answers_on_time")},
+                "flagged": len(day["flagged"]),
+                "trail_points": len(day["trail"]),
+            }
+        )
     return out
 
 
 def setup(app: web.Application) -> None:
     app[SERVICE] = InspectorService(app[CASES])
-    add_routes(app, get_home, get_tasks, get_map, get_categories, post_report, post_answer, post_duty,
-               post_position, get_latest_positions, get_day, get_inspectors)
+    add_routes(
+        app,
+        get_home,
+        get_tasks,
+        get_map,
+        get_categories,
+        post_report,
+        post_answer,
+        post_duty,
+        post_position,
+        get_latest_positions,
+        get_day,
+        get_inspectors,
+    )

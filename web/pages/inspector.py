@@ -20,13 +20,21 @@ from web.auth import require_page_user
 from web.templating import STATIC, register_nav, render, setup_templating
 
 MANIFEST = {
-    "name": "城管通 · 海盐县12319城市管理", "short_name": "城管通", "lang": "zh-CN",
+    "name": "城管通 · 海盐县12319城市管理",
+    "short_name": "城管通",
+    "lang": "zh-CN",
     "description": "城管监督员巡查上报、核实核查（离线可用）",
-    "start_url": "/inspector", "scope": "/inspector", "display": "standalone", "orientation": "portrait",
-    "background_color": "#ffffff", "theme_color": "#1557b0",
-    "icons": [{"src": "/static/img/inspector-192.png", "sizes": "192x192", "type": "image/png"},
-              {"src": "/static/img/inspector-512.png", "sizes": "512x512", "type": "image/png"},
-              {"src": "/static/img/logo.svg", "sizes": "any", "type": "image/svg+xml"}],
+    "start_url": "/inspector",
+    "scope": "/inspector",
+    "display": "standalone",
+    "orientation": "portrait",
+    "background_color": "#ffffff",
+    "theme_color": "#1557b0",
+    "icons": [
+        {"src": "/static/img/inspector-192.png", "sizes": "192x192", "type": "image/png"},
+        {"src": "/static/img/inspector-512.png", "sizes": "512x512", "type": "image/png"},
+        {"src": "/static/img/logo.svg", "sizes": "any", "type": "image/svg+xml"},
+    ],
 }
 
 
@@ -36,15 +44,22 @@ async def inspector_page(request: web.Request) -> web.Response:
 
 
 async def manifest(request: web.Request) -> web.Response:
-    return web.Response(text=json.dumps(MANIFEST, ensure_ascii=False), content_type="application/manifest+json",
-                        charset="utf-8", headers={"Cache-Control": "no-cache"})
+    return web.Response(
+        text=json.dumps(MANIFEST, ensure_ascii=False),
+        content_type="application/manifest+json",
+        charset="utf-8",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 async def service_worker(request: web.Request) -> web.Response:
     # Not behind a login: the browser fetches it to check for updates, and it holds no personal data.
-    return web.Response(body=(STATIC / "inspector-sw.js").read_bytes(), content_type="text/javascript",
-                        charset="utf-8", headers={"Service-Worker-Allowed": "/inspector",
-                                                  "Cache-Control": "no-cache"})
+    return web.Response(
+        body=(STATIC / "inspector-sw.js").read_bytes(),
+        content_type="text/javascript",
+        charset="utf-8",
+        headers={"Service-Worker-Allowed": "/inspector", "Cache-Control": "no-cache"},
+    )
 
 
 async def lead_inspectors(request: web.Request) -> web.Response:
@@ -61,10 +76,17 @@ async def lead_inspectors(request: web.Request) -> web.Response:
         when = None
     if chosen:
         day = await service(request.app).day(chosen, when)
-    return render("lead/inspectors.html", request, {
-        "title": "监督员", "items": items, "chosen": chosen, "day": day,
-        "day_json": Markup(json.dumps(day or {}, ensure_ascii=False).replace("</", "<\\/")),
-    })
+    return render(
+        "lead/inspectors.html",
+        request,
+        {
+            "title": "监督员",
+            "items": items,
+            "chosen": chosen,
+            "day": day,
+            "day_json": Markup(json.dumps(day or {}, ensure_ascii=False).replace("</", "<\\/")),
+        },
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -46,8 +46,9 @@ def upgrade() -> None:
         sa.Column("lon", sa.Float(), nullable=False),
         sa.Column("accuracy_m", sa.Float(), nullable=True),
         sa.Column("cell_code", sa.String(15), nullable=True),
-        sa.ForeignKeyConstraint(["duty_id"], ["inspector_duty.id"],
-                                name=op.f("fk_inspector_positions_duty_id_inspector_duty")),
+        sa.ForeignKeyConstraint(
+            ["duty_id"], ["inspector_duty.id"], name=op.f("fk_inspector_positions_duty_id_inspector_duty")
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_inspector_positions")),
     )
     op.create_index("ix_inspector_positions_username_at", "inspector_positions", ["username", "at"])
