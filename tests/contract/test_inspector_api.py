@@ -64,7 +64,7 @@ async def send(
     form = aiohttp.FormData()
     form.add_field("data", json.dumps(data), content_type="application/json")
     for i, blob in enumerate(files):
-        form.add_field("photos", blob, filename=f"{i}-{name}", content_type="image/jpeg")
+        form.add_field("photos", io.BytesIO(blob), filename=f"{i}-{name}", content_type="image/jpeg")
     headers = {"Authorization": f"Bearer {api.tokens[user]}"}
     if key is not False:
         headers["Idempotency-Key"] = key or uuid.uuid4().hex
@@ -117,6 +117,7 @@ async def test_a_report_with_two_photos_is_created_once_however_often_it_is_sent
     ("files", "data", "status", "code"),
     [
         ([b"%PDF-1.4 not an image"], report(*ZR01), 415, "photo_rejected"),
+        ([b"\xff\xd8" + bytes(9 * 1024 * 1024)], report(*ZR01), 413, "photo_too_large"),
         ([jpeg()], report(39.9, 116.4), 422, "outside_county"),
         ([jpeg()], report(*ZR01, category_code="19999"), 422, "invalid_parameters"),
         ([jpeg()], {**report(*ZR01), "lat": "north"}, 422, "validation_failed"),
