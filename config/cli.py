@@ -26,7 +26,8 @@ from ticketing.domain.model import Role
 T = TypeVar("T")
 DEMO_USERS = (("agent01", "受理员 01", Role.AGENT), ("agent02", "受理员 02", Role.AGENT),
               ("lead01", "值班长 01", Role.LEAD), ("dispatcher01", "派遣员 01", Role.DISPATCHER),
-              ("inspector01", "监督员 01", Role.INSPECTOR), ("admin", "系统管理员", Role.ADMIN))
+              ("inspector01", "监督员 01", Role.INSPECTOR), ("inspector02", "监督员 02", Role.INSPECTOR),
+              ("admin", "系统管理员", Role.ADMIN))
 
 
 def _settings() -> Settings:
@@ -171,7 +172,10 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
         from ticketing.geo.demo import seed_demo
 
         added["geo"] = await seed_demo(engine)
-        added["cases"] = await seed_demo_cases(build_case_service(engine, settings))
+        from web.inspector_demo import demo_check_photo
+
+        photo = await demo_check_photo(settings, engine, _now)
+        added["cases"] = await seed_demo_cases(build_case_service(engine, settings), photo)
         return added
     finally:
         await engine.dispose()

@@ -12,6 +12,7 @@ from web.api import (
     evaluation,
     exchange,
     geo,
+    inspector,
     notify,
     open311,
     photos,
@@ -26,12 +27,14 @@ from web.errors import error_middleware
 from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
 from web.lifecycle import setup_lifecycle
 from web.pages import console as console_page
+from web.pages import inspector as inspector_page
 from web.pages import reports as reports_page
 from web.pages import wallboard
 
 # Route modules in the order their middlewares nest (pages' error pages, then Open311's own errors).
 ROUTES = (cases, reference, geo, calls, transcriptions, pages, photos, open311, console, live, console_page,
-          wallboard, notify, evaluation, tokens, reports, reports_page, exchange, sms_inbound)
+          wallboard, notify, evaluation, tokens, reports, reports_page, exchange, sms_inbound, inspector,
+          inspector_page)
 
 
 def build_app(services: AppServices) -> web.Application:

@@ -45,7 +45,7 @@ def test_demo_seed_is_refused_outside_demo_mode(cli, tmp_path: Path) -> None:  #
 
 def test_demo_seed_creates_users_with_a_generated_password(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = json.loads(cli("demo", "seed", demo=True).stdout.splitlines()[0])
-    assert out["users"] == 24 and out["cases"] == 32 and out["geo"]
+    assert out["users"] == 25 and out["cases"] == 32 and out["geo"]
     password = (tmp_path / "demo-password").read_text().strip()
     assert password.startswith("demo-") and len(password) > 10
     assert oct((tmp_path / "demo-password").stat().st_mode & 0o777) == "0o600"

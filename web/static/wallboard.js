@@ -85,10 +85,16 @@
       $("map-count").textContent = `共 ${r.items.length} 件在办`;
     } catch (e) { toast(`案件地图加载失败：${e.message}`, "error"); }
   }
+  async function loadInspectors() {  // inspectors on duty, at the last position their phone sent
+    try {
+      const r = await api("GET", "/api/v1/inspector/positions/latest");
+      map.setPeople(r.items.map((p) => Object.assign({}, p, { label: p.username })));
+    } catch (e) { /* the map without them */ }
+  }
   async function refresh() {
     try { renderSummary(await api("GET", "/api/v1/wallboard/summary")); }
     catch (e) { toast(e.message, "error"); }
-    loadLight("red"); loadLight("yellow");
+    loadLight("red"); loadLight("yellow"); loadInspectors();
   }
   function soon(alsoCases) {
     clearTimeout(timer);
