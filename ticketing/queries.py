@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db.timeutil import from_db, to_db
 from core.errors import InvalidParameters, NotFound
+from core.phone import normalize_number
 from ticketing.calendar_source import coverage_warning
 from ticketing.db.cases_repo import clock_from_row, flow_from_rows, request_from_row
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
@@ -25,9 +26,11 @@ FULL_PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.SYSTEM})
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****0000: keep the first three and last four digits of a number long enough to hide anything."""
+    """138****0000: keep the first three and last four digits of a number long enough to hide anything.
+    The number is first brought to its one national form (core.phone), so +86/0086 forms mask alike."""
     if not phone:
         return phone
+    phone = normalize_number(phone) or phone
     if len(phone) <= 7:
         return phone[:1] + "*" * (len(phone) - 2) + phone[-1:]
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -73,3 +73,22 @@ def test_calendar_set_enters_a_holiday(cli) -> None:  # type: ignore[no-untyped-
     cli("db", "upgrade")
     assert "2027-01-01: holiday" in cli("calendar", "set", "2027-01-01", "holiday", "--name", "元旦").stdout
     assert cli("calendar", "set", "2027-13-01", "holiday", ok=False).exit_code != 0
+
+
+def test_config_check_warns_about_sip_beyond_loopback(tmp_path: Path) -> None:
+    site = tmp_path / "exposed.yaml"
+    site.write_text(
+        "telephony:\n"
+        "  transports:\n"
+        "    - {name: lan, protocol: udp, bind: 10.20.0.5, port: 5062}\n"
+        "  agent_transport: lan\n"
+        "  trunk_registration: {server: '192.0.2.10:5060', username: '057382012319', password: carrier-secret}\n")
+    env = {"HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_CONFIG": str(site)}
+    result = CliRunner().invoke(main, ["config", "check"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "警告：SIP 传输 lan 监听 10.20.0.5:5062" in result.stderr
+    assert "carrier-secret" not in result.output
+    quiet = tmp_path / "quiet.yaml"
+    quiet.write_text("{}\n")
+    clean = CliRunner().invoke(main, ["config", "check"], env={**env, "HOTLINE_CONFIG": str(quiet)})
+    assert "警告" not in clean.stderr
