@@ -39,9 +39,10 @@ def trunk_endpoint(trunk: str, number: str, area_code: str = "0573") -> str:
 
     The `citizens` endpoint has no AOR (it is identified by address), so the request URI is given
     explicitly: `PJSIP/citizens/sip:NUMBER@HOST:PORT`."""
-    if not NUMBER.match(number):
+    national = normalize_number(number, area_code)
+    if not NUMBER.match(national):
         raise TelephonyError("bad_number", f"号码格式不正确：{number}", 422)
-    return f"PJSIP/citizens/sip:{normalize_number(number, area_code)}@{trunk}"
+    return f"PJSIP/citizens/sip:{national}@{trunk}"
 
 
 def agent_channel_id(ctx: CallContext, call: Call, agent_id: str) -> str:

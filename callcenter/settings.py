@@ -164,6 +164,9 @@ class TelephonySettings(BaseModel):
     outbound_caller_id: str | None = Field(None, pattern=r"^\d{3,20}$")  # number shown on callbacks/surveys
     area_code: str = Field("0573", pattern=r"^0\d{2,3}$")  # for local fixed-line numbers without one
     http_tls: HttpTls | None = None
+    sip_block_after: int = Field(5, ge=0, le=100)  # failed authentications from one address that block it
+    sip_block_window_s: int = Field(60, ge=1, le=86400)  # ... counted inside this window
+    sip_block_s: int = Field(900, ge=1, le=604800)  # how long the address stays blocked
     survey_ring_s: int = Field(30, ge=5, le=120)  # how long a callback (回访) rings the citizen
     wrapup_s: int = Field(10, ge=0, le=600)
     blocklist: tuple[str, ...] = ()

@@ -38,6 +38,7 @@ MODULES = (
     "res_pjsip_rfc3326.so", "res_pjsip_header_funcs.so", "res_pjsip_logger.so", "res_pjsip_pubsub.so",
     "res_pjsip_refer.so", "res_pjsip_outbound_authenticator_digest.so", "res_pjsip_outbound_registration.so",
     "res_srtp.so",  # SDES-SRTP of agents' phones on TLS
+    "res_security_log.so",  # security events to security.log (callcenter/sip_guard.py)
     # media
     "codec_ulaw.so", "codec_alaw.so", "codec_a_mu.so", "codec_resample.so", "format_wav.so",
     "format_pcm.so", "format_sln.so", "format_gsm.so", "codec_gsm.so", "codec_g722.so",
@@ -55,7 +56,7 @@ MODULES = (
     "res_ari_sounds.so",
 )
 FILES = ("asterisk", "modules", "http", "ari", "rtp", "logger", "musiconhold", "queues", "pjsip",
-         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client")
+         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client", "sorcery")
 
 
 def _secret(path: Path, make: Callable[[], str]) -> str:

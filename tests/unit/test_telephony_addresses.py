@@ -81,3 +81,27 @@ def test_plain_udp_beyond_loopback_without_acl_warns() -> None:
 
 def test_blocklist_is_compared_in_the_callers_form() -> None:
     assert TelephonySettings(blocklist=("+8613900000666",)).blocklist == ("13900000666",)
+
+
+def test_repeated_failures_block_an_address_for_a_while() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from callcenter.domain.sip_blocking import Blocker, parse_security_event
+
+    line = ('[2026-12-01 18:48:42] SECURITY[11228] res_security_log.c: SecurityEvent="ChallengeResponseFailed",'
+            'EventTV="2026-12-01T18:48:42.117+0000",Severity="Error",Service="PJSIP",EventVersion="1",'
+            'AccountID="8002",SessionID="0b28",LocalAddress="IPV4/TLS/10.217.1.1/5061",'
+            'RemoteAddress="IPV4/TLS/10.217.1.10/58510",Challenge="1/2",Response="x",ExpectedResponse=""')
+    assert parse_security_event(line) == ("ChallengeResponseFailed", "10.217.1.10")
+    assert parse_security_event(line.replace("ChallengeResponseFailed", "ChallengeSent")) is None
+    assert parse_security_event("NOTICE something else") is None
+    t0 = datetime(2030, 1, 1, tzinfo=UTC)
+    blocker = Blocker(3, timedelta(seconds=60), timedelta(seconds=600))
+    assert not blocker.failed("10.0.0.9", t0) and not blocker.failed("10.0.0.9", t0 + timedelta(seconds=61))
+    assert not blocker.failed("10.0.0.9", t0 + timedelta(seconds=62)), "the first failure fell out of the window"
+    assert blocker.failed("10.0.0.9", t0 + timedelta(seconds=63))
+    assert not blocker.failed("10.0.0.9", t0 + timedelta(seconds=64)), "blocked once, not again"
+    assert not any(blocker.failed("127.0.0.1", t0) for _ in range(5)), "loopback is never blocked"
+    assert blocker.expired(t0 + timedelta(seconds=600)) == []
+    assert blocker.expired(t0 + timedelta(seconds=663)) == ["10.0.0.9"] and blocker.blocked == {}
+    assert not Blocker(0, timedelta(seconds=1), timedelta(seconds=1)).failed("10.0.0.9", t0)
