@@ -86,6 +86,21 @@ def agent_passwords(tel: TelephonySettings) -> dict[str, str]:
     return {ext: known[ext] for ext in tel.agent_extensions}
 
 
+def rotate_agent_password(tel: TelephonySettings, ext: str) -> str:
+    """A new digest password for `ext` (kept, mode 0600); Asterisk needs its configuration rewritten and
+    res_pjsip reloaded to use it (callcenter/rig/process.py `apply_config`)."""
+    if ext not in tel.agent_extensions:
+        raise RigError(f"no agent extension {ext}")
+    path = tel.state_path("agents.json")
+    known = {**agent_passwords(tel)}
+    known.update(json.loads(path.read_text(encoding="utf-8")))
+    known[ext] = secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(known, indent=1) + "\n")
+    return known[ext]
+
+
 def instance_dirs(tel: TelephonySettings) -> dict[str, str]:
     """Per-instance folders inside the chroot, as Asterisk sees them."""
     name = tel.instance

@@ -46,6 +46,8 @@ PAGES: dict[str, Visit] = {
     "/admin/calendar": Visit("admin"),
     "/admin/departments": Visit("admin"),
     "/admin/categories": Visit("admin"),
+    "/admin/phones": Visit("admin"),
+    "/console/phone": Visit("agent01"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show
