@@ -92,3 +92,19 @@ def test_config_check_warns_about_sip_beyond_loopback(tmp_path: Path) -> None:
     quiet.write_text("{}\n")
     clean = CliRunner().invoke(main, ["config", "check"], env={**env, "HOTLINE_CONFIG": str(quiet)})
     assert "警告" not in clean.stderr
+
+
+def test_asterisk_certs_makes_a_local_ca_and_a_server_certificate(tmp_path: Path) -> None:
+    import subprocess
+
+    out = tmp_path / "tls"
+    result = CliRunner().invoke(main, ["asterisk", "certs", "--address", "10.20.0.5", "--name", "hotline.local",
+                                       "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(out / "ca.crt"), str(out / "asterisk.crt")],
+                            capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stderr
+    sans = subprocess.run(["openssl", "x509", "-in", str(out / "asterisk.crt"), "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "IP Address:10.20.0.5" in sans and "DNS:hotline.local" in sans
+    assert oct((out / "asterisk.key").stat().st_mode & 0o777) == "0o600"
