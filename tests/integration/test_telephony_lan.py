@@ -268,7 +268,7 @@ async def test_repeated_failed_registrations_block_the_address_for_a_while(
             await guesser.start()
             await wait_for(lambda: AGENT_OTHER_ROOM in guard.blocker.blocked, 15, step=0.2)
             await guesser.stop()
-            blocked = await events.get()
+            blocked = await asyncio.wait_for(events.get(), 5)
         assert (blocked.topic, blocked.kind, blocked.data["address"]) == ("sip_security", "blocked", AGENT_OTHER_ROOM)
         # While blocked, even the right password from that address is refused (403 from the ACL).
         owner = lan_rig.phone("8002", tmp_path / "owner", **room)
