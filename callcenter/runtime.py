@@ -37,6 +37,7 @@ from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
 from core.clock import Clock, utc_now
+from core.phone import normalize_number
 from ivr.flow_spec import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession
 from ivr.loader import load_inbound_flow, load_survey_flow
@@ -228,7 +229,9 @@ class CallRuntime:
             arrived = known["arrived_at"].replace(tzinfo=UTC)
             call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
         else:
-            call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
+            # One form for repeat callers, masking and callbacks (core.phone).
+            number = normalize_number(channel.caller_number, self.tel.area_code)
+            call = Call(uuid.uuid4().hex[:16], channel.id, number, self.now())
         call.happened(Arrived())
         self.calls[call.id] = call
         self.own(channel.id, call)

@@ -384,7 +384,11 @@ def config_check() -> None:
     settings = _settings()
     data = settings.model_dump(mode="json")
     data["database"]["url"] = _safe_url(settings.database_url())
+    if data["telephony"].get("trunk_registration"):
+        data["telephony"]["trunk_registration"]["password"] = "***"
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    for warning in settings.telephony.exposure_warnings():
+        click.echo(f"警告：{warning}", err=True)
     click.echo("configuration OK", err=True)
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.app import build_runtime
@@ -21,7 +23,10 @@ from callcenter.live_speech import build as build_call_speech
 from callcenter.live_speech import unavailable
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
+from callcenter.sip_guard import SipGuard
+from callcenter.trunk_watch import TrunkWatch
 from ticketing.exchange.loop import running_exchange
+from ticketing.notify.outbox import OutboxMessage, enqueue
 from ticketing.notify.scheduler import running_loop
 from ticketing.notify.service import NotifyService
 from transcribe.service import SpeechService
@@ -72,9 +77,22 @@ async def _telephony(app: web.Application) -> AsyncIterator[None]:
     running = app[RUNNING]
     running.calls, running.call_control = runtime, AriCallControl(runtime)
     await runtime.start()
+    running.trunk = TrunkWatch(runtime.client, app[SETTINGS].telephony, app[BUS], app[CLOCK],
+                               alert=lambda message, at: _alert_lead(engine, message, at))
+    running.trunk.start()
+    guard = SipGuard(runtime.client, app[SETTINGS].telephony, app[BUS], app[CLOCK])
+    guard.start()
     yield
+    await guard.stop()
+    await running.trunk.stop()
     await runtime.stop()
-    running.calls = running.call_control = None
+    running.calls = running.call_control = running.trunk = None
+
+
+async def _alert_lead(engine: AsyncEngine, message: str, at: datetime) -> None:
+    """A trunk outage into the shift lead's inbox (internal message; one per outage by its start time)."""
+    await enqueue(engine, OutboxMessage(f"trunk-down:{at.isoformat()}", None, "trunk_down", "internal", "lead",
+                                        "lead", message, at))
 
 
 async def _notify(app: web.Application) -> AsyncIterator[None]:

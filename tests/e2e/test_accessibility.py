@@ -52,6 +52,8 @@ PAGES: dict[str, Visit] = {
     "/report": Visit(None, "body[data-map-ready='1']"),
     "/inspector": Visit("inspector01", "body[data-ready='1']"),
     "/inspectors": Visit("lead01", "body[data-ready='1']"),
+    "/admin/phones": Visit("admin"),
+    "/console/phone": Visit("agent01"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show
