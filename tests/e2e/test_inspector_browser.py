@@ -360,11 +360,33 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
     context.close()
 
 
-def test_lead_sees_the_inspectors_day(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = login(context, site.url, "lead01")
-    page.goto(f"{site.url}/inspectors?u=inspector01")
-    page.wait_for_selector("body[data-ready='1']")
-    assert "inspector01" in page.inner_text("#inspectors-table")
-    shot(page, "inspector-lead-day")
+def test_on_duty_positions_reach_the_wallboard_and_the_leads_day_view(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
+    context = phone(browser)
+    page = open_app(context, site)
+    page.tap("#btn-duty")
+    page.wait_for_function("document.getElementById('duty-text').textContent.startsWith('在岗')")
+    assert page.get_attribute("#btn-duty", "aria-pressed") == "true"
+    lead = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    wall = login(lead, site.url, "lead01")
+    wall.goto(f"{site.url}/wallboard")
+    wall.wait_for_selector("body[data-ready='1']")
+    wall.wait_for_function("window.wallMap.layers.people.some(p => p.username === 'inspector01')", timeout=15_000)
+    shot(wall, "inspector-wallboard-positions")
+    wall.goto(f"{site.url}/inspectors?u=inspector01")
+    wall.wait_for_selector("body[data-ready='1']")
+    assert "在岗" in wall.inner_text("#inspectors-table")
+    assert "（0 个定位点）" not in wall.inner_text("#trail-title")
+    shot(wall, "inspector-lead-day")
+    page.tap("#btn-duty")  # off duty: the phone stops sending, the server would refuse
+    page.wait_for_function("document.getElementById('duty-text').textContent.startsWith('未上岗')")
+    refused = page.evaluate("""async () => { const r = await fetch('/api/v1/inspector/positions', {method: 'POST',
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+        body: JSON.stringify({lat: 30.51, lon: 120.93})}); return [r.status, (await r.json()).error.message]; }""")
+    assert refused[0] == 409 and "未上岗" in refused[1]
+    wall.goto(f"{site.url}/wallboard")
+    wall.wait_for_selector("body[data-ready='1']")
+    wall.wait_for_timeout(500)
+    assert wall.evaluate("window.wallMap.layers.people.length") == 0
+    lead.close()
     context.close()
