@@ -272,3 +272,22 @@ async def test_configured_classes_skip_to_registration_only_when_the_inspector_c
     status, default = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
     status, view = await ins.call("GET", f"/api/v1/cases/{default['case_no']}", "lead01")
     assert view["state"] == "reported"  # off by default
+
+
+async def test_an_inspector_may_dictate_through_the_speech_api_and_a_department_may_not(ins: Api) -> None:
+    import wave
+
+    import aiohttp
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:  # too short to transcribe: checked after the role, before the model
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0" * 2 * 800)
+    for user, expected in (("inspector01", 422), ("dept-szs", 403)):
+        form = aiohttp.FormData()
+        form.add_field("file", io.BytesIO(buffer.getvalue()), filename="voice.wav", content_type="audio/wav")
+        headers = {"Authorization": f"Bearer {ins.tokens[user]}"}
+        async with ins.client.post("/api/v1/transcriptions", data=form, headers=headers) as resp:
+            assert resp.status == expected, (user, await resp.json())

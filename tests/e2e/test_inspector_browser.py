@@ -107,6 +107,8 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     page.reload()  # now controlled by the service worker
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("!!navigator.serviceWorker.controller")
+    manifest = page.evaluate("fetch('/inspector/manifest.webmanifest').then(r => r.json())")
+    assert manifest["start_url"] == "/inspector" and manifest["display"] == "standalone"  # installable
 
     context.set_offline(True)
     page.wait_for_selector("#net[data-up='0']")
