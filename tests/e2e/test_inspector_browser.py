@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import Site, hotline, login, shot
+from tests.e2e.conftest import ROOT, Site, hotline, login, shot
 from ticketing.geo.demo import demo_gazetteer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -360,6 +360,44 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
     page.wait_for_function("document.getElementById('r-pos').textContent.includes('单元网格')")
     shot(page, "inspector-picked-on-map")
     context.close()
+
+
+def test_an_online_report_names_its_component_and_takes_a_dictated_description(  # type: ignore[no-untyped-def]
+        site: Site, tmp_path: Path) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    clip = ROOT / "tests" / "fixtures" / "audio" / "callers" / "c04.wav"  # a caller's sentence about rubbish
+    fake_mic = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                f"--use-file-for-fake-audio-capture={clip}"]
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + fake_mic)
+        context = phone(browser)
+        context.grant_permissions(["geolocation", "microphone"])
+        page = open_app(context, site)
+        page.tap("#btn-report")
+        choose_category(page, "污水", "污水井盖")
+        page.wait_for_selector("#components input[name=comp][value]:not([value=''])")
+        chosen = page.locator("#components input[name=comp]:not([value=''])").first
+        component = chosen.get_attribute("value")
+        assert re.fullmatch(r"\d{16}", component or "")  # the cover itself, by its 16-digit id
+        chosen.check()
+        page.tap("#btn-voice")
+        page.wait_for_function("document.getElementById('voice-text').textContent.includes('正在录音')")
+        page.wait_for_timeout(3800)
+        page.tap("#btn-voice")  # stop: the WAV goes to the platform's speech engine
+        page.wait_for_function("!document.getElementById('voice-text').textContent.includes('正在')", timeout=120_000)
+        said = page.input_value("#f-desc")
+        assert len(re.findall(r"[\u4e00-\u9fff]", said)) >= 4, page.inner_text("#voice-text")  # some Mandarin
+        shot(page, "inspector-dictated")
+        page.fill("#f-desc", said + "（测试，语音）")
+        page.tap("#btn-send-report")
+        page.wait_for_function("document.getElementById('toasts').textContent.includes('已上报')", timeout=30_000)
+        rows = db(site, "SELECT component_id, source FROM cases WHERE description LIKE '%（测试，语音）'")
+        assert rows == [(component, "inspector")]
+        context.close()
+        browser.close()
 
 
 def test_on_duty_positions_reach_the_wallboard_and_the_leads_day_view(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
