@@ -363,17 +363,20 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
 
 
 def test_an_online_report_names_its_component_and_takes_a_dictated_description(  # type: ignore[no-untyped-def]
-        site: Site, tmp_path: Path) -> None:
-    from playwright.sync_api import sync_playwright
-
+    site: Site, browser, tmp_path: Path
+) -> None:
     from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
 
     clip = ROOT / "tests" / "fixtures" / "audio" / "callers" / "c04.wav"  # a caller's sentence about rubbish
-    fake_mic = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                f"--use-file-for-fake-audio-capture={clip}"]
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + fake_mic)
-        context = phone(browser)
+    fake_mic = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={clip}",
+    ]
+    # A second Chromium of the same Playwright, with a fake microphone that plays a caller's clip.
+    mic_browser = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + fake_mic)
+    try:
+        context = phone(mic_browser)
         context.grant_permissions(["geolocation", "microphone"])
         page = open_app(context, site)
         page.tap("#btn-report")
@@ -397,7 +400,8 @@ def test_an_online_report_names_its_component_and_takes_a_dictated_description( 
         rows = db(site, "SELECT component_id, source FROM cases WHERE description LIKE '%（测试，语音）'")
         assert rows == [(component, "inspector")]
         context.close()
-        browser.close()
+    finally:
+        mic_browser.close()
 
 
 def test_on_duty_positions_reach_the_wallboard_and_the_leads_day_view(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
