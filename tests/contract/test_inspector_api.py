@@ -18,11 +18,12 @@ from config.bootstrap import engine_for
 from config.settings import Settings
 from core import accounts
 from tests.api_plugin import Api
+from tests.dates import local_day
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role
 from ticketing.geo.demo import demo_gazetteer, seed_demo
 from ticketing.geo.domain.geometry import offset_m
-from web.keys import ENGINE
+from web.keys import CASES, ENGINE
 from web.tables import photos
 
 
@@ -230,6 +231,8 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 422 and body["error"]["code"] == "outside_county"
     status, latest = await ins.call("GET", "/api/v1/inspector/positions/latest", "lead01")
     assert [p["username"] for p in latest["items"]] == ["inspector01"]
+    tz = (await ins.client.app[CASES].calendar()).tz
+    started = clock()
     clock.advance(minutes=30)
     status, duty = await ins.call("POST", "/api/v1/inspector/duty", "inspector01", json={"action": "end"})
     assert duty["on_duty"] is False
@@ -237,8 +240,15 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 409
     status, latest = await ins.call("GET", "/api/v1/inspector/positions/latest", "lead01")
     assert latest["items"] == []
-    status, day = await ins.call("GET", "/api/v1/inspector/day", "inspector01")
-    assert status == 200 and len(day["trail"]) == 1 and day["on_duty_minutes"] == 30
+    # The days are the app's local days: half an hour on duty may straddle local midnight (date runs).
+    days = sorted({local_day(started, tz), local_day(clock(), tz)})
+    views = []
+    for d in days:
+        status, view = await ins.call("GET", f"/api/v1/inspector/day?date={d.isoformat()}", "inspector01")
+        assert status == 200
+        views.append(view)
+    assert len(views[0]["trail"]) == 1 and sum(len(v["trail"]) for v in views) == 1
+    assert abs(sum(v["on_duty_minutes"] for v in views) - 30) <= 1
     status, body = await ins.call("GET", "/api/v1/inspector/day?username=inspector02", "inspector01")
     assert status == 403
     status, body = await ins.call("GET", "/api/v1/inspector/positions/latest", "inspector01")
