@@ -102,6 +102,7 @@ async def test_a_report_with_two_photos_is_created_once_however_often_it_is_sent
         ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()], key=key
     )
     assert status == 201 and again["replayed"] is True and again["case_no"] == first["case_no"]
+    assert again["cell_code"] == first["cell_code"] and again["state"] == first["state"]
     # two sends at the same moment with one key still make one case
     key2 = uuid.uuid4().hex
     both = await asyncio.gather(
