@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from core.db.engine import write_transaction
 from core.errors import Forbidden, InvalidParameters
 from core.places import ComponentFacts, Location, PlaceFacts
+from core.privacy import normalize_phone
 from core.tables import users
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
@@ -50,6 +51,13 @@ _CACHE_SECONDS = 30.0
 NEAREST_COMPONENT_M = 60.0  # a reported component further away than this is not assumed to be that one
 
 
+# Runs inside the transaction of every command, after the case is saved: a feature that must record something
+# with the change (the exchange's outbound message to 12345) writes it here, so both commit or neither does.
+TransactionHook = Callable[[AsyncConnection, Outcome], Awaitable[None]]
+# Runs inside the creating transaction, after the case row is written (the exchange's order record).
+CreateHook = Callable[[AsyncConnection, "Created"], Awaitable[None]]
+
+
 class Locator(Protocol):
     """Port: resolves an address and/or a point to a location with its 属地 facts (ticketing.geo)."""
 
@@ -74,8 +82,7 @@ class Locator(Protocol):
 
 
 # Runs inside a case transaction after the case is written (an idempotency record, photo links): what it
-# writes commits or rolls back with the case. Create hooks get the case number, act hooks the outcome.
-CreateHook = Callable[[AsyncConnection, str], Awaitable[None]]
+# writes commits or rolls back with the case. Create hooks get what was created, act hooks the outcome.
 ActHook = Callable[[AsyncConnection, Outcome], Awaitable[None]]
 ASSIGNED_REQUESTS = frozenset({"request_verification", "request_check"})
 
@@ -124,6 +131,7 @@ class CaseService:
     locator: Locator | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publish: Callable[[CaseEvent], None] | None = None
+    hooks: list[TransactionHook] = field(default_factory=list)
     _cache: _Cached = field(default_factory=_Cached)
 
     # --- reference data and policy -------------------------------------------------------------------
@@ -168,8 +176,9 @@ class CaseService:
 
     # --- use cases ------------------------------------------------------------------------------------
 
-    async def create(self, new: NewCase, actor: Actor, also: CreateHook | None = None) -> Created:
-        """Register a new case (optionally accepted in the same step) in one transaction."""
+    async def create(self, new: NewCase, actor: Actor, *, also: CreateHook | None = None) -> Created:
+        """Register a new case (optionally accepted in the same step) in one transaction; `also` writes its
+        own rows in that transaction (or raises, and nothing is saved)."""
         if actor.role not in CREATOR_ROLES:
             raise Forbidden(f"{actor.role.label}不能新建案件")
         reference, calendar = await self.reference(), await self.calendar()
@@ -198,26 +207,39 @@ class CaseService:
                 outcome = await self._act_in(conn, case_no, Command("accept", actor), now, policy)
                 events.append(outcome.event)
                 flow = outcome.case
+            created_case = Created(flow, category, fields)
             if also is not None:
-                await also(conn, case_no)
+                await also(conn, created_case)
         self._emit(events)
-        return Created(flow, category, fields)
+        return created_case
 
     async def act(self, case_no: str, command: Command, also: ActHook | None = None) -> Outcome:
-        """Apply one workflow command in its own transaction; stale or illegal commands change nothing."""
+        """Apply one workflow command in its own transaction; stale or illegal commands change nothing. `also`
+        writes its own rows in that transaction, given the outcome (or raises, and nothing is saved)."""
+        return (await self.act_all(case_no, [command], each=also))[0]
+
+    async def act_all(self, case_no: str, commands: Sequence[Command], *, each: ActHook | None = None,
+                      also: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> list[Outcome]:
+        """Apply commands one after another in one transaction (e.g. 回访评价 then 重办), `each` after every
+        one of them, then `also`: all of them or none."""
         reference, calendar = await self.reference(), await self.calendar()
         now = self.clock()
+        outcomes: list[Outcome] = []
         async with write_transaction(self.engine) as conn:
-            loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
-            if command.name == "merge":
-                await _check_merge_target(conn, command)
-            command = await self._prepare(conn, loaded, command)
-            policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
-            outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
+            for command in commands:
+                loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
+                if command.name == "merge":
+                    await _check_merge_target(conn, command)
+                command = await self._prepare(conn, loaded, command)
+                policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
+                outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
+                outcomes.append(outcome)
+                if each is not None:
+                    await each(conn, outcome)
             if also is not None:
-                await also(conn, outcome)
-        self._emit([outcome.event])
-        return outcome
+                await also(conn)
+        self._emit([outcome.event for outcome in outcomes])
+        return outcomes
 
     async def _prepare(self, conn: AsyncConnection, loaded: LoadedCase, command: Command) -> Command:
         """What the server adds to a command: the duty grid's inspector of a 核实/核查 task (the pool when the
@@ -268,6 +290,8 @@ class CaseService:
         loaded = loaded or await repo.load(case_no, for_update=True)
         outcome = apply(loaded.flow, command, now, policy)
         await repo.save(loaded, outcome.case, outcome.history)
+        for hook in self.hooks:
+            await hook(conn, outcome)
         return outcome
 
     async def _locate(self, new: NewCase, category: Category) -> tuple[Location | None, ComponentFacts | None]:
@@ -343,7 +367,8 @@ def _case_fields(new: NewCase, actor: Actor, location: Location | None, suggesti
                  component: ComponentFacts | None) -> dict[str, Any]:
     place = location.place if location else PlaceFacts()
     return {
-        "source": new.source, "description": new.description.strip(), "caller_phone": new.caller_phone,
+        "source": new.source, "description": new.description.strip(),
+        "caller_phone": normalize_phone(new.caller_phone) if new.caller_phone else None,
         "caller_name": new.caller_name, "address": (location.address if location else None) or new.address,
         "lat": location.lat if location else None, "lon": location.lon if location else None,
         "cell_code": place.cell_code, "community_code": place.community_code, "street_code": place.street_code,

@@ -38,6 +38,7 @@ PAGES: dict[str, Visit] = {
     "/me": Visit("agent01"),
     "/console": Visit("agent01", "body[data-map-ready='1']"),
     "/wallboard": Visit("lead01", "body[data-ready='1']"),
+    "/reports": Visit("lead01", "body[data-ready='1']"),
     "/lead": Visit("lead01"),
     "/case/{case_no}": Visit("lead01"),
     "/dept": Visit(DEPARTMENT),
@@ -45,9 +46,14 @@ PAGES: dict[str, Visit] = {
     "/admin/users": Visit("admin"),
     "/admin/calendar": Visit("admin"),
     "/admin/departments": Visit("admin"),
+    "/admin/tokens": Visit("admin"),
     "/admin/categories": Visit("admin"),
+    "/track": Visit(None, "form"),
+    "/report": Visit(None, "body[data-map-ready='1']"),
     "/inspector": Visit("inspector01", "body[data-ready='1']"),
     "/inspectors": Visit("lead01", "body[data-ready='1']"),
+    "/admin/phones": Visit("admin"),
+    "/console/phone": Visit("agent01"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show
@@ -176,6 +182,10 @@ def test_error_pages_a_refused_login_and_the_phone_layout_have_no_axe_violations
     login(phone, site.url, demo.department_user)  # department staff use the portal in the street
     found += check(phone, f"{site.url}/dept", "dept-phone", "body")
     phone.close()
+    citizen = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    found += check(citizen, f"{site.url}/report", "report-phone", "body[data-map-ready='1']")
+    found += check(citizen, f"{site.url}/track", "track-phone", "form")
+    citizen.close()
     inspector = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True,
                                     has_touch=True)
     page = login(inspector, site.url, "inspector01")  # 城管通 on a small phone, each of its views

@@ -158,7 +158,8 @@ async def test_list_filters_and_pagination(api: Api, clock) -> None:  # type: ig
     await api.create(description="勤俭路废弃车辆", category_code="20107")
     await api.create(description="朝阳东路暴露垃圾", category_code="20102", accept=True)
     checks = {"category=10103": 1, "category=2": 2, "state=accepted": 1, "state=reported,accepted": 3,
-              "q=勤俭路": 1, "phone=2222": 1, "light=green": 3, "light=red": 0}
+              "q=勤俭路": 1, "phone=13911112222": 1, "phone=139-1111-2222": 1, "phone=2222": 0,
+              "light=green": 3, "light=red": 0}
     today = local_day(clock(), await zone(api))
     checks |= {f"from={today}&to={today}": 3, f"to={today - timedelta(days=1)}": 0,
                f"from={today + timedelta(days=1)}": 0}

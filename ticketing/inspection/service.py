@@ -29,7 +29,7 @@ from ticketing.domain.site import check_position
 from ticketing.domain.workflow import INSPECTOR_ANSWERS, Command, Outcome
 from ticketing.geo.domain.geometry import distance_m
 from ticketing.inspection.tables import inspector_duty, inspector_positions, inspector_submissions
-from ticketing.services import CaseService, NewCase
+from ticketing.services import CaseService, Created, NewCase
 
 TASK_STAGE = {RequestKind.VERIFICATION.value: Stage.VERIFYING.value, RequestKind.CHECK.value: Stage.CHECKING.value}
 ANSWER_COMMANDS = tuple(INSPECTOR_ANSWERS)
@@ -131,7 +131,12 @@ class InspectorService:
 
         async def run() -> Submitted:
             body: dict[str, Any] = {"kind": "report"}
-            created = await self.cases.create(new, actor, also=self._record(actor.username, key, "report", 201, body))
+            record = self._record(actor.username, key, "report", 201, body)
+
+            async def recorded(conn: AsyncConnection, made: Created) -> None:
+                await record(conn, made.case_no)
+
+            created = await self.cases.create(new, actor, also=recorded)
             body.update(state=created.flow.state.value, cell_code=created.fields["cell_code"])
             return Submitted(201, {**body, "case_no": created.case_no})
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010_inspector"
-down_revision = "0008_agent_sessions"
+down_revision = "0012_exchange"
 branch_labels = None
 depends_on = None
 
