@@ -18,11 +18,12 @@ from config.bootstrap import engine_for
 from config.settings import Settings
 from core import accounts
 from tests.api_plugin import Api
+from tests.dates import local_day
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role
 from ticketing.geo.demo import demo_gazetteer, seed_demo
 from ticketing.geo.domain.geometry import offset_m
-from web.keys import ENGINE
+from web.keys import CASES, ENGINE
 from web.tables import photos
 
 
@@ -101,6 +102,7 @@ async def test_a_report_with_two_photos_is_created_once_however_often_it_is_sent
         ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01), [jpeg(), jpeg()], key=key
     )
     assert status == 201 and again["replayed"] is True and again["case_no"] == first["case_no"]
+    assert again["cell_code"] == first["cell_code"] and again["state"] == first["state"]
     # two sends at the same moment with one key still make one case
     key2 = uuid.uuid4().hex
     both = await asyncio.gather(
@@ -230,6 +232,8 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 422 and body["error"]["code"] == "outside_county"
     status, latest = await ins.call("GET", "/api/v1/inspector/positions/latest", "lead01")
     assert [p["username"] for p in latest["items"]] == ["inspector01"]
+    tz = (await ins.client.app[CASES].calendar()).tz
+    started = clock()
     clock.advance(minutes=30)
     status, duty = await ins.call("POST", "/api/v1/inspector/duty", "inspector01", json={"action": "end"})
     assert duty["on_duty"] is False
@@ -237,8 +241,15 @@ async def test_positions_are_kept_only_on_duty_and_only_inside_the_county(ins: A
     assert status == 409
     status, latest = await ins.call("GET", "/api/v1/inspector/positions/latest", "lead01")
     assert latest["items"] == []
-    status, day = await ins.call("GET", "/api/v1/inspector/day", "inspector01")
-    assert status == 200 and len(day["trail"]) == 1 and day["on_duty_minutes"] == 30
+    # The days are the app's local days: half an hour on duty may straddle local midnight (date runs).
+    days = sorted({local_day(started, tz), local_day(clock(), tz)})
+    views = []
+    for d in days:
+        status, view = await ins.call("GET", f"/api/v1/inspector/day?date={d.isoformat()}", "inspector01")
+        assert status == 200
+        views.append(view)
+    assert len(views[0]["trail"]) == 1 and sum(len(v["trail"]) for v in views) == 1
+    assert abs(sum(v["on_duty_minutes"] for v in views) - 30) <= 1
     status, body = await ins.call("GET", "/api/v1/inspector/day?username=inspector02", "inspector01")
     assert status == 403
     status, body = await ins.call("GET", "/api/v1/inspector/positions/latest", "inspector01")
@@ -272,3 +283,22 @@ async def test_configured_classes_skip_to_registration_only_when_the_inspector_c
     status, default = await send(ins, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
     status, view = await ins.call("GET", f"/api/v1/cases/{default['case_no']}", "lead01")
     assert view["state"] == "reported"  # off by default
+
+
+async def test_an_inspector_may_dictate_through_the_speech_api_and_a_department_may_not(ins: Api) -> None:
+    import wave
+
+    import aiohttp
+
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:  # too short to transcribe: checked after the role, before the model
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(16000)
+        out.writeframes(b"\0" * 2 * 800)
+    for user, expected in (("inspector01", 422), ("dept-szs", 403)):
+        form = aiohttp.FormData()
+        form.add_field("file", io.BytesIO(buffer.getvalue()), filename="voice.wav", content_type="audio/wav")
+        headers = {"Authorization": f"Bearer {ins.tokens[user]}"}
+        async with ins.client.post("/api/v1/transcriptions", data=form, headers=headers) as resp:
+            assert resp.status == expected, (user, await resp.json())

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import Site, hotline, login, shot
+from tests.e2e.conftest import ROOT, Site, hotline, login, shot
 from ticketing.geo.demo import demo_gazetteer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -36,6 +37,16 @@ def centre(grid: str) -> tuple[float, float]:
 
 
 ZR01 = centre("330424001-ZR01")
+
+
+def until(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Wait until a JavaScript expression is true. Polled through page.evaluate (DevTools), not
+    wait_for_function: the pages' Content-Security-Policy forbids the eval that wait_for_function uses."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => !!({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
 
 
 def phone(browser: Any, at: tuple[float, float] = ZR01) -> Any:
@@ -86,14 +97,14 @@ def open_app(context: Any, site: Site, user: str = "inspector01") -> Any:
     assert page.url.endswith("/inspector"), page.url
     page.wait_for_selector("body[data-ready='1']")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("document.getElementById('pos-text').textContent.includes('精度')")
+    until(page, "document.getElementById('pos-text').textContent.includes('精度')")
     return page
 
 
 def choose_category(page: Any, query: str, name: str) -> None:
     page.fill("#cat-q", query)
     page.locator("#cat-list button", has_text=name).first.tap()
-    page.wait_for_function(f"document.getElementById('cat-chosen').textContent.includes('{name}')")
+    until(page, f"document.getElementById('cat-chosen').textContent.includes('{name}')")
 
 
 def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell(  # type: ignore[no-untyped-def]
@@ -107,6 +118,8 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     page.reload()  # now controlled by the service worker
     page.wait_for_selector("body[data-ready='1']")
     assert page.evaluate("!!navigator.serviceWorker.controller")
+    manifest = page.evaluate("fetch('/inspector/manifest.webmanifest').then(r => r.json())")
+    assert manifest["start_url"] == "/inspector" and manifest["display"] == "standalone"  # installable
 
     context.set_offline(True)
     page.wait_for_selector("#net[data-up='0']")
@@ -114,17 +127,17 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     choose_category(page, "wsjg", "污水井盖")  # pinyin initials, offline: searched on the phone
     big = photo_file(tmp_path, "a.jpg", (3200, 2400), (150, 90, 60))
     page.set_input_files("#f-photo", [str(big), str(photo_file(tmp_path, "b.jpg", (800, 600), (40, 120, 90)))])
-    page.wait_for_function("document.querySelectorAll('#photos .thumb').length === 2")
+    until(page, "document.querySelectorAll('#photos .thumb').length === 2")
     page.fill("#f-desc", "（测试）人行道污水井盖破损下陷，有行人绊倒危险")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('GPS')")
+    until(page, "document.getElementById('r-pos').textContent.includes('GPS')")
     shot(page, "inspector-report-offline")
     page.tap("#btn-send-report")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    until(page, "document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert page.is_visible("#queue-badge")
     shot(page, "inspector-queued-offline")
     page.reload()  # the app shell comes from the service worker; the queue from IndexedDB
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    until(page, "document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert db(site, "SELECT count(*) FROM cases WHERE description LIKE '（测试）人行道%'") == [(0,)]
 
     context.set_offline(False)
@@ -146,9 +159,7 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     shot(desk, "inspector-report-in-console")
     desk.click(f"#inspector-reports a:has-text('{case_no}')")
     desk.wait_for_url(f"**/case/{case_no}")
-    desk.wait_for_function(
-        "[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2"
-    )
+    until(desk, "[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2")
     assert case["cell_code"] in desk.inner_text("body")
     shot(desk, "inspector-case-at-agent")
     agent.close()
@@ -215,11 +226,11 @@ def test_a_check_task_by_duty_grid_is_answered_on_site_and_another_inspector_is_
     page.tap("#btn-send-answer")
     assert "照片" in page.inner_text("#answer-msg")  # required for 核查: said before anything is sent
     page.set_input_files("#a-photo", [str(photo_file(tmp_path, "c.jpg", (1200, 900), (90, 90, 90)))])
-    page.wait_for_function("document.querySelectorAll('#a-photos .thumb').length === 1")
-    page.wait_for_function("document.getElementById('a-pos').textContent.includes('距案件位置')")
+    until(page, "document.querySelectorAll('#a-photos .thumb').length === 1")
+    until(page, "document.getElementById('a-pos').textContent.includes('距案件位置')")
     shot(page, "inspector-answer")
     page.tap("#btn-send-answer")
-    page.wait_for_function("document.getElementById('toasts').textContent.includes('已反馈')", timeout=30_000)
+    until(page, "document.getElementById('toasts').textContent.includes('已反馈')", timeout=30_000)
     status, view = call("lead01", "GET", f"/api/v1/cases/{case['case_no']}")
     assert view["check_result"] == "passed"
     passed = next(h for h in view["history"] if h["command"] == "check_pass")
@@ -272,9 +283,9 @@ def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(
     page.locator("#tasks button", has_text=case["case_no"]).tap()
     page.locator("#answer-choices label", has_text="通过").first.tap()
     page.set_input_files("#a-photo", [str(photo_file(tmp_path, "e.jpg", (800, 600), (10, 80, 160)))])
-    page.wait_for_function("document.querySelectorAll('#a-photos .thumb').length === 1")
+    until(page, "document.querySelectorAll('#a-photos .thumb').length === 1")
     page.tap("#btn-send-answer")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    until(page, "document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     # meanwhile the lead gives the task to inspector02: the phone's answer no longer fits the case
     status, view = call("lead01", "GET", f"/api/v1/cases/{case['case_no']}")
     status, moved = call(
@@ -285,7 +296,7 @@ def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(
     )
     assert status == 200, moved
     context.set_offline(False)
-    page.wait_for_function("document.getElementById('queue-badge').textContent.includes('1 需处理')", timeout=30_000)
+    until(page, "document.getElementById('queue-badge').textContent.includes('1 需处理')", timeout=30_000)
     page.tap("#queue-badge")
     page.wait_for_selector("#queue .q-err")
     assert "inspector02" in page.inner_text("#queue .q-err")  # says why, in Chinese
@@ -317,10 +328,10 @@ def test_a_report_sent_again_after_a_lost_answer_makes_one_case(site: Site, brow
     page.set_input_files("#f-photo", [str(photo_file(tmp_path, "d.jpg", (640, 480), (200, 200, 40)))])
     page.fill("#f-desc", "（测试）路灯白天常亮")
     page.tap("#btn-send-report")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    until(page, "document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert lost["n"] == 1
     page.evaluate("window.inspectorApp.flush()")  # sent again with the same Idempotency-Key
-    page.wait_for_function("document.getElementById('queue-badge').hidden", timeout=30_000)
+    until(page, "document.getElementById('queue-badge').hidden", timeout=30_000)
     assert db(site, "SELECT count(*) FROM cases WHERE description = '（测试）路灯白天常亮'") == [(1,)]
     assert db(
         site,
@@ -337,7 +348,7 @@ def test_a_file_that_is_not_an_image_is_refused_on_the_phone(site: Site, browser
     text = tmp_path / "notes.txt"
     text.write_text("不是照片")
     page.set_input_files("#f-photo", [str(text)])
-    page.wait_for_function("document.getElementById('report-msg').textContent.includes('不是图片')")
+    until(page, "document.getElementById('report-msg').textContent.includes('不是图片')")
     assert page.locator("#photos .thumb").count() == 0
     context.close()
 
@@ -350,21 +361,85 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
     page = login(context, site.url, "inspector01")
     page.wait_for_selector("body[data-ready='1']")
     page.tap("#btn-report")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('地图上点选')")
+    until(page, "document.getElementById('r-pos').textContent.includes('地图上点选')")
     page.locator("#report-map").scroll_into_view_if_needed()
     box = page.locator("#report-map canvas").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('地图选点')")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('单元网格')")
+    until(page, "document.getElementById('r-pos').textContent.includes('地图选点')")
+    until(page, "document.getElementById('r-pos').textContent.includes('单元网格')")
     shot(page, "inspector-picked-on-map")
     context.close()
 
 
-def test_lead_sees_the_inspectors_day(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    page = login(context, site.url, "lead01")
-    page.goto(f"{site.url}/inspectors?u=inspector01")
-    page.wait_for_selector("body[data-ready='1']")
-    assert "inspector01" in page.inner_text("#inspectors-table")
-    shot(page, "inspector-lead-day")
+def test_an_online_report_names_its_component_and_takes_a_dictated_description(  # type: ignore[no-untyped-def]
+    site: Site, browser, tmp_path: Path
+) -> None:
+    from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    clip = ROOT / "tests" / "fixtures" / "audio" / "callers" / "c04.wav"  # a caller's sentence about rubbish
+    fake_mic = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={clip}",
+    ]
+    # A second Chromium of the same Playwright, with a fake microphone that plays a caller's clip.
+    mic_browser = browser.browser_type.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS + fake_mic)
+    try:
+        context = phone(mic_browser)
+        context.grant_permissions(["geolocation", "microphone"])
+        page = open_app(context, site)
+        page.tap("#btn-report")
+        choose_category(page, "污水", "污水井盖")
+        page.wait_for_selector("#components input[name=comp][value]:not([value=''])")
+        chosen = page.locator("#components input[name=comp]:not([value=''])").first
+        component = chosen.get_attribute("value")
+        assert re.fullmatch(r"\d{16}", component or "")  # the cover itself, by its 16-digit id
+        chosen.check()
+        page.tap("#btn-voice")
+        until(page, "document.getElementById('voice-text').textContent.includes('正在录音')")
+        page.wait_for_timeout(3800)
+        page.tap("#btn-voice")  # stop: the WAV goes to the platform's speech engine
+        until(page, "!document.getElementById('voice-text').textContent.includes('正在')", timeout=120_000)
+        said = page.input_value("#f-desc")
+        assert len(re.findall(r"[\u4e00-\u9fff]", said)) >= 4, page.inner_text("#voice-text")  # some Mandarin
+        shot(page, "inspector-dictated")
+        page.fill("#f-desc", said + "（测试，语音）")
+        page.tap("#btn-send-report")
+        until(page, "document.getElementById('toasts').textContent.includes('已上报')", timeout=30_000)
+        rows = db(site, "SELECT component_id, source FROM cases WHERE description LIKE '%（测试，语音）'")
+        assert rows == [(component, "inspector")]
+        context.close()
+    finally:
+        mic_browser.close()
+
+
+def test_on_duty_positions_reach_the_wallboard_and_the_leads_day_view(site: Site, browser) -> None:  # type: ignore[no-untyped-def]
+    context = phone(browser)
+    page = open_app(context, site)
+    page.tap("#btn-duty")
+    until(page, "document.getElementById('duty-text').textContent.startsWith('在岗')")
+    assert page.get_attribute("#btn-duty", "aria-pressed") == "true"
+    lead = browser.new_context(viewport={"width": 1600, "height": 900}, locale="zh-CN")
+    wall = login(lead, site.url, "lead01")
+    wall.goto(f"{site.url}/wallboard")
+    wall.wait_for_selector("body[data-ready='1']")
+    until(wall, "window.wallMap.layers.people.some(p => p.username === 'inspector01')", timeout=15_000)
+    shot(wall, "inspector-wallboard-positions")
+    wall.goto(f"{site.url}/inspectors?u=inspector01")
+    wall.wait_for_selector("body[data-ready='1']")
+    assert "在岗" in wall.inner_text("#inspectors-table")
+    assert "（0 个定位点）" not in wall.inner_text("#trail-title")
+    shot(wall, "inspector-lead-day")
+    page.tap("#btn-duty")  # off duty: the phone stops sending, the server would refuse
+    until(page, "document.getElementById('duty-text').textContent.startsWith('未上岗')")
+    refused = page.evaluate("""async () => { const r = await fetch('/api/v1/inspector/positions', {method: 'POST',
+        headers: {'Content-Type': 'application/json',
+                  'X-CSRF-Token': document.querySelector('meta[name=csrf-token]').content},
+        body: JSON.stringify({lat: 30.51, lon: 120.93})}); return [r.status, (await r.json()).error.message]; }""")
+    assert refused[0] == 409 and "未上岗" in refused[1]
+    wall.goto(f"{site.url}/wallboard")
+    wall.wait_for_selector("body[data-ready='1']")
+    wall.wait_for_timeout(500)
+    assert wall.evaluate("window.wallMap.layers.people.length") == 0
+    lead.close()
     context.close()

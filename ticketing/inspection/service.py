@@ -86,6 +86,11 @@ class InspectorService:
     ) -> Callable[[AsyncConnection, str], Awaitable[None]]:
         async def write(conn: AsyncConnection, case_no: str) -> None:
             body["case_no"] = case_no
+            if kind == "report":  # what the answer shows, also to a resend: state and the snapped cell
+                row = (
+                    await conn.execute(select(cases.c.state, cases.c.cell_code).where(cases.c.case_no == case_no))
+                ).one()
+                body.update(state=row.state, cell_code=row.cell_code)
             await conn.execute(
                 inspector_submissions.insert().values(
                     username=username,

@@ -527,6 +527,15 @@
     renderTasks();
   }
 
+  // ---- logout: the queue stays (it is sent at the next login of the same inspector), cached data goes ------
+  $("logout-form").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const waiting = (await DB.all()).length;
+    if (waiting && !confirm(`还有 ${waiting} 条待发送，将保留在本机，下次登录后自动发送。确定退出？`)) return;
+    try { await caches.delete("inspector-v1"); } catch (err) { /* no cache API: nothing cached */ }
+    e.target.submit();
+  });
+
   // ---- start -------------------------------------------------------------------------------------------
   async function start() {
     setNet(navigator.onLine);

@@ -121,6 +121,7 @@
     centerOn(lat, lon, minScale) {
       const [mx, my] = this._pt(lat, lon);
       this.cx = mx; this.cy = my;
+      this._userMoved = true;  // an explicit view: a later resize keeps it instead of fitting the whole grid
       if (minScale && this.scale < minScale) this.scale = minScale;
       this.redraw();
     }
