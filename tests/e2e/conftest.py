@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -123,3 +124,23 @@ def login(context: object, base: str, username: str) -> object:
 def ensure_clean(path: Path) -> None:
     if path.exists():
         shutil.rmtree(path)
+
+
+def until(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """Wait until a JavaScript expression is true. Polled through page.evaluate (DevTools), not
+    wait_for_function: the pages' Content-Security-Policy (web/security.py) forbids the eval that
+    wait_for_function uses, and the tests run the pages under their real policy."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(f"() => !!({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        page.wait_for_timeout(100)
+
+
+async def until_async(page: Any, expression: str, timeout: float = 30_000) -> None:
+    """`until` for Playwright's async API."""
+    deadline = time.monotonic() + timeout / 1000
+    while not await page.evaluate(f"() => !!({expression})"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
+        await page.wait_for_timeout(100)

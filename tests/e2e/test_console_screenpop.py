@@ -15,7 +15,7 @@ from bench.screenpop import CHROMIUM, pop_once, ringing, running_console
 from core.bus import BusEvent
 from core.db.timeutil import from_db
 from tests.dates import case_no_prefix
-from tests.e2e.conftest import ARTIFACTS
+from tests.e2e.conftest import ARTIFACTS, until_async
 from ticketing.db.tables import cases
 from web.keys import BUS, CASES, ENGINE
 
@@ -47,7 +47,7 @@ async def test_ringing_call_pops_up_with_the_callers_earlier_cases(tmp_path: Pat
         console.app[BUS].publish(BusEvent("transcript", "segment", datetime.now(UTC), {
             "call_id": "e2e-call-1", "speaker": "caller", "seq": 0, "start": 0.4, "end": 2.9,
             "text": "海滨东路120号的路灯坏了", "is_final": True}))
-        await page.wait_for_function("document.querySelector('#pop-live').textContent.includes('市民：海滨东路')")
+        await until_async(page, "document.querySelector('#pop-live').textContent.includes('市民：海滨东路')")
         assert await page.input_value("#f-desc") == "海滨东路120号的路灯坏了"
         console.app[BUS].publish(BusEvent("transcript", "description", datetime.now(UTC), {
             "call_id": "e2e-call-1", "text": "海滨东路120号的路灯坏了",

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from tests.e2e.conftest import ROOT, Site, hotline, login, shot
+from tests.e2e.conftest import ROOT, Site, hotline, login, shot, until
 from ticketing.geo.demo import demo_gazetteer
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -37,16 +36,6 @@ def centre(grid: str) -> tuple[float, float]:
 
 
 ZR01 = centre("330424001-ZR01")
-
-
-def until(page: Any, expression: str, timeout: float = 30_000) -> None:
-    """Wait until a JavaScript expression is true. Polled through page.evaluate (DevTools), not
-    wait_for_function: the pages' Content-Security-Policy forbids the eval that wait_for_function uses."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(f"() => !!({expression})"):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout / 1000:.0f} s: {expression}")
-        page.wait_for_timeout(100)
 
 
 def phone(browser: Any, at: tuple[float, float] = ZR01) -> Any:
