@@ -1,8 +1,8 @@
 """Every report table as XLSX (XlsxWriter, constant-memory mode: rows stream out, memory stays flat) or CSV.
 
-XlsxWriter because its formats are registered once per workbook: openpyxl's write-only mode spent five times
-as long styling each percentage cell (10,000 rows: 7 s against 1.5 s on the shared machine); the tests read
-the files back with openpyxl. The workbook's date is the one given (the period's end), so a period exports alike.
+XlsxWriter because its cell formats are registered once per workbook and it wrote 10,000 rows about a quarter
+faster than openpyxl's write-only mode in the same run (docs/benchmarks.md); the tests read the files back with
+openpyxl. The workbook's date is the one given (the period's end), so a period exports alike.
 CSV is UTF-8 with a BOM so that Excel on a Chinese Windows opens it without mojibake.
 """
 
