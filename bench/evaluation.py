@@ -88,7 +88,7 @@ def synth(i: int) -> tuple[dict, list[dict], list[dict]]:
     if outcome == 1:
         act(d + D, f"dept-{dept}", "department", "request_backlog", "dispatched", "dispatched")
         act(d + D + H, f"dispatcher{i % 4:02d}", "dispatcher", "approve_backlog", "dispatched", "backlog")
-        stages.append(("handling", d, None, due))
+        stages.append(("handling", d, None, due, d + D + H))  # approve_backlog pauses the clock
         state = "backlog"
     elif outcome == 2:
         stages.append(("handling", d, None, due))
@@ -136,11 +136,11 @@ async def load(engine, n: int) -> None:  # type: ignore[no-untyped-def]
                 hid += 1
                 history_rows.append({"id": hid, "case_id": i, "at": naive(at), "actor": actor, "actor_role": role,
                                      "command": command, "from_state": frm, "to_state": to, "payload": payload})
-            for stage, started, finished, due in stages:
+            for stage, started, finished, due, *paused in stages:
                 stage_rows.append({"case_id": i, "stage": stage, "started_at": naive(started),
                                    "due_at": naive(due), "yellow_at": naive(due), "limit_value": 1.0,
                                    "limit_unit": "working_days", "finished_at": finished and naive(finished),
-                                   "paused_at": None, "light": "green"})
+                                   "paused_at": naive(paused[0]) if paused else None, "light": "green"})
         async with engine.begin() as conn:
             await conn.execute(cases.insert(), case_rows)
             await conn.execute(case_history.insert(), history_rows)
