@@ -218,12 +218,15 @@ async def load(engine: Any, n: int) -> dict[str, float]:
                 FROM ({BASE}) b WHERE {cond}"""),
                 {"n": n},
             )
-        await conn.execute(text(f"""
+        await conn.execute(
+            text(f"""
             INSERT INTO case_stages (case_id, stage, started_at, due_at, yellow_at, limit_value, limit_unit,
                                      finished_at, paused_at, light)
             SELECT i, 'handling', d, d + interval '3 days', d + interval '3 days', 1.0, 'working_days', NULL,
                    d + interval '1 day 1 hour', 'green'
-            FROM ({BASE}) b WHERE o = 1"""), {"n": n})
+            FROM ({BASE}) b WHERE o = 1"""),
+            {"n": n},
+        )
         took["stages"] = time.perf_counter() - began
         await conn.execute(
             text("SELECT setval(pg_get_serial_sequence('case_history', 'id'), (SELECT max(id) FROM case_history))")
