@@ -154,7 +154,8 @@ STEPS = [
     ),
 ]
 
-# (stage, started, finished (NULL = open), due, condition)
+# (stage, started, finished (NULL = open), due, condition); a 挂账 case's handling clock is paused when the
+# backlog is approved, as ticketing/domain/effects.py approve_backlog does (inserted apart: paused_at).
 STAGES = [
     ("acceptance", "t", "t + interval '5 minutes'", "t + interval '30 minutes'", "true"),
     ("registration", "t + interval '5 minutes'", "t + interval '15 minutes'", "t + interval '2 hours'", "true"),
@@ -165,7 +166,7 @@ STAGES = [
         "t + interval '75 minutes'",
         "true",
     ),
-    ("handling", "d", "NULL", "d + interval '3 days'", "o IN (1, 2)"),
+    ("handling", "d", "NULL", "d + interval '3 days'", "o = 2"),
     ("handling", "d", "d + interval '1 day'", "d + interval '3 days'", "o = 4"),
     ("checking", "d + interval '1 day'", "d + interval '1 day 1 hour'", "d + interval '1 day 4 hours'", "o = 4"),
     ("handling", "d + interval '1 day 1 hour'", "h", "d + interval '2 days 1 hour'", "o = 4"),
@@ -217,6 +218,15 @@ async def load(engine: Any, n: int) -> dict[str, float]:
                 FROM ({BASE}) b WHERE {cond}"""),
                 {"n": n},
             )
+        await conn.execute(
+            text(f"""
+            INSERT INTO case_stages (case_id, stage, started_at, due_at, yellow_at, limit_value, limit_unit,
+                                     finished_at, paused_at, light)
+            SELECT i, 'handling', d, d + interval '3 days', d + interval '3 days', 1.0, 'working_days', NULL,
+                   d + interval '1 day 1 hour', 'green'
+            FROM ({BASE}) b WHERE o = 1"""),
+            {"n": n},
+        )
         took["stages"] = time.perf_counter() - began
         await conn.execute(
             text("SELECT setval(pg_get_serial_sequence('case_history', 'id'), (SELECT max(id) FROM case_history))")

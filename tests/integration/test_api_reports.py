@@ -139,8 +139,12 @@ NASTY = ["", "0001-01-01", "9999-12-31", "2026-02-30", "x", "-1", "0", "١٢", "
 
 async def test_odd_parameters_get_clean_4xx_never_5xx(api: Api, month) -> None:  # noqa: F811  # type: ignore[no-untyped-def]
     first, _ = month
-    routes = {"hotline": ("period", "start", "end", "by"), "report": ("period", "start", "department_version"),
-              "hotspots": ("start", "major"), "export": ("table", "format", "start")}
+    routes = {
+        "hotline": ("period", "start", "end", "by"),
+        "report": ("period", "start", "department_version"),
+        "hotspots": ("start", "major"),
+        "export": ("table", "format", "start"),
+    }
     for route, names in routes.items():
         for name in names:
             for value in NASTY:

@@ -75,6 +75,7 @@ class EvaluationService:
         """Every indicator of every object of `kind` in the period (or of the one object `only`)."""
         chosen = self.indicators_for(kind, indicators)
         async with self.engine.connect() as conn:
+            await _tune(conn)
             return await self._report(conn, kind, period, chosen, only, None)
 
     async def reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
@@ -84,6 +85,7 @@ class EvaluationService:
         builders = {Family.CASE: (sql.facts_table, lambda: sql.case_facts(window)),
                     Family.POST: (sql.post_facts_table, lambda: sql.post_facts(window, self.catalog.parameters))}
         async with self.engine.connect() as conn:
+            await _tune(conn)
             tables: dict[Family, Table] = {}
             try:
                 for family, (make, facts) in builders.items():
@@ -135,6 +137,7 @@ class EvaluationService:
             raise InvalidParameters(f"指标“{indicator.name}”不适用于{kind.label}")
         source = sql.source_for(self.window(period), kind, self.catalog.parameters)
         async with self.engine.connect() as conn:
+            await _tune(conn)
             lists = []
             for set_id in (indicator.numerator, indicator.denominator):
                 if set_id is None:
@@ -144,6 +147,15 @@ class EvaluationService:
                 lists.append(list((await conn.execute(stmt)).scalars()))
         assert lists[0] is not None
         return Drilldown(indicator, object_id, lists[0], lists[1])
+
+
+async def _tune(conn: AsyncConnection) -> None:
+    """PostgreSQL, for this transaction only: no JIT (compiling the ~90 expressions of the facts query cost
+    2.5 s of a 1,000,000-case month, more than it saved) and enough work_mem for the per-case hash aggregates
+    to stay in memory instead of spilling to disk in batches."""
+    if conn.dialect.name == "postgresql":
+        await conn.exec_driver_sql("SET LOCAL jit = off")
+        await conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
 
 
 def _figures(chosen: list[Indicator], counts: dict[str, int] | None) -> dict[str, Figure]:

@@ -187,8 +187,12 @@ def _case_cohort(w: Window) -> Any:
     """Cases that can matter for the window: registered, handled or closed in it, or overdue at its end."""
     acted = select(H.c.case_id).where(H.c.at >= w.start, H.c.at < w.end,
                                       H.c.command.in_(("register", "submit_result", "close")))
+    # A clock paused before the end belongs to a case on 挂账 at the end (approve_backlog pauses it, resume
+    # clears the pause): such a case counts in no set of the case family, so it need not join the cohort —
+    # a county's 挂账 cases would otherwise be re-read for every period after they were backlogged.
     overdue = select(ST.c.case_id).where(
-        ST.c.started_at < w.end, or_(ST.c.finished_at.is_(None), ST.c.finished_at >= w.end), ST.c.due_at < w.end)
+        ST.c.started_at < w.end, or_(ST.c.finished_at.is_(None), ST.c.finished_at >= w.end), ST.c.due_at < w.end,
+        or_(ST.c.paused_at.is_(None), ST.c.paused_at >= w.end))
     return union(acted, overdue)
 
 

@@ -80,14 +80,15 @@
     if (t.rows.length > rows.length) holder.appendChild(el("p", { class: "hint" }, "仅显示前 " + rows.length + " 行，完整数据请导出。"));
   }
 
-  function scoreBars(id, t, max) {
+  function scoreBars(id, t, max, digits) {
     var rows = t.rows.slice().reverse();
+    var places = digits === undefined ? 2 : digits;
     chart(id).setOption(Object.assign({}, base, {
-      xAxis: { type: "value", max: max, axisLabel: { color: INK } },
+      xAxis: { type: "value", max: max, minInterval: places ? 0 : 1, axisLabel: { color: INK } },
       yAxis: { type: "category", data: rows.map(function (r) { return r.name; }), axisLabel: { color: INK } },
       tooltip: { trigger: "axis" },
       series: [{ type: "bar", name: "得分", data: rows.map(function (r) { return r.score; }), itemStyle: { color: BLUE },
-                 label: { show: true, position: "right", color: INK, formatter: function (p) { return p.value.toFixed(2); } } }]
+                 label: { show: true, position: "right", color: INK, formatter: function (p) { return p.value.toFixed(places); } } }]
     }), true);
   }
 
@@ -184,7 +185,7 @@
       scoreBars("c-dep", doc.tables.department_ranking, doc.profiles.department.max);
       scoreBars("c-region", doc.tables.region_ranking, doc.profiles.region.max);
       var classes = { name: "c", rows: doc.tables.top_classes.rows.map(function (r) { return { name: r.name, score: r.count }; }) };
-      scoreBars("c-classes", classes, undefined);
+      scoreBars("c-classes", classes, undefined, 0);
       renderTrend(doc.trend);
       renderHotline(doc.tables.hotline_day);
       await renderMap();
