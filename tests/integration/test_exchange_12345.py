@@ -316,3 +316,13 @@ async def test_the_push_endpoint_answers_json_errors_for_unknown_links(hub: Hub)
         session.post(hub.push_url.replace("/12345/", "/99999/"), data=b"{}") as resp,
     ):
         assert resp.status == 404 and (await resp.json())["success"] is False
+
+
+async def test_a_rework_sent_as_a_new_order_points_at_the_original_case(hub: Hub) -> None:
+    await hub.push(order("ORIG-1"))
+    first = await case_of(hub, "ORIG-1")
+    await hub.push(order("NEW-1", content="【省12345工单编号：ORIG-1】市民反映路灯修好后又不亮了"))
+    second = await case_of(hub, "NEW-1")
+    assert f"原案件 {first['case_no']}" in second["description"] and second["case_no"] != first["case_no"]
+    (row,) = await rows(hub, exchange_orders, exchange_orders.c.ext_order_no == "NEW-1")
+    assert row["repeat_of"] == "ORIG-1"

@@ -157,3 +157,10 @@ def test_the_class_comes_from_the_code_table_then_the_text_then_the_default() ->
     assert suggest_category("其他-其他-井盖", "", table, names, "20102") == ("10114", "code_table")
     assert suggest_category(None, "小区门口立杆倒了", table, names, "20102") == ("10117", "keyword")
     assert suggest_category("不认识", "说不清", table, names, "20199") == ("20199", "default")
+
+
+def test_a_rework_order_names_its_original_by_the_profiles_pattern() -> None:
+    from ticketing.exchange.domain.outbound import original_order
+
+    assert original_order("【省12345工单编号：GS2026-1】又坏了", PROFILE.repeat_pattern) == "GS2026-1"
+    assert original_order("路灯不亮", PROFILE.repeat_pattern) is None

@@ -31,7 +31,7 @@ from ticketing.exchange.domain import signing
 from ticketing.exchange.domain.decide import CaseSide, Decision, Verdict, decide
 from ticketing.exchange.domain.inbound import BadMessage, Inbound, Order, parse
 from ticketing.exchange.domain.lifecycle import OutState
-from ticketing.exchange.domain.outbound import suggest_category
+from ticketing.exchange.domain.outbound import original_order, suggest_category
 from ticketing.exchange.links import Link, build_links
 from ticketing.exchange.settings import ExchangeSettings
 from ticketing.exchange.tables import exchange_inbound, exchange_orders, exchange_outbound
@@ -244,7 +244,9 @@ class ExchangeService:
                     conn, link, message, transport, "recorded", existing["case_no"], "重复派单，已有对应案件", now
                 )
             return Answer(200, "recorded", existing["case_no"], "重复派单，已有对应案件")
-        new, basis = await self._new_case(link, message, order)
+        repeat_of = original_order(f"{order.title or ''}{order.content}", link.profile.repeat_pattern)
+        earlier = await self._order(link.name, repeat_of) if repeat_of else None
+        new, basis = await self._new_case(link, message, order, earlier)
 
         async def record(conn: AsyncConnection, created: Created) -> None:
             await self._log_row(
@@ -258,6 +260,7 @@ class ExchangeService:
                     appeal_type=order.appeal_type,
                     ext_category=order.category,
                     category_basis=basis,
+                    repeat_of=repeat_of,
                     ext_due_at=to_db(order.due_at),
                     raw=message.raw,
                     created_at=to_db(now),
@@ -280,7 +283,9 @@ class ExchangeService:
         created = await self.cases.create(new, SYSTEM, also=record)
         return Answer(200, "created", created.case_no, f"已生成案件 {created.case_no}")
 
-    async def _new_case(self, link: Link, message: Inbound, order: Order) -> tuple[NewCase, str]:
+    async def _new_case(
+        self, link: Link, message: Inbound, order: Order, earlier: Mapping[str, Any] | None
+    ) -> tuple[NewCase, str]:
         reference = await self.cases.reference()
         names = [(c.code, c.name) for c in reference.categories.values() if c.active]
         code, basis = suggest_category(
@@ -289,6 +294,8 @@ class ExchangeService:
         if code not in reference.categories:
             code, basis = link.cfg.default_category, "default"
         title = f"【{link.profile.label} {message.ext_order_no}】"
+        if earlier is not None:  # 重办 as a new order: point at the case that handled the original
+            title += f"【重办：原工单 {earlier['ext_order_no']}，原案件 {earlier['case_no']}】"
         kind = f"（{order.appeal_type}）" if order.appeal_type else ""
         description = (title + kind + (order.title + "：" if order.title else "") + order.content)[:4000]
         phone = order.contact_no or order.caller_no
