@@ -63,8 +63,8 @@ class Answer:
     error: str | None = None
 
     def body(self) -> dict[str, Any]:
-        if self.error is not None:
-            return {"success": False, "code": self.error, "error": {"code": self.error, "message": self.note}}
+        if self.error is not None:  # the platform's shape for errors is ours: {"error": {code, message}}
+            return {"error": {"code": self.error, "message": self.note}}
         return {"success": True, "code": "0", "result": self.result, "case_no": self.case_no, "message": self.note}
 
 
@@ -107,7 +107,7 @@ class ExchangeService:
             return await self._refuse(system, "push", "unknown_link", f"未启用推送接收：{system}", body, 404)
         sig = link.profile.signing
         if not link.cfg.secret and sig.scheme != "none":
-            return await self._refuse(system, "push", "not_configured", "对接密钥未配置，拒绝接收", body, 503)
+            return await self._refuse(system, "push", "not_configured", "对接密钥未配置，拒绝接收", body, 403)
         problem = signing.check(
             sig.scheme,
             link.cfg.secret,
