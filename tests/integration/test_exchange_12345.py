@@ -326,3 +326,9 @@ async def test_a_rework_sent_as_a_new_order_points_at_the_original_case(hub: Hub
     assert f"原案件 {first['case_no']}" in second["description"] and second["case_no"] != first["case_no"]
     (row,) = await rows(hub, exchange_orders, exchange_orders.c.ext_order_no == "NEW-1")
     assert row["repeat_of"] == "ORIG-1"
+
+
+async def test_the_same_order_pushed_at_once_under_two_message_ids_makes_one_case(hub: Hub) -> None:
+    replies = await hub.push(order("RACE-1"), {**order("RACE-1"), "msgId": "M-RACE-other"}, concurrency=2)
+    assert sorted(r["body"]["result"] for r in replies) == ["created", "recorded"]
+    assert len(await rows(hub, cases)) == 1 and len(await rows(hub, exchange_orders)) == 1

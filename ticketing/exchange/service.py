@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
@@ -125,7 +126,7 @@ class ExchangeService:
             return await self._refuse(system, "push", "bad_json", "报文不是 UTF-8 编码的 JSON", body, 400)
         return await self.receive(link, raw, "push")
 
-    async def receive(self, link: Link, raw: object, transport: str) -> Answer:
+    async def receive(self, link: Link, raw: object, transport: str, *, again: bool = False) -> Answer:
         """Take one message (pushed or pulled) exactly once."""
         try:
             message = parse(raw, link.profile)
@@ -142,6 +143,12 @@ class ExchangeService:
             stored = await self._stored(link.name, message.key)
             assert stored is not None
             return stored
+        except IntegrityError:
+            # The same 工单 under another message id was taken at the same moment (unique order number):
+            # everything of this one was rolled back; taken again, it finds that order and is recorded.
+            if again:
+                raise
+            return await self.receive(link, raw, transport, again=True)
         except DomainError as exc:
             return await self._refuse(
                 link.name,
