@@ -1,4 +1,4 @@
-"""exchange with the 12345 platform (orders, inbound log, outbound, cursors); cases by external id; open311 tokens; inbound SMS
+"""exchange (12345 orders, inbound log, outbound, cursors), cases by external id, open311 tokens, inbound SMS
 
 Revision ID: 0012_exchange
 Revises: 0008_agent_sessions
