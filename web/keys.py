@@ -20,6 +20,7 @@ from callcenter.control import CallControl
 from callcenter.live_speech import CallSpeech
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from callcenter.trunk_watch import TrunkWatch
 from core.bus import EventBus
 from ticketing.exchange.service import ExchangeService
 from ticketing.geo.service import SqlGeoLocator
@@ -81,6 +82,7 @@ class Running:
     call_control: CallControl | None = None  # the port web and the loop use (callcenter/control.py)
     notify: NotifyService | None = None
     call_speech: CallSpeech | None = None
+    trunk: TrunkWatch | None = None  # the carrier trunk's up/down state (callcenter/trunk_watch.py)
 
 
 SETTINGS = web.AppKey("settings", SiteSettings)

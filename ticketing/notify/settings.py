@@ -66,6 +66,8 @@ class NotifySettings(_Section):
     callback_sms_survey: bool = True
     webhook_timeout_s: float = Field(5.0, gt=0, le=60)
     webhook_max_attempts: int = Field(8, ge=1, le=50)
+    webhook_allow_http: bool = False  # plain http:// webhook URLs (demo and tests only)
+    webhook_allow_private: bool = False  # loopback/private targets (tests with a local receiver only)
     catch_up_hours: int = Field(24, ge=0)
 
     @field_validator("reminders")

@@ -8,24 +8,28 @@ beside them. Department users may read only their own department's photos; other
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import io
+import logging
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import insert, select
+from sqlalchemy import delete, func, insert, select
 
 from core.accounts import User
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
-from core.errors import DomainError
+from core.errors import DomainError, RateLimited
 from ticketing.domain.model import Role
 from web.auth import require_user
-from web.errors import ApiError
+from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, SETTINGS
 from web.openapi import add_routes, operation
@@ -34,9 +38,21 @@ from web.tables import photos
 MAX_PHOTO_BYTES = 8 * 1024 * 1024  # per file; phones send 2-6 MB JPEGs
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
 MAX_FILES = 20
+PHOTOS_PER_DAY = 300  # per user: a busy inspector takes a few dozen a day
 THUMB_SIZE = (320, 320)
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
+FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; the user's or group's quota used up
+log = logging.getLogger("hotline.web")
+
+
+UPLOAD_DOC = {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "minItems": 1, "maxItems": MAX_FILES,
+                 "items": {"type": "string", "format": "binary"},
+                 "description": "JPEG、PNG 或 WebP 图片（按内容识别），每张不超过 8 MB；字段名 file 或 photos"}}},
+    "encoding": {"file": {"contentType": "image/jpeg, image/png, image/webp"}},
+}
 
 
 class PhotoRejected(DomainError):
@@ -47,6 +63,18 @@ class PhotoRejected(DomainError):
 class PhotoTooLarge(DomainError):
     code = "photo_too_large"
     status = 413
+
+
+class UnknownPhoto(DomainError):
+    code = "unknown_photo"
+    status = 422
+
+
+class PhotoStorageFull(DomainError):
+    """The photo folder's file system is full: 507 Insufficient Storage, nothing kept (RFC 4918 §11.5)."""
+
+    code = "storage_full"
+    status = 507
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,21 +108,49 @@ def _inspect(data: bytes) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def _files(folder: Path, photo_id: str, ext: str) -> tuple[Path, Path]:
+    return folder / f"{photo_id}.{ext}", folder / f"{photo_id}.thumb.jpg"
+
+
 def _write_files(folder: Path, photo_id: str, ext: str, data: bytes) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{photo_id}.{ext}").write_bytes(data)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail(THUMB_SIZE)
-        thumb = image.convert("RGB")
-        thumb.save(folder / f"{photo_id}.thumb.jpg", "JPEG", quality=80)
+    """Write the original and its thumbnail, or neither: a half-written pair (disk full after the original,
+    or in the middle of it) is removed before the error goes up."""
+    original, thumb_path = _files(folder, photo_id, ext)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        original.write_bytes(data)
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail(THUMB_SIZE)
+            thumb = image.convert("RGB")
+            thumb.save(thumb_path, "JPEG", quality=80)
+    except BaseException:
+        _remove_files(folder, photo_id, ext)
+        raise
+
+
+def _remove_files(folder: Path, photo_id: str, ext: str) -> None:
+    for path in _files(folder, photo_id, ext):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def photo_folder(app: web.Application, photo_id: str) -> Path:
     return app[SETTINGS].data_path("photos", photo_id[:2])
 
 
+async def check_quota(app: web.Application, user: User, adding: int = 1) -> None:
+    """At most PHOTOS_PER_DAY photos per user in any 24 hours (429): a stolen account cannot fill the disk."""
+    since = to_db(app[CLOCK]() - timedelta(days=1))
+    async with app[ENGINE].connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(photos).where(
+            photos.c.uploaded_by == user.username, photos.c.created_at >= since))).scalar_one()
+    if count + adding > PHOTOS_PER_DAY:
+        raise RateLimited(f"每人 24 小时内最多上传 {PHOTOS_PER_DAY} 张照片")
+
+
 async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPhoto:
     """Check, store and register one uploaded image; returns its id for `submit_result` photos."""
+    await check_quota(app, user)
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
     if not data:
@@ -102,43 +158,96 @@ async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPho
     fmt, width, height = await asyncio.to_thread(_inspect, data)
     content_type, ext = FORMATS[fmt]
     photo_id = uuid.uuid4().hex
-    await asyncio.to_thread(_write_files, photo_folder(app, photo_id), photo_id, ext, data)
-    async with write_transaction(app[ENGINE]) as conn:
-        await conn.execute(insert(photos).values(
-            id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
-            department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
-            height=height, created_at=to_db(app[CLOCK]())))
+    folder = photo_folder(app, photo_id)
+    try:
+        await asyncio.to_thread(_write_files, folder, photo_id, ext, data)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        log.error("photo storage full (%s): %s", folder.parent, exc.strerror)
+        raise PhotoStorageFull("照片存储空间已满，本张照片未保存，请联系管理员清理空间后重试") from None
+    try:
+        async with write_transaction(app[ENGINE]) as conn:
+            await conn.execute(insert(photos).values(
+                id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
+                department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
+                height=height, created_at=to_db(app[CLOCK]())))
+    except BaseException:  # no row, no files: a photo nobody can reference must not use up the disk
+        await asyncio.to_thread(_remove_files, folder, photo_id, ext)
+        raise
     return StoredPhoto(photo_id, content_type, len(data), width, height)
+
+
+async def check_photo_ids(conn: Any, case_no: str, user: User, ids: list[str]) -> None:
+    """Photos named in a command must exist and be this user's uploads or already attached to this case."""
+    from ticketing.db.tables import case_history, cases
+
+    if not ids:
+        return
+    rows = (await conn.execute(select(photos.c.id, photos.c.uploaded_by).where(photos.c.id.in_(ids)))).all()
+    owners = {r.id: r.uploaded_by for r in rows}
+    foreign = [i for i in ids if owners.get(i) != user.username]
+    if not foreign:
+        return
+    history = (await conn.execute(select(case_history.c.payload).join(cases, cases.c.id == case_history.c.case_id)
+                                  .where(cases.c.case_no == case_no))).scalars().all()
+    attached = {p for payload in history for p in (payload or {}).get("photos", []) if isinstance(p, str)}
+    bad = [i for i in foreign if i not in attached or i not in owners]
+    if bad:
+        raise UnknownPhoto(f"照片编号无效：须为本人上传或本案件已有的照片（{'、'.join(bad)[:200]}）")
 
 
 async def _read_parts(request: web.Request) -> list[bytes]:
     """Uploaded files of a multipart body, each read in chunks and cut off at the size limit."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "multipart_required", "请以 multipart/form-data 上传图片（字段名 file 或 photos）")
-    reader = await request.multipart()
+    reader = await multipart_reader(request)
     files: list[bytes] = []
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.filename is None:
-            continue
-        if len(files) >= MAX_FILES:
-            raise ApiError(422, "too_many_files", f"一次最多上传 {MAX_FILES} 张图片")
-        buffer = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            buffer += chunk
-            if len(buffer) > MAX_PHOTO_BYTES:
-                raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
-        files.append(bytes(buffer))
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.filename is None:
+                continue
+            if len(files) >= MAX_FILES:
+                raise ApiError(422, "too_many_files", f"一次最多上传 {MAX_FILES} 张图片")
+            buffer = bytearray()
+            while chunk := await part.read_chunk(64 * 1024):
+                buffer += chunk
+                if len(buffer) > MAX_PHOTO_BYTES:
+                    raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+            files.append(bytes(buffer))
+    except BAD_MULTIPART as exc:
+        raise ApiError(400, "bad_multipart", "multipart/form-data 请求格式不正确") from exc
     if not files:
         raise ApiError(422, "no_file", "没有收到图片文件")
     return files
 
 
 @operation("POST", "/api/v1/photos", summary="上传现场照片（multipart，返回照片编号，用于处置反馈）", tag="cases",
-           roles=tuple(r.value for r in UPLOAD_ROLES), statuses={201: "已保存：照片编号与缩略图地址"})
+           roles=tuple(r.value for r in UPLOAD_ROLES), upload=UPLOAD_DOC,
+           statuses={201: "已保存：照片编号与缩略图地址", 413: "图片过大", 415: "不是 multipart 或不是图片",
+                     429: "超过每日上传数量", 507: "照片存储空间已满，未保存（可稍后重试）"})
 async def upload_photos(request: web.Request) -> web.Response:
     user = await require_user(request, *UPLOAD_ROLES)
-    stored = [await save_photo(request.app, user, data) for data in await _read_parts(request)]
+    files = await _read_parts(request)
+    await check_quota(request.app, user, len(files))
+    stored: list[StoredPhoto] = []
+    try:
+        for data in files:
+            stored.append(await save_photo(request.app, user, data))
+    except BaseException:  # all or nothing: the client never learns the ids of the photos stored before
+        await _discard(request.app, stored)
+        raise
     return json_response({"photos": [p.view() for p in stored]}, status=201)
+
+
+async def _discard(app: web.Application, stored: list[StoredPhoto]) -> None:
+    if not stored:
+        return
+    async with write_transaction(app[ENGINE]) as conn:
+        await conn.execute(delete(photos).where(photos.c.id.in_([p.id for p in stored])))
+    for photo in stored:
+        ext = next(e for ct, e in FORMATS.values() if ct == photo.content_type)
+        await asyncio.to_thread(_remove_files, photo_folder(app, photo.id), photo.id, ext)
 
 
 async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:

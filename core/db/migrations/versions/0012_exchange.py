@@ -1,4 +1,5 @@
-"""exchange (12345 orders, inbound log, outbound, cursors), cases by external id, open311 tokens, inbound SMS
+"""exchange with the 12345 platform (orders, inbound log, outbound, cursors); cases by external id; open311
+tokens; inbound SMS
 
 Revision ID: 0012_exchange
 Revises: 0008_agent_sessions
@@ -8,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012_exchange"
-down_revision = "0008_agent_sessions"
+down_revision = "0011_reports"
 branch_labels = None
 depends_on = None
 
