@@ -13,6 +13,7 @@ from sqlalchemy import select
 from config.bootstrap import create_app
 from config.settings import Settings
 from tests.api_plugin import Api, _tokens
+from tests.integration.exchange_rig import uploaded_photo
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.settings import HttpGatewaySettings
 from ticketing.notify.tables import outbox, sms_inbound, sms_optouts
@@ -47,7 +48,8 @@ async def closed_case(api: Api, clock: Any) -> dict[str, Any]:
         ("register", "lead01", {}),
         ("dispatch", "dispatcher01", {"department": "szs"}),
         ("submit_result", "dept-szs", {"notes": "已修复"}),
-        ("check_pass", "inspector01", {}),
+        ("request_check", "agent01", {}),
+        ("check_pass", "inspector01", {"photos": [await uploaded_photo(api)]}),
         ("close", "lead01", {}),
     ]:
         clock.advance(minutes=5)
