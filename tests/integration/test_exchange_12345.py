@@ -335,3 +335,23 @@ async def test_the_same_order_pushed_at_once_under_two_message_ids_makes_one_cas
     replies = await hub.push(order("RACE-1"), {**order("RACE-1"), "msgId": "M-RACE-other"}, concurrency=2)
     assert sorted(r["body"]["result"] for r in replies) == ["created", "recorded"]
     assert len(await rows(hub, cases)) == 1 and len(await rows(hub, exchange_orders)) == 1
+
+
+async def test_an_urge_reaches_the_department_handling_the_case(hub: Hub) -> None:
+    await hub.push(order("URGE-1"))
+    case = await case_of(hub, "URGE-1")
+    for command, user, body in [
+        ("accept", "agent01", {}),
+        ("register", "lead01", {}),
+        ("dispatch", "dispatcher01", {"department": "szs"}),
+    ]:
+        status, case = await hub.api.act(case, command, user, **body)
+        assert status == 200, case
+    urge = {"msgType": "URGE", "msgId": "U-1", "workOrderNo": "URGE-1", "urgeContent": "市民多次来电，请尽快处理"}
+    reply, again = await hub.push(urge, twice=True)
+    assert again["body"]["result"] == "duplicate"
+    assert reply["body"]["result"] == "recorded"
+    status, inbox = await hub.api.call("GET", "/api/v1/notify/inbox", "dept-szs")
+    assert status == 200
+    urges = [m for m in inbox["items"] if "12345催办" in m["body"]]
+    assert len(urges) == 1 and case["case_no"] in urges[0]["body"] and "多次来电" in urges[0]["body"]

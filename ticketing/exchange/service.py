@@ -36,6 +36,7 @@ from ticketing.exchange.domain.outbound import original_order, suggest_category
 from ticketing.exchange.links import Link, build_links
 from ticketing.exchange.settings import ExchangeSettings
 from ticketing.exchange.tables import exchange_inbound, exchange_orders, exchange_outbound
+from ticketing.notify import outbox
 from ticketing.notify.sql import insert_ignore
 from ticketing.services import CaseService, Created, NewCase
 
@@ -369,6 +370,8 @@ class ExchangeService:
                 )
                 if moved.rowcount != 1:
                     raise _Replayed()
+            if decision.notify:
+                await _tell_handler(conn, order["case_no"], message.key, decision.note, now)
             if decision.ext_due_at is not None:
                 await conn.execute(
                     update(exchange_orders)
@@ -588,6 +591,16 @@ async def enqueue(
         )
         .on_conflict_do_nothing()
     )
+
+
+async def _tell_handler(conn: AsyncConnection, case_no: str, key: str, note: str, now: datetime) -> None:
+    """A 12345 催办 into the inbox of the department handling the case, else the shift lead's."""
+    department = (await conn.execute(select(cases.c.department_code).where(cases.c.case_no == case_no))).scalar()
+    kind, recipient = ("department", department) if department else ("lead", "lead")
+    message = outbox.OutboxMessage(
+        f"12345urge:{key}"[:200], case_no, "urge:12345", "internal", kind, recipient, f"案件{case_no}：{note}", now
+    )
+    await outbox.enqueue_many(conn, [message])
 
 
 async def cap_handling_due(conn: AsyncConnection, case_no: str, due: datetime | None) -> None:
