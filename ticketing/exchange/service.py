@@ -138,7 +138,7 @@ class ExchangeService:
             return earlier
         try:
             if message.kind == "order":
-                return await self._take_order(link, message, transport)
+                return await self._take_order(link, message, transport, look_up=again)
             return await self._take_answer(link, message, transport)
         except _Replayed:
             stored = await self._stored(link.name, message.key)
@@ -241,10 +241,13 @@ class ExchangeService:
         if result.rowcount != 1:
             raise _Replayed()
 
-    async def _take_order(self, link: Link, message: Inbound, transport: str) -> Answer:
+    async def _take_order(self, link: Link, message: Inbound, transport: str, *, look_up: bool) -> Answer:
+        """A new order becomes a case. The same 工单 under another message id is rare: it is not looked up
+        first; the order number's unique key refuses it, everything rolls back, and it is taken again with
+        the look-up (`look_up`), which records it against the existing case."""
         order = message.body
         assert isinstance(order, Order)
-        existing = await self._order(link.name, message.ext_order_no)
+        existing = await self._order(link.name, message.ext_order_no) if look_up else None
         now = self.cases.clock()
         if existing is not None:  # the same 工单 again under another message id
             async with write_transaction(self.engine) as conn:
