@@ -117,18 +117,3 @@ async def start_hub(settings: Settings, sim: SimProcess, clock: Any, **link: Any
 def sim_process(tmp: Path) -> SimProcess:
     return SimProcess(SECRET, tmp / "sim12345.json")
 
-
-async def uploaded_photo(api: Api, user: str = "inspector01") -> str:
-    """A real photo uploaded by `user` (核查 and results must carry photos their author uploaded)."""
-    import io
-
-    import aiohttp
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (120, 120, 30)).save(buffer, "JPEG")
-    form = aiohttp.FormData()
-    form.add_field("photos", buffer.getvalue(), filename="check.jpg", content_type="image/jpeg")
-    status, body = await api.call("POST", "/api/v1/photos", user, data=form)
-    assert status == 201, body
-    return str(body["photos"][0]["id"])

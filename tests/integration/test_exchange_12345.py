@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from config.settings import Settings
 from core.db.timeutil import to_db
-from tests.integration.exchange_rig import SECRET, Hub, order, sim_process, start_hub, uploaded_photo
+from tests.integration.exchange_rig import SECRET, Hub, order, sim_process, start_hub
 from tests.sim12345 import sign
 from tests.sim12345_rig import SimProcess
 from ticketing.db.tables import case_stages, cases
@@ -65,13 +65,14 @@ async def case_of(hub: Hub, order_no: str) -> dict[str, Any]:
 
 
 async def to_closed(hub: Hub, case: dict[str, Any], photos: list[str] | None = None) -> dict[str, Any]:
+    checked = await hub.api.photo("inspector01")  # 核查 answers carry a photo (cases.inspection)
     steps = [
         ("accept", "agent01", {}),
         ("register", "lead01", {}),
         ("dispatch", "dispatcher01", {"department": "szs"}),
         ("submit_result", "dept-szs", {"notes": "已更换灯泡，恢复照明", "photos": photos or []}),
         ("request_check", "agent01", {}),
-        ("check_pass", "inspector01", {"photos": [await uploaded_photo(hub.api)]}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]
     for command, user, body in steps:
@@ -185,7 +186,7 @@ async def test_answers_reach_the_platform_once_through_500s_lost_answers_slownes
         json={"text": "已联系养护单位，明日上午到场"},
     )
     assert status == 202
-    result_photo = await uploaded_photo(hub.api, "dept-szs")
+    result_photo = await hub.api.photo("dept-szs")  # a real photo of the department's (ids are checked)
     await to_closed(hub, first, photos=[result_photo])
     await deliver_and_settle_once(hub)
     hub.sim.stop()  # down for a while: every try fails, nothing is lost
@@ -277,10 +278,11 @@ async def test_an_extension_goes_up_its_answer_comes_back_and_a_late_answer_is_o
 
 
 async def to_closed_from_dispatched(hub: Hub, case: dict[str, Any]) -> dict[str, Any]:
+    checked = await hub.api.photo("inspector01")
     for command, user, body in [
         ("submit_result", "dept-szs", {"notes": "已修复"}),
         ("request_check", "agent01", {}),
-        ("check_pass", "inspector01", {"photos": [await uploaded_photo(hub.api)]}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]:
         status, case = await hub.api.act(case, command, user, **body)

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from config.bootstrap import create_app
 from config.settings import Settings
 from tests.api_plugin import Api, _tokens
-from tests.integration.exchange_rig import uploaded_photo
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.settings import HttpGatewaySettings
 from ticketing.notify.tables import outbox, sms_inbound, sms_optouts
@@ -44,12 +43,13 @@ async def send(api: Api, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
 
 async def closed_case(api: Api, clock: Any) -> dict[str, Any]:
     case = await api.create(accept=True, caller_phone=PHONE)
+    checked = await api.photo("inspector01")  # 核查 answers carry a photo (cases.inspection)
     for command, user, body in [
         ("register", "lead01", {}),
         ("dispatch", "dispatcher01", {"department": "szs"}),
         ("submit_result", "dept-szs", {"notes": "已修复"}),
         ("request_check", "agent01", {}),
-        ("check_pass", "inspector01", {"photos": [await uploaded_photo(api)]}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]:
         clock.advance(minutes=5)
