@@ -116,4 +116,3 @@ async def start_hub(settings: Settings, sim: SimProcess, clock: Any, **link: Any
 
 def sim_process(tmp: Path) -> SimProcess:
     return SimProcess(SECRET, tmp / "sim12345.json")
-
