@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
@@ -20,7 +21,7 @@ from callcenter.acd import AgentState, Strategy
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.agent_sessions import SqlAgentSessions
 from callcenter.ari.app_args import LegKind, decode
-from callcenter.ari.ari_events import Channel, Event, StasisStart
+from callcenter.ari.ari_events import Channel, Event, StasisStart, TextMessageReceived
 from callcenter.ari.client import AriClient, AriError
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
 from callcenter.callback_desk import CallbackDesk, OnAnswer
@@ -44,6 +45,9 @@ from ivr.loader import load_inbound_flow, load_survey_flow
 from ivr.session_events import CaseStatus
 
 log = logging.getLogger(__name__)
+# Incoming SIP MESSAGEs from the citizens' trunk: PJSIP routes them to ARI once the app subscribes (the
+# endpoint's message_context has no dialplan destination, see config/asterisk/pjsip.conf.j2).
+TEXT_SOURCE = "endpoint:PJSIP/citizens"
 TRANSFER_KINDS = ("agent", "queue", "number")
 
 
@@ -78,6 +82,9 @@ class CallRuntime:
                                case_lookup=case_lookup, callback_requests=callback_requests)
         self.handle_times = self.ctx.handle_times
         self.callbacks = CallbackDesk(self.ctx)
+        # Texts citizens send by SIP MESSAGE (TextMessageReceived on the trunk endpoint) go to this port:
+        # (sender URI, body, idempotency key) -> handled; set by the web lifecycle once the loop runs.
+        self.text_inbox: Callable[[str, str, str], Awaitable[Any]] | None = None
 
     # What tests and the bench shorten on a running call centre (see CallOptions).
     @property
@@ -115,7 +122,7 @@ class CallRuntime:
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
         await self.restore_agents()
-        self._loops = [asyncio.create_task(self.client.run_events(self.on_event, self.reconcile)),
+        self._loops = [asyncio.create_task(self.client.run_events(self.on_event, self._connected)),
                        asyncio.create_task(self._dispatch()), asyncio.create_task(self._sweep())]
 
     async def restore_agents(self) -> None:
@@ -154,13 +161,35 @@ class CallRuntime:
     def disown(self, key: str) -> None:
         self.routes.disown(key)
 
+    async def _connected(self) -> None:
+        """After each (re)connect: listen for texts from the citizens' trunk, then reconcile calls."""
+        try:  # without it texts are refused by Asterisk (404); calls must still work
+            await self.client.subscribe(TEXT_SOURCE)
+        except AriError as exc:
+            log.warning("cannot subscribe to %s for incoming texts: %s", TEXT_SOURCE, exc)
+        await self.reconcile()
+
     def on_event(self, event: Event) -> None:
+        if isinstance(event, TextMessageReceived):
+            self._spawn(self._text(event), f"text-{event.timestamp}")
+            return
         owner = self._owners.get(event.route_key)
         if owner is not None:
             owner.mailbox.put_nowait(event)
         elif isinstance(event, StasisStart) and (args := decode(event.args)) is not None and args.is_caller:
             direct = args.kind is LegKind.QUEUE  # straight to the queue
             self._spawn(self._new_call(event.channel, direct=direct), event.channel.id)
+
+    async def _text(self, event: TextMessageReceived) -> None:
+        inbox = self.text_inbox
+        if inbox is None:
+            log.warning("a text from %s arrived while nothing takes texts; dropped", event.sender)
+            return
+        key = hashlib.sha256(f"{event.timestamp}|{event.sender}|{event.body}".encode()).hexdigest()[:40]
+        try:
+            await inbox(event.sender, event.body, key)
+        except Exception:  # one bad text must not stop the runtime; it is logged with its sender
+            log.exception("text from %s could not be taken", event.sender)
 
     def _spawn(self, coro: Awaitable[None], name: str) -> None:
         self.routes.spawn(coro, name)

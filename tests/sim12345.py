@@ -10,7 +10,8 @@ It speaks the generic-12345 profile (ticketing/exchange/profiles/generic-12345.y
 - misbehaves on request (`POST /control/config`): `fail_rate` answers 500 *before* taking a message,
   `lost_answer_rate` takes it and then answers 500 anyway (the caller must retry and be told "duplicate"),
   `slow_s` sleeps before answering, `pull_fail` answers the feed with 500.
-Its state (received messages, the feed, counters) is kept in the state file, so a test can stop the process
+Its state (received messages, the feed, counters) is kept in the state file (written every 0.2 s and when the
+process is stopped), so a test can stop the process
 ("the platform is down") and start it again without losing what it already took.
 """
 
@@ -39,6 +40,7 @@ def sign(secret: str, stamp: str, body: bytes) -> str:
 class Sim:
     def __init__(self, secret: str, state: Path, seed: int) -> None:
         self.secret, self.path, self.random = secret, state, random.Random(seed)
+        self.dirty = False
         self.state: dict[str, Any] = {
             "received": {},
             "deliveries": 0,
@@ -53,9 +55,26 @@ class Sim:
             self.state = json.loads(state.read_text())
 
     def save(self) -> None:
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(self.state, ensure_ascii=False))
-        tmp.replace(self.path)
+        """Mark the state changed; `flush` writes it (every 0.2 s, and when the process stops)."""
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty:
+            self.dirty = False
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.state, ensure_ascii=False))
+            tmp.replace(self.path)
+
+    async def flusher(self, app: web.Application) -> Any:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(0.2)
+                self.flush()
+
+        task = asyncio.create_task(loop())
+        yield
+        task.cancel()
+        self.flush()  # SIGTERM (the test's stop) lands here: nothing taken is forgotten
 
     def cfg(self, key: str, default: Any = 0) -> Any:
         return self.state["config"].get(key, default)
@@ -114,13 +133,23 @@ class Sim:
         return web.json_response({"feed": len(self.state["feed"])})
 
     async def control_push(self, request: web.Request) -> web.Response:
-        """Push messages to the hotline, signed (or not, or stale, on request); answers the hotline's replies."""
+        """Push messages to the hotline, signed (or not, or stale, on request), `concurrency` at a time (in
+        order when 1); answers the hotline's replies in the order of the messages."""
         spec = await request.json()
-        replies = []
+        copies = [m for m in spec["messages"] for _ in range(2 if spec.get("twice") else 1)]
+        replies: list[Any] = [None] * len(copies)
+        gate = asyncio.Semaphore(int(spec.get("concurrency", 1)))
         async with aiohttp.ClientSession() as session:
-            for message in spec["messages"]:
-                for _ in range(2 if spec.get("twice") else 1):
-                    replies.append(await self._push_one(session, spec, message))
+
+            async def one(index: int, message: Any) -> None:
+                async with gate:
+                    replies[index] = await self._push_one(session, spec, message)
+
+            if int(spec.get("concurrency", 1)) == 1:
+                for index, message in enumerate(copies):
+                    await one(index, message)
+            else:
+                await asyncio.gather(*(one(i, m) for i, m in enumerate(copies)))
         return web.json_response({"replies": replies})
 
     async def _push_one(self, session: aiohttp.ClientSession, spec: dict[str, Any], message: Any) -> Any:
@@ -140,6 +169,7 @@ class Sim:
 
 def build(sim: Sim) -> web.Application:
     app = web.Application()
+    app.cleanup_ctx.append(sim.flusher)
     app.router.add_post("/workorders/{step}", sim.receive)
     app.router.add_get("/workorders/pull", sim.pull)
     app.router.add_post("/control/config", sim.control_config)

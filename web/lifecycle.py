@@ -26,6 +26,7 @@ from callcenter.settings import TelephonySettings
 from callcenter.sip_guard import SipGuard
 from callcenter.trunk_watch import TrunkWatch
 from ticketing.exchange.loop import running_exchange
+from ticketing.notify.inbound_sms import sip_text_inbox
 from ticketing.notify.outbox import OutboxMessage, enqueue
 from ticketing.notify.scheduler import running_loop
 from ticketing.notify.service import NotifyService
@@ -100,8 +101,12 @@ async def _notify(app: web.Application) -> AsyncIterator[None]:
     running = app[RUNNING]
     service = NotifyService(app[ENGINE], app[CASES], cfg, runtime=lambda: running.call_control)
     running.notify = service
+    if running.calls is not None:  # citizens' texts by SIP MESSAGE: survey answers, 查询, 退订
+        running.calls.text_inbox = sip_text_inbox(service, app[CLOCK])
     async with running_loop(service, app[BUS], app[CLOCK], cfg):
         yield
+    if running.calls is not None:
+        running.calls.text_inbox = None
 
 
 async def _bulletins(app: web.Application) -> AsyncIterator[None]:

@@ -98,3 +98,23 @@ def test_random_requests_get_only_clean_4xx(server: Server) -> None:
         _assert_clean(*server.call("GET", "/api/v1/cases/" + urllib.parse.quote(path, safe="")))
 
     probe()
+
+
+@pytest.mark.parametrize("db_settings", ["sqlite"], indirect=True)
+def test_random_requests_to_the_exchange_and_citizen_endpoints_get_only_clean_4xx(server: Server) -> None:
+    @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(body=bodies, path=texts, query=st.dictionaries(
+        st.sampled_from(["ext_order_no", "case_no", "state", "page", "per_page", "zz"]), texts, max_size=3))
+    def probe(body: Any, path: str, query: dict[str, str]) -> None:
+        raw = json.dumps(body).encode()
+        for target in ("/api/v1/exchange/12345/inbound", "/api/v1/exchange/" + urllib.parse.quote(path, safe="")
+                       + "/inbound", "/api/v1/sms/inbound"):
+            _assert_clean(*server.call("POST", target, raw))
+        _assert_clean(*server.call("GET", "/api/v1/exchange/orders?" + urllib.parse.urlencode(query)))
+        _assert_clean(*server.call("GET", "/api/v1/exchange/outbound?" + urllib.parse.urlencode(query)))
+        _assert_clean(*server.call("POST", "/api/v1/exchange/cases/" + urllib.parse.quote(path, safe="")
+                                   + "/progress", raw))
+        _assert_clean(*server.call("POST", "/api/v1/exchange/outbound/" + urllib.parse.quote(path, safe="")
+                                   + "/resend", raw))
+
+    probe()

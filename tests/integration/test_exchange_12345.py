@@ -140,7 +140,7 @@ async def test_unsigned_stale_forged_and_malformed_pushes_are_refused_and_logged
     for headers, data, expected in attempts:
         async with hub.api.client.post("/api/v1/exchange/12345/inbound", data=data, headers=headers) as resp:
             answer = await resp.json()
-        assert resp.status == expected and answer["success"] is False and answer["error"]["message"]
+        assert resp.status == expected and set(answer) == {"error"} and answer["error"]["message"]
     logged = await rows(hub, exchange_inbound)
     assert [r["state"] for r in logged] == ["rejected"] * len(attempts)
     assert {r["error_code"] for r in logged} >= {"bad_signature", "bad_json", "missing_field", "bad_point"}
@@ -320,4 +320,40 @@ async def test_the_push_endpoint_answers_json_errors_for_unknown_links(hub: Hub)
         aiohttp.ClientSession() as session,
         session.post(hub.push_url.replace("/12345/", "/99999/"), data=b"{}") as resp,
     ):
-        assert resp.status == 404 and (await resp.json())["success"] is False
+        assert resp.status == 404 and set(await resp.json()) == {"error"}
+
+
+async def test_a_rework_sent_as_a_new_order_points_at_the_original_case(hub: Hub) -> None:
+    await hub.push(order("ORIG-1"))
+    first = await case_of(hub, "ORIG-1")
+    await hub.push(order("NEW-1", content="【省12345工单编号：ORIG-1】市民反映路灯修好后又不亮了"))
+    second = await case_of(hub, "NEW-1")
+    assert f"原案件 {first['case_no']}" in second["description"] and second["case_no"] != first["case_no"]
+    (row,) = await rows(hub, exchange_orders, exchange_orders.c.ext_order_no == "NEW-1")
+    assert row["repeat_of"] == "ORIG-1"
+
+
+async def test_the_same_order_pushed_at_once_under_two_message_ids_makes_one_case(hub: Hub) -> None:
+    replies = await hub.push(order("RACE-1"), {**order("RACE-1"), "msgId": "M-RACE-other"}, concurrency=2)
+    assert sorted(r["body"]["result"] for r in replies) == ["created", "recorded"]
+    assert len(await rows(hub, cases)) == 1 and len(await rows(hub, exchange_orders)) == 1
+
+
+async def test_an_urge_reaches_the_department_handling_the_case(hub: Hub) -> None:
+    await hub.push(order("URGE-1"))
+    case = await case_of(hub, "URGE-1")
+    for command, user, body in [
+        ("accept", "agent01", {}),
+        ("register", "lead01", {}),
+        ("dispatch", "dispatcher01", {"department": "szs"}),
+    ]:
+        status, case = await hub.api.act(case, command, user, **body)
+        assert status == 200, case
+    urge = {"msgType": "URGE", "msgId": "U-1", "workOrderNo": "URGE-1", "urgeContent": "市民多次来电，请尽快处理"}
+    reply, again = await hub.push(urge, twice=True)
+    assert again["body"]["result"] == "duplicate"
+    assert reply["body"]["result"] == "recorded"
+    status, inbox = await hub.api.call("GET", "/api/v1/notify/inbox", "dept-szs")
+    assert status == 200
+    urges = [m for m in inbox["items"] if "12345催办" in m["body"]]
+    assert len(urges) == 1 and case["case_no"] in urges[0]["body"] and "多次来电" in urges[0]["body"]

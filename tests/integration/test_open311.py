@@ -103,7 +103,9 @@ async def test_services_and_a_definition_are_the_specs_shapes_with_the_classes_c
 
 
 async def test_a_form_post_answers_as_the_spec_and_the_request_reads_back_in_both_formats(o311: Api) -> None:
-    status, text = await post(o311, "xml", **{"attribute[meets_condition]": "yes"})
+    status, text = await post(
+        o311, "xml", media_url="http://img.example/lamp.jpg", **{"attribute[meets_condition]": "yes"}
+    )
     (created,) = xml_items(text, "service_requests", "request")
     assert status == 201 and [c.tag for c in created] == list(CREATED_FIELDS)
     assert created.findtext("account_id") == "acc-7"
@@ -116,6 +118,7 @@ async def test_a_form_post_answers_as_the_spec_and_the_request_reads_back_in_bot
     async with o311.client.get(f"/open311/v2/requests/{request_id}.json") as resp:
         (same,) = await resp.json()
     assert list(same) == list(REQUEST_FIELDS) and same["long"] == 120.9432 and "符合" in same["description"]
+    assert same["media_url"] == "http://img.example/lamp.jpg"  # the client's own link until we have a photo
     assert "13812345678" not in text and "张" not in text
     _, case = await o311.call("GET", f"/api/v1/cases/{request_id}")
     assert case["source"] == "open311" and case["caller_phone"] == "13812345678"

@@ -10,8 +10,11 @@ from typing import Any
 
 import aiohttp
 from PIL import Image
+from sqlalchemy import func, select
 
 from tests.api_plugin import Api
+from web.keys import ENGINE
+from web.tables import photos as photo_table
 
 TOKEN = re.compile(r'name="form_token" value="([0-9a-f]{32})"')
 
@@ -91,6 +94,7 @@ async def test_bad_reports_are_refused_and_nothing_is_saved(api: Api) -> None:
         ({"description": "短"}, 0, 400),
         ({"lat": "", "lon": "", "address": ""}, 0, 400),
         ({"category": "99999"}, 0, 400),
+        ({"phone": "call me"}, 1, 400),
         ({}, 4, 400),
         ({"form_token": "x" * 32}, 0, 403),
     ]:
@@ -98,6 +102,8 @@ async def test_bad_reports_are_refused_and_nothing_is_saved(api: Api) -> None:
         assert status == expected and 'role="alert"' in html, (fields, photos)
     _, listed = await api.call("GET", "/api/v1/cases", "lead01")
     assert listed["total"] == 0
+    async with api.client.app[ENGINE].connect() as conn:  # nor a photo of a refused report
+        assert (await conn.execute(select(func.count()).select_from(photo_table))).scalar_one() == 0
 
 
 async def test_lookups_and_reports_are_rate_limited_per_client(api: Api, clock: Any) -> None:

@@ -157,3 +157,34 @@ def test_the_class_comes_from_the_code_table_then_the_text_then_the_default() ->
     assert suggest_category("其他-其他-井盖", "", table, names, "20102") == ("10114", "code_table")
     assert suggest_category(None, "小区门口立杆倒了", table, names, "20102") == ("10117", "keyword")
     assert suggest_category("不认识", "说不清", table, names, "20199") == ("20199", "default")
+
+
+def test_a_rework_order_names_its_original_by_the_profiles_pattern() -> None:
+    from ticketing.exchange.domain.outbound import original_order
+
+    assert original_order("【省12345工单编号：GS2026-1】又坏了", PROFILE.repeat_pattern) == "GS2026-1"
+    assert original_order("路灯不亮", PROFILE.repeat_pattern) is None
+
+
+def test_another_sites_names_are_data_not_code() -> None:
+    """A site whose platform says SERIALNUM / RQSTCONTENT / nested caller fields needs only another profile."""
+    fields = {**PROFILE.fields, "order": {"content": "RQSTCONTENT", "caller_no": "caller.phone", "due_at": "LIMIT"}}
+    site = PROFILE.model_copy(
+        update={
+            "envelope": PROFILE.envelope.model_copy(update={"type": "TYPE", "id": "GUID", "order_no": "SERIALNUM"}),
+            "kinds": {"10": "order"},
+            "fields": fields,
+        }
+    )
+    raw = {
+        "TYPE": "10",
+        "GUID": "g-1",
+        "SERIALNUM": "330424-20261123-0001",
+        "RQSTCONTENT": "井盖缺失",
+        "caller": {"phone": "13700001111"},
+        "LIMIT": "2026-11-24T17:30:00+08:00",
+    }
+    message = parse(raw, site)
+    assert (message.kind, message.key, message.ext_order_no) == ("order", "g-1", "330424-20261123-0001")
+    assert isinstance(message.body, Order) and message.body.caller_no == "13700001111"
+    assert message.body.due_at == datetime(2026, 11, 24, 9, 30, tzinfo=UTC)

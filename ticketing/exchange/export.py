@@ -31,8 +31,13 @@ from ticketing.exchange.links import PROFILE_DIR
 from ticketing.exchange.pull import read_cursor, write_cursor
 from ticketing.reference import ReferenceData
 
-STAGE_COMMANDS = {"accept": "accepted_at", "register": "registered_at", "dispatch": "dispatched_at",
-                  "submit_result": "handled_at", "close": "closed_at"}
+STAGE_COMMANDS = {
+    "accept": "accepted_at",
+    "register": "registered_at",
+    "dispatch": "dispatched_at",
+    "submit_result": "handled_at",
+    "close": "closed_at",
+}
 
 
 class ExportProfile(BaseModel):
@@ -57,8 +62,15 @@ class ExportReport:
     files: list[str] = field(default_factory=list)
 
 
-async def run_export(engine: AsyncEngine, reference: ReferenceData, profile: ExportProfile, folder: Path,
-                     now: datetime, *, max_batches: int | None = None) -> ExportReport:
+async def run_export(
+    engine: AsyncEngine,
+    reference: ReferenceData,
+    profile: ExportProfile,
+    folder: Path,
+    now: datetime,
+    *,
+    max_batches: int | None = None,
+) -> ExportReport:
     """Export what changed since the cursors; `max_batches` stops early (a run cut short, for tests)."""
     report = ExportReport()
     folder.mkdir(parents=True, exist_ok=True)
@@ -74,8 +86,14 @@ async def run_export(engine: AsyncEngine, reference: ReferenceData, profile: Exp
     return report
 
 
-async def _case_batch(engine: AsyncEngine, reference: ReferenceData, profile: ExportProfile, folder: Path,
-                      now: datetime, report: ExportReport) -> bool:
+async def _case_batch(
+    engine: AsyncEngine,
+    reference: ReferenceData,
+    profile: ExportProfile,
+    folder: Path,
+    now: datetime,
+    report: ExportReport,
+) -> bool:
     name = f"export:{profile.name}:cases"
     cursor = await read_cursor(engine, name)
     stamp, last_id = _case_cursor(cursor)
@@ -96,21 +114,36 @@ async def _case_batch(engine: AsyncEngine, reference: ReferenceData, profile: Ex
     return True
 
 
-async def _event_batch(engine: AsyncEngine, profile: ExportProfile, folder: Path, now: datetime,
-                       report: ExportReport) -> bool:
+async def _event_batch(
+    engine: AsyncEngine, profile: ExportProfile, folder: Path, now: datetime, report: ExportReport
+) -> bool:
     name = f"export:{profile.name}:events"
     cursor = await read_cursor(engine, name)
     h = case_history.c
-    stmt = (select(h.id, h.command, h.from_state, h.to_state, h.at, h.actor_role, cases.c.case_no)
-            .join(cases, cases.c.id == h.case_id).where(h.id > int(cursor or 0)).order_by(h.id)
-            .limit(profile.batch_size))
+    stmt = (
+        select(h.id, h.command, h.from_state, h.to_state, h.at, h.actor_role, cases.c.case_no)
+        .join(cases, cases.c.id == h.case_id)
+        .where(h.id > int(cursor or 0))
+        .order_by(h.id)
+        .limit(profile.batch_size)
+    )
     async with engine.connect() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
     if not rows:
         return False
-    records = [{"case_no": r["case_no"], "event_id": r["id"], "command": r["command"],
-                "command_label": COMMAND_LABELS.get(r["command"], "上报"), "from_state": r["from_state"],
-                "to_state": r["to_state"], "at": _iso(r["at"]), "actor_role": r["actor_role"]} for r in rows]
+    records = [
+        {
+            "case_no": r["case_no"],
+            "event_id": r["id"],
+            "command": r["command"],
+            "command_label": COMMAND_LABELS.get(r["command"], "上报"),
+            "from_state": r["from_state"],
+            "to_state": r["to_state"],
+            "at": _iso(r["at"]),
+            "actor_role": r["actor_role"],
+        }
+        for r in rows
+    ]
     _write(folder, f"events-{int(cursor or 0):012d}", profile, profile.events, records, report)
     await write_cursor(engine, name, str(rows[-1]["id"]), now)
     report.events += len(rows)
@@ -125,8 +158,11 @@ def _case_cursor(cursor: str) -> tuple[datetime | None, int]:
 
 
 async def _stage_times(conn: Any, ids: Sequence[int]) -> dict[int, dict[str, str | None]]:
-    rows = await conn.execute(select(case_history.c.case_id, case_history.c.command, case_history.c.at).where(
-        case_history.c.case_id.in_(ids), case_history.c.command.in_(list(STAGE_COMMANDS))).order_by(case_history.c.id))
+    rows = await conn.execute(
+        select(case_history.c.case_id, case_history.c.command, case_history.c.at)
+        .where(case_history.c.case_id.in_(ids), case_history.c.command.in_(list(STAGE_COMMANDS)))
+        .order_by(case_history.c.id)
+    )
     found: dict[int, dict[str, str | None]] = {}
     for row in rows:  # the latest time of each step (a reopened case was dispatched again)
         found.setdefault(row.case_id, {})[STAGE_COMMANDS[row.command]] = _iso(row.at)
@@ -135,15 +171,29 @@ async def _stage_times(conn: Any, ids: Sequence[int]) -> dict[int, dict[str, str
 
 def _case_record(row: Mapping[str, Any], reference: ReferenceData, stages: Mapping[str, Any]) -> dict[str, Any]:
     category = reference.categories.get(row["category_code"])
-    return {"case_no": row["case_no"], "source": row["source"], "kind": category.kind if category else None,
-            "major_code": category.major_code if category else None, "category_code": row["category_code"],
-            "category_name": category.name if category else None, "description": row["description"],
-            "address": row["address"], "lat": row["lat"], "lon": row["lon"], "crs": "WGS84",
-            "cell_code": row["cell_code"], "community_code": row["community_code"],
-            "street_code": row["street_code"], "department_code": row["department_code"], "state": row["state"],
-            "created_at": _iso(row["created_at"]), "updated_at": _iso(row["updated_at"]),
-            "satisfaction": row["satisfaction"], "external_id": row["external_id"],
-            **{k: stages.get(k) for k in STAGE_COMMANDS.values()}}
+    return {
+        "case_no": row["case_no"],
+        "source": row["source"],
+        "kind": category.kind if category else None,
+        "major_code": category.major_code if category else None,
+        "category_code": row["category_code"],
+        "category_name": category.name if category else None,
+        "description": row["description"],
+        "address": row["address"],
+        "lat": row["lat"],
+        "lon": row["lon"],
+        "crs": "WGS84",
+        "cell_code": row["cell_code"],
+        "community_code": row["community_code"],
+        "street_code": row["street_code"],
+        "department_code": row["department_code"],
+        "state": row["state"],
+        "created_at": _iso(row["created_at"]),
+        "updated_at": _iso(row["updated_at"]),
+        "satisfaction": row["satisfaction"],
+        "external_id": row["external_id"],
+        **{k: stages.get(k) for k in STAGE_COMMANDS.values()},
+    }
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -156,8 +206,14 @@ def _stem(stamp: datetime | None, last_id: int) -> str:
     return f"{stamp:%Y%m%dT%H%M%S%f}-{last_id:010d}" if stamp else f"{'0' * 21}-{0:010d}"
 
 
-def _write(folder: Path, stem: str, profile: ExportProfile, names: Mapping[str, str],
-           records: list[dict[str, Any]], report: ExportReport) -> None:
+def _write(
+    folder: Path,
+    stem: str,
+    profile: ExportProfile,
+    names: Mapping[str, str],
+    records: list[dict[str, Any]],
+    report: ExportReport,
+) -> None:
     mapped = [{external: record.get(canonical) for external, canonical in names.items()} for record in records]
     for fmt in profile.formats:
         path = folder / f"{stem}.{fmt}"

@@ -22,14 +22,16 @@ log = logging.getLogger("hotline.exchange")
 
 
 @asynccontextmanager
-async def running_exchange(service: ExchangeService, clock: Callable[[], datetime],
-                           export_folder: Callable[[str], Path] | None = None) -> AsyncIterator[None]:
+async def running_exchange(
+    service: ExchangeService, clock: Callable[[], datetime], export_folder: Callable[[str], Path] | None = None
+) -> AsyncIterator[None]:
     tasks: list[asyncio.Task[None]] = []
     if service.settings.loop_enabled and export_folder is not None:
         for cfg in service.settings.exports.values():
             if cfg.enabled:
-                tasks.append(asyncio.create_task(_every(cfg.every_hours * 3600, _exporter(service, cfg, clock,
-                                                                                          export_folder))))
+                tasks.append(
+                    asyncio.create_task(_every(cfg.every_hours * 3600, _exporter(service, cfg, clock, export_folder)))
+                )
     if service.settings.loop_enabled and service.links:
         interval = min(link.cfg.deliver_interval_s for link in service.links.values())
         tasks.append(asyncio.create_task(_every(interval, lambda: deliver_and_settle(service, clock()))))
@@ -50,8 +52,9 @@ async def running_exchange(service: ExchangeService, clock: Callable[[], datetim
         await service.close()
 
 
-def _exporter(service: ExchangeService, cfg: ExportSettings, clock: Callable[[], datetime],
-              export_folder: Callable[[str], Path]) -> Callable[[], Awaitable[object]]:
+def _exporter(
+    service: ExchangeService, cfg: ExportSettings, clock: Callable[[], datetime], export_folder: Callable[[str], Path]
+) -> Callable[[], Awaitable[object]]:
     profile = load_export_profile(cfg.profile)
     folder = Path(cfg.folder) if cfg.folder else export_folder(profile.name)
 

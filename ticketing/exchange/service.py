@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.engine import write_transaction
@@ -31,10 +32,11 @@ from ticketing.exchange.domain import signing
 from ticketing.exchange.domain.decide import CaseSide, Decision, Verdict, decide
 from ticketing.exchange.domain.inbound import BadMessage, Inbound, Order, parse
 from ticketing.exchange.domain.lifecycle import OutState
-from ticketing.exchange.domain.outbound import suggest_category
+from ticketing.exchange.domain.outbound import original_order, suggest_category
 from ticketing.exchange.links import Link, build_links
 from ticketing.exchange.settings import ExchangeSettings
 from ticketing.exchange.tables import exchange_inbound, exchange_orders, exchange_outbound
+from ticketing.notify import outbox
 from ticketing.notify.sql import insert_ignore
 from ticketing.services import CaseService, Created, NewCase
 
@@ -63,8 +65,8 @@ class Answer:
     error: str | None = None
 
     def body(self) -> dict[str, Any]:
-        if self.error is not None:
-            return {"success": False, "code": self.error, "error": {"code": self.error, "message": self.note}}
+        if self.error is not None:  # the platform's shape for errors is ours: {"error": {code, message}}
+            return {"error": {"code": self.error, "message": self.note}}
         return {"success": True, "code": "0", "result": self.result, "case_no": self.case_no, "message": self.note}
 
 
@@ -107,7 +109,7 @@ class ExchangeService:
             return await self._refuse(system, "push", "unknown_link", f"未启用推送接收：{system}", body, 404)
         sig = link.profile.signing
         if not link.cfg.secret and sig.scheme != "none":
-            return await self._refuse(system, "push", "not_configured", "对接密钥未配置，拒绝接收", body, 503)
+            return await self._refuse(system, "push", "not_configured", "对接密钥未配置，拒绝接收", body, 403)
         problem = signing.check(
             sig.scheme,
             link.cfg.secret,
@@ -125,7 +127,7 @@ class ExchangeService:
             return await self._refuse(system, "push", "bad_json", "报文不是 UTF-8 编码的 JSON", body, 400)
         return await self.receive(link, raw, "push")
 
-    async def receive(self, link: Link, raw: object, transport: str) -> Answer:
+    async def receive(self, link: Link, raw: object, transport: str, *, again: bool = False) -> Answer:
         """Take one message (pushed or pulled) exactly once."""
         try:
             message = parse(raw, link.profile)
@@ -136,12 +138,18 @@ class ExchangeService:
             return earlier
         try:
             if message.kind == "order":
-                return await self._take_order(link, message, transport)
+                return await self._take_order(link, message, transport, look_up=again)
             return await self._take_answer(link, message, transport)
         except _Replayed:
             stored = await self._stored(link.name, message.key)
             assert stored is not None
             return stored
+        except IntegrityError:
+            # The same 工单 under another message id was taken at the same moment (unique order number):
+            # everything of this one was rolled back; taken again, it finds that order and is recorded.
+            if again:
+                raise
+            return await self.receive(link, raw, transport, again=True)
         except DomainError as exc:
             return await self._refuse(
                 link.name,
@@ -233,10 +241,13 @@ class ExchangeService:
         if result.rowcount != 1:
             raise _Replayed()
 
-    async def _take_order(self, link: Link, message: Inbound, transport: str) -> Answer:
+    async def _take_order(self, link: Link, message: Inbound, transport: str, *, look_up: bool) -> Answer:
+        """A new order becomes a case. The same 工单 under another message id is rare: it is not looked up
+        first; the order number's unique key refuses it, everything rolls back, and it is taken again with
+        the look-up (`look_up`), which records it against the existing case."""
         order = message.body
         assert isinstance(order, Order)
-        existing = await self._order(link.name, message.ext_order_no)
+        existing = await self._order(link.name, message.ext_order_no) if look_up else None
         now = self.cases.clock()
         if existing is not None:  # the same 工单 again under another message id
             async with write_transaction(self.engine) as conn:
@@ -244,7 +255,9 @@ class ExchangeService:
                     conn, link, message, transport, "recorded", existing["case_no"], "重复派单，已有对应案件", now
                 )
             return Answer(200, "recorded", existing["case_no"], "重复派单，已有对应案件")
-        new, basis = await self._new_case(link, message, order)
+        repeat_of = original_order(f"{order.title or ''}{order.content}", link.profile.repeat_pattern)
+        earlier = await self._order(link.name, repeat_of) if repeat_of else None
+        new, basis = await self._new_case(link, message, order, earlier)
 
         async def record(conn: AsyncConnection, created: Created) -> None:
             await self._log_row(
@@ -258,6 +271,7 @@ class ExchangeService:
                     appeal_type=order.appeal_type,
                     ext_category=order.category,
                     category_basis=basis,
+                    repeat_of=repeat_of,
                     ext_due_at=to_db(order.due_at),
                     raw=message.raw,
                     created_at=to_db(now),
@@ -280,7 +294,9 @@ class ExchangeService:
         created = await self.cases.create(new, SYSTEM, also=record)
         return Answer(200, "created", created.case_no, f"已生成案件 {created.case_no}")
 
-    async def _new_case(self, link: Link, message: Inbound, order: Order) -> tuple[NewCase, str]:
+    async def _new_case(
+        self, link: Link, message: Inbound, order: Order, earlier: Mapping[str, Any] | None
+    ) -> tuple[NewCase, str]:
         reference = await self.cases.reference()
         names = [(c.code, c.name) for c in reference.categories.values() if c.active]
         code, basis = suggest_category(
@@ -289,6 +305,8 @@ class ExchangeService:
         if code not in reference.categories:
             code, basis = link.cfg.default_category, "default"
         title = f"【{link.profile.label} {message.ext_order_no}】"
+        if earlier is not None:  # 重办 as a new order: point at the case that handled the original
+            title += f"【重办：原工单 {earlier['ext_order_no']}，原案件 {earlier['case_no']}】"
         kind = f"（{order.appeal_type}）" if order.appeal_type else ""
         description = (title + kind + (order.title + "：" if order.title else "") + order.content)[:4000]
         phone = order.contact_no or order.caller_no
@@ -355,6 +373,8 @@ class ExchangeService:
                 )
                 if moved.rowcount != 1:
                     raise _Replayed()
+            if decision.notify:
+                await _tell_handler(conn, order["case_no"], message.key, decision.note, now)
             if decision.ext_due_at is not None:
                 await conn.execute(
                     update(exchange_orders)
@@ -574,6 +594,16 @@ async def enqueue(
         )
         .on_conflict_do_nothing()
     )
+
+
+async def _tell_handler(conn: AsyncConnection, case_no: str, key: str, note: str, now: datetime) -> None:
+    """A 12345 催办 into the inbox of the department handling the case, else the shift lead's."""
+    department = (await conn.execute(select(cases.c.department_code).where(cases.c.case_no == case_no))).scalar()
+    kind, recipient = ("department", department) if department else ("lead", "lead")
+    message = outbox.OutboxMessage(
+        f"12345urge:{key}"[:200], case_no, "urge:12345", "internal", kind, recipient, f"案件{case_no}：{note}", now
+    )
+    await outbox.enqueue_many(conn, [message])
 
 
 async def cap_handling_due(conn: AsyncConnection, case_no: str, due: datetime | None) -> None:

@@ -21,6 +21,7 @@ exchange_orders = Table(
     Column("appeal_type", String(32)),
     Column("ext_category", String(200)),
     Column("category_basis", String(16), nullable=False),  # code_table | keyword | default
+    Column("repeat_of", String(64)),  # a 重办 sent as a new order: the original 工单编号 named in its text
     Column("ext_due_at", DateTime),  # the platform's 办理时限 (its clock; the earlier of the two counts)
     Column("attachments", JSON, nullable=False),  # [{name, url}] as sent (links, not downloaded)
     Column("raw", JSON, nullable=False),  # the whole 派单 message as received

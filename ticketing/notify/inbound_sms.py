@@ -8,6 +8,8 @@ rating and 重办, the reply in the outbox, the opt-out): a redelivered callback
 from __future__ import annotations
 
 import logging
+import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -62,23 +64,47 @@ async def take_sms(service: Any, channel: str, message_id: str, phone: str, text
 
 async def _stored(engine: Any, channel: str, message_id: str) -> TakenSms | None:
     async with engine.connect() as conn:
-        row = (await conn.execute(select(sms_inbound).where(sms_inbound.c.channel == channel,
-                                                            sms_inbound.c.message_id == message_id))).first()
+        row = (
+            await conn.execute(
+                select(sms_inbound).where(sms_inbound.c.channel == channel, sms_inbound.c.message_id == message_id)
+            )
+        ).first()
     return None if row is None else TakenSms(row.kind, row.case_no, row.result or "", duplicate=True)
 
 
-async def _log(conn: AsyncConnection, channel: str, message_id: str, phone: str, text: str, kind: str,
-               case_no: str | None, result: str, now: datetime) -> TakenSms:
-    stmt = insert_ignore(conn, sms_inbound).values(
-        channel=channel, message_id=message_id, phone=phone, text=text[:2000], kind=kind, case_no=case_no,
-        result=result, received_at=to_db(now)).on_conflict_do_nothing()
+async def _log(
+    conn: AsyncConnection,
+    channel: str,
+    message_id: str,
+    phone: str,
+    text: str,
+    kind: str,
+    case_no: str | None,
+    result: str,
+    now: datetime,
+) -> TakenSms:
+    stmt = (
+        insert_ignore(conn, sms_inbound)
+        .values(
+            channel=channel,
+            message_id=message_id,
+            phone=phone,
+            text=text[:2000],
+            kind=kind,
+            case_no=case_no,
+            result=result,
+            received_at=to_db(now),
+        )
+        .on_conflict_do_nothing()
+    )
     if (await conn.execute(stmt)).rowcount != 1:
         raise _Again()
     return TakenSms(kind, case_no, result)
 
 
-async def _rating(service: Any, channel: str, message_id: str, phone: str, text: str, reply: Reply,
-                  now: datetime) -> TakenSms:
+async def _rating(
+    service: Any, channel: str, message_id: str, phone: str, text: str, reply: Reply, now: datetime
+) -> TakenSms:
     case_no = await _surveyed_case(service, phone, now)
     if case_no is None:
         async with write_transaction(service.engine) as conn:
@@ -96,8 +122,9 @@ async def _rating(service: Any, channel: str, message_id: str, phone: str, text:
         await service.cases.act_all(case_no, commands, also=record)
     except DomainError as exc:
         async with write_transaction(service.engine) as conn:
-            return await _log(conn, channel, message_id, phone, text, "rating", case_no,
-                              f"评价未能写入：{exc.message}", now)
+            return await _log(
+                conn, channel, message_id, phone, text, "rating", case_no, f"评价未能写入：{exc.message}", now
+            )
     return taken[0]
 
 
@@ -105,30 +132,50 @@ async def _surveyed_case(service: Any, phone: str, now: datetime) -> str | None:
     """The caller's latest closed case still without a rating, inside the reopen window."""
     window = service.cases.settings.cases.reopen_window_days
     async with service.engine.connect() as conn:
-        row = (await conn.execute(select(cases.c.case_no, cases.c.closed_at).where(
-            cases.c.caller_phone == phone, cases.c.state == State.CLOSED.value, cases.c.satisfaction.is_(None))
-            .order_by(cases.c.closed_at.desc()).limit(1))).first()
+        row = (
+            await conn.execute(
+                select(cases.c.case_no, cases.c.closed_at)
+                .where(
+                    cases.c.caller_phone == phone, cases.c.state == State.CLOSED.value, cases.c.satisfaction.is_(None)
+                )
+                .order_by(cases.c.closed_at.desc())
+                .limit(1)
+            )
+        ).first()
     if row is None or (now - from_db(row.closed_at)).days > window:  # type: ignore[operator]
         return None
     return row.case_no
 
 
-async def _other(service: Any, conn: AsyncConnection, channel: str, message_id: str, phone: str, text: str,
-                 reply: Reply, now: datetime) -> TakenSms:
+async def _other(
+    service: Any,
+    conn: AsyncConnection,
+    channel: str,
+    message_id: str,
+    phone: str,
+    text: str,
+    reply: Reply,
+    now: datetime,
+) -> TakenSms:
     if reply.kind is ReplyKind.OPT_OUT:
-        await conn.execute(insert_ignore(conn, sms_optouts).values(
-            phone=phone, reason="市民短信退订", created_by=f"sms:{channel}", created_at=to_db(now)
-        ).on_conflict_do_nothing())
+        await conn.execute(
+            insert_ignore(conn, sms_optouts)
+            .values(phone=phone, reason="市民短信退订", created_by=f"sms:{channel}", created_at=to_db(now))
+            .on_conflict_do_nothing()
+        )
         return await _log(conn, channel, message_id, phone, text, "opt_out", None, "已退订短信通知", now)
     if reply.kind is ReplyKind.QUERY:
         assert reply.case_no is not None
         body, found = await _progress_text(service, conn, reply.case_no, phone)
         key = f"reply:{channel}:{message_id}"[:200]
-        await outbox.enqueue_many(conn, [outbox.OutboxMessage(key, reply.case_no if found else None, "reply", "sms",
-                                                              "citizen", phone, body, now)])
+        await outbox.enqueue_many(
+            conn,
+            [outbox.OutboxMessage(key, reply.case_no if found else None, "reply", "sms", "citizen", phone, body, now)],
+        )
         result = "已回复办理进度" if found else "案件编号与本机号码不符，已回复"
-        return await _log(conn, channel, message_id, phone, text, "query", reply.case_no if found else None, result,
-                          now)
+        return await _log(
+            conn, channel, message_id, phone, text, "query", reply.case_no if found else None, result, now
+        )
     return await _log(conn, channel, message_id, phone, text, "other", None, RESULTS[ReplyKind.OTHER], now)
 
 
@@ -140,10 +187,37 @@ async def _progress_text(service: Any, conn: AsyncConnection, case_no: str, phon
         return service.templates.render("query_unknown", "", {"case_no": case_no, "county_name": county}), False
     reference = await service.cases.reference()
     category = reference.categories.get(row["category_code"])
-    due = (await conn.execute(select(case_stages.c.due_at).where(
-        case_stages.c.case_id == row["id"], case_stages.c.finished_at.is_(None)).order_by(case_stages.c.id.desc())
-        .limit(1))).scalar()
-    context = {"case_no": case_no, "county_name": county, "category_name": category.name if category else "",
-               "state_label": State(row["state"]).label,
-               "due": from_db(due).astimezone(service.tz).strftime("%m月%d日%H:%M") if due else ""}
+    due = (
+        await conn.execute(
+            select(case_stages.c.due_at)
+            .where(case_stages.c.case_id == row["id"], case_stages.c.finished_at.is_(None))
+            .order_by(case_stages.c.id.desc())
+            .limit(1)
+        )
+    ).scalar()
+    context = {
+        "case_no": case_no,
+        "county_name": county,
+        "category_name": category.name if category else "",
+        "state_label": State(row["state"]).label,
+        "due": from_db(due).astimezone(service.tz).strftime("%m月%d日%H:%M") if due else "",
+    }
     return service.templates.render("progress", row["category_code"], context), True
+
+
+_SIP_USER = re.compile(r"sips?:(\+?[0-9]{3,20})@", re.I)
+
+
+def sip_text_inbox(
+    service: Any, clock: Callable[[], datetime]
+) -> Callable[[str, str, str], Awaitable[TakenSms | None]]:
+    """The port the telephony runtime hands SIP MESSAGE texts to: (sender URI, body, key) → taken once."""
+
+    async def take(sender: str, body: str, key: str) -> TakenSms | None:
+        found = _SIP_USER.search(sender)
+        if found is None:  # not a phone number behind the trunk: nothing to answer or rate
+            log.warning("text from %s ignored: no phone number in the sender", sender)
+            return None
+        return await take_sms(service, "sip", key, found.group(1), body[:2000], clock())
+
+    return take

@@ -343,20 +343,14 @@ async def _requests(
     base = request.app[SETTINGS].http.public_url.rstrip("/")
     show = request.app[SETTINGS].open311.show_descriptions
     items = []
+    submitted = await _submitted_media(conn, [r["case_no"] for r in rows])
     for row in rows:
         full = _full(row, reader)
         photo = media.get(row["id"]) if full else None
-        items.append(
-            _request_item(
-                row,
-                reference,
-                calendar,
-                due.get(row["id"]),
-                full,
-                show,
-                f"{base}{PREFIX}/media/{row['case_no']}/{photo}.jpg" if photo else None,
-            )
-        )
+        url = f"{base}{PREFIX}/media/{row['case_no']}/{photo}.jpg" if photo else None
+        if url is None and full:  # no photo of ours yet: the link the client sent with the request
+            url = submitted.get(row["case_no"])
+        items.append(_request_item(row, reference, calendar, due.get(row["id"]), full, show, url))
     return items
 
 
@@ -408,6 +402,18 @@ async def _expected(conn: Any, case_ids: list[int]) -> dict[int, datetime]:
     return {r.case_id: from_db(r.due_at) for r in rows}
 
 
+async def _submitted_media(conn: Any, case_nos: list[str]) -> dict[str, str]:
+    """The media_url clients sent when creating their requests."""
+    if not case_nos:
+        return {}
+    rows = await conn.execute(
+        select(open311_requests.c.case_no, open311_requests.c.media_url).where(
+            open311_requests.c.case_no.in_(case_nos), open311_requests.c.media_url.is_not(None)
+        )
+    )
+    return {r.case_no: r.media_url for r in rows}
+
+
 async def _media(conn: Any, case_ids: list[int]) -> dict[int, str]:
     """The latest photo in each case's history (result photos, or photos sent with the report)."""
     if not case_ids:
@@ -422,8 +428,11 @@ async def _media(conn: Any, case_ids: list[int]) -> dict[int, str]:
         listed = (row.payload or {}).get("photos") if isinstance(row.payload, dict) else None
         if isinstance(listed, list) and listed and isinstance(listed[-1], str):
             found[row.case_id] = listed[-1]
-    reported = await conn.execute(select(cases.c.id, public_reports.c.photos).join(
-        public_reports, public_reports.c.case_no == cases.c.case_no).where(cases.c.id.in_(case_ids)))
+    reported = await conn.execute(
+        select(cases.c.id, public_reports.c.photos)
+        .join(public_reports, public_reports.c.case_no == cases.c.case_no)
+        .where(cases.c.id.in_(case_ids))
+    )
     for row in reported:  # a web report's own photos, when nothing later replaced them
         listed = json.loads(row.photos or "[]")
         if listed and row.id not in found:

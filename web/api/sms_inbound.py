@@ -54,7 +54,7 @@ async def _refuse(request: web.Request, status: int, code: str, message: str, fi
             channel="http", message_id=f"rejected:{secrets.token_hex(8)}", phone=str(fields.get("phone", ""))[:32],
             text=json.dumps(fields, ensure_ascii=False)[:2000], kind="rejected", result=f"{code}: {message}",
             received_at=to_db(request.app[CLOCK]())))
-    return json_response({"code": code, "error": {"code": code, "message": message}}, status=status)
+    return json_response({"error": {"code": code, "message": message}}, status=status)
 
 
 @operation("POST", "/api/v1/sms/inbound", summary="短信网关上行回调：市民回复（满意度、查询、退订），需签名",
@@ -65,7 +65,7 @@ async def post_inbound(request: web.Request) -> web.Response:
     names = cfg.inbound_fields
     fields = {key: str(raw.get(name, "") or "") for key, name in names.items()}
     if not cfg.secret and cfg.sign_algorithm != "none":
-        return await _refuse(request, 503, "not_configured", "短信网关密钥未配置，拒绝接收", fields)
+        return await _refuse(request, 403, "not_configured", "短信网关密钥未配置，拒绝接收", fields)
     if not fields["phone"] or not fields["text"] or not fields["message_id"]:
         return await _refuse(request, 422, "missing_field", "缺少号码、内容或消息编号", fields)
     try:

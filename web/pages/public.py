@@ -28,7 +28,7 @@ from core.errors import DomainError
 from ticketing.db.tables import case_history, case_stages, cases
 from ticketing.domain.model import Actor, Role, State
 from ticketing.domain.workflow import COMMAND_LABELS
-from ticketing.services import NewCase
+from ticketing.services import PHONE, NewCase
 from web.api.photos import save_photo
 from web.csrf import same
 from web.keys import CASES, CLOCK, ENGINE
@@ -201,6 +201,8 @@ def _new_case(values: dict[str, str]) -> NewCase:
     if lat is None and not address:
         raise ValueError("请在地图上点选位置，或填写地址")
     phone = values.get("phone", "").strip().replace(" ", "") or None
+    if phone is not None and not PHONE.match(phone):  # checked before any photo is stored
+        raise ValueError("手机号格式不正确")
     return NewCase(source="web", description=description, category_code=values.get("category", ""),
                    caller_phone=phone, address=address, lat=lat, lon=lon)
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ticketing.exchange.domain.inbound import Body, ExtensionAnswer, ReturnAnswer, Revoke, Visit
+from ticketing.exchange.domain.inbound import Body, ExtensionAnswer, ReturnAnswer, Revoke, Urge, Visit
 
 EARLY_STATES = frozenset({"reported", "accepted", "registered"})  # where 作废 is possible
 
@@ -49,6 +49,7 @@ class Decision:
     note: str
     acts: tuple[Act, ...] = ()
     ext_due_at: datetime | None = None  # set the platform's deadline to this
+    notify: bool = False  # tell the department handling the case (or the shift lead) with the note
 
 
 def decide(body: Body, case: CaseSide) -> Decision:
@@ -60,6 +61,10 @@ def decide(body: Body, case: CaseSide) -> Decision:
         return _return(body, case)
     if isinstance(body, Revoke):
         return _revoke(body, case)
+    if isinstance(body, Urge):
+        return Decision(
+            Verdict.RECORD, f"12345催办：{body.text or '请加快办理'}", notify=case.state not in ("closed", "invalid")
+        )
     return Decision(Verdict.RECORD, "重复派单，已有对应案件")
 
 

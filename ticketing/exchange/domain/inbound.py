@@ -82,7 +82,14 @@ class Revoke:
     reason: str | None
 
 
-Body = Order | ExtensionAnswer | Visit | ReturnAnswer | Revoke
+@dataclass(frozen=True)
+class Urge:
+    """催办/督办 from the platform: a reminder (its text), no change of state."""
+
+    text: str | None
+
+
+Body = Order | ExtensionAnswer | Visit | ReturnAnswer | Revoke | Urge
 
 
 @dataclass(frozen=True)
@@ -245,10 +252,15 @@ def _revoke(r: _Reader) -> Revoke:
     return Revoke(r.text("reason", "撤单原因"))
 
 
+def _urge(r: _Reader) -> Urge:
+    return Urge(r.text("text", "催办内容"))
+
+
 _READERS = {
     "order": _order,
     "extension_answer": _extension_answer,
     "visit": _visit,
     "return_answer": _return_answer,
     "revoke": _revoke,
+    "urge": _urge,
 }

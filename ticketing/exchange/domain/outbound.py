@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
@@ -46,3 +47,11 @@ def suggest_category(
     if best is not None:
         return best[1], "keyword"
     return default, "default"
+
+
+def original_order(text: str, pattern: str | None) -> str | None:
+    """The original 工单编号 a 重办 order names in its text (【省12345工单编号：…】), by the profile's pattern."""
+    if not pattern:
+        return None
+    found = re.search(pattern, text)
+    return found.group(1) if found else None

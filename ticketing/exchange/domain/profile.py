@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ticketing.exchange.domain.signing import Scheme
 
-KINDS = ("order", "extension_answer", "visit", "return_answer", "revoke")
+KINDS = ("order", "extension_answer", "visit", "return_answer", "revoke", "urge")
 STEPS = ("sign", "return", "extension", "progress", "finish")
 
 
@@ -74,7 +74,7 @@ class Profile(_Model):
     label: str
     basis: str = ""  # which published specification the field set follows, and how far (honestly)
     envelope: Envelope = Envelope()
-    kinds: dict[str, Literal["order", "extension_answer", "visit", "return_answer", "revoke"]]
+    kinds: dict[str, Literal["order", "extension_answer", "visit", "return_answer", "revoke", "urge"]]
     fields: dict[str, dict[str, str]]  # kind -> canonical field -> external dotted path
     attachment: dict[str, str] = {"name": "name", "url": "url"}
     codes: Codes = Codes()

@@ -24,6 +24,7 @@ def upgrade() -> None:
         sa.Column("appeal_type", sa.String(32), nullable=True),
         sa.Column("ext_category", sa.String(200), nullable=True),
         sa.Column("category_basis", sa.String(16), nullable=False),
+        sa.Column("repeat_of", sa.String(64), nullable=True),
         sa.Column("ext_due_at", sa.DateTime(), nullable=True),
         sa.Column("attachments", sa.JSON(), nullable=False),
         sa.Column("raw", sa.JSON(), nullable=False),
