@@ -36,11 +36,19 @@ def security_log(tel: TelephonySettings) -> Path:
 
 
 class SipGuard:
-    def __init__(self, client: AriClient, tel: TelephonySettings, bus: EventBus, clock: Callable[[], datetime],
-                 *, poll_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        client: AriClient,
+        tel: TelephonySettings,
+        bus: EventBus,
+        clock: Callable[[], datetime],
+        *,
+        poll_s: float = 1.0,
+    ) -> None:
         self.client, self.tel, self.bus, self.clock, self.poll_s = client, tel, bus, clock, poll_s
-        self.blocker = Blocker(tel.sip_block_after, timedelta(seconds=tel.sip_block_window_s),
-                               timedelta(seconds=tel.sip_block_s))
+        self.blocker = Blocker(
+            tel.sip_block_after, timedelta(seconds=tel.sip_block_window_s), timedelta(seconds=tel.sip_block_s)
+        )
         self.path = security_log(tel)
         self._offset = self.path.stat().st_size if self.path.exists() else 0
         self._task: asyncio.Task[None] | None = None
@@ -86,9 +94,18 @@ class SipGuard:
                     continue
                 blocked.append(parsed[1])
                 log.warning("SIP address %s blocked after repeated failures (%s)", parsed[1], parsed[0])
-                self.bus.publish(BusEvent("sip_security", "blocked", now, {
-                    "address": parsed[1], "event": parsed[0],
-                    "until": self.blocker.blocked[parsed[1]].isoformat()}))
+                self.bus.publish(
+                    BusEvent(
+                        "sip_security",
+                        "blocked",
+                        now,
+                        {
+                            "address": parsed[1],
+                            "event": parsed[0],
+                            "until": self.blocker.blocked[parsed[1]].isoformat(),
+                        },
+                    )
+                )
         for address in self.blocker.expired(now):
             await self.unblock(address)
             self.bus.publish(BusEvent("sip_security", "unblocked", now, {"address": address}))
