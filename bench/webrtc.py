@@ -43,16 +43,32 @@ CONCURRENT = 30
 
 def settings(kind: str, state: Path, cert: tuple[str, str] | None, agents: int) -> TelephonySettings:
     if cert:
-        transport = {"name": "lan-tls", "protocol": "tls", "bind": SERVER, "port": 5061,
-                     "cert_file": cert[0], "key_file": cert[1]}
+        transport = {
+            "name": "lan-tls",
+            "protocol": "tls",
+            "bind": SERVER,
+            "port": 5061,
+            "cert_file": cert[0],
+            "key_file": cert[1],
+        }
     else:
         transport = {"name": "lan-udp", "protocol": "udp", "bind": SERVER, "port": 5062}
     return TelephonySettings(
-        enabled=True, instance=f"bw{kind}{os.getpid()}", app_name=f"bw{kind}{os.getpid()}",
-        state_dir=str(state / kind), http_port=free_port(), sip_port=free_port(),
-        rtp_start=40000 if cert else 45000, rtp_end=44999 if cert else 49999, benchmark_extensions=True,
-        agent_extensions=tuple(str(8001 + i) for i in range(agents)), transports=[transport],
-        agent_transport=transport["name"], agent_acl=["10.217.1.0/24"], sip_block_after=0)
+        enabled=True,
+        instance=f"bw{kind}{os.getpid()}",
+        app_name=f"bw{kind}{os.getpid()}",
+        state_dir=str(state / kind),
+        http_port=free_port(),
+        sip_port=free_port(),
+        rtp_start=40000 if cert else 45000,
+        rtp_end=44999 if cert else 49999,
+        benchmark_extensions=True,
+        agent_extensions=tuple(str(8001 + i) for i in range(agents)),
+        transports=[transport],
+        agent_transport=transport["name"],
+        agent_acl=["10.217.1.0/24"],
+        sip_block_after=0,
+    )
 
 
 def cpu_s(pid: int) -> float:
@@ -72,15 +88,44 @@ async def calls(tel: TelephonySettings, work: Path, count: int, limit: int) -> S
     (folder / "silence.al").write_bytes(b"\xd5" * 8000 * 5)
     (folder / "agents.csv").write_text("SEQUENTIAL\n" + "".join(f"{e};\n" for e in tel.agent_extensions))
     (folder / "call.xml").write_text((HERE / "hold.xml").read_text().replace("[service]", "9[field0]"))
-    args = ["sipp", f"127.0.0.1:{tel.sip_port}", "-sf", str(folder / "call.xml"), "-inf", str(folder / "agents.csv"),
-            "-i", "127.0.0.1", "-mi", "127.0.0.1", "-p", str(free_port()), "-mp", str(free_port()),
-            "-m", str(count), "-l", str(limit), "-r", str(max(limit, 5)), "-nostdin", "-timeout", "90s",
-            "-trace_rtt", "-rtt_freq", "1", "-trace_stat", "-stf", "stat.csv"]
-    proc = await asyncio.create_subprocess_exec(*args, cwd=folder, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
+    args = [
+        "sipp",
+        f"127.0.0.1:{tel.sip_port}",
+        "-sf",
+        str(folder / "call.xml"),
+        "-inf",
+        str(folder / "agents.csv"),
+        "-i",
+        "127.0.0.1",
+        "-mi",
+        "127.0.0.1",
+        "-p",
+        str(free_port()),
+        "-mp",
+        str(free_port()),
+        "-m",
+        str(count),
+        "-l",
+        str(limit),
+        "-r",
+        str(max(limit, 5)),
+        "-nostdin",
+        "-timeout",
+        "90s",
+        "-trace_rtt",
+        "-rtt_freq",
+        "1",
+        "-trace_stat",
+        "-stf",
+        "stat.csv",
+    ]
+    proc = await asyncio.create_subprocess_exec(
+        *args, cwd=folder, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
     await proc.wait()
-    rtts = [float(r["response_time_ms"]) for f in folder.glob("*_rtt.csv")
-            for r in csv.DictReader(f.open(), delimiter=";")]
+    rtts = [
+        float(r["response_time_ms"]) for f in folder.glob("*_rtt.csv") for r in csv.DictReader(f.open(), delimiter=";")
+    ]
     rows = list(csv.DictReader((folder / "stat.csv").open(), delimiter=";"))
     last = rows[-1] if rows else {}
     return SippRun(int(last.get("SuccessfulCall(C)", 0)), int(last.get("FailedCall(C)", 0)), rtts)
@@ -97,10 +142,19 @@ async def phones(lab: Lab, tel: TelephonySettings, work: Path, ca: Path | None, 
     secure = ca is not None
     out = []
     for i, ext in enumerate(tel.agent_extensions):
-        phone = LanPhone(ext, work / f"{tel.instance}-{ext}", make_tone(work), password=agent_passwords(tel)[ext],
-                         server=f"{SERVER}:{5061 if secure else 5062}", address=AGENT, netns=lab.exec("lan"),
-                         transport="tls" if secure else "udp", mediaenc="srtp-mand" if secure else None,
-                         cafile=ca, port=base_port + 4 * i)
+        phone = LanPhone(
+            ext,
+            work / f"{tel.instance}-{ext}",
+            make_tone(work),
+            password=agent_passwords(tel)[ext],
+            server=f"{SERVER}:{5061 if secure else 5062}",
+            address=AGENT,
+            netns=lab.exec("lan"),
+            transport="tls" if secure else "udp",
+            mediaenc="srtp-mand" if secure else None,
+            cafile=ca,
+            port=base_port + 4 * i,
+        )
         await phone.start()
         out.append(phone)
     deadline = time.monotonic() + 60
@@ -114,8 +168,10 @@ async def phones(lab: Lab, tel: TelephonySettings, work: Path, ca: Path | None, 
 
 def line(name: str, plain: list[float], secure: list[float], unit: str) -> str:
     ratios = [s / p for p, s in zip(plain, secure, strict=True) if p > 0]
-    return (f"{name:34} plain {statistics.median(plain):8.2f} {unit}  secure {statistics.median(secure):8.2f} {unit}"
-            f"  secure÷plain min {min(ratios):.2f} median {statistics.median(ratios):.2f}")
+    return (
+        f"{name:34} plain {statistics.median(plain):8.2f} {unit}  secure {statistics.median(secure):8.2f} {unit}"
+        f"  secure÷plain min {min(ratios):.2f} median {statistics.median(ratios):.2f}"
+    )
 
 
 async def main(rounds: int, count: int) -> None:
@@ -151,16 +207,22 @@ async def main(rounds: int, count: int) -> None:
                         burst, burst_per_call = await measure(tel, work, CONCURRENT, CONCURRENT)
                         burst_ok[name].append(burst.ok)
                         burst_cpu[name].append(burst_per_call)
-                        print(f"round {r + 1} {name:6}: sequential {run.ok}/{count} ok, INVITE->200 p50 "
-                              f"{pct(run.invite_to_200_ms, 50):.0f} ms, CPU {per_call:.1f} ms/call; "
-                              f"{CONCURRENT} at once {burst.ok}/{CONCURRENT} ok, p95 "
-                              f"{pct(burst.invite_to_200_ms, 95):.0f} ms, CPU {burst_per_call:.1f} ms/call", flush=True)
+                        print(
+                            f"round {r + 1} {name:6}: sequential {run.ok}/{count} ok, INVITE->200 p50 "
+                            f"{pct(run.invite_to_200_ms, 50):.0f} ms, CPU {per_call:.1f} ms/call; "
+                            f"{CONCURRENT} at once {burst.ok}/{CONCURRENT} ok, p95 "
+                            f"{pct(burst.invite_to_200_ms, 95):.0f} ms, CPU {burst_per_call:.1f} ms/call",
+                            flush=True,
+                        )
                 print(line("set-up INVITE->200 (p50 per round)", setup["plain"], setup["secure"], "ms"))
                 print(line("Asterisk CPU per call (sequential)", cpu["plain"], cpu["secure"], "ms"))
-                print(line(f"Asterisk CPU per call ({CONCURRENT} at once)", burst_cpu["plain"], burst_cpu["secure"],
-                           "ms"))
-                print(f"{CONCURRENT} concurrent calls answered: plain {burst_ok['plain']}, "
-                      f"secure (SRTP) {burst_ok['secure']}")
+                print(
+                    line(f"Asterisk CPU per call ({CONCURRENT} at once)", burst_cpu["plain"], burst_cpu["secure"], "ms")
+                )
+                print(
+                    f"{CONCURRENT} concurrent calls answered: plain {burst_ok['plain']}, "
+                    f"secure (SRTP) {burst_ok['secure']}"
+                )
                 print("WebRTC (DTLS-SRTP) agent: not measured (no browser phone yet)")
             finally:
                 for phone in peers:

@@ -29,8 +29,10 @@ class SipAccount:
 
     @property
     def uri(self) -> str:
-        return (f"sip:{quote(self.username)}:{quote(self.password, safe='')}@{self.server}:{self.port}"
-                f";transport={self.transport}")
+        return (
+            f"sip:{quote(self.username)}:{quote(self.password, safe='')}@{self.server}:{self.port}"
+            f";transport={self.transport}"
+        )
 
     def qr_svg(self) -> str:
         return segno.make(self.uri, error="m").svg_inline(scale=4, title=f"分机 {self.extension} 的 SIP 账号")
@@ -42,5 +44,12 @@ def sip_account(tel: TelephonySettings, extension: str) -> SipAccount | None:
         return None
     transport = tel.transport(tel.agent_transport)
     server = transport.external_signaling_address or transport.bind
-    return SipAccount(extension, extension, agent_passwords(tel)[extension], server, transport.port,
-                      transport.protocol, tel.agents_need_srtp)
+    return SipAccount(
+        extension,
+        extension,
+        agent_passwords(tel)[extension],
+        server,
+        transport.port,
+        transport.protocol,
+        tel.agents_need_srtp,
+    )

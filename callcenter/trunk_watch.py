@@ -26,15 +26,21 @@ Alert = Callable[[str, datetime], Awaitable[None]]
 
 
 def trunk_state(endpoint_state: str | None) -> str:
-    """"up" / "down" / "unknown" from ARI's endpoint state (pure)."""
+    """ "up" / "down" / "unknown" from ARI's endpoint state (pure)."""
     if endpoint_state is None:
         return "unknown"
     return {"online": "up", "offline": "down"}.get(endpoint_state.lower(), "unknown")
 
 
 class TrunkWatch:
-    def __init__(self, client: AriClient, tel: TelephonySettings, bus: EventBus, clock: Callable[[], datetime],
-                 alert: Alert | None = None) -> None:
+    def __init__(
+        self,
+        client: AriClient,
+        tel: TelephonySettings,
+        bus: EventBus,
+        clock: Callable[[], datetime],
+        alert: Alert | None = None,
+    ) -> None:
         self.client, self.tel, self.bus, self.clock, self.alert = client, tel, bus, clock, alert
         self.state = "unknown"
         self.since: datetime | None = None
@@ -47,9 +53,13 @@ class TrunkWatch:
     def status(self) -> dict[str, Any]:
         """For the wallboard: whether the trunk is watched, its state and since when."""
         labels = {"up": "正常", "down": "中断", "unknown": "未知"}
-        return {"monitored": self.monitored, "state": self.state, "label": labels[self.state],
-                "since": self.since.isoformat() if self.since else None,
-                "registration": self.tel.trunk_registration is not None}
+        return {
+            "monitored": self.monitored,
+            "state": self.state,
+            "label": labels[self.state],
+            "since": self.since.isoformat() if self.since else None,
+            "registration": self.tel.trunk_registration is not None,
+        }
 
     async def check(self) -> str:
         """Read the trunk's state once; publish and alert on a change. Returns the state."""

@@ -67,8 +67,11 @@ class Lab:
         self.namespaces.append(name)
         _ip("-n", name, "link", "set", "lo", "up")
         # No IPv6 link-local addresses on the veths: peers would pick fe80:: candidates.
-        subprocess.run(["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
-                       capture_output=True, check=False)
+        subprocess.run(
+            ["ip", "netns", "exec", name, "sysctl", "-q", "-w", "net.ipv6.conf.default.disable_ipv6=1"],
+            capture_output=True,
+            check=False,
+        )
         self.addresses.setdefault(role, [])
         return name
 

@@ -38,16 +38,42 @@ def local_ca(folder: Path, name: str = "12319 热线本地 CA", days: int = 825)
     cert, key = folder / "ca.crt", folder / "ca.key"
     if cert.is_file() and key.is_file():
         return Issued(cert, key)
-    _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-days", str(days), "-subj", f"/CN={name}", "-utf8",
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
-             "-keyout", str(key), "-out", str(cert))
+    _openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-days",
+        str(days),
+        "-subj",
+        f"/CN={name}",
+        "-utf8",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+        "-keyout",
+        str(key),
+        "-out",
+        str(cert),
+    )
     _private(key)
     return Issued(cert, key)
 
 
-def issue(ca: Issued, folder: Path, stem: str, addresses: list[str], *, names: list[str] | None = None,
-          client: bool = False, days: int = 397) -> Issued:
+def issue(
+    ca: Issued,
+    folder: Path,
+    stem: str,
+    addresses: list[str],
+    *,
+    names: list[str] | None = None,
+    client: bool = False,
+    days: int = 397,
+) -> Issued:
     """A certificate for `addresses` (IP SANs) and `names` (DNS SANs) signed by `ca`: stem.crt, stem.key."""
     folder.mkdir(parents=True, exist_ok=True)
     cert, key, csr = folder / f"{stem}.crt", folder / f"{stem}.key", folder / f"{stem}.csr"
@@ -56,13 +82,44 @@ def issue(ca: Issued, folder: Path, stem: str, addresses: list[str], *, names: l
         raise RigError("a certificate needs at least one address or name")
     usage = "clientAuth" if client else "serverAuth"
     ext = folder / f"{stem}.ext"
-    ext.write_text(f"subjectAltName={','.join(sans)}\nextendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"
-                   "keyUsage=digitalSignature,keyEncipherment\n", encoding="utf-8")
-    _openssl("req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-             "-subj", f"/CN={(names or addresses)[0]}", "-keyout", str(key), "-out", str(csr))
+    ext.write_text(
+        f"subjectAltName={','.join(sans)}\nextendedKeyUsage={usage}\nbasicConstraints=CA:FALSE\n"
+        "keyUsage=digitalSignature,keyEncipherment\n",
+        encoding="utf-8",
+    )
+    _openssl(
+        "req",
+        "-new",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-subj",
+        f"/CN={(names or addresses)[0]}",
+        "-keyout",
+        str(key),
+        "-out",
+        str(csr),
+    )
     _private(key)
-    _openssl("x509", "-req", "-in", str(csr), "-CA", str(ca.cert), "-CAkey", str(ca.key), "-CAcreateserial",
-             "-days", str(days), "-extfile", str(ext), "-out", str(cert))
+    _openssl(
+        "x509",
+        "-req",
+        "-in",
+        str(csr),
+        "-CA",
+        str(ca.cert),
+        "-CAkey",
+        str(ca.key),
+        "-CAcreateserial",
+        "-days",
+        str(days),
+        "-extfile",
+        str(ext),
+        "-out",
+        str(cert),
+    )
     csr.unlink()
     ext.unlink()
     return Issued(cert, key)

@@ -56,7 +56,7 @@ MODULES = (
     "res_ari_sounds.so",
 )
 FILES = ("asterisk", "modules", "http", "ari", "rtp", "logger", "musiconhold", "queues", "pjsip",
-         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client", "sorcery")
+         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client")
 
 
 def _secret(path: Path, make: Callable[[], str]) -> str:
@@ -174,6 +174,27 @@ def install_keys(tel: TelephonySettings) -> None:
                 handle.write(Path(source).read_bytes())
 
 
+def blocked_addresses(tel: TelephonySettings) -> list[str]:
+    """Addresses currently blocked by the SIP guard (state file `blocked.json`), as ACL networks."""
+    path = tel.state_path("blocked.json")
+    if not path.is_file():
+        return []
+    return [f"{a}/{128 if ':' in a else 32}" for a in sorted(json.loads(path.read_text(encoding="utf-8")))]
+
+
+def write_blocked(tel: TelephonySettings, addresses: list[str]) -> None:
+    """Store the blocked addresses and re-render acl.conf only (Asterisk then needs `module reload acl`)."""
+    path = tel.state_path("blocked.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(sorted(addresses)) + "\n", encoding="utf-8")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             keep_trailing_newline=True, autoescape=False)
+    text = env.get_template("acl.conf.j2").render(blocked=blocked_addresses(tel))
+    fd = os.open(in_root(tel.root, tel.conf_dir) / "acl.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def context(tel: TelephonySettings) -> dict[str, object]:
     values: dict[str, object] = tel.model_dump()
     values.update(instance_dirs(tel))
@@ -181,7 +202,7 @@ def context(tel: TelephonySettings) -> dict[str, object]:
         transports=transports(tel), sip_acl=tel.sip_acl, agents_need_srtp=tel.agents_need_srtp,
         agent_rtp_address=tel.transport(tel.agent_transport).rtp_address,
         trunk_rtp_address=tel.transport(tel.trunk_transport).rtp_address,
-        did_numbers=did_numbers(tel),
+        did_numbers=did_numbers(tel), blocked=blocked_addresses(tel),
     )
     values.update(
         module_dir=module_dir(tel.root), modules=MODULES, ari_password=ari_password(tel),

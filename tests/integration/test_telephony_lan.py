@@ -61,12 +61,35 @@ class LanRig:
         work = self.folder / "carrier"
         work.mkdir(exist_ok=True)
         script = work / "carrier.xml"
-        script.write_text(CARRIER_SCENARIO.read_text().replace("TRUNK_USER", TRUNK_USER)
-                          .replace("TRUNK_SECRET", secret), encoding="utf-8")
+        script.write_text(
+            CARRIER_SCENARIO.read_text().replace("TRUNK_USER", TRUNK_USER).replace("TRUNK_SECRET", secret),
+            encoding="utf-8",
+        )
         self.carrier = subprocess.Popen(
-            [*self.lab.exec("carrier"), "sipp", "-sf", str(script), "-i", CARRIER[0], "-p", str(CARRIER_PORT),
-             "-mi", CARRIER[0], "-mp", "27000", "-m", "100000", "-nostdin", "-trace_msg", "-trace_err"],
-            cwd=work, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                *self.lab.exec("carrier"),
+                "sipp",
+                "-sf",
+                str(script),
+                "-i",
+                CARRIER[0],
+                "-p",
+                str(CARRIER_PORT),
+                "-mi",
+                CARRIER[0],
+                "-mp",
+                "27000",
+                "-m",
+                "100000",
+                "-nostdin",
+                "-trace_msg",
+                "-trace_err",
+            ],
+            cwd=work,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop_carrier(self) -> None:
         if self.carrier is not None and self.carrier.poll() is None:
@@ -80,8 +103,11 @@ class LanRig:
 
     def phone(self, ext: str, tmp_path: Path, **kwargs: object) -> LanPhone:
         options: dict[str, object] = {
-            "password": agent_passwords(self.tel)[ext], "server": f"{SERVER_LAN}:{TLS_PORT}",
-            "address": AGENT_OK, "netns": self.lab.exec("lan"), "cafile": self.ca.cert,
+            "password": agent_passwords(self.tel)[ext],
+            "server": f"{SERVER_LAN}:{TLS_PORT}",
+            "address": AGENT_OK,
+            "netns": self.lab.exec("lan"),
+            "cafile": self.ca.cert,
         }
         options.update(kwargs)
         tmp_path.mkdir(parents=True, exist_ok=True)
@@ -111,22 +137,46 @@ def lan_rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LanRig]:
         lab.link("srv", "carrier", [f"{SERVER_CARRIER}/24"], [f"{a}/24" for a in CARRIER], "c")
         rtp_start, rtp_end = rtp_block()
         tel = TelephonySettings(
-            enabled=True, instance=f"lan{os.getpid()}", app_name=f"hotline-lan{os.getpid()}",
+            enabled=True,
+            instance=f"lan{os.getpid()}",
+            app_name=f"hotline-lan{os.getpid()}",
             state_dir=str(folder / "state"),
             asterisk_root=os.environ.get("HOTLINE_TEST_ASTERISK_ROOT", TelephonySettings().asterisk_root),
-            http_port=18088, sip_port=15060, rtp_start=rtp_start, rtp_end=rtp_end,
-            ring_timeout_s=5, wrapup_s=1, agent_extensions=("8001", "8002", "8003", "8004"),
+            http_port=18088,
+            sip_port=15060,
+            rtp_start=rtp_start,
+            rtp_end=rtp_end,
+            ring_timeout_s=5,
+            wrapup_s=1,
+            agent_extensions=("8001", "8002", "8003", "8004"),
             transports=[
-                {"name": "lan-tls", "protocol": "tls", "bind": SERVER_LAN, "port": TLS_PORT,
-                 "cert_file": str(server.cert), "key_file": str(server.key)},
+                {
+                    "name": "lan-tls",
+                    "protocol": "tls",
+                    "bind": SERVER_LAN,
+                    "port": TLS_PORT,
+                    "cert_file": str(server.cert),
+                    "key_file": str(server.key),
+                },
                 {"name": "carrier", "protocol": "udp", "bind": SERVER_CARRIER, "port": CARRIER_PORT},
             ],
-            agent_transport="lan-tls", agent_acl=["10.217.1.0/24", "10.217.4.0/24"],
-            sip_block_after=3, sip_block_window_s=30, sip_block_s=6, trunk_transport="carrier",
-            trunk_addresses=list(CARRIER), trunk_outbound=f"{CARRIER[0]}:{CARRIER_PORT}",
-            trunk_registration={"server": f"{CARRIER[0]}:{CARRIER_PORT}", "username": TRUNK_USER,
-                                "password": secret, "retry_interval_s": 5},
-            trunk_dids=[LOCAL_DID, "12345"], trunk_codecs=("alaw", "g722", "ulaw"), trunk_qualify_s=2,
+            agent_transport="lan-tls",
+            agent_acl=["10.217.1.0/24", "10.217.4.0/24"],
+            sip_block_after=3,
+            sip_block_window_s=30,
+            sip_block_s=6,
+            trunk_transport="carrier",
+            trunk_addresses=list(CARRIER),
+            trunk_outbound=f"{CARRIER[0]}:{CARRIER_PORT}",
+            trunk_registration={
+                "server": f"{CARRIER[0]}:{CARRIER_PORT}",
+                "username": TRUNK_USER,
+                "password": secret,
+                "retry_interval_s": 5,
+            },
+            trunk_dids=[LOCAL_DID, "12345"],
+            trunk_codecs=("alaw", "g722", "ulaw"),
+            trunk_qualify_s=2,
             outbound_caller_id=TRUNK_USER,
         )
         rig = LanRig(lab, tel, ca, folder)
@@ -160,22 +210,60 @@ async def lan_runtime(lan_rig: LanRig, tmp_path: Path) -> AsyncIterator[CallRunt
         yield runtime
 
 
-async def carrier_sipp(rig: LanRig, script: Path, *, service: str, caller: str, workdir: Path,
-                       source: str = CARRIER[0], timeout_s: int = 60) -> SippResult:
+async def carrier_sipp(
+    rig: LanRig,
+    script: Path,
+    *,
+    service: str,
+    caller: str,
+    workdir: Path,
+    source: str = CARRIER[0],
+    timeout_s: int = 60,
+) -> SippResult:
     """SIPp as the carrier delivering a citizen's call from `source` (inside the carrier namespace)."""
-    args = [*rig.lab.exec("carrier"), "sipp", f"{SERVER_CARRIER}:{CARRIER_PORT}", "-sf", str(script),
-            "-s", service, "-i", source, "-mi", source, "-p", "25060", "-mp", "26000", "-m", "1",
-            "-nostdin", "-timeout", f"{timeout_s}s", "-timeout_error", "-trace_err", "-key", "caller", caller]
-    child = _started(await asyncio.create_subprocess_exec(*args, cwd=workdir, stdout=asyncio.subprocess.PIPE,
-                                                          stderr=asyncio.subprocess.PIPE), "sipp carrier")
+    args = [
+        *rig.lab.exec("carrier"),
+        "sipp",
+        f"{SERVER_CARRIER}:{CARRIER_PORT}",
+        "-sf",
+        str(script),
+        "-s",
+        service,
+        "-i",
+        source,
+        "-mi",
+        source,
+        "-p",
+        "25060",
+        "-mp",
+        "26000",
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        f"{timeout_s}s",
+        "-timeout_error",
+        "-trace_err",
+        "-key",
+        "caller",
+        caller,
+    ]
+    child = _started(
+        await asyncio.create_subprocess_exec(
+            *args, cwd=workdir, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+        ),
+        "sipp carrier",
+    )
     out, err = await child.communicate()
     return SippResult(child.returncode or 0, out.decode(errors="replace"), err.decode(errors="replace"))
 
 
 async def registered(rt: CallRuntime, phone: LanPhone, ext: str, timeout_s: float = 15) -> bool:
     """True once the phone saw its binding accepted and Asterisk says the endpoint is online."""
+
     async def ok() -> bool:
         return phone.registered() and await rt.client.endpoint_state("PJSIP", ext) == "online"
+
     try:
         await wait_for(ok, timeout_s)
     except AssertionError:
@@ -194,8 +282,11 @@ async def test_a_tls_srtp_agent_on_the_lan_takes_a_citizens_call(
     lan_runtime.acd.command("8001", LogIn())
     lan_runtime.acd.command("8001", SetReady())
     to_alaw(audio_fixtures / "callers" / "c01.wav", tmp_path)
-    script = scenario.write(tmp_path, "citizen.xml", [("pause", 1500), ("dtmf", "0"), ("pause", 3000),
-                                                      ("audio", "-1"), ("pause", 6000), ("bye",)])
+    script = scenario.write(
+        tmp_path,
+        "citizen.xml",
+        [("pause", 1500), ("dtmf", "0"), ("pause", 3000), ("audio", "-1"), ("pause", 6000), ("bye",)],
+    )
     try:
         result = await carrier_sipp(lan_rig, script, service="12319", caller="+8613800138001", workdir=tmp_path)
         assert result.returncode == 0, result.stdout[-1500:] + result.stderr[-1500:]
@@ -214,8 +305,9 @@ async def test_a_tls_srtp_agent_on_the_lan_takes_a_citizens_call(
     got, rate = samples(heard[0])
     assert max(rms(w) for w in windows(got, rate)) > 300, "the agent heard the caller (SRTP decrypted)"
     conversation, rate = samples(recordings_dir(lan_rig.tel) / record["call_recording"])
-    assert sum(tone_ratio(w, rate, 1000) > 0.3 for w in windows(conversation, rate)) >= 4, \
+    assert sum(tone_ratio(w, rate, 1000) > 0.3 for w in windows(conversation, rate)) >= 4, (
         "the agent's tone reached the bridge"
+    )
 
 
 async def test_a_wrong_password_is_refused(lan_rig: LanRig, lan_runtime: CallRuntime, tmp_path: Path) -> None:
@@ -240,9 +332,7 @@ async def test_a_phone_outside_the_agents_subnet_is_refused(
     assert "403" in phone.log_text(), phone.log_text()[-1500:]
 
 
-async def test_a_plain_rtp_offer_over_tls_is_refused(
-    lan_rig: LanRig, lan_runtime: CallRuntime, tmp_path: Path
-) -> None:
+async def test_a_plain_rtp_offer_over_tls_is_refused(lan_rig: LanRig, lan_runtime: CallRuntime, tmp_path: Path) -> None:
     phone = lan_rig.phone("8004", tmp_path, mediaenc=None, dial=f"sip:12319@{SERVER_LAN}:{TLS_PORT};transport=tls")
     await phone.start()
     try:
@@ -318,23 +408,34 @@ def carrier_call(folder: Path, name: str, *, g722: bool = False) -> Path:
     text = scenario.build(folder, [("pause", 2000), ("bye",)])
     if g722:
         text = text.replace("RTP/AVP 8 101\n      a=rtpmap:8 PCMA/8000", "RTP/AVP 9 101\n      a=rtpmap:9 G722/8000")
-        text = text.replace('<recv response="200" rtd="true" rrs="true"/>',
-                            '<recv response="200" rtd="true" rrs="true"><action><ereg regexp="RTP/AVP 9 .*G722/8000" '
-                            'search_in="body" check_it="true" assign_to="g722"/></action></recv>')
+        text = text.replace(
+            '<recv response="200" rtd="true" rrs="true"/>',
+            '<recv response="200" rtd="true" rrs="true"><action><ereg regexp="RTP/AVP 9 .*G722/8000" '
+            'search_in="body" check_it="true" assign_to="g722"/></action></recv>',
+        )
         text = text.replace("</scenario>", '<Reference variables="g722"/>\n</scenario>')
     path = folder / name
     path.write_text(text, encoding="utf-8")
     return path
 
 
-@pytest.mark.parametrize(("did", "caller", "source", "national", "g722"), [
-    ("+8657382012319", "008613900001111", CARRIER[1], "13900001111", False),
-    ("82012319", "82011111", CARRIER[0], "057382011111", True),
-    ("12345", "+8657182022222", CARRIER[1], "057182022222", False),
-])
+@pytest.mark.parametrize(
+    ("did", "caller", "source", "national", "g722"),
+    [
+        ("+8657382012319", "008613900001111", CARRIER[1], "13900001111", False),
+        ("82012319", "82011111", CARRIER[0], "057382011111", True),
+        ("12345", "+8657182022222", CARRIER[1], "057182022222", False),
+    ],
+)
 async def test_calls_to_each_did_reach_the_hotline_with_one_number_form(
-    lan_rig: LanRig, lan_runtime: CallRuntime, tmp_path: Path,
-    did: str, caller: str, source: str, national: str, g722: bool,
+    lan_rig: LanRig,
+    lan_runtime: CallRuntime,
+    tmp_path: Path,
+    did: str,
+    caller: str,
+    source: str,
+    national: str,
+    g722: bool,
 ) -> None:
     script = carrier_call(tmp_path, "did.xml", g722=g722)
     result = await carrier_sipp(lan_rig, script, service=did, caller=caller, workdir=tmp_path, source=source)
@@ -351,15 +452,21 @@ async def test_a_callback_goes_out_through_the_trunk_with_our_caller_id(
     async def on_answer(callback_id: int, key: int | None, recording: str | None) -> None:
         answers.append((callback_id, key, recording))
 
-    await lan_runtime.start_survey(callback_id=7, number="+86 138 0013 8201", case_no="202612010001",
-                                   state="closed", result_text=None, on_answer=on_answer)
+    await lan_runtime.start_survey(
+        callback_id=7,
+        number="+86 138 0013 8201",
+        case_no="202612010001",
+        state="closed",
+        result_text=None,
+        on_answer=on_answer,
+    )
     await wait_for(lambda: answers, 30, step=0.2)
     trace = lan_rig.carrier_trace()
     assert f"INVITE sip:13800138201@{CARRIER[0]}:{CARRIER_PORT}" in trace, "dialled in the national form"
     assert "SIP/2.0 407 Proxy Authentication Required" in trace
     assert f'Proxy-Authorization: Digest username="{TRUNK_USER}"' in trace
     invites = [m for m in trace.split("\n\n") if m.lstrip().startswith("INVITE sip:13800138201")]
-    assert invites and all(f"From: <sip:{TRUNK_USER}@" in m or f'<sip:{TRUNK_USER}@' in m for m in invites), invites[:1]
+    assert invites and all(f"From: <sip:{TRUNK_USER}@" in m or f"<sip:{TRUNK_USER}@" in m for m in invites), invites[:1]
 
 
 async def test_a_trunk_that_stops_answering_options_is_reported_down_and_alerts_the_lead(

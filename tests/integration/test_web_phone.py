@@ -20,21 +20,37 @@ from web.keys import ENGINE, SETTINGS
 @pytest.fixture
 async def phone_site(db_settings: Any, clock: Any, aiohttp_client: Any, tmp_path: Path) -> Site:
     settings = plain_cookies(db_settings)
-    tls = {"name": "lan-tls", "protocol": "tls", "bind": "10.20.0.5", "port": 5061,
-           "cert_file": "/etc/site/asterisk.crt", "key_file": "/etc/site/asterisk.key",
-           "external_signaling_address": "203.0.113.7", "local_net": ["10.20.0.0/16"]}
+    tls = {
+        "name": "lan-tls",
+        "protocol": "tls",
+        "bind": "10.20.0.5",
+        "port": 5061,
+        "cert_file": "/etc/site/asterisk.crt",
+        "key_file": "/etc/site/asterisk.key",
+        "external_signaling_address": "203.0.113.7",
+        "local_net": ["10.20.0.0/16"],
+    }
     telephony = settings.telephony.model_copy(update={"state_dir": str(tmp_path / "asterisk")})
-    telephony = type(telephony).model_validate({**telephony.model_dump(), "transports": [tls],
-                                                "agent_transport": "lan-tls", "agent_acl": ["10.20.1.0/24"]})
+    telephony = type(telephony).model_validate(
+        {**telephony.model_dump(), "transports": [tls], "agent_transport": "lan-tls", "agent_acl": ["10.20.1.0/24"]}
+    )
     settings = settings.model_copy(update={"telephony": telephony})
     tokens = await add_users(settings, clock)
     site = Site(await aiohttp_client(create_app(settings, clock=clock)), tokens)
     admin = await site.as_user("admin")
     await admin.get("/admin/users")
     for username, extension in (("agent8001", "8001"), ("agent8002", "8002")):
-        status, _ = await admin.post("/admin/users", {
-            "username": username, "display_name": f"坐席{extension}", "role": "agent", "department_code": "",
-            "extension": extension, "password": "agent-password-2026"})
+        status, _ = await admin.post(
+            "/admin/users",
+            {
+                "username": username,
+                "display_name": f"坐席{extension}",
+                "role": "agent",
+                "department_code": "",
+                "extension": extension,
+                "password": "agent-password-2026",
+            },
+        )
         assert status == 303
     return site
 
@@ -73,6 +89,7 @@ async def test_the_admin_rotates_a_password_and_the_old_one_is_gone(phone_site: 
     assert (await agent.post("/admin/phones/8002/rotate", {}))[0] == 403
     assert agent_passwords(tel)["8002"] == before["8002"]
     async with phone_site.client.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(audit_log.c.target).where(
-            audit_log.c.action == "sip_password_rotated"))).all()
+        rows = (
+            await conn.execute(select(audit_log.c.target).where(audit_log.c.action == "sip_password_rotated"))
+        ).all()
     assert [r[0] for r in rows] == ["8001"]

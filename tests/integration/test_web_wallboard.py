@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import insert
@@ -74,3 +75,17 @@ async def test_today_is_the_local_day_of_the_app_clock(api: Api, clock) -> None:
     assert sum(s["count"] for s in data["open"]) == 2  # open cases are counted whatever their day
     # Without telephony the trunk is not watched: the wallboard says so instead of showing a state.
     assert data["trunk"]["monitored"] is False and data["trunk"]["label"] == "未监测"
+
+
+async def test_a_trunk_outage_lands_once_in_the_shift_leads_inbox(api: Api, clock: Any) -> None:
+    from web.lifecycle import _alert_lead
+
+    engine = api.client.app[ENGINE]
+    down_at = clock()
+    await _alert_lead(engine, "运营商中继已中断：市民来电和回访外呼无法接通", down_at)
+    await _alert_lead(engine, "运营商中继已中断：市民来电和回访外呼无法接通", down_at)  # the same outage again
+    status, inbox = await api.call("GET", "/api/v1/notify/inbox", user="lead01")
+    assert status == 200 and inbox["total"] == 1
+    assert inbox["items"][0]["event"] == "trunk_down" and "运营商中继已中断" in inbox["items"][0]["body"]
+    status, other = await api.call("GET", "/api/v1/notify/inbox", user="dept-szs")
+    assert status == 200 and all(i["event"] != "trunk_down" for i in other["items"])

@@ -11,14 +11,22 @@ from callcenter.settings import TelephonySettings
 
 
 def tls(**extra: Any) -> dict[str, Any]:
-    return {"name": "lan-tls", "protocol": "tls", "bind": "10.20.0.5", "port": 5061,
-            "cert_file": "/etc/site/asterisk.crt", "key_file": "/etc/site/asterisk.key", **extra}
+    return {
+        "name": "lan-tls",
+        "protocol": "tls",
+        "bind": "10.20.0.5",
+        "port": 5061,
+        "cert_file": "/etc/site/asterisk.crt",
+        "key_file": "/etc/site/asterisk.key",
+        **extra,
+    }
 
 
 def test_loopback_is_the_default_and_warns_about_nothing() -> None:
     tel = TelephonySettings()
     assert [(t.name, t.protocol, t.bind, t.port) for t in tel.all_transports] == [
-        ("transport-udp", "udp", "127.0.0.1", 5060)]
+        ("transport-udp", "udp", "127.0.0.1", 5060)
+    ]
     assert tel.exposure_warnings() == [] and tel.sip_acl == () and not tel.agents_need_srtp
     assert tel.ari_url == "http://127.0.0.1:8088/ari"
 
@@ -31,16 +39,32 @@ def test_ari_leaves_loopback_only_with_tls() -> None:
     assert any("ARI/HTTP" in w for w in moved.exposure_warnings())
 
 
-@pytest.mark.parametrize(("transport", "message"), [
-    ({"name": "lan", "protocol": "tls", "bind": "10.20.0.5", "port": 5061}, "cert_file and key_file"),
-    ({"name": "lan", "protocol": "udp", "bind": "10.20.0.5", "port": 5062, "cert_file": "c"}, "only for protocol tls"),
-    ({"name": "lan", "protocol": "udp", "bind": "0.0.0.0", "port": 5062}, "media_address"),
-    ({"name": "lan", "protocol": "udp", "bind": "lan.example", "port": 5062}, "not an IP address"),
-    ({"name": "lan", "protocol": "udp", "bind": "10.20.0.5", "port": 5062, "external_media_address": "203.0.113.7"},
-     "local_net"),
-    ({"name": "lan", "protocol": "udp", "bind": "10.20.0.5", "port": 5062, "local_net": ["10.20.0.0/33"]},
-     "not an IP network"),
-])
+@pytest.mark.parametrize(
+    ("transport", "message"),
+    [
+        ({"name": "lan", "protocol": "tls", "bind": "10.20.0.5", "port": 5061}, "cert_file and key_file"),
+        (
+            {"name": "lan", "protocol": "udp", "bind": "10.20.0.5", "port": 5062, "cert_file": "c"},
+            "only for protocol tls",
+        ),
+        ({"name": "lan", "protocol": "udp", "bind": "0.0.0.0", "port": 5062}, "media_address"),
+        ({"name": "lan", "protocol": "udp", "bind": "lan.example", "port": 5062}, "not an IP address"),
+        (
+            {
+                "name": "lan",
+                "protocol": "udp",
+                "bind": "10.20.0.5",
+                "port": 5062,
+                "external_media_address": "203.0.113.7",
+            },
+            "local_net",
+        ),
+        (
+            {"name": "lan", "protocol": "udp", "bind": "10.20.0.5", "port": 5062, "local_net": ["10.20.0.0/33"]},
+            "not an IP network",
+        ),
+    ],
+)
 def test_bad_transports_are_refused_at_start_up(transport: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         TelephonySettings(transports=[transport])
@@ -67,14 +91,25 @@ def test_tls_agents_need_srtp_and_an_acl_is_recommended() -> None:
 
 
 def test_plain_udp_beyond_loopback_without_acl_warns() -> None:
-    carrier = {"name": "wan", "protocol": "udp", "bind": "0.0.0.0", "port": 5060, "media_address": "192.0.2.20",
-               "external_signaling_address": "203.0.113.7", "external_media_address": "203.0.113.7",
-               "local_net": ["192.0.2.0/24"]}
+    carrier = {
+        "name": "wan",
+        "protocol": "udp",
+        "bind": "0.0.0.0",
+        "port": 5060,
+        "media_address": "192.0.2.20",
+        "external_signaling_address": "203.0.113.7",
+        "external_media_address": "203.0.113.7",
+        "local_net": ["192.0.2.0/24"],
+    }
     tel = TelephonySettings(transports=[carrier], trunk_transport="wan", trunk_addresses=["198.51.100.10"])
-    warning, = tel.exposure_warnings()
+    (warning,) = tel.exposure_warnings()
     assert "wan" in warning and "0.0.0.0:5060" in warning and "TLS" in warning
-    closed = TelephonySettings(transports=[carrier], trunk_transport="wan", agent_acl=["10.20.1.0/24"],
-                               trunk_addresses=["198.51.100.10", "198.51.100.16/29"])
+    closed = TelephonySettings(
+        transports=[carrier],
+        trunk_transport="wan",
+        agent_acl=["10.20.1.0/24"],
+        trunk_addresses=["198.51.100.10", "198.51.100.16/29"],
+    )
     assert closed.exposure_warnings() == []
     assert closed.sip_acl[-2:] == ("198.51.100.10/32", "198.51.100.16/29")
 
@@ -88,10 +123,12 @@ def test_repeated_failures_block_an_address_for_a_while() -> None:
 
     from callcenter.domain.sip_blocking import Blocker, parse_security_event
 
-    line = ('[2026-12-01 18:48:42] SECURITY[11228] res_security_log.c: SecurityEvent="ChallengeResponseFailed",'
-            'EventTV="2026-12-01T18:48:42.117+0000",Severity="Error",Service="PJSIP",EventVersion="1",'
-            'AccountID="8002",SessionID="0b28",LocalAddress="IPV4/TLS/10.217.1.1/5061",'
-            'RemoteAddress="IPV4/TLS/10.217.1.10/58510",Challenge="1/2",Response="x",ExpectedResponse=""')
+    line = (
+        '[2026-12-01 18:48:42] SECURITY[11228] res_security_log.c: SecurityEvent="ChallengeResponseFailed",'
+        'EventTV="2026-12-01T18:48:42.117+0000",Severity="Error",Service="PJSIP",EventVersion="1",'
+        'AccountID="8002",SessionID="0b28",LocalAddress="IPV4/TLS/10.217.1.1/5061",'
+        'RemoteAddress="IPV4/TLS/10.217.1.10/58510",Challenge="1/2",Response="x",ExpectedResponse=""'
+    )
     assert parse_security_event(line) == ("ChallengeResponseFailed", "10.217.1.10")
     assert parse_security_event(line.replace("ChallengeResponseFailed", "ChallengeSent")) is None
     assert parse_security_event("NOTICE something else") is None

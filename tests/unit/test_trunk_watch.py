@@ -33,8 +33,13 @@ async def test_one_alert_per_outage_and_events_on_every_change() -> None:
         alerts.append(message)
 
     ari = FakeAri(["online", "offline", AriError(0, "gone"), "offline", "online", "offline"])
-    watch = TrunkWatch(ari, TelephonySettings(trunk_qualify_s=5), bus,  # type: ignore[arg-type]
-                       lambda: datetime(2030, 1, 1, tzinfo=UTC), alert=alert)
+    watch = TrunkWatch(
+        ari,
+        TelephonySettings(trunk_qualify_s=5),
+        bus,  # type: ignore[arg-type]
+        lambda: datetime(2030, 1, 1, tzinfo=UTC),
+        alert=alert,
+    )
     async with bus.subscribe() as events:
         states = [await watch.check() for _ in range(6)]
         kinds = [events.get_nowait().kind for _ in range(events.qsize())]

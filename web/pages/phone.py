@@ -26,23 +26,43 @@ async def my_phone(request: web.Request) -> web.Response:
     user = await require_page_user(request, *PHONE_ROLES)
     tel = request.app[SETTINGS].telephony
     account = sip_account(tel, user.extension) if user.extension else None
-    return render("phone.html", request, {
-        "title": "我的话机", "account": account, "qr": account.qr_svg() if account else None,
-        "extension": user.extension})
+    return render(
+        "phone.html",
+        request,
+        {
+            "title": "我的话机",
+            "account": account,
+            "qr": account.qr_svg() if account else None,
+            "extension": user.extension,
+        },
+    )
 
 
-async def phones_page(request: web.Request, *, notice: str | None = None, error: str | None = None,
-                      status: int = 200) -> web.Response:
+async def phones_page(
+    request: web.Request, *, notice: str | None = None, error: str | None = None, status: int = 200
+) -> web.Response:
     await require_page_user(request, Role.ADMIN)
     tel = request.app[SETTINGS].telephony
     async with request.app[ENGINE].connect() as conn:
-        rows = (await conn.execute(select(users.c.extension, users.c.username, users.c.display_name)
-                                   .where(users.c.extension.is_not(None)))).all()
+        rows = (
+            await conn.execute(
+                select(users.c.extension, users.c.username, users.c.display_name).where(users.c.extension.is_not(None))
+            )
+        ).all()
     owners = {r.extension: f"{r.display_name}（{r.username}）" for r in rows}
     phones = [{"extension": e, "owner": owners.get(e)} for e in tel.agent_extensions]
-    return render("admin/phones.html", request, {
-        "title": "坐席话机", "phones": phones, "notice": notice or request.query.get("notice"), "error": error,
-        "transport": tel.transport(tel.agent_transport)}, status=status)
+    return render(
+        "admin/phones.html",
+        request,
+        {
+            "title": "坐席话机",
+            "phones": phones,
+            "notice": notice or request.query.get("notice"),
+            "error": error,
+            "transport": tel.transport(tel.agent_transport),
+        },
+        status=status,
+    )
 
 
 async def phones_view(request: web.Request) -> web.StreamResponse:
@@ -62,8 +82,15 @@ async def rotate(request: web.Request) -> web.StreamResponse:
     except (RigError, OSError) as exc:
         return await phones_page(request, error=f"密码轮换失败：{exc}", status=409)
     async with write_transaction(request.app[ENGINE]) as conn:
-        await audit.append(conn, request.app[CLOCK](), admin.username, "sip_password_rotated", extension,
-                           {"reloaded": reloaded}, remote_of(request))
+        await audit.append(
+            conn,
+            request.app[CLOCK](),
+            admin.username,
+            "sip_password_rotated",
+            extension,
+            {"reloaded": reloaded},
+            remote_of(request),
+        )
     note = "，话机需用新密码重新注册" if reloaded else "（Asterisk 未运行，启动后生效）"
     raise web.HTTPSeeOther(f"/admin/phones?notice=已轮换分机 {extension} 的密码{note}")
 
