@@ -68,6 +68,7 @@ class Sample:
     ms: float
     ok: bool
     what: str
+    status: str = ""
 
 
 @dataclass
@@ -228,7 +229,7 @@ async def api_request(session: aiohttp.ClientSession, base: str, token: str, sta
     except (aiohttp.ClientError, TimeoutError) as exc:
         status = type(exc).__name__
     stats.api_status[status] += 1
-    stats.api.append(Sample(start, phase, (time.monotonic() - start) * 1000, status.startswith("2"), what))
+    stats.api.append(Sample(start, phase, (time.monotonic() - start) * 1000, status.startswith("2"), what, status))
 
 
 async def flood_request(session: aiohttp.ClientSession, base: str, stats: Stats) -> None:
@@ -506,6 +507,11 @@ def report(
             "requests": len(measured),
             "errors": api_errors,
             "status": dict(stats.api_status),
+            "errors_by_phase": {
+                phase: dict(Counter(s.what + ":" + s.status for s in stats.api if s.phase == phase and not s.ok))
+                for phase in ("warmup", "before", "flood")
+            },
+            "window_p95_before": [round(w, 1) for w in win_before],
             "rate_before": len([s for s in stats.api if s.phase == "before"]) / max(t_flood - t0, 1),
             "p50_before": pct(before, 50),
             "p95_before": pct(before, 95),
@@ -561,6 +567,7 @@ def print_report(r: dict[str, Any]) -> None:
             f"  per {WINDOW_S:.0f} s window p95 min/median: before {b_min:.1f}/{b_med:.1f} ms, flood "
             f"{f_min:.1f}/{f_med:.1f} ms, median ratio {f_med / b_med:.2f}"
         )
+    print(f"  API errors by phase: {a['errors_by_phase']}; p95 per window before the flood: {a['window_p95_before']}")
     print(
         f"  websockets: {w['connected']} connected, {w['dropped']} dropped, {w['messages']} events received; "
         f"ping p95 before {w['ping_p95_before']:.1f} ms, flood {w['ping_p95_flood']:.1f} ms, ratio "
