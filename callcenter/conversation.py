@@ -29,10 +29,14 @@ REQUEUE = "requeue"  # converse() result: the caller goes back to the queue
 OUTSIDE_RING_S = 40
 
 
-async def converse(ctx: CallContext, call: Call) -> str:
+async def converse(ctx: CallContext, call: Call, *, resumed: bool = False) -> str:
     """Bridge the caller with `call.agent_channel` and wait; return who hung up ("caller", "agent"), or
-    REQUEUE when a transfer sent the caller back to the queue."""
-    await join(ctx, call)
+    REQUEUE when a transfer sent the caller back to the queue. `resumed`: the two are bridged already (a
+    conversation re-adopted after a restart of the service)."""
+    if resumed:
+        await ctx.rows.add_event(call, "resumed", agent_id=call.agent_id, held=call.held)
+    else:
+        await join(ctx, call)
     while True:
         try:
             item = await call.next()

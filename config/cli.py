@@ -16,6 +16,7 @@ import click
 
 from config.bootstrap import build_case_service, create_app, engine_for
 from config.cli_asterisk import asterisk_group
+from config.cli_exchange import exchange_group
 from config.cli_geo import geo_group
 from config.cli_speech import models_group, transcribe_command
 from config.settings import DATA_DIR, ConfigError, Settings, load_settings
@@ -25,7 +26,8 @@ from ticketing.domain.model import Role
 T = TypeVar("T")
 DEMO_USERS = (("agent01", "受理员 01", Role.AGENT), ("agent02", "受理员 02", Role.AGENT),
               ("lead01", "值班长 01", Role.LEAD), ("dispatcher01", "派遣员 01", Role.DISPATCHER),
-              ("inspector01", "监督员 01", Role.INSPECTOR), ("admin", "系统管理员", Role.ADMIN))
+              ("inspector01", "监督员 01", Role.INSPECTOR), ("inspector02", "监督员 02", Role.INSPECTOR),
+              ("admin", "系统管理员", Role.ADMIN))
 
 
 def _settings() -> Settings:
@@ -123,6 +125,9 @@ def demo_seed(password: str | None) -> None:
     from core.db.migrate import upgrade
 
     settings = _settings()
+    if not settings.security.demo_mode:
+        raise click.ClickException("演示数据只能在演示模式下载入（security.demo_mode: true，或环境变量 "
+                                   "HOTLINE_SECURITY__DEMO_MODE=true）：演示账号共用一个密码，不能出现在正式站点")
     upgrade(settings.database_url(), schema=settings.database.schema_name)
     password = password or _demo_password(settings)
     added = _run(lambda s: _seed_demo(s, password))
@@ -167,7 +172,10 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
         from ticketing.geo.demo import seed_demo
 
         added["geo"] = await seed_demo(engine)
-        added["cases"] = await seed_demo_cases(build_case_service(engine, settings))
+        from web.inspector_demo import demo_check_photo
+
+        photo = await demo_check_photo(settings, engine, _now)
+        added["cases"] = await seed_demo_cases(build_case_service(engine, settings), photo)
         return added
     finally:
         await engine.dispose()
@@ -230,6 +238,84 @@ def token_create(username: str, days: int | None, label: str | None) -> None:
             await engine.dispose()
 
     click.echo(_run(create))
+
+
+@token.command("list")
+@click.argument("username", required=False)
+def token_list(username: str | None) -> None:
+    """List API tokens (all, or USERNAME's): id, user, label, expiry, state. Token values are never stored."""
+    from core import accounts
+
+    async def listed(settings: Settings) -> list[dict[str, Any]]:
+        engine = engine_for(settings)
+        try:
+            async with engine.connect() as conn:
+                return await accounts.list_tokens(conn, _now(), username)
+        finally:
+            await engine.dispose()
+
+    for row in _run(listed):
+        state = "revoked" if row["revoked_at"] else ("active" if row["active"] else "expired")
+        expires = row["expires_at"].isoformat(timespec="minutes") if row["expires_at"] else "-"
+        click.echo(f"{row['id']}\t{row['username']}\t{state}\t{expires}\t{row['label'] or ''}")
+
+
+@token.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (see `hotline token list`)."""
+    from core import accounts, audit
+
+    async def revoke(settings: Settings) -> bool:
+        engine = engine_for(settings)
+        try:
+            async with engine.begin() as conn:
+                done = await accounts.revoke_token(conn, token_id, _now())
+                if done:
+                    await audit.append(conn, _now(), "cli", "token_revoked", str(token_id), {})
+                return done
+        finally:
+            await engine.dispose()
+
+    if not _run(revoke):
+        raise click.ClickException(f"没有有效的令牌 {token_id}")
+    click.echo(f"token {token_id} revoked")
+
+
+def _set_active(username: str, active: bool) -> None:
+    from core import accounts, audit
+    from web.sessions import revoke_user_sessions
+
+    async def change(settings: Settings) -> None:
+        engine = engine_for(settings)
+        try:
+            async with engine.begin() as conn:
+                user = await accounts.set_active(conn, username, active)
+                if not active:
+                    await revoke_user_sessions(conn, user.id, _now())
+                    await accounts.revoke_user_tokens(conn, user.id, _now())
+                await audit.append(conn, _now(), "cli", "user_activated" if active else "user_deactivated",
+                                   username, {})
+        finally:
+            await engine.dispose()
+
+    _run(change)
+
+
+@user.command("deactivate")
+@click.argument("username")
+def user_deactivate(username: str) -> None:
+    """Deactivate USERNAME: no more logins; its sessions and API tokens end now."""
+    _set_active(username, False)
+    click.echo(f"user {username} deactivated; sessions and tokens revoked")
+
+
+@user.command("activate")
+@click.argument("username")
+def user_activate(username: str) -> None:
+    """Activate USERNAME again (new tokens must be created)."""
+    _set_active(username, True)
+    click.echo(f"user {username} activated")
 
 
 @main.group()
@@ -298,7 +384,11 @@ def config_check() -> None:
     settings = _settings()
     data = settings.model_dump(mode="json")
     data["database"]["url"] = _safe_url(settings.database_url())
+    if data["telephony"].get("trunk_registration"):
+        data["telephony"]["trunk_registration"]["password"] = "***"
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    for warning in settings.telephony.exposure_warnings():
+        click.echo(f"警告：{warning}", err=True)
     click.echo("configuration OK", err=True)
 
 
@@ -308,7 +398,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-for command in (asterisk_group, models_group, transcribe_command, geo_group):
+for command in (asterisk_group, models_group, transcribe_command, geo_group, exchange_group):
     main.add_command(command)
 
 if __name__ == "__main__":

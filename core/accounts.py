@@ -117,3 +117,47 @@ async def user_for_token(conn: AsyncConnection, token: str, now: datetime) -> Us
     if expires is not None and expires <= now:
         return None
     return _user(row)
+
+
+async def list_tokens(conn: AsyncConnection, now: datetime, username: str | None = None) -> list[dict[str, object]]:
+    """API tokens (never their value): whose, label, created, expires, revoked, and whether usable now."""
+    stmt = (select(api_tokens.c.id, users.c.username, api_tokens.c.label, api_tokens.c.created_at,
+                   api_tokens.c.expires_at, api_tokens.c.revoked_at)
+            .join(users, users.c.id == api_tokens.c.user_id).order_by(api_tokens.c.id))
+    if username is not None:
+        stmt = stmt.where(users.c.username == username)
+    out: list[dict[str, object]] = []
+    for row in (await conn.execute(stmt)).mappings():
+        expires, revoked = from_db(row["expires_at"]), from_db(row["revoked_at"])
+        out.append({"id": row["id"], "username": row["username"], "label": row["label"],
+                    "created_at": from_db(row["created_at"]), "expires_at": expires, "revoked_at": revoked,
+                    "active": revoked is None and (expires is None or expires > now)})
+    return out
+
+
+async def revoke_token(conn: AsyncConnection, token_id: int, now: datetime, *, username: str | None = None) -> bool:
+    """Revoke one token (of `username` only, when given); False when there is no such live token."""
+    stmt = update(api_tokens).where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+    if username is not None:
+        stmt = stmt.where(api_tokens.c.user_id == select(users.c.id).where(users.c.username == username)
+                          .scalar_subquery())
+    return bool((await conn.execute(stmt.values(revoked_at=to_db(now)))).rowcount)
+
+
+async def revoke_user_tokens(conn: AsyncConnection, user_id: int, now: datetime) -> int:
+    """Revoke every live token of a user (password reset, deactivation); how many were revoked."""
+    result = await conn.execute(update(api_tokens).where(api_tokens.c.user_id == user_id,
+                                                         api_tokens.c.revoked_at.is_(None))
+                                .values(revoked_at=to_db(now)))
+    return int(result.rowcount or 0)
+
+
+async def set_active(conn: AsyncConnection, username: str, active: bool) -> User:
+    """Activate or deactivate an account (an inactive one cannot log in; its sessions and tokens stop)."""
+    user = await get_user(conn, username)
+    await conn.execute(update(users).where(users.c.id == user.id).values(active=active))
+    return User(user.id, user.username, user.display_name, user.role, user.department_code, user.extension, active)
+
+
+async def password_hash_of(conn: AsyncConnection, user_id: int) -> str | None:
+    return (await conn.execute(select(users.c.password_hash).where(users.c.id == user_id))).scalar()

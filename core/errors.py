@@ -46,3 +46,10 @@ class StaleVersion(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
+
+
+class RateLimited(DomainError):
+    """Too many attempts in a window (logins, phone reveals); the client should wait and retry."""
+
+    code = "rate_limited"
+    status = 429

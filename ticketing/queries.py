@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from core.db.timeutil import from_db, to_db
 from core.errors import InvalidParameters, NotFound
+from core.privacy import normalize_phone, phone_for
 from ticketing.calendar_source import coverage_warning
 from ticketing.db.cases_repo import clock_from_row, flow_from_rows, request_from_row
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
@@ -20,17 +21,6 @@ from ticketing.domain.model import Actor, CaseRequest, Light, Role, StageClock, 
 from ticketing.domain.workflow import COMMAND_LABELS, available_commands
 from ticketing.reference import ReferenceData
 from ticketing.services import Created
-
-FULL_PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.SYSTEM})
-
-
-def mask_phone(phone: str | None) -> str | None:
-    """138****0000: keep the first three and last four digits of a number long enough to hide anything."""
-    if not phone:
-        return phone
-    if len(phone) <= 7:
-        return phone[:1] + "*" * (len(phone) - 2) + phone[-1:]
-    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
 
 
 def iso(value: datetime | None, calendar: WorkCalendar) -> str | None:
@@ -102,7 +92,7 @@ def created_view(created: Created, actor: Actor, ctx: ViewContext) -> dict[str, 
 def summary(row: Mapping[str, Any], actor: Actor, ctx: ViewContext) -> dict[str, Any]:
     category = ctx.reference.categories.get(row["category_code"])
     dept = row["department_code"]
-    phone = row["caller_phone"] if actor.role in FULL_PHONE_ROLES else mask_phone(row["caller_phone"])
+    phone = phone_for(actor.role, row["caller_phone"])
     return {
         "case_no": row["case_no"], "state": row["state"], "state_label": State(row["state"]).label,
         "version": row["version"], "source": row["source"],
@@ -200,9 +190,12 @@ def _conditions(flt: CaseFilter, actor: Actor, now: datetime) -> list[Any]:
         conditions.append(c.created_at < to_db(flt.created_to))
     if flt.text:
         pattern = f"%{flt.text}%"
-        conditions.append(or_(c.description.like(pattern), c.address.like(pattern), c.case_no.like(pattern)))
+        conditions.append(or_(c.description.like(pattern), c.address.like(pattern), c.case_no.like(pattern),
+                              c.external_id.like(pattern)))
     if flt.phone:
-        conditions.append(c.caller_phone.like(f"%{flt.phone}"))
+        # Exact match on the normalised number: a suffix match would let anyone recover a masked number digit
+        # by digit. Who may filter by number at all is decided by the API (core/privacy.py).
+        conditions.append(c.caller_phone.in_({flt.phone, normalize_phone(flt.phone)}))
     if flt.light:
         conditions.append(_light_condition(flt.light, now))
     return conditions

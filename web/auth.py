@@ -9,17 +9,22 @@ Sessions are read from the database on every request, so logout and password res
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from aiohttp import web
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.accounts import User, token_digest, user_for_token
 from ticketing.domain.model import Role
 from web.errors import ApiError
 from web.keys import CLOCK, ENGINE, SETTINGS
-from web.sessions import SESSION_HOURS, Session, session_for
+from web.sessions import SESSION_HOURS, Session, purge_sessions, session_for
 
+log = logging.getLogger("hotline.web")
 TOKEN_CACHE_SECONDS = 10.0
 SESSION_COOKIE = "hl_session"
 USER_KEY = web.RequestKey("user", "User | None")
@@ -29,15 +34,44 @@ _CACHE = web.AppKey("token_cache", dict[str, tuple[float, User]])
 # Where each role lands after login (pages of other features register under these paths).
 ROLE_HOME: dict[Role, str] = {
     Role.AGENT: "/console", Role.LEAD: "/lead", Role.DISPATCHER: "/lead", Role.DEPARTMENT: "/dept",
-    Role.INSPECTOR: "/inspector", Role.ADMIN: "/admin",
+    Role.INSPECTOR: "/inspector", Role.ADMIN: "/admin", Role.LEADER: "/reports",
 }
+
+
+PURGE = web.AppKey("session_purge", AsyncIOScheduler)
+PURGE_EVERY = timedelta(hours=1)
 
 
 def setup_auth(app: web.Application) -> None:
     app[_CACHE] = {}
+    app.cleanup_ctx.append(_session_purge)
     from web.csrf import csrf_middleware  # late import: csrf reads sessions through this module
 
     app.middlewares.append(csrf_middleware)
+
+
+async def _session_purge(app: web.Application) -> AsyncIterator[None]:
+    """Expired and revoked sessions are deleted hourly (they are dead already; this keeps the table small)."""
+    scheduler = AsyncIOScheduler(timezone=UTC)
+
+    async def purge() -> None:
+        try:
+            await purge_sessions(app[ENGINE], app[CLOCK]())
+        except Exception:  # retried at the next interval; must not stop the scheduler
+            log.exception("session purge failed")
+
+    scheduler.add_job(purge, "interval", seconds=PURGE_EVERY.total_seconds(), id="session_purge",
+                      max_instances=1, coalesce=True, next_run_time=datetime.now(UTC) + timedelta(minutes=5))
+    scheduler.start()
+    app[PURGE] = scheduler
+    yield
+    scheduler.shutdown(wait=False)
+
+
+def forget_tokens(app: web.Application) -> None:
+    """Drop this process's token cache (after a revocation, deactivation or password reset), so the change
+    takes effect here at once; other instances follow within TOKEN_CACHE_SECONDS."""
+    app[_CACHE].clear()
 
 
 def bearer_token(request: web.Request) -> str | None:

@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
 from core.db.engine import is_unavailable, pool_exhausted
@@ -97,3 +98,17 @@ def validate(model: type[M], data: Any) -> M:
                    for e in exc.errors(include_url=False, include_input=False)]
         fields = "、".join(d["field"] for d in details)
         raise ApiError(422, "validation_failed", f"请求参数不正确：{fields}", details) from None
+
+
+async def multipart_reader(request: web.Request) -> Any:
+    """The body's multipart reader; 400 `bad_multipart` when the boundary is missing or malformed (aiohttp
+    raises a bare ValueError/AssertionError there, which would otherwise surface as a 500)."""
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError, KeyError) as exc:
+        raise ApiError(400, "bad_multipart", "multipart/form-data 请求缺少或带有错误的 boundary") from exc
+    return reader
+
+
+# What a malformed multipart body raises while it is read (bad part headers are HttpProcessingError).
+BAD_MULTIPART = (ValueError, AssertionError, LookupError, HttpProcessingError)

@@ -20,9 +20,10 @@ from aiohttp import WSMsgType, web
 from callcenter.agent_sessions import AGENT_SESSIONS
 from core.accounts import User
 from core.bus import BusEvent
-from web.api.console import mask_for
+from core.privacy import phone_for
 from web.auth import current_user
 from web.keys import BUS
+from web.security import same_origin
 
 log = logging.getLogger(__name__)
 EVERYTHING = frozenset({"lead", "dispatcher", "admin"})
@@ -54,7 +55,7 @@ def visible(event: BusEvent, user: User, extension: str | None, calls: set[str])
 def encode(event: BusEvent, user: User) -> str:
     data = dict(event.data)
     if "caller" in data:
-        data["caller"] = mask_for(user.role, data["caller"])
+        data["caller"] = phone_for(user.role, data["caller"])
     return json.dumps({"type": "event", "topic": event.topic, "kind": event.kind, "at": event.at.isoformat(),
                        "data": data}, ensure_ascii=False, default=str)
 
@@ -63,6 +64,8 @@ async def live_socket(request: web.Request) -> web.StreamResponse:
     user = await current_user(request)
     if user is None:
         raise web.HTTPUnauthorized(text="需要登录")
+    if not same_origin(request):  # a page of another site must not read a logged-in user's live events
+        raise web.HTTPForbidden(text="来源不明的连接（Origin 不符）")
     ws = web.WebSocketResponse(heartbeat=25, max_msg_size=64 * 1024)
     await ws.prepare(request)
     request.app[SOCKETS].add(ws)

@@ -12,6 +12,9 @@ from pydantic import BaseModel
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 OPERATIONS = web.AppKey("operations", list["Operation"])
+# Constraints that live in reference data (e.g. the active case categories) are written into the document
+# when it is served, so what is documented is what is enforced: async (app, document) -> None.
+DOC_REFINERS = web.AppKey("doc_refiners", list[Callable[[web.Application, dict[str, Any]], Awaitable[None]]])
 
 
 @dataclass(frozen=True)
@@ -25,14 +28,19 @@ class Operation:
     roles: tuple[str, ...] = ()
     statuses: dict[int, str] = field(default_factory=dict)
     public: bool = False
+    path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> JSON schema (default: string)
+    upload: dict[str, Any] | None = None  # a multipart/form-data request body: JSON schema of its fields
 
 
 def operation(method: str, path: str, *, summary: str, tag: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, roles: tuple[str, ...] = (),
-              statuses: dict[int, str] | None = None, public: bool = False) -> Callable[[Handler], Handler]:
+              statuses: dict[int, str] | None = None, public: bool = False,
+              path_params: dict[str, dict[str, Any]] | None = None,
+              upload: dict[str, Any] | None = None) -> Callable[[Handler], Handler]:
     def mark(handler: Handler) -> Handler:
         handler.__operation__ = Operation(  # type: ignore[attr-defined]
-            method, path, summary, tag, body, query, roles, statuses or {200: "OK"}, public)
+            method, path, summary, tag, body, query, roles, statuses or {200: "OK"}, public, path_params or {},
+            upload)
         return handler
     return mark
 
@@ -74,8 +82,8 @@ def _operation_doc(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         doc["description"] = "角色：" + "、".join(op.roles)
     if op.public:
         doc["security"] = []
-    params = [{"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
-              for name in _path_params(op.path)]
+    params = [{"name": name, "in": "path", "required": True,
+               "schema": op.path_params.get(name, {"type": "string"})} for name in _path_params(op.path)]
     if op.query is not None:
         schema = _schema(op.query, schemas)
         for name, prop in schema.get("properties", {}).items():
@@ -87,7 +95,13 @@ def _operation_doc(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         _schema(op.body, schemas)
         doc["requestBody"] = {"required": True, "content": {"application/json": {
             "schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
+    if op.upload is not None:
+        doc["requestBody"] = {"required": True, "content": {"multipart/form-data": op.upload}}
     responses: dict[str, Any] = {str(k): {"description": v} for k, v in op.statuses.items()}
+    if op.body is not None or op.upload is not None:
+        responses.setdefault("413", _error("请求体过大"))
+    if op.upload is not None:
+        responses.setdefault("415", _error("请求体的内容类型不受支持"))
     for status in (400, 401, 403, 404, 409, 422):
         responses.setdefault(str(status), {"description": "错误", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
@@ -97,6 +111,11 @@ def _operation_doc(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     doc["responses"] = responses
     return doc
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
 
 
 def _schema(model: type[BaseModel], schemas: dict[str, Any]) -> dict[str, Any]:

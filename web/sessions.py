@@ -8,13 +8,14 @@ token of which only the SHA-256 is stored.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import audit
@@ -55,21 +56,40 @@ def _user(row: Any) -> User:
 
 
 
+GENERIC_FAILURE = "用户名或密码错误；多次失败后账号会被暂时锁定"
+
+
 async def login(engine: AsyncEngine, username: str, password: str, now: datetime, *, max_failures: int,
                 lockout_minutes: int, remote: str | None, user_agent: str | None) -> LoginResult:
-    """Check a password; count failures and lock the account after `max_failures`; open a session on success."""
-    async with write_transaction(engine) as conn:
+    """Check a password; count failures and lock the account after `max_failures`; open a session on success.
+
+    The argon2 check (tens of milliseconds of CPU) runs in a worker thread and before the write transaction,
+    so a flood of logins neither stalls the event loop (calls, websockets) nor holds SQLite's writer turn.
+    Unknown, locked, inactive accounts and wrong passwords all get the same answer (`GENERIC_FAILURE`);
+    only the audit log tells them apart. The failure counter is one atomic UPDATE ... RETURNING, and the
+    success path re-reads the row under FOR UPDATE on PostgreSQL, so concurrent attempts count correctly."""
+    async with engine.connect() as conn:
         row = (await conn.execute(select(users).where(users.c.username == username))).mappings().first()
-        locked = from_db(row["locked_until"]) if row is not None else None
-        if row is not None and locked is not None and locked > now:
+    locked = from_db(row["locked_until"]) if row is not None else None
+    stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
+    good = await asyncio.to_thread(verify_password, stored, password)
+    async with write_transaction(engine) as conn:
+        if row is None:
+            await audit.append(conn, now, username, "login_failed", username, {"reason": "unknown_user"}, remote)
+            return LoginResult(None, error=GENERIC_FAILURE)
+        if locked is not None and locked > now:
             await audit.append(conn, now, username, "login_failed", username, {"reason": "locked"}, remote)
-            return LoginResult(None, error="账号因多次登录失败已被锁定，请稍后再试或联系管理员解锁")
-        good = verify_password(row["password_hash"] if row is not None else _DUMMY_HASH, password)
-        if row is None or not good or not row["active"]:
-            await _count_failure(conn, row, now, max_failures, lockout_minutes)
-            reason = "unknown_user" if row is None else ("inactive" if good else "bad_password")
+            return LoginResult(None, error=GENERIC_FAILURE)
+        if not good or not row["active"] or row["password_hash"] is None:
+            await _count_failure(conn, row["id"], now, max_failures, lockout_minutes)
+            reason = "inactive" if good else "bad_password"
             await audit.append(conn, now, username, "login_failed", username, {"reason": reason}, remote)
-            return LoginResult(None, error="用户名或密码错误")
+            return LoginResult(None, error=GENERIC_FAILURE)
+        current = (await conn.execute(_locked_row(conn, row["id"]))).mappings().first()
+        still_locked = from_db(current["locked_until"]) if current is not None else None
+        if current is None or not current["active"] or (still_locked is not None and still_locked > now):
+            await audit.append(conn, now, username, "login_failed", username, {"reason": "locked"}, remote)
+            return LoginResult(None, error=GENERIC_FAILURE)
         await conn.execute(update(users).where(users.c.id == row["id"]).values(failed_logins=0, locked_until=None))
         token = secrets.token_urlsafe(32)
         await conn.execute(insert(web_sessions).values(
@@ -77,18 +97,23 @@ async def login(engine: AsyncEngine, username: str, password: str, now: datetime
             expires_at=to_db(now + timedelta(hours=SESSION_HOURS)), remote=remote,
             user_agent=(user_agent or "")[:200] or None))
         await audit.append(conn, now, username, "login", username, {}, remote)
-        return LoginResult(_user(row), token)
+        return LoginResult(_user(current), token)
 
 
-async def _count_failure(conn: AsyncConnection, row: Any, now: datetime, max_failures: int,
+def _locked_row(conn: AsyncConnection, user_id: int) -> Any:
+    stmt = select(users).where(users.c.id == user_id)
+    return stmt.with_for_update() if conn.dialect.name == "postgresql" else stmt
+
+
+async def _count_failure(conn: AsyncConnection, user_id: int, now: datetime, max_failures: int,
                          lockout_minutes: int) -> None:
-    if row is None:
-        return
-    failures = (row["failed_logins"] or 0) + 1
-    values: dict[str, Any] = {"failed_logins": failures}
+    """One more failure, counted in the database itself (no read-modify-write race between attempts)."""
+    failures = (await conn.execute(
+        update(users).where(users.c.id == user_id).values(failed_logins=users.c.failed_logins + 1)
+        .returning(users.c.failed_logins))).scalar_one()
     if failures >= max_failures:
-        values = {"failed_logins": 0, "locked_until": to_db(now + timedelta(minutes=lockout_minutes))}
-    await conn.execute(update(users).where(users.c.id == row["id"]).values(**values))
+        await conn.execute(update(users).where(users.c.id == user_id).values(
+            failed_logins=0, locked_until=to_db(now + timedelta(minutes=lockout_minutes))))
 
 
 async def session_for(conn: AsyncConnection, token: str, now: datetime) -> Session | None:
@@ -113,8 +138,19 @@ async def logout(engine: AsyncEngine, session: Session, now: datetime, remote: s
         await audit.append(conn, now, session.user.username, "logout", session.user.username, {}, remote)
 
 
-async def revoke_user_sessions(conn: AsyncConnection, user_id: int, now: datetime) -> None:
-    """End every open session of a user (password reset, deactivation)."""
-    await conn.execute(update(web_sessions).where(web_sessions.c.user_id == user_id,
-                                                  web_sessions.c.revoked_at.is_(None))
-                       .values(revoked_at=to_db(now)))
+async def revoke_user_sessions(conn: AsyncConnection, user_id: int, now: datetime, *,
+                               keep: str | None = None) -> None:
+    """End every open session of a user (password reset, deactivation), but `keep` (a password change)."""
+    stmt = update(web_sessions).where(web_sessions.c.user_id == user_id, web_sessions.c.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(web_sessions.c.id != keep)
+    await conn.execute(stmt.values(revoked_at=to_db(now)))
+
+
+async def purge_sessions(engine: AsyncEngine, now: datetime, keep: timedelta = timedelta(days=7)) -> int:
+    """Delete sessions that expired or were revoked more than `keep` ago (the audit log keeps the logins)."""
+    cutoff = to_db(now - keep)
+    async with write_transaction(engine) as conn:
+        result = await conn.execute(delete(web_sessions).where(
+            (web_sessions.c.expires_at < cutoff) | (web_sessions.c.revoked_at < cutoff)))
+    return int(result.rowcount or 0)

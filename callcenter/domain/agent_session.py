@@ -67,3 +67,34 @@ def restore(agent: Agent, session: AgentSession, now: datetime) -> None:
         now if state is S.READY else None)
     agent.wrap_up_until = now + timedelta(seconds=agent.wrap_up_s) if state is S.WRAP_UP else None
     agent.calls_handled = 0
+
+
+def resume_call(agent: Agent, call_id: str, now: datetime) -> AgentState:
+    """The agent's conversation outlived a restart of the runtime (it was re-adopted): the agent is on that
+    call again, whatever the restore made of the stored session. Returns the state before."""
+    old = agent.state
+    agent.state, agent.state_since, agent.call_id = S.ON_CALL, now, call_id
+    agent.reason, agent.wrap_up_until, agent.idle_since = None, None, None
+    return old
+
+
+def extension_refused(extension: str, username: str, *, account_extension: str | None, account_owner: str | None,
+                      holder: str | None, action: str, supervisor: bool = False) -> str | None:
+    """Why `username` may not use `extension` for `action` ("login", "control": state and logout, "originate"),
+    or None when it may. The one rule binding extensions to users on the server:
+
+    - an account bound to an extension (users.extension) uses that one and no other;
+    - an extension bound to another account is that account's;
+    - otherwise (hot desks) a free extension may be signed in, and only its holder may control it or call
+      out from it;
+    - shift leads may also control (set the state of, log out) any agent's extension: that is supervising.
+    """
+    if supervisor and action == "control":
+        return None
+    if account_extension is not None:
+        return None if extension == account_extension else f"账号绑定分机 {account_extension}，不能使用分机 {extension}"
+    if account_owner not in (None, username):
+        return f"分机 {extension} 属于其他用户"
+    if action == "login":
+        return None  # a free extension; whether someone else holds it is ExtensionInUse (409)
+    return None if holder == username else f"分机 {extension} 未由您签入，请先在受理台签入"

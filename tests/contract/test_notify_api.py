@@ -62,7 +62,12 @@ async def test_outbox_is_for_admin_and_lead_with_numbers_masked_for_admin(api: A
 
 
 async def test_webhook_configuration_is_validated_and_audited(api: Api) -> None:
-    body = {"url": "http://127.0.0.1:9/hook", "secret": "0123456789abcdef"}
+    body = {"url": "https://hooks.example.org/hook", "secret": "0123456789abcdef"}
+    for refused in ("http://hooks.example.org/hook", "https://127.0.0.1:9/hook", "https://[::1]/hook",
+                    "https://169.254.169.254/latest", "https://10.0.0.8/hook", "https://localhost/hook",
+                    "https://user:pw@hooks.example.org/hook", "https://[::ffff:192.168.1.1]/hook"):
+        status, error = await api.call("PUT", "/api/v1/notify/webhooks/zfj", "admin", json={**body, "url": refused})
+        assert status == 422 and error["error"]["code"] == "webhook_url_refused", refused
     status, _ = await api.call("PUT", "/api/v1/notify/webhooks/zfj", "lead01", json=body)
     assert status == 403
     status, error = await api.call("PUT", "/api/v1/notify/webhooks/nowhere", "admin", json=body)

@@ -46,7 +46,7 @@ def site_env(tmp: Path, port: int, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env.update({"HOTLINE_CONFIG": str(config), "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/e2e.db",
                 "HOTLINE_DATA_DIR": str(tmp), "HOTLINE_HTTP__PORT": str(port),
-                "HOTLINE_HTTP__PUBLIC_URL": f"http://127.0.0.1:{port}"})
+                "HOTLINE_HTTP__PUBLIC_URL": f"http://127.0.0.1:{port}", "HOTLINE_SECURITY__DEMO_MODE": "true"})
     env.update(extra)
     return env
 

@@ -32,12 +32,13 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     assert full["caller_phone"] == "13800000000" and full["description"].startswith("海滨东路")
     steps = [("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
              ("acknowledge", "dept-szs", {}), ("submit_result", "dept-szs", {"notes": "已更换灯泡"}),
-             ("check_pass", "inspector01", {}), ("close", "lead01", {})]
+             ("request_check", "agent01", {}), ("check_pass", "inspector01", {"photos": ["0" * 32]}),
+             ("close", "lead01", {})]
     for command, user, body in steps:
         clock.advance(minutes=10)
         status, case = await api.act(case, command, user, **body)
         assert status == 200, (command, case)
-    assert case["state"] == "closed" and case["version"] == 8
+    assert case["state"] == "closed" and case["version"] == 9
     assert [d["stage"] for d in case["deadlines"]] == [
         "acceptance", "registration", "dispatching", "handling", "checking", "closing"]
     assert all(d["finished_at"] for d in case["deadlines"])
@@ -157,7 +158,8 @@ async def test_list_filters_and_pagination(api: Api, clock) -> None:  # type: ig
     await api.create(description="勤俭路废弃车辆", category_code="20107")
     await api.create(description="朝阳东路暴露垃圾", category_code="20102", accept=True)
     checks = {"category=10103": 1, "category=2": 2, "state=accepted": 1, "state=reported,accepted": 3,
-              "q=勤俭路": 1, "phone=2222": 1, "light=green": 3, "light=red": 0}
+              "q=勤俭路": 1, "phone=13911112222": 1, "phone=139-1111-2222": 1, "phone=2222": 0,
+              "light=green": 3, "light=red": 0}
     today = local_day(clock(), await zone(api))
     checks |= {f"from={today}&to={today}": 3, f"to={today - timedelta(days=1)}": 0,
                f"from={today + timedelta(days=1)}": 0}

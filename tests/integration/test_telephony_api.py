@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
+from callcenter.agent_sessions import AGENT_SESSIONS
 from callcenter.control import LiveCall
 from callcenter.legs import TelephonyError
 from tests.api_plugin import Api
@@ -49,9 +50,12 @@ def install(api: Api) -> FakeCalls:
     return fake
 
 
-async def test_supervisor_functions_are_for_leads_only(api: Api) -> None:
+async def test_supervisor_functions_are_for_leads_only(api: Api, clock: Any) -> None:
     fake = install(api)
+    await api.client.app[AGENT_SESSIONS].sign_in("8005", "lead01", clock())  # signed in at the console
     body = {"mode": "whisper", "extension": "8005"}
+    status, error = await api.call("POST", "/api/v1/calls/c1/supervise", "lead01", json={**body, "extension": "8001"})
+    assert status == 403 and error["error"]["code"] == "not_your_extension"  # agent02's phone, not the lead's
     status, error = await api.call("POST", "/api/v1/calls/c1/supervise", "agent01", json=body)
     assert status == 403 and error["error"]["code"] == "forbidden"
     status, data = await api.call("POST", "/api/v1/calls/c1/supervise", "lead01", json=body)
@@ -69,9 +73,11 @@ async def test_transfer_and_originate_map_refusals_and_validate_input(api: Api) 
     status, _ = await api.call("POST", "/api/v1/calls/c1/transfer", "agent02", json={"kind": "fax", "target": "1"})
     assert status == 422
     status, error = await api.call("POST", "/api/v1/calls/originate", "agent01", json={"number": "13800138000"})
-    assert status == 422 and error["error"]["code"] == "extension_required"  # agent01 has no extension
-    status, data = await api.call("POST", "/api/v1/calls/originate", "agent01",
-                                  json={"number": "13800138000", "extension": "8001"})
+    assert status == 409 and error["error"]["code"] == "extension_required"  # agent01 holds no extension
+    status, error = await api.call("POST", "/api/v1/calls/originate", "agent01",
+                                   json={"number": "13800138000", "extension": "8001"})
+    assert status == 403 and error["error"]["code"] == "not_your_extension"  # 8001 is agent02's
+    status, data = await api.call("POST", "/api/v1/calls/originate", "agent02", json={"number": "13800138000"})
     assert status == 202 and data["call_id"] == "c1"
     status, _ = await api.call("POST", "/api/v1/calls/originate", "dispatcher01",
                                json={"number": "13800138000", "extension": "8001"})

@@ -81,10 +81,11 @@ async def test_my_cases_and_map_cases(api: Api) -> None:
 async def test_agent_signs_in_an_extension_without_telephony(api: Api) -> None:
     status, agent = await api.call("GET", "/api/v1/console/agent")
     assert status == 200 and agent["telephony"] is False and agent["extension"] is None
-    status, agent = await api.call("POST", "/api/v1/console/agent", json={"action": "login", "extension": "8001"})
-    assert status == 200 and agent["extension"] == "8001" and agent["registration"] is None
+    # 8003 is a free extension (8001 is agent02's account extension)
+    status, agent = await api.call("POST", "/api/v1/console/agent", json={"action": "login", "extension": "8003"})
+    assert status == 200 and agent["extension"] == "8003" and agent["registration"] is None
     status, error = await api.call("POST", "/api/v1/console/agent", user="lead01",
-                                   json={"action": "login", "extension": "8001"})
+                                   json={"action": "login", "extension": "8003"})
     assert status == 409 and error["error"]["code"] == "extension_in_use"
     status, _ = await api.call("POST", "/api/v1/console/agent", user="dispatcher01",
                                json={"action": "login", "extension": "8003"})
@@ -130,14 +131,14 @@ async def test_live_socket_filters_by_role_and_masks_numbers(api: Api) -> None:
     await agent.send_json({"type": "ping", "t": 1})
     assert json.loads((await agent.receive(timeout=5)).data) == {"type": "pong", "t": 1}
 
-    bus.publish(_ringing("c0", "8001"))  # agent01 has not signed in an extension yet
+    bus.publish(_ringing("c0", "8003"))  # agent01 has not signed in an extension yet
     await asyncio.sleep(0.1)
     assert await _received(agent) == []
-    status, _ = await api.call("POST", "/api/v1/console/agent", json={"action": "login", "extension": "8001"})
+    status, _ = await api.call("POST", "/api/v1/console/agent", json={"action": "login", "extension": "8003"})
     assert status == 200
     await _received(lead)
     await _received(dispatcher)
-    bus.publish(_ringing("c1", "8001"))
+    bus.publish(_ringing("c1", "8003"))
     bus.publish(_ringing("c2", "8002"))
     bus.publish(BusEvent("speech", "final", datetime.now(UTC), {"call_id": "c1", "text": "路灯坏了"}))
     bus.publish(BusEvent("speech", "final", datetime.now(UTC), {"call_id": "c2", "text": "别人的通话"}))

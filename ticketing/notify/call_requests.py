@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from core.bus import BusEvent
+from core.privacy import mask_phone
 from ticketing.notify.service import NotifyService
 from ticketing.notify.tables import callbacks
 
@@ -48,7 +49,8 @@ async def store_request(service: NotifyService, kind: str, data: Mapping[str, An
     """Schedule the callback for one request; None when the call has one already or cannot be dialled."""
     call_id, number = str(data.get("call_id") or ""), str(data.get("caller") or "")
     if not call_id or not DIALABLE.match(number):
-        log.warning("callback request %s for call %r from %r ignored: no call id or number", kind, call_id, number)
+        log.warning("callback request %s for call %r from %r ignored: no call id or number", kind, call_id,
+                    mask_phone(number))
         return None
     if await has_callback(service, call_id):
         return None

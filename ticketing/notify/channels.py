@@ -13,6 +13,7 @@ from urllib.parse import parse_qsl
 import aiohttp
 from jinja2 import Environment, StrictUndefined
 
+from core.privacy import mask_phone
 from ticketing.notify.domain.signing import sms_signature
 from ticketing.notify.settings import HttpGatewaySettings, NotifySettings
 
@@ -54,7 +55,7 @@ class LogChannel:
 
     async def send(self, number: str, text: str, now: datetime) -> None:
         self.sent.append((number, text))
-        log.info("SMS to %s: %s", number, text)
+        log.info("SMS to %s: %s", mask_phone(number), text)  # logs carry masked numbers (core/privacy.py)
 
 
 class SipChannel:

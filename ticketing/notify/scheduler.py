@@ -114,7 +114,7 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
             continue
         service.busy = True
         try:
-            await service.on_case_event(event.kind, event.data, event.at, clock())
+            queued = await service.on_case_event(event.kind, event.data, event.at, clock())
         except Exception as exc:  # the catch-up sweep replays history, so one failure here is repaired later
             if is_unavailable(exc):
                 log.warning("notify reaction to %s postponed, database unavailable", event.kind)
@@ -123,6 +123,6 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
             continue
         finally:
             service.busy = False
-        if scheduler is not None:
+        if queued and scheduler is not None:  # wake the senders only when there may be something to send
             for job_id in ("outbox", "webhooks"):
                 scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))

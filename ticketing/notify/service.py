@@ -45,6 +45,7 @@ class NotifyService:
     runtime: Callable[[], Any] = lambda: None  # the call runtime (web.keys.Running.calls) or None
     channel: SmsChannel | None = None
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    _hooks: aiohttp.ClientSession | None = field(default=None, repr=False)  # webhooks: guarded resolver
     inbox: asyncio.Queue[Any] | None = field(default=None, repr=False)  # the bus subscription, if any
     busy: bool = False
     _caught_up_to: datetime | None = field(default=None, repr=False)
@@ -69,6 +70,8 @@ class NotifyService:
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        if self._hooks is not None:
+            await self._hooks.close()
 
     # --- sweeps ---------------------------------------------------------------------------------------
 
@@ -80,7 +83,14 @@ class NotifyService:
         return await outbox.deliver_outbox(self.engine, self.cfg, self.channel, now)
 
     async def deliver_webhooks(self, now: datetime) -> webhooks.WebhookReport:
-        return await webhooks.deliver_webhooks(self.engine, self.cfg, self.session, now)
+        return await webhooks.deliver_webhooks(self.engine, self.cfg, self.webhook_session, now)
+
+    def webhook_session(self) -> aiohttp.ClientSession:
+        """Department webhooks get their own client: it refuses private and loopback addresses when it
+        resolves a host (so a DNS answer cannot steer a delivery into our network) unless the site allows it."""
+        if self._hooks is None or self._hooks.closed:
+            self._hooks = webhooks.webhook_client(self.cfg)
+        return self._hooks
 
     async def catch_up(self, now: datetime) -> int:
         """Replay recent case history through the reactions (all idempotent): nothing lost to a crash.
@@ -100,14 +110,16 @@ class NotifyService:
 
     # --- case events ----------------------------------------------------------------------------------
 
-    async def on_case_event(self, kind: str, data: Mapping[str, Any], at: datetime, now: datetime) -> None:
-        """React to one case event: citizen SMS, department webhook, survey after closing."""
+    async def on_case_event(self, kind: str, data: Mapping[str, Any], at: datetime, now: datetime) -> bool:
+        """React to one case event: citizen SMS, department webhook, survey after closing. True when the event
+        may have queued a delivery (so the delivery sweeps are worth waking); False for the many events that
+        concern nobody outside (a case created, registered, …)."""
         if kind not in reactions.SMS_EVENTS and kind not in reactions.WEBHOOK_EVENTS:
-            return
+            return False
         async with write_transaction(self.engine) as conn:
             facts = await reactions.load_facts(conn, data["case_no"])
             if facts is None:
-                return
+                return False
             if kind in reactions.SMS_EVENTS:
                 await self._enqueue_sms(conn, reactions.SMS_EVENTS[kind], facts, now)
             if kind in reactions.WEBHOOK_EVENTS:
@@ -117,6 +129,7 @@ class NotifyService:
                         conn, reactions.webhook_row(kind, data, facts, department, at, now))
             if kind == "CaseClosed" and facts.caller_phone and facts.state == "closed":  # not if reopened since
                 await cb.insert_callback(conn, self._survey(facts, now), now)
+        return True
 
     async def _enqueue_sms(self, conn: Any, event: str, facts: reactions.CaseFacts, now: datetime) -> None:
         if event not in self.cfg.sms_events:

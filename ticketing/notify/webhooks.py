@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from aiohttp.resolver import ThreadedResolver
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -23,6 +26,7 @@ from core.db.timeutil import to_db
 from core.leases import LeaseQueue
 from ticketing.notify.domain import webhook_lifecycle
 from ticketing.notify.domain.delivery import next_attempt
+from ticketing.notify.domain.destinations import refused_address, refused_url
 from ticketing.notify.domain.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, webhook_signature
 from ticketing.notify.domain.webhook_lifecycle import WebhookEvent, WebhookState
 from ticketing.notify.settings import NotifySettings
@@ -33,6 +37,8 @@ log = logging.getLogger("hotline.notify")
 LEASE = timedelta(minutes=5)  # a claimed delivery is tried again after this if its sender died mid-way
 S, E = WebhookState, WebhookEvent
 QUEUE = LeaseQueue(webhook_deliveries, "next_attempt_at", LEASE, webhook_lifecycle.apply)
+CONNECT_ERROR = "投递失败：无法连接接收方或超时"
+REFUSED_ERROR = "投递失败：回调地址不被允许"
 OUTCOMES = {E.DELIVERED: "delivered", E.RETRY: "retried", E.GIVE_UP: "failed"}  # report counter per outcome
 
 
@@ -64,6 +70,30 @@ async def enqueue_delivery(conn: AsyncConnection, row: dict[str, Any]) -> None:
         await conn.execute(insert_ignore(conn, webhook_deliveries).values(**row).on_conflict_do_nothing())
 
 
+class GuardedResolver(AbstractResolver):
+    """Resolves like aiohttp's threaded resolver, then refuses a host any of whose addresses is not public:
+    the connection is made to exactly the addresses checked here, so DNS rebinding gains nothing."""
+
+    def __init__(self) -> None:
+        self._inner = ThreadedResolver()
+
+    async def resolve(self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+                      ) -> list[ResolveResult]:
+        found = await self._inner.resolve(host, port, family)
+        if not found or any(refused_address(r["host"]) for r in found):
+            raise OSError(f"webhook host {host} resolves to a refused address")
+        return found
+
+    async def close(self) -> None:
+        await self._inner.close()
+
+
+def webhook_client(cfg: NotifySettings) -> aiohttp.ClientSession:
+    if cfg.webhook_allow_private:
+        return aiohttp.ClientSession()
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(resolver=GuardedResolver()))
+
+
 async def deliver_webhooks(engine: AsyncEngine, cfg: NotifySettings,
                            session: Callable[[], aiohttp.ClientSession], now: datetime) -> WebhookReport:
     report = WebhookReport()
@@ -77,6 +107,8 @@ async def deliver_webhooks(engine: AsyncEngine, cfg: NotifySettings,
 async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> tuple[list[dict[str, Any]], datetime]:
     """Claim due deliveries (those whose sender died first), `sending` under a lease ending at the returned time."""
     w = webhook_deliveries
+    if not await QUEUE.any_due(engine, now, S.SENDING, S.PENDING):
+        return [], now + QUEUE.lease
     async with write_transaction(engine) as conn:
         stale = await QUEUE.claim(conn, now, cfg.batch_size, state=S.SENDING, event=E.LEASE_EXPIRED)
         fresh = await QUEUE.claim(conn, now, cfg.batch_size - len(stale.ids), state=S.PENDING, event=E.CLAIM)
@@ -107,12 +139,18 @@ async def _post(cfg: NotifySettings, session: aiohttp.ClientSession, row: dict[s
     headers = {"Content-Type": "application/json; charset=utf-8", TIMESTAMP_HEADER: stamp,
                SIGNATURE_HEADER: webhook_signature(row["secret"], stamp, body),
                "X-Hotline-Event": row["event"], "X-Hotline-Delivery": str(row["id"])}
+    refused = refused_url(row["url"], allow_http=cfg.webhook_allow_http, allow_private=cfg.webhook_allow_private)
+    if refused is not None:
+        log.warning("webhook delivery %s: %s", row["id"], refused)
+        return None, REFUSED_ERROR
     try:
-        async with session.post(row["url"], data=body, headers=headers,
+        async with session.post(row["url"], data=body, headers=headers, allow_redirects=False,
                                 timeout=aiohttp.ClientTimeout(total=cfg.webhook_timeout_s)) as resp:
             return resp.status, (f"接收方返回 HTTP {resp.status}" if resp.status >= 300 else None)
-    except (aiohttp.ClientError, TimeoutError) as exc:
-        return None, f"连接失败：{exc.__class__.__name__} {exc}"
+    except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+        # The details stay in the server log: on the deliveries API they would map the network around us.
+        log.info("webhook delivery %s failed: %s %s", row["id"], exc.__class__.__name__, exc)
+        return None, CONNECT_ERROR
 
 
 async def _step(engine: AsyncEngine, row: dict[str, Any], lease: datetime, event: WebhookEvent,

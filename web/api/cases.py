@@ -9,16 +9,21 @@ from typing import Annotated, Any, Literal
 from aiohttp import web
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from core import audit
+from core.accounts import User
+from core.db.engine import write_transaction
+from core.privacy import mask_phone, sees_full_number
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
 from ticketing.domain.workflow import PERMISSIONS, Command
 from ticketing.queries import CaseFilter, ViewContext, case_view, created_view, list_cases
 from ticketing.services import NewCase
+from web.api.photos import check_photo_ids
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
-from web.keys import CASES, ENGINE
-from web.openapi import add_routes, operation
+from web.keys import CASES, CLOCK, ENGINE
+from web.openapi import DOC_REFINERS, add_routes, operation
 
 
 def _finite(value: float | None) -> float | None:
@@ -52,12 +57,17 @@ class ActionBody(BaseModel):
     reason: str | None = Field(None, max_length=2000)
     department: str | None = Field(None, max_length=32)
     notes: str | None = Field(None, max_length=4000)
-    photos: list[str] | None = Field(None, max_length=20)
+    photos: list[Annotated[str, Field(pattern=r"^[0-9a-f]{32}$")]] | None = Field(
+        None, max_length=20, description="照片编号（POST /api/v1/photos 返回；须为本人上传或本案件已有）")
     value: float | None = Field(None, gt=0, le=1000)
     unit: Literal["working_hours", "working_days", "emergency_hours", "calendar_hours"] | None = None
     confirmed: bool | None = None
     merged_into: str | None = Field(None, max_length=16)
     satisfaction: Literal[1, 2, 3] | None = None
+    inspector: str | None = Field(None, max_length=64, description="改派监督员：新的监督员用户名")
+    lat: Coordinate = Field(None, ge=-90, le=90, description="核实/核查反馈时的现场定位")
+    lon: Coordinate = Field(None, ge=-180, le=180)
+    accuracy: float | None = Field(None, ge=0, le=100000, description="定位精度（米）")
 
 
 class ListQuery(BaseModel):
@@ -69,7 +79,8 @@ class ListQuery(BaseModel):
     date_from: date | None = Field(None, alias="from")
     date_to: date | None = Field(None, alias="to")
     q: str | None = Field(None, max_length=100)
-    phone: str | None = Field(None, pattern=r"^\+?[0-9-]{3,20}$")
+    phone: str | None = Field(None, pattern=r"^\+?[0-9-]{3,20}$",
+                              description="来电号码（完整号码精确匹配；仅受理员、值班长，记入审计）")
     page: int = Field(1, ge=1, le=100000)
     per_page: int = Field(20, ge=1, le=100)
 
@@ -116,6 +127,9 @@ async def act_on_case(request: web.Request) -> web.Response:
         raise ApiError(404, "unknown_command", f"未知操作：{name}")
     body = await parse_body(request, ActionBody)
     params: dict[str, Any] = body.model_dump(exclude={"version", "reason"}, exclude_none=True)
+    if body.photos:
+        async with request.app[ENGINE].connect() as conn:
+            await check_photo_ids(conn, case_no, user, body.photos)
     command = Command(name, user.actor, expected_version=body.version, reason=body.reason, params=params)
     await request.app[CASES].act(case_no, command)
     async with request.app[ENGINE].connect() as conn:
@@ -127,6 +141,8 @@ async def act_on_case(request: web.Request) -> web.Response:
 async def get_cases(request: web.Request) -> web.Response:
     user = await require_user(request)
     query = validate(ListQuery, dict(request.query))
+    if query.phone is not None:
+        await _audit_phone_search(request, user, query.phone)
     ctx = await _context(request)
     tz = ctx.calendar.tz
     flt = CaseFilter(
@@ -142,5 +158,23 @@ async def get_cases(request: web.Request) -> web.Response:
 _DAY = timedelta(days=1)
 
 
+async def _audit_phone_search(request: web.Request, user: User, phone: str) -> None:
+    """Searching cases by a citizen's number: only roles that see full numbers, and every search audited."""
+    if not sees_full_number(user.role):
+        raise ApiError(403, "phone_filter_forbidden", f"{user.role.label}不能按来电号码检索案件")
+    async with write_transaction(request.app[ENGINE]) as conn:
+        await audit.append(conn, request.app[CLOCK](), user.username, "case_phone_search", mask_phone(phone),
+                           {"role": user.role.value}, request.remote)
+
+
+async def _document_categories(app: web.Application, document: dict[str, Any]) -> None:
+    """category_code: exactly the active categories of the reference data (what creation accepts)."""
+    codes = sorted(c.code for c in (await app[CASES].reference()).categories.values() if c.active)
+    schema = document["components"]["schemas"].get("CreateCaseBody", {}).get("properties", {}).get("category_code")
+    if schema is not None and codes:
+        schema["enum"] = codes
+
+
 def setup(app: web.Application) -> None:
     add_routes(app, create_case, get_case, act_on_case, get_cases)
+    app.setdefault(DOC_REFINERS, []).append(_document_categories)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -20,19 +21,21 @@ from callcenter.domain.agent_session import ExtensionInUse
 from callcenter.legs import TelephonyError
 from core import pinyin
 from core.accounts import User
+from core.privacy import FULL_NUMBER_ROLES
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role, State
 from ticketing.geo.domain.geometry import M_PER_DEG_LAT, M_PER_DEG_LON_EQ, distance_m, m_per_deg_lon
-from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, mask_phone, summary
+from ticketing.queries import CaseFilter, ViewContext, iso, list_cases, summary
 from ticketing.reference import ReferenceData
 from web.auth import require_user
 from web.errors import ApiError, parse_body
+from web.extensions import check_extension
 from web.json import json_response
 from web.keys import CASES, CLOCK, ENGINE, RUNNING, SETTINGS
 from web.openapi import add_routes, operation
 
 STAFF = ("agent", "lead", "dispatcher", "admin")
-PHONE_ROLES = ("agent", "lead", "admin")
+PHONE_ROLES = tuple(sorted(r.value for r in FULL_NUMBER_ROLES - {Role.SYSTEM}))  # core/privacy.py
 OPEN_STATES = tuple(s.value for s in State if s not in (State.CLOSED, State.INVALID))
 NOT_READY_REASONS = {"break": "小休", "training": "培训", "meeting": "会议", "meal": "用餐"}
 _CATEGORY_INDEX = web.AppKey("category_index", dict[int, list["CategoryEntry"]])
@@ -74,7 +77,28 @@ def search_categories(entries: list[CategoryEntry], query: str, limit: int) -> l
     return [t[-1] for t in sorted(ranked, key=lambda t: t[:4])[:limit]]
 
 
-@operation("GET", "/api/v1/categories/search", summary="类别检索（名称、拼音、首字母或代码）", tag="console")
+PHONE_PATTERN = r"^\+?[0-9-]*[0-9][0-9-]*$"
+
+
+class CategorySearchQuery(BaseModel):
+    q: str = Field(min_length=1, max_length=40, pattern=r"\S", description="类别名称、拼音、首字母或代码")
+    limit: int = Field(10, ge=1, le=50)
+
+
+class DuplicatesQuery(BaseModel):
+    category: str = Field(pattern=r"^[0-9]{5}$", description="5 位类别代码")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius: int = Field(200, ge=1, le=2000, description="半径（米）")
+
+
+class CallerQuery(BaseModel):
+    phone: str = Field(max_length=32, pattern=PHONE_PATTERN, description="来电号码")
+    call_id: str | None = Field(None, max_length=64, description="正在接听的通话（不算作历史）")
+
+
+@operation("GET", "/api/v1/categories/search", summary="类别检索（名称、拼音、首字母或代码）", tag="console",
+           query=CategorySearchQuery)
 async def get_category_search(request: web.Request) -> web.Response:
     await require_user(request)
     query = request.query.get("q", "").strip()
@@ -111,7 +135,7 @@ def _int(request: web.Request, name: str, default: int, low: int, high: int) -> 
     raw = request.query.get(name)
     if not raw:
         return default
-    if not raw.isdigit() or not low <= int(raw) <= high:
+    if not re.fullmatch(r"[0-9]{1,9}", raw) or not low <= int(raw) <= high:
         raise ApiError(400, f"bad_{name}", f"参数 {name} 应为 {low}–{high} 的整数")
     return int(raw)
 
@@ -122,11 +146,11 @@ async def _context(request: web.Request) -> ViewContext:
 
 
 @operation("GET", "/api/v1/console/duplicates", summary="附近同类未结案件（疑似重复）", tag="console",
-           roles=STAFF)
+           roles=STAFF, query=DuplicatesQuery)
 async def get_duplicates(request: web.Request) -> web.Response:
     user = await require_user(request, *STAFF)
     category = request.query.get("category", "")
-    if not (len(category) == 5 and category.isdigit()):
+    if not re.fullmatch(r"[0-9]{5}", category):
         raise ApiError(400, "bad_category", "参数 category 应为 5 位类别代码")
     lat, lon = _number(request, "lat", -90, 90), _number(request, "lon", -180, 180)
     radius = _int(request, "radius", 200, 1, 2000)
@@ -145,11 +169,11 @@ async def get_duplicates(request: web.Request) -> web.Response:
 
 
 @operation("GET", "/api/v1/console/caller", summary="来电历史（同一号码的通话与案件）", tag="console",
-           roles=PHONE_ROLES)
+           roles=PHONE_ROLES, query=CallerQuery)
 async def get_caller(request: web.Request) -> web.Response:
     user = await require_user(request, *PHONE_ROLES)
     phone = request.query.get("phone", "").strip()
-    if not phone or len(phone) > 32 or not phone.lstrip("+").replace("-", "").isdigit():
+    if len(phone) > 32 or not re.fullmatch(PHONE_PATTERN, phone):
         raise ApiError(400, "bad_phone", "参数 phone 应为电话号码")
     current = request.query.get("call_id", "")  # the call being answered is not an earlier one
     ctx = await _context(request)
@@ -221,12 +245,14 @@ async def get_agent(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/console/agent", summary="坐席签入/签出、就绪、未就绪（原因）、结束整理",
-           tag="console", body=AgentActionBody, roles=("agent", "lead"))
+           tag="console", body=AgentActionBody, roles=("agent", "lead"),
+           statuses={200: "坐席状态", 403: "不是本人的分机", 409: "分机已被他人签入或状态不允许"})
 async def post_agent(request: web.Request) -> web.Response:
     user = await require_user(request, "agent", "lead")
     body = await parse_body(request, AgentActionBody)
     sessions = request.app[AGENT_SESSIONS]
     await sessions.load()
+    await check_extension(request, user, body.extension, "login" if body.action == "login" else "control")
     if body.action == "login":
         try:
             sessions.check_sign_in(body.extension, user.username)
@@ -242,9 +268,11 @@ async def post_agent(request: web.Request) -> web.Response:
             raise ApiError(exc.status, exc.code, exc.message) from exc
         except IllegalAgentCommand as exc:
             raise ApiError(409, exc.code, "当前状态下不能执行该操作") from exc
+    holder = sessions.holder(body.extension)
     if body.action == "logout":
-        await sessions.sign_out(user.username)
-    else:
+        if holder is not None:
+            await sessions.sign_out(holder)  # the holder, or a lead signing an agent out
+    elif holder in (None, user.username):
         await sessions.sign_in(body.extension, user.username, request.app[CLOCK]())
     return json_response(await agent_status(request, user, sessions.extension_of(user.username)))
 
@@ -302,10 +330,6 @@ async def get_map_cases(request: web.Request) -> web.Response:
               "state": i["state"], "state_label": i["state_label"], "category": i["category"]["name"],
               "address": i["address"]} for i in found["items"] if i["lat"] is not None]
     return json_response({"items": items})
-
-
-def mask_for(role: Role | str, phone: str | None) -> str | None:
-    return phone if str(role) in PHONE_ROLES else mask_phone(phone)
 
 
 def setup(app: web.Application) -> None:

@@ -21,9 +21,10 @@ from web.auth import require_user
 from web.errors import ApiError, validate
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, SETTINGS
-from web.openapi import add_routes, operation
+from web.openapi import DOC_REFINERS, add_routes, operation
 
 EVALUATION = web.AppKey("evaluation", EvaluationService)
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # dates a period may touch (outside: 422, not an overflow)
 ROLES = (Role.LEADER, Role.LEAD, Role.ADMIN, Role.DEPARTMENT)
 _ROLE_NAMES = tuple(r.value for r in ROLES)
 ObjectName = Literal["street", "community", "cell", "duty_grid", "department", "inspector", "agent", "lead",
@@ -75,6 +76,9 @@ def _query(model: type[PeriodQuery], request: web.Request) -> Any:
 def _period(q: PeriodQuery) -> Period:
     if q.period != "range" and q.end is not None:
         raise ApiError(422, "validation_failed", "只有自定义区间（period=range）可以给出 end")
+    for day in (q.start, q.end):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ApiError(422, "validation_failed", f"日期应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间")
     try:
         return period(PeriodKind(q.period), q.start, q.end)
     except ValueError as exc:
@@ -202,3 +206,12 @@ def setup(app: web.Application) -> None:
     app[EVALUATION] = EvaluationService(app[ENGINE], catalog, load_profiles(catalog),
                                         ZoneInfo(settings.working_time.timezone), app[CLOCK])
     add_routes(app, get_indicators, get_scores, get_drilldown)
+    app.setdefault(DOC_REFINERS, []).append(_document_indicators)
+
+
+async def _document_indicators(app: web.Application, document: dict[str, Any]) -> None:
+    """The drilldown's `indicator`: exactly the catalog's indicator ids (what the service accepts)."""
+    ids = sorted(app[EVALUATION].catalog.indicators)
+    for param in document["paths"].get("/api/v1/evaluation/drilldown", {}).get("get", {}).get("parameters", []):
+        if param["name"] == "indicator" and ids:
+            param["schema"] = {**param["schema"], "enum": ids}

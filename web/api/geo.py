@@ -29,13 +29,14 @@ MAX_BBOX_DEG2 = 0.25  # about 25 km × 25 km at Haiyan's latitude
 
 
 class GeocodeQuery(BaseModel):
-    q: str = Field(description="地址或来电人的一句话，如“海滨东路120号”“枣园东路和城北西路交叉口”")
+    q: str = Field(min_length=1, max_length=MAX_QUERY, pattern=r"\S",
+                   description="地址或来电人的一句话，如“海滨东路120号”“枣园东路和城北西路交叉口”")
     limit: int = Field(5, ge=1, le=20)
 
 
 class PointQuery(BaseModel):
-    lat: float = Field(description="纬度（WGS-84）")
-    lon: float = Field(description="经度（WGS-84）")
+    lat: float = Field(ge=-90, le=90, description="纬度（WGS-84）")
+    lon: float = Field(ge=-180, le=180, description="经度（WGS-84）")
 
 
 class CellsQuery(BaseModel):
@@ -43,10 +44,17 @@ class CellsQuery(BaseModel):
 
 
 class ComponentsQuery(BaseModel):
-    lat: float
-    lon: float
-    radius: float = Field(50, description="半径（米），最大2000")
-    class_: str | None = Field(None, alias="class", description="部件类别代码（如0118）或名称（如路灯）")
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    radius: float = Field(50, ge=0, le=MAX_RADIUS_M, description="半径（米），最大2000")
+    class_: str | None = Field(None, alias="class", description="部件类别代码（如0118）或名称（如路灯）",
+                               json_schema_extra={"enum": sorted({*COMPONENT_CLASSES, *COMPONENT_CLASSES.values()})})
+
+
+_SERIAL = "(?:[1-9][0-9]{5}|0[1-9][0-9]{4}|00[1-9][0-9]{3}|000[1-9][0-9]{2}|0000[1-9][0-9]|00000[1-9])"
+COMPONENT_ID = {"type": "string",
+                "description": "16 位部件编码：6 位县级行政区划码 + 4 位部件类别 + 6 位流水号（非 0）",
+                "pattern": f"^[0-9]{{6}}(?:{'|'.join(sorted(COMPONENT_CLASSES))}){_SERIAL}$"}
 
 
 def _locator(request: web.Request) -> SqlGeoLocator:
@@ -202,7 +210,7 @@ async def get_components(request: web.Request) -> web.Response:
 
 
 @operation("GET", "/api/v1/components/{id}", summary="部件详情（主管、权属、养护单位）", tag="geo",
-           statuses={200: "OK", 400: "部件编码格式不对", 404: "没有这个部件"})
+           path_params={"id": COMPONENT_ID}, statuses={200: "OK", 400: "部件编码格式不对", 404: "没有这个部件"})
 async def get_component(request: web.Request) -> web.Response:
     await require_user(request)
     component_id = request.match_info["id"]

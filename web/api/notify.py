@@ -12,22 +12,22 @@ from sqlalchemy import delete, func, select
 from core import audit
 from core.accounts import User
 from core.db.timeutil import from_db, to_db
+from core.privacy import mask_phone, phone_for
 from ticketing.db.tables import cases
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
+from ticketing.notify.domain.destinations import refused_url
 from ticketing.notify.scheduled_callbacks import list_callbacks
 from ticketing.notify.service import NotifyService
 from ticketing.notify.sql import insert_ignore
 from ticketing.notify.tables import department_webhooks, outbox, sms_optouts, webhook_deliveries
 from ticketing.notify.webhooks import save_webhook
-from ticketing.queries import mask_phone
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
-from web.keys import CASES, CLOCK, ENGINE, RUNNING
-from web.openapi import add_routes, operation
+from web.keys import CASES, CLOCK, ENGINE, NOTIFY_CONFIG, RUNNING, SETTINGS
+from web.openapi import DOC_REFINERS, add_routes, operation
 
-PHONE_ROLES = frozenset({Role.AGENT, Role.LEAD})  # they call citizens back; others see masked numbers
 PHONE = r"^\+?[0-9][0-9-]{2,19}$"
 
 
@@ -44,7 +44,8 @@ class CallbackQuery(Page):
 
 class WebhookBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
-    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500, description="部门系统接收地址")
+    url: str = Field(pattern=r"^https?://[^\s]+$", max_length=500,
+                     description="部门系统接收地址：https（演示可配置允许 http），不得指向本机、内网、链路本地等地址")
     secret: str = Field(min_length=16, max_length=200, description="HMAC-SHA256 签名密钥")
     active: bool = True
 
@@ -70,7 +71,7 @@ def _service(request: web.Request) -> NotifyService:
 
 
 def _phone(user: User, phone: str | None) -> str | None:
-    return phone if user.role in PHONE_ROLES else mask_phone(phone)
+    return phone_for(user.role, phone)
 
 
 def _when(value: datetime | None) -> str | None:
@@ -138,6 +139,10 @@ async def put_webhook(request: web.Request) -> web.Response:
     if department not in (await request.app[CASES].reference()).departments:
         raise ApiError(404, "not_found", f"部门 {department} 不存在或已停用")
     body = await parse_body(request, WebhookBody)
+    cfg = request.app.get(NOTIFY_CONFIG) or request.app[SETTINGS].notify
+    refused = refused_url(body.url, allow_http=cfg.webhook_allow_http, allow_private=cfg.webhook_allow_private)
+    if refused is not None:
+        raise ApiError(422, "webhook_url_refused", refused)
     await save_webhook(request.app[ENGINE], department, body.url, body.secret, body.active, user.username,
                        request.app[CLOCK]())
     await _audit(request, user, "webhook.update", department, {"url": body.url, "active": body.active})
@@ -213,7 +218,7 @@ async def get_optouts(request: web.Request) -> web.Response:
 
 
 @operation("POST", "/api/v1/notify/optouts", summary="登记短信退订", tag="notify", body=OptOutBody,
-           roles=("admin",))
+           roles=("admin",), statuses={201: "已登记退订"})
 async def post_optout(request: web.Request) -> web.Response:
     user = await require_user(request, Role.ADMIN)
     body = await parse_body(request, OptOutBody)
@@ -237,6 +242,26 @@ async def delete_optout(request: web.Request) -> web.Response:
     return json_response({"phone": mask_phone(phone), "opted_out": False})
 
 
+HOST = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*"
+
+
+async def _document_webhooks(app: web.Application, document: dict[str, Any]) -> None:
+    """The webhook URL as this site accepts it (https unless notify.webhook_allow_http), for departments that
+    exist: the document states what PUT enforces."""
+    cfg = app.get(NOTIFY_CONFIG) or app[SETTINGS].notify
+    scheme = "https?" if cfg.webhook_allow_http else "https"
+    body = document["components"]["schemas"].get("WebhookBody", {}).get("properties", {})
+    if "url" in body:
+        body["url"]["pattern"] = rf"^{scheme}://{HOST}(?::[1-9][0-9]{{0,3}})?(?:/[!-~]*)?$"
+    codes = sorted((await app[CASES].reference()).departments)
+    for path in ("/api/v1/notify/webhooks/{department}", "/api/v1/notify/webhooks/{department}/deliveries"):
+        for op in document["paths"].get(path, {}).values():
+            for param in op.get("parameters", []):
+                if param["name"] == "department" and codes:
+                    param["schema"] = {"type": "string", "enum": codes}
+
+
 def setup(app: web.Application) -> None:
     add_routes(app, get_outbox, get_inbox, get_webhooks, put_webhook, get_deliveries, get_callbacks, post_callback,
                get_optouts, post_optout, delete_optout)
+    app.setdefault(DOC_REFINERS, []).append(_document_webhooks)

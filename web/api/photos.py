@@ -15,20 +15,21 @@ import logging
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from core.accounts import User
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
-from core.errors import DomainError
+from core.errors import DomainError, RateLimited
 from ticketing.domain.model import Role
 from web.auth import require_user
-from web.errors import ApiError
+from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, SETTINGS
 from web.openapi import add_routes, operation
@@ -37,11 +38,21 @@ from web.tables import photos
 MAX_PHOTO_BYTES = 8 * 1024 * 1024  # per file; phones send 2-6 MB JPEGs
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
 MAX_FILES = 20
+PHOTOS_PER_DAY = 300  # per user: a busy inspector takes a few dozen a day
 THUMB_SIZE = (320, 320)
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
 FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; the user's or group's quota used up
 log = logging.getLogger("hotline.web")
+
+
+UPLOAD_DOC = {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "array", "minItems": 1, "maxItems": MAX_FILES,
+                 "items": {"type": "string", "format": "binary"},
+                 "description": "JPEG、PNG 或 WebP 图片（按内容识别），每张不超过 8 MB；字段名 file 或 photos"}}},
+    "encoding": {"file": {"contentType": "image/jpeg, image/png, image/webp"}},
+}
 
 
 class PhotoRejected(DomainError):
@@ -52,6 +63,11 @@ class PhotoRejected(DomainError):
 class PhotoTooLarge(DomainError):
     code = "photo_too_large"
     status = 413
+
+
+class UnknownPhoto(DomainError):
+    code = "unknown_photo"
+    status = 422
 
 
 class PhotoStorageFull(DomainError):
@@ -122,8 +138,19 @@ def photo_folder(app: web.Application, photo_id: str) -> Path:
     return app[SETTINGS].data_path("photos", photo_id[:2])
 
 
+async def check_quota(app: web.Application, user: User, adding: int = 1) -> None:
+    """At most PHOTOS_PER_DAY photos per user in any 24 hours (429): a stolen account cannot fill the disk."""
+    since = to_db(app[CLOCK]() - timedelta(days=1))
+    async with app[ENGINE].connect() as conn:
+        count = (await conn.execute(select(func.count()).select_from(photos).where(
+            photos.c.uploaded_by == user.username, photos.c.created_at >= since))).scalar_one()
+    if count + adding > PHOTOS_PER_DAY:
+        raise RateLimited(f"每人 24 小时内最多上传 {PHOTOS_PER_DAY} 张照片")
+
+
 async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPhoto:
     """Check, store and register one uploaded image; returns its id for `submit_result` photos."""
+    await check_quota(app, user)
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
     if not data:
@@ -151,36 +178,61 @@ async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPho
     return StoredPhoto(photo_id, content_type, len(data), width, height)
 
 
+async def check_photo_ids(conn: Any, case_no: str, user: User, ids: list[str]) -> None:
+    """Photos named in a command must exist and be this user's uploads or already attached to this case."""
+    from ticketing.db.tables import case_history, cases
+
+    if not ids:
+        return
+    rows = (await conn.execute(select(photos.c.id, photos.c.uploaded_by).where(photos.c.id.in_(ids)))).all()
+    owners = {r.id: r.uploaded_by for r in rows}
+    foreign = [i for i in ids if owners.get(i) != user.username]
+    if not foreign:
+        return
+    history = (await conn.execute(select(case_history.c.payload).join(cases, cases.c.id == case_history.c.case_id)
+                                  .where(cases.c.case_no == case_no))).scalars().all()
+    attached = {p for payload in history for p in (payload or {}).get("photos", []) if isinstance(p, str)}
+    bad = [i for i in foreign if i not in attached or i not in owners]
+    if bad:
+        raise UnknownPhoto(f"照片编号无效：须为本人上传或本案件已有的照片（{'、'.join(bad)[:200]}）")
+
+
 async def _read_parts(request: web.Request) -> list[bytes]:
     """Uploaded files of a multipart body, each read in chunks and cut off at the size limit."""
     if not request.content_type.startswith("multipart/"):
         raise ApiError(415, "multipart_required", "请以 multipart/form-data 上传图片（字段名 file 或 photos）")
-    reader = await request.multipart()
+    reader = await multipart_reader(request)
     files: list[bytes] = []
-    while (part := await reader.next()) is not None:
-        if not isinstance(part, BodyPartReader) or part.filename is None:
-            continue
-        if len(files) >= MAX_FILES:
-            raise ApiError(422, "too_many_files", f"一次最多上传 {MAX_FILES} 张图片")
-        buffer = bytearray()
-        while chunk := await part.read_chunk(64 * 1024):
-            buffer += chunk
-            if len(buffer) > MAX_PHOTO_BYTES:
-                raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
-        files.append(bytes(buffer))
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader) or part.filename is None:
+                continue
+            if len(files) >= MAX_FILES:
+                raise ApiError(422, "too_many_files", f"一次最多上传 {MAX_FILES} 张图片")
+            buffer = bytearray()
+            while chunk := await part.read_chunk(64 * 1024):
+                buffer += chunk
+                if len(buffer) > MAX_PHOTO_BYTES:
+                    raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
+            files.append(bytes(buffer))
+    except BAD_MULTIPART as exc:
+        raise ApiError(400, "bad_multipart", "multipart/form-data 请求格式不正确") from exc
     if not files:
         raise ApiError(422, "no_file", "没有收到图片文件")
     return files
 
 
 @operation("POST", "/api/v1/photos", summary="上传现场照片（multipart，返回照片编号，用于处置反馈）", tag="cases",
-           roles=tuple(r.value for r in UPLOAD_ROLES), statuses={201: "已保存：照片编号与缩略图地址",
-                     507: "照片存储空间已满，未保存（可稍后重试）"})
+           roles=tuple(r.value for r in UPLOAD_ROLES), upload=UPLOAD_DOC,
+           statuses={201: "已保存：照片编号与缩略图地址", 413: "图片过大", 415: "不是 multipart 或不是图片",
+                     429: "超过每日上传数量", 507: "照片存储空间已满，未保存（可稍后重试）"})
 async def upload_photos(request: web.Request) -> web.Response:
     user = await require_user(request, *UPLOAD_ROLES)
+    files = await _read_parts(request)
+    await check_quota(request.app, user, len(files))
     stored: list[StoredPhoto] = []
     try:
-        for data in await _read_parts(request):
+        for data in files:
             stored.append(await save_photo(request.app, user, data))
     except BaseException:  # all or nothing: the client never learns the ids of the photos stored before
         await _discard(request.app, stored)

@@ -17,7 +17,7 @@ from web.auth import require_user
 from web.errors import parse_body
 from web.json import json_response
 from web.keys import CASES, ENGINE
-from web.openapi import add_routes, build_document, operation
+from web.openapi import DOC_REFINERS, add_routes, build_document, operation
 
 
 @operation("GET", "/api/v1/categories", summary="案件类别（部件/事件大类、小类，立结案条件与处置时限）",
@@ -95,7 +95,10 @@ async def get_health(request: web.Request) -> web.Response:
 
 @operation("GET", "/api/v1/openapi.json", summary="本接口的 OpenAPI 描述", tag="service", public=True)
 async def get_openapi(request: web.Request) -> web.Response:
-    return json_response(build_document(request.app, "12319 城市管理热线与案件平台 API", "1"))
+    document = build_document(request.app, "12319 城市管理热线与案件平台 API", "1")
+    for refine in request.app.get(DOC_REFINERS, []):
+        await refine(request.app, document)
+    return json_response(document)
 
 
 def setup(app: web.Application) -> None:

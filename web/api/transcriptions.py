@@ -17,19 +17,21 @@ from transcribe.audio import AudioFormatError, read_wav
 from transcribe.ports import EngineUnavailable
 from transcribe.service import SpeechService
 from web.auth import require_user
-from web.errors import ApiError
+from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
 from web.keys import SPEECH
 from web.openapi import add_routes, operation
 
-ROLES = ("agent", "lead", "dispatcher", "admin")
+ROLES = ("agent", "lead", "dispatcher", "admin", "inspector")  # inspectors dictate report descriptions
 MAX_SECONDS = 600
 WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 
 
 class SearchQuery(BaseModel):
-    q: str | None = Field(None, description="要查找的文字（在规范化后的转写文本中匹配）")
-    call_id: str | None = Field(None, description="某一通话的全部转写（IVR 描述、实时、录音）")
+    q: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S",
+                          description="要查找的文字（在规范化后的转写文本中匹配）；q 与 call_id 至少给一个")
+    call_id: str | None = Field(None, min_length=1, max_length=64, pattern=r"\S",
+                                description="某一通话的全部转写（IVR 描述、实时、录音）")
     limit: int = Field(20, ge=1, le=100)
 
 
@@ -42,13 +44,16 @@ async def _read_upload(request: web.Request, limit: int) -> bytes:
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
         raise ApiError(413, "upload_too_large", f"文件过大，最大 {limit // (1024 * 1024)} MB")
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
-        part = await reader.next()
-        while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
+        reader = await multipart_reader(request)
+        try:
             part = await reader.next()
-        if part is None:
-            raise ApiError(400, "missing_file", "请以 multipart 字段 file 上传 WAV 文件")
-        data = await part.read(decode=False)
+            while part is not None and (not isinstance(part, BodyPartReader) or part.name != "file"):
+                part = await reader.next()
+            if part is None:
+                raise ApiError(400, "missing_file", "请以 multipart 字段 file 上传 WAV 文件")
+            data = await part.read(decode=False)
+        except BAD_MULTIPART as exc:
+            raise ApiError(400, "bad_multipart", "multipart/form-data 请求格式不正确") from exc
     elif request.content_type in WAV_TYPES:
         data = await request.read()
     else:
@@ -70,7 +75,11 @@ def _check_wav(path: str) -> None:
 
 
 @operation("POST", "/api/v1/transcriptions", summary="上传 WAV 录音，返回转写文字、分段及建议的小类和地点",
-           tag="speech", roles=ROLES,
+           tag="speech", roles=ROLES, upload={
+               "schema": {"type": "object", "required": ["file"], "properties": {
+                   "file": {"type": "string", "format": "binary",
+                            "description": "WAV 录音（也可直接以 audio/wav 上传）"}}},
+               "encoding": {"file": {"contentType": "audio/wav"}}},
            statuses={200: "OK", 400: "缺少文件", 413: "文件过大或过长", 415: "不是 WAV", 422: "音频无法读取",
                      503: "语音识别不可用（未安装模型）"})
 async def post_transcription(request: web.Request) -> web.Response:

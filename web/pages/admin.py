@@ -1,7 +1,9 @@
-"""Administration pages (/admin): users (add, reset password, unlock), working calendar, reference lists."""
+"""Administration pages (/admin): users (add, reset password, unlock, deactivate), API tokens (list, revoke),
+working calendar, reference lists."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -15,7 +17,7 @@ from core.errors import DomainError, InvalidParameters
 from core.tables import departments, users
 from ticketing.db.tables import calendar_days, categories
 from ticketing.domain.model import Role
-from web.auth import require_page_user
+from web.auth import forget_tokens, require_page_user
 from web.keys import CASES, CLOCK, ENGINE
 from web.pages.auth import remote_of
 from web.sessions import revoke_user_sessions
@@ -89,10 +91,52 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
             user = await accounts.get_user(conn, username)
             await accounts.set_password(conn, username, password)
             await revoke_user_sessions(conn, user.id, now)
-            await audit.append(conn, now, admin.username, "password_reset", username, {}, remote_of(request))
+            revoked = await accounts.revoke_user_tokens(conn, user.id, now)
+            await audit.append(conn, now, admin.username, "password_reset", username, {"tokens_revoked": revoked},
+                               remote_of(request))
     except DomainError as exc:
         return await users_page(request, error=exc.message, status=exc.status)
-    raise web.HTTPSeeOther(f"/admin/users?notice=已重置 {username} 的密码，其登录会话已全部失效")
+    forget_tokens(request.app)
+    raise web.HTTPSeeOther(f"/admin/users?notice=已重置 {username} 的密码，其登录会话和访问令牌已全部失效")
+
+
+async def set_active(request: web.Request) -> web.StreamResponse:
+    """Deactivate (or reactivate) an account: an inactive user cannot log in, and its sessions and tokens end."""
+    admin = await require_page_user(request, Role.ADMIN)
+    username = request.match_info["username"]
+    active = str((await request.post()).get("active", "")) == "true"
+    if username == admin.username and not active:
+        return await users_page(request, error="不能停用自己的账号", status=422)
+    now = request.app[CLOCK]()
+    async with write_transaction(request.app[ENGINE]) as conn:
+        user = await accounts.set_active(conn, username, active)
+        if not active:
+            await revoke_user_sessions(conn, user.id, now)
+            await accounts.revoke_user_tokens(conn, user.id, now)
+        await audit.append(conn, now, admin.username, "user_activated" if active else "user_deactivated", username,
+                           {}, remote_of(request))
+    forget_tokens(request.app)
+    raise web.HTTPSeeOther(f"/admin/users?notice={'已启用' if active else '已停用'} {username}")
+
+
+async def tokens_page(request: web.Request) -> web.StreamResponse:
+    await require_page_user(request, Role.ADMIN)
+    async with request.app[ENGINE].connect() as conn:
+        rows = await accounts.list_tokens(conn, request.app[CLOCK]())
+    return render("admin/tokens.html", request, {"title": "访问令牌", "tokens": list(reversed(rows)),
+                                                 "notice": request.query.get("notice")})
+
+
+async def revoke_token(request: web.Request) -> web.StreamResponse:
+    admin = await require_page_user(request, Role.ADMIN)
+    raw = request.match_info["token_id"]
+    now = request.app[CLOCK]()
+    async with write_transaction(request.app[ENGINE]) as conn:
+        done = bool(re.fullmatch(r"[0-9]{1,12}", raw)) and await accounts.revoke_token(conn, int(raw), now)
+        if done:
+            await audit.append(conn, now, admin.username, "token_revoked", raw, {}, remote_of(request))
+    forget_tokens(request.app)
+    raise web.HTTPSeeOther(f"/admin/tokens?notice={'已吊销令牌 ' + raw if done else '该令牌已失效'}")
 
 
 async def unlock(request: web.Request) -> web.StreamResponse:
@@ -163,6 +207,9 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/admin/users", add_user)
     app.router.add_post("/admin/users/{username}/password", reset_password)
     app.router.add_post("/admin/users/{username}/unlock", unlock)
+    app.router.add_post("/admin/users/{username}/active", set_active)
+    app.router.add_get("/admin/tokens", tokens_page)
+    app.router.add_post("/admin/tokens/{token_id}/revoke", revoke_token)
     app.router.add_get("/admin/calendar", calendar_view)
     app.router.add_post("/admin/calendar", calendar_submit)
     app.router.add_get("/admin/departments", departments_page)

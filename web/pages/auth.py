@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
-from aiohttp import web
+import asyncio
+from datetime import timedelta
 
+from aiohttp import web
+from sqlalchemy import update
+
+from core import accounts, audit
 from core.accounts import User
+from core.db.engine import write_transaction
+from core.errors import DomainError
+from core.tables import users
 from web.auth import clear_session_cookie, current_session, current_user, home_for, require_page_user
 from web.auth import set_session_cookie as set_cookie
 from web.csrf import LOGIN_COOKIE, new_login_token, same
 from web.keys import CLOCK, ENGINE, SETTINGS
-from web.sessions import login, logout
+from web.security import safe_next
+from web.sessions import login, logout, revoke_user_sessions
 from web.templating import render
+from web.throttle import LOGIN_THROTTLE, LoginThrottle
 
 
 def remote_of(request: web.Request) -> str | None:
     return request.remote
-
-
-def safe_next(value: str | None) -> str | None:
-    """Only same-site paths are followed after login (no open redirect)."""
-    if value and value.startswith("/") and not value.startswith(("//", "/\\")) and not value.startswith("/login"):
-        return value
-    return None
 
 
 def landing(request: web.Request, user: User) -> str:
@@ -59,10 +62,20 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     if not username or not password:
         return _login_page(request, error="请输入用户名和密码", username=username, status=400)
     security = request.app[SETTINGS].security
-    result = await login(request.app[ENGINE], username, password, request.app[CLOCK](),
-                         max_failures=security.login_max_failures, lockout_minutes=security.login_lockout_minutes,
-                         remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
+    throttle, client, now = request.app[LOGIN_THROTTLE], remote_of(request) or "", request.app[CLOCK]()
+    wait = throttle.wait_s(client, now)
+    if wait:
+        response = _login_page(request, error=f"登录尝试过于频繁，请 {wait} 秒后再试", username=username, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    throttle.attempted(now)
+    async with throttle.hashing:
+        result = await login(request.app[ENGINE], username, password, now,
+                             max_failures=security.login_max_failures,
+                             lockout_minutes=security.login_lockout_minutes,
+                             remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
     if result.user is None or result.token is None:
+        throttle.failed(client, now)
         return _login_page(request, error=result.error, username=username, status=401)
     target = safe_next(str(form.get("next", ""))) or landing(request, result.user)
     response = web.HTTPSeeOther(target)
@@ -80,9 +93,43 @@ async def logout_submit(request: web.Request) -> web.StreamResponse:
     raise response
 
 
-async def account(request: web.Request) -> web.StreamResponse:
+async def account(request: web.Request, *, error: str | None = None, notice: str | None = None,
+                  status: int = 200) -> web.Response:
     user = await require_page_user(request)
-    return render("case/account.html", request, {"title": "我的账户", "account": user})
+    return render("case/account.html", request, {"title": "我的账户", "account": user, "error": error,
+                                                 "notice": notice or request.query.get("notice")}, status=status)
+
+
+async def account_view(request: web.Request) -> web.StreamResponse:
+    return await account(request)
+
+
+async def password_submit(request: web.Request) -> web.StreamResponse:
+    """Self-service password change: the current password, then the new one twice. Other sessions end."""
+    user = await require_page_user(request)
+    session = await current_session(request)
+    if session is None:  # a bearer token cannot change the password of a browser account
+        return await account(request, error="请在浏览器中登录后修改密码", status=403)
+    form = await request.post()
+    old, new, again = (str(form.get(k, ""))[:256] for k in ("current_password", "new_password", "confirm_password"))
+    if new != again:
+        return await account(request, error="两次输入的新密码不一致", status=422)
+    if new == old:
+        return await account(request, error="新密码不能与当前密码相同", status=422)
+    engine, now = request.app[ENGINE], request.app[CLOCK]()
+    async with engine.connect() as conn:
+        stored = await accounts.password_hash_of(conn, user.id)
+    if not await asyncio.to_thread(accounts.verify_password, stored, old):
+        return await account(request, error="当前密码不正确", status=422)
+    try:
+        new_hash = await asyncio.to_thread(accounts.hash_password, new)
+    except DomainError as exc:
+        return await account(request, error=exc.message, status=exc.status)
+    async with write_transaction(engine) as conn:
+        await conn.execute(update(users).where(users.c.id == user.id).values(password_hash=new_hash))
+        await revoke_user_sessions(conn, user.id, now, keep=session.id)
+        await audit.append(conn, now, user.username, "password_changed", user.username, {}, remote_of(request))
+    raise web.HTTPSeeOther("/me?notice=密码已修改，其他设备上的登录已退出")
 
 
 async def root(request: web.Request) -> web.StreamResponse:
@@ -91,9 +138,14 @@ async def root(request: web.Request) -> web.StreamResponse:
 
 
 def setup(app: web.Application) -> None:
+    security = app[SETTINGS].security
+    app[LOGIN_THROTTLE] = LoginThrottle(
+        per_client=security.login_client_failures, global_per_minute=security.login_global_per_minute,
+        window=timedelta(minutes=security.login_window_minutes), hash_concurrency=security.login_hash_concurrency)
     app.router.add_get("/login", login_form)
     app.router.add_post("/login", login_submit)
     app.router.add_post("/logout", logout_submit)
-    app.router.add_get("/me", account)
+    app.router.add_get("/me", account_view)
+    app.router.add_post("/me/password", password_submit)
     if not any(r.canonical == "/" for r in app.router.resources()):
         app.router.add_get("/", root)

@@ -14,6 +14,7 @@ from callcenter.call_queries import calls_since, queue_call
 from core.db.timeutil import to_db
 from ticketing.db.tables import cases
 from ticketing.domain.model import Role, State
+from web.api.calls import masked_snapshot
 from web.auth import require_page_user, require_user
 from web.json import json_response
 from web.keys import CASES, ENGINE, RUNNING
@@ -43,7 +44,7 @@ def queue_figures(snapshot: dict[str, Any] | None, now: datetime) -> dict[str, A
             "calls": waiting, "agents": snapshot["agents"], "ready": snapshot["ready"]}
 
 
-async def summary(app: web.Application) -> dict[str, Any]:
+async def summary(app: web.Application, role: Role | str) -> dict[str, Any]:
     service = app[CASES]
     now = service.clock()
     tz = (await service.calendar()).tz
@@ -55,10 +56,14 @@ async def summary(app: web.Application) -> dict[str, Any]:
         open_now = (await conn.execute(select(cases.c.state, func.count()).where(
             cases.c.state.notin_((State.CLOSED.value, State.INVALID.value))).group_by(cases.c.state))).all()
     control = app[RUNNING].call_control
+    trunk = app[RUNNING].trunk
     by_state = Counter({s: n for s, n in today})
+    snapshot = masked_snapshot(role, control.snapshot()) if control else None
     return {
-        "now": now.isoformat(), "queue": queue_figures(control.snapshot() if control else None, now),
+        "now": now.isoformat(), "queue": queue_figures(snapshot, now),
         "calls": call_figures(rows),
+        "trunk": trunk.status() if trunk is not None else {"monitored": False, "state": "unknown", "label": "未监测",
+                                                            "since": None, "registration": False},
         "cases_today": [{"state": s.value, "label": s.label, "count": by_state.get(s.value, 0)} for s in State],
         "cases_today_total": sum(by_state.values()),
         "open": [{"state": s, "label": State(s).label, "count": n} for s, n in sorted(open_now)],
@@ -68,8 +73,8 @@ async def summary(app: web.Application) -> dict[str, Any]:
 @operation("GET", "/api/v1/wallboard/summary", summary="监督指挥大屏数据（排队、坐席、今日话务与案件）",
            tag="console", roles=tuple(r.value for r in WALLBOARD_ROLES))
 async def get_summary(request: web.Request) -> web.Response:
-    await require_user(request, *WALLBOARD_ROLES)
-    return json_response(await summary(request.app))
+    user = await require_user(request, *WALLBOARD_ROLES)
+    return json_response(await summary(request.app, user.role), headers={"Cache-Control": "no-store"})
 
 
 async def wallboard_page(request: web.Request) -> web.Response:
