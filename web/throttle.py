@@ -30,8 +30,15 @@ BUSY_RETRY_S = 2  # Retry-After when too many attempts are in flight: about the 
 
 
 class LoginThrottle:
-    def __init__(self, *, per_client: int, global_per_minute: int, window: timedelta, hash_concurrency: int,
-                 max_in_flight: int | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        per_client: int,
+        global_per_minute: int,
+        window: timedelta,
+        hash_concurrency: int,
+        max_in_flight: int | None = None,
+    ) -> None:
         self.per_client, self.global_per_minute, self.window = per_client, global_per_minute, window
         self.hashing = asyncio.Semaphore(hash_concurrency)
         self.max_in_flight = max_in_flight if max_in_flight is not None else 8 * hash_concurrency
