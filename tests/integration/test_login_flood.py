@@ -6,11 +6,14 @@ cores, the API's p95 at the client timeout)."""
 from __future__ import annotations
 
 import asyncio
+import os
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from config.bootstrap import create_app
 from config.settings import Settings
+from core.accounts import HASH_NICE, HASHERS
 from tests.integration.test_web_support import add_users, plain_cookies
 from web import sessions
 from web.throttle import LoginThrottle
@@ -80,3 +83,10 @@ def test_a_clients_pending_attempts_count_against_its_budget() -> None:
     for _ in range(3):  # all three succeeded: the budget is free again
         throttle.settled("10.0.0.1")
     assert throttle.wait_s("10.0.0.1", now) == 0
+
+
+def test_passwords_are_hashed_at_a_lower_priority_than_the_event_loop() -> None:
+    loop_nice = os.getpriority(os.PRIO_PROCESS, 0)
+    hasher_nice = HASHERS.submit(lambda: os.getpriority(os.PRIO_PROCESS, threading.get_native_id())).result(10)
+    assert hasher_nice >= min(loop_nice + HASH_NICE, 19)
+    assert os.getpriority(os.PRIO_PROCESS, 0) == loop_nice  # the loop's own thread is unchanged

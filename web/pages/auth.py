@@ -126,7 +126,7 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     if not await asyncio.to_thread(accounts.verify_password, stored, old):
         return await account(request, error="当前密码不正确", status=422)
     try:
-        new_hash = await asyncio.to_thread(accounts.hash_password, new)
+        new_hash = await asyncio.get_running_loop().run_in_executor(accounts.HASHERS, accounts.hash_password, new)
     except DomainError as exc:
         return await account(request, error=exc.message, status=exc.status)
     async with write_transaction(engine) as conn:
