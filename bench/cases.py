@@ -36,7 +36,7 @@ from ticketing.reference import seed_reference
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STEPS = [("accept", "agent01", {}), ("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
          ("submit_result", "dept-szs", {"notes": "已修复"}), ("request_check", "agent01", {}),
-         ("check_pass", "inspector01", {"photos": ["0" * 32]}), ("close", "lead01", {})]
+         ("check_pass", "inspector01", {"photos": ["<photo>"]}), ("close", "lead01", {})]  # one real upload
 USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),
          ("inspector01", Role.INSPECTOR, None), ("dept-szs", Role.DEPARTMENT, "szs")]
 
@@ -112,10 +112,14 @@ async def through_api(settings: Settings, tokens: dict[str, str], n: int, concur
                 assert resp.status == 201, await resp.text()
                 created[i] = await resp.json()
 
+        photo = await _photo(http, base, tokens)
+
         async def drive(i: int) -> None:
             case = created[i]
             for command, user, params in STEPS:
                 url = f"{base}/cases/{case['case_no']}/actions/{command}"
+                if "photos" in params:
+                    params = {**params, "photos": [photo]}
                 async with http.post(url, json={"version": case["version"], **params},
                                      headers=_auth(tokens, user)) as resp:
                     assert resp.status == 200, await resp.text()
@@ -125,6 +129,22 @@ async def through_api(settings: Settings, tokens: dict[str, str], n: int, concur
         create_s = await pooled(n, concurrency, create)
         drive_s = await pooled(n, concurrency, drive)
     return create_s, drive_s
+
+
+async def _photo(http: ClientSession, base: str, tokens: dict[str, str]) -> str:
+    """The inspector's one site photo, uploaded once (核查 answers carry a photo; ids are checked)."""
+    import io
+
+    from aiohttp import FormData
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (120, 160, 90)).save(out, "JPEG")
+    form = FormData()
+    form.add_field("file", out.getvalue(), filename="site.jpg", content_type="image/jpeg")
+    async with http.post(f"{base}/photos", data=form, headers=_auth(tokens, "inspector01")) as resp:
+        assert resp.status == 201, await resp.text()
+        return (await resp.json())["photos"][0]["id"]
 
 
 def _auth(tokens: dict[str, str], user: str) -> dict[str, str]:

@@ -43,9 +43,11 @@ def may_reveal(role: Role | str) -> bool:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****0000: keep the first three and last four digits of a number long enough to hide anything."""
+    """138****0000: keep the first three and last four digits of a number long enough to hide anything. The
+    number is first brought to its one national form, so +86/0086 forms of one number mask alike."""
     if not phone:
         return phone
+    phone = normalize_number(phone) or phone
     if len(phone) <= 7:
         return phone[:1] + "*" * (len(phone) - 2) + phone[-1:]
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -50,6 +51,20 @@ class Api:
         status, data = await self.call("POST", "/api/v1/cases", json=body)
         assert status == 201, data
         return data
+
+    async def photo(self, user: str) -> str:
+        """Upload one real JPEG as `user`: the id a result or a 核查 may carry (ids are checked)."""
+        import io
+
+        from PIL import Image
+
+        out = io.BytesIO()
+        Image.new("RGB", (64, 48), (120, 160, 90)).save(out, "JPEG")
+        form = aiohttp.FormData()
+        form.add_field("file", out.getvalue(), filename="site.jpg", content_type="image/jpeg")
+        status, data = await self.call("POST", "/api/v1/photos", user, data=form)
+        assert status == 201, data
+        return data["photos"][0]["id"]
 
     async def act(self, case: dict[str, Any], command: str, user: str, **body: Any) -> tuple[int, Any]:
         return await self.call("POST", f"/api/v1/cases/{case['case_no']}/actions/{command}", user,

@@ -30,9 +30,10 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     status, full = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
     assert status == 200 and [h["command"] for h in full["history"]] == ["create", "accept"]
     assert full["caller_phone"] == "13800000000" and full["description"].startswith("海滨东路")
+    photo = await api.photo("inspector01")
     steps = [("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
              ("acknowledge", "dept-szs", {}), ("submit_result", "dept-szs", {"notes": "已更换灯泡"}),
-             ("request_check", "agent01", {}), ("check_pass", "inspector01", {"photos": ["0" * 32]}),
+             ("request_check", "agent01", {}), ("check_pass", "inspector01", {"photos": [photo]}),
              ("close", "lead01", {})]
     for command, user, body in steps:
         clock.advance(minutes=10)

@@ -40,7 +40,7 @@ async def month(api: Api, db_settings: Settings, clock):  # type: ignore[no-unty
         if name == "done":
             for command, user, body in (("submit_result", "dept-szs", {"notes": "已修复"}),
                                         ("request_check", "agent01", {}),
-                                        ("check_pass", "inspector01", {"photos": ["0" * 32]}),
+                                        ("check_pass", "inspector01", {"photos": [await api.photo("inspector01")]}),
                                         ("close", "lead01", {})):
                 clock.advance(minutes=10)
                 status, case = await api.act(case, command, user, **body)

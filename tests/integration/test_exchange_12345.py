@@ -65,12 +65,14 @@ async def case_of(hub: Hub, order_no: str) -> dict[str, Any]:
 
 
 async def to_closed(hub: Hub, case: dict[str, Any], photos: list[str] | None = None) -> dict[str, Any]:
+    checked = await hub.api.photo("inspector01")  # 核查 answers carry a photo (cases.inspection)
     steps = [
         ("accept", "agent01", {}),
         ("register", "lead01", {}),
         ("dispatch", "dispatcher01", {"department": "szs"}),
         ("submit_result", "dept-szs", {"notes": "已更换灯泡，恢复照明", "photos": photos or []}),
-        ("check_pass", "inspector01", {}),
+        ("request_check", "agent01", {}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]
     for command, user, body in steps:
@@ -184,7 +186,8 @@ async def test_answers_reach_the_platform_once_through_500s_lost_answers_slownes
         json={"text": "已联系养护单位，明日上午到场"},
     )
     assert status == 202
-    await to_closed(hub, first, photos=["0123456789abcdef0123456789abcdef"])
+    result_photo = await hub.api.photo("dept-szs")  # a real photo of the department's (ids are checked)
+    await to_closed(hub, first, photos=[result_photo])
     await deliver_and_settle_once(hub)
     hub.sim.stop()  # down for a while: every try fails, nothing is lost
     hub.clock.advance(seconds=10)
@@ -200,7 +203,7 @@ async def test_answers_reach_the_platform_once_through_500s_lost_answers_slownes
     assert len(received) == len({r["message_id"] for r in sent})  # one per message id, however often sent
     finish = next(m for m in received.values() if m["step"] == "finish")["body"]
     assert finish["handleResult"] == "已更换灯泡，恢复照明" and finish["attachments"][0].endswith(
-        "/photos/0123456789abcdef0123456789abcdef"
+        f"/photos/{result_photo}"
     )
     order_of = {m["body"]["msgId"]: m for m in received.values() if m["body"]["workOrderNo"] == numbers[0]}
     stamps = [order_of[r["message_id"]]["at"] for r in sent if r["ext_order_no"] == numbers[0]]
@@ -275,9 +278,11 @@ async def test_an_extension_goes_up_its_answer_comes_back_and_a_late_answer_is_o
 
 
 async def to_closed_from_dispatched(hub: Hub, case: dict[str, Any]) -> dict[str, Any]:
+    checked = await hub.api.photo("inspector01")
     for command, user, body in [
         ("submit_result", "dept-szs", {"notes": "已修复"}),
-        ("check_pass", "inspector01", {}),
+        ("request_check", "agent01", {}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]:
         status, case = await hub.api.act(case, command, user, **body)

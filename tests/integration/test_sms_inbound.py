@@ -43,11 +43,13 @@ async def send(api: Api, body: dict[str, str]) -> tuple[int, dict[str, Any]]:
 
 async def closed_case(api: Api, clock: Any) -> dict[str, Any]:
     case = await api.create(accept=True, caller_phone=PHONE)
+    checked = await api.photo("inspector01")  # 核查 answers carry a photo (cases.inspection)
     for command, user, body in [
         ("register", "lead01", {}),
         ("dispatch", "dispatcher01", {"department": "szs"}),
         ("submit_result", "dept-szs", {"notes": "已修复"}),
-        ("check_pass", "inspector01", {}),
+        ("request_check", "agent01", {}),
+        ("check_pass", "inspector01", {"photos": [checked]}),
         ("close", "lead01", {}),
     ]:
         clock.advance(minutes=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.phone import dial_forms, normalize_number, number_kind
-from ticketing.queries import mask_phone
+from core.privacy import mask_phone
 
 
 @pytest.mark.parametrize(

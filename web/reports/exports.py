@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -40,6 +42,9 @@ def _text(column: Column, value: Any) -> str:
     return str(value)
 
 
+_MODIFIED = re.compile(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)")
+
+
 def xlsx(tables: Sequence[Table], *, title: str, when: datetime) -> bytes:
     """One sheet per table: a bold header row, rates as percentages (number format 0.00%)."""
     wb = Workbook(write_only=True)
@@ -53,6 +58,24 @@ def xlsx(tables: Sequence[Table], *, title: str, when: datetime) -> bytes:
             ws.append(_row(ws, table.columns, row))
     out = io.BytesIO()
     wb.save(out)
+    return _stamped(out.getvalue(), when)
+
+
+def _stamped(content: bytes, when: datetime) -> bytes:
+    """The same package with every member dated `when`, and `when` as its modified date: zipfile stamps members
+    with the wall clock and openpyxl sets `modified` to now on save, so two saves a second apart differed (the
+    same data and period must give the same file)."""
+    stamp = when.replace(tzinfo=None).timetuple()[:6]
+    modified = when.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(content)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for member in source.infolist():
+            info = zipfile.ZipInfo(member.filename, date_time=max(stamp, (1980, 1, 1, 0, 0, 0)))
+            info.compress_type, info.external_attr = zipfile.ZIP_DEFLATED, member.external_attr
+            data = source.read(member.filename)
+            if member.filename == "docProps/core.xml":
+                data = _MODIFIED.sub(rf"\g<1>{modified}\g<2>".encode(), data)
+            target.writestr(info, data)
     return out.getvalue()
 
 
