@@ -2,6 +2,7 @@
 
     flock /tmp/hotline-asterisk.lock .venv/bin/python -m bench.load [--minutes 10] [--consoles 100]
         [--calls 50] [--phones 5] [--api-rate 20] [--flood-rate 100] [--flood-seconds 60] [--db pg|sqlite]
+        [--flood-kind unknown|valid]
 
 What runs (all on loopback, all started and stopped by this script, by pid):
 - the service: `hotline serve` as a child process (its own event loop; RSS read from /proc/<pid>/status), on a
@@ -15,11 +16,12 @@ What runs (all on loopback, all started and stopped by this script, by pid):
   ready through the console API); the other callers wait in the queue with music on hold;
 - `--api-rate` API requests per second, open loop (sent on schedule, not after the previous answer): case list
   50 %, case detail 30 %, case creation 20 %, as an agent with a bearer token;
-- then `--flood-rate` login attempts per second for `--flood-seconds` (unknown user names, wrong passwords), the
-  API, sockets and calls going on.
+- then `--flood-rate` login attempts per second for `--flood-seconds` (`unknown`: unknown user names, wrong
+  passwords; `valid`: the agents' right passwords), the API, sockets and calls going on. All from 127.0.0.1
+  (the rig's only address), so the per-client login throttle meets the `unknown` flood after its 20 failures.
 
 Reported: errors (API answers other than 2xx, client timeouts, sockets dropped, failed SIPp calls, flood
-answers other than 401/429), the service's RSS at the start of the measured phase (after a warm-up), at its
+answers other than 303/401/429), the service's RSS at the start of the measured phase (after a warm-up), at its
 end and after the flood, API p50/p95 before vs during the flood (the ratio; per 30 s window too: min/median),
 the websocket ping round trip likewise. The ratio is against the phase before, in the same run.
 """
@@ -68,6 +70,7 @@ class Sample:
     ms: float
     ok: bool
     what: str
+    status: str = ""
 
 
 @dataclass
@@ -228,13 +231,19 @@ async def api_request(session: aiohttp.ClientSession, base: str, token: str, sta
     except (aiohttp.ClientError, TimeoutError) as exc:
         status = type(exc).__name__
     stats.api_status[status] += 1
-    stats.api.append(Sample(start, phase, (time.monotonic() - start) * 1000, status.startswith("2"), what))
+    stats.api.append(Sample(start, phase, (time.monotonic() - start) * 1000, status.startswith("2"), what, status))
 
 
-async def flood_request(session: aiohttp.ClientSession, base: str, stats: Stats) -> None:
+async def flood_request(session: aiohttp.ClientSession, base: str, stats: Stats, kind: str, consoles: int) -> None:
+    """One login attempt of the flood: `unknown` user names with wrong passwords (an attacker), or `valid`
+    agents with their right passwords (everybody logging in at once, e.g. a shift change)."""
+    if kind == "valid":
+        username, password = f"agent{random.randint(1, consoles):03d}", service_proc.PASSWORD
+    else:
+        username, password = f"nobody{secrets.token_hex(4)}", "wrong-password-123"
     start = time.monotonic()
     try:
-        status, _ = await login(session, base, f"nobody{secrets.token_hex(4)}", "wrong-password-123")
+        status, _ = await login(session, base, username, password)
         stats.flood_status[str(status)] += 1
     except (aiohttp.ClientError, TimeoutError) as exc:
         stats.flood_status[type(exc).__name__] += 1
@@ -454,7 +463,11 @@ async def _drive(
         t_flood = time.monotonic()
         await asyncio.gather(
             open_loop(args.api_rate, args.flood_seconds, api),
-            open_loop(args.flood_rate, args.flood_seconds, lambda: flood_request(session, base, stats)),
+            open_loop(
+                args.flood_rate,
+                args.flood_seconds,
+                lambda: flood_request(session, base, stats, args.flood_kind, args.consoles),
+            ),
         )
         t_end = time.monotonic()
         rss_end = service.rss_kib()
@@ -498,7 +511,7 @@ def report(
     win_before = _windows([s for s in stats.api if s.phase == "before"], t0, t_flood)
     win_flood = _windows([s for s in stats.api if s.phase == "flood"], t_flood, t_end)
     api_errors = sum(n for k, n in stats.api_status.items() if not k.startswith("2"))
-    flood_errors = sum(n for k, n in stats.flood_status.items() if k not in ("401", "429"))
+    flood_errors = sum(n for k, n in stats.flood_status.items() if k not in ("303", "401", "429"))
     measured = [s for s in stats.api if s.phase in ("before", "flood")]
     result = {
         "config": vars(args),
@@ -506,6 +519,11 @@ def report(
             "requests": len(measured),
             "errors": api_errors,
             "status": dict(stats.api_status),
+            "errors_by_phase": {
+                phase: dict(Counter(s.what + ":" + s.status for s in stats.api if s.phase == phase and not s.ok))
+                for phase in ("warmup", "before", "flood")
+            },
+            "window_p95_before": [round(w, 1) for w in win_before],
             "rate_before": len([s for s in stats.api if s.phase == "before"]) / max(t_flood - t0, 1),
             "p50_before": pct(before, 50),
             "p95_before": pct(before, 95),
@@ -548,7 +566,7 @@ def print_report(r: dict[str, Any]) -> None:
     print(
         f"bench.load: {c['consoles']} consoles on /ws, {c['calls']} concurrent calls ({c['phones']} agent phones, "
         f"{c['hold_seconds']} s each), {c['api_rate']} API req/s for {c['minutes']} min, then "
-        f"{c['flood_rate']} logins/s for {c['flood_seconds']} s; db {c['db']}"
+        f"{c['flood_rate']} logins/s ({c['flood_kind']}) for {c['flood_seconds']} s; db {c['db']}"
     )
     print(f"  API: {a['requests']} requests ({a['rate_before']:.1f}/s achieved), errors {a['errors']} {a['status']}")
     print(
@@ -561,6 +579,7 @@ def print_report(r: dict[str, Any]) -> None:
             f"  per {WINDOW_S:.0f} s window p95 min/median: before {b_min:.1f}/{b_med:.1f} ms, flood "
             f"{f_min:.1f}/{f_med:.1f} ms, median ratio {f_med / b_med:.2f}"
         )
+    print(f"  API errors by phase: {a['errors_by_phase']}; p95 per window before the flood: {a['window_p95_before']}")
     print(
         f"  websockets: {w['connected']} connected, {w['dropped']} dropped, {w['messages']} events received; "
         f"ping p95 before {w['ping_p95_before']:.1f} ms, flood {w['ping_p95_flood']:.1f} ms, ratio "
@@ -589,6 +608,12 @@ def main() -> None:
     parser.add_argument("--flood-rate", type=float, default=100.0)
     parser.add_argument("--flood-seconds", type=float, default=60.0)
     parser.add_argument("--db", choices=("pg", "sqlite"), default="pg")
+    parser.add_argument(
+        "--flood-kind",
+        choices=("unknown", "valid"),
+        default="unknown",
+        help="unknown users with wrong passwords, or the agents' right passwords",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args()
     if args.phones > 10:

@@ -19,7 +19,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core import audit
-from core.accounts import User, verify_password
+from core.accounts import HASHERS, User, verify_password
 from core.db.engine import write_transaction
 from core.db.timeutil import from_db, to_db
 from core.tables import users
@@ -72,7 +72,7 @@ async def login(engine: AsyncEngine, username: str, password: str, now: datetime
         row = (await conn.execute(select(users).where(users.c.username == username))).mappings().first()
     locked = from_db(row["locked_until"]) if row is not None else None
     stored = row["password_hash"] if row is not None and row["password_hash"] else _DUMMY_HASH
-    good = await asyncio.to_thread(verify_password, stored, password)
+    good = await asyncio.get_running_loop().run_in_executor(HASHERS, verify_password, stored, password)
     async with write_transaction(engine) as conn:
         if row is None:
             await audit.append(conn, now, username, "login_failed", username, {"reason": "unknown_user"}, remote)

@@ -68,14 +68,18 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
         response = _login_page(request, error=f"登录尝试过于频繁，请 {wait} 秒后再试", username=username, status=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    throttle.attempted(now)
-    async with throttle.hashing:
-        result = await login(request.app[ENGINE], username, password, now,
-                             max_failures=security.login_max_failures,
-                             lockout_minutes=security.login_lockout_minutes,
-                             remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
+    throttle.attempted(now, client)
+    try:
+        async with throttle.hashing:
+            result = await login(request.app[ENGINE], username, password, now,
+                                 max_failures=security.login_max_failures,
+                                 lockout_minutes=security.login_lockout_minutes,
+                                 remote=remote_of(request), user_agent=request.headers.get("User-Agent"))
+        if result.user is None or result.token is None:
+            throttle.failed(client, now)
+    finally:
+        throttle.settled(client)
     if result.user is None or result.token is None:
-        throttle.failed(client, now)
         return _login_page(request, error=result.error, username=username, status=401)
     target = safe_next(str(form.get("next", ""))) or landing(request, result.user)
     response = web.HTTPSeeOther(target)
@@ -122,7 +126,7 @@ async def password_submit(request: web.Request) -> web.StreamResponse:
     if not await asyncio.to_thread(accounts.verify_password, stored, old):
         return await account(request, error="当前密码不正确", status=422)
     try:
-        new_hash = await asyncio.to_thread(accounts.hash_password, new)
+        new_hash = await asyncio.get_running_loop().run_in_executor(accounts.HASHERS, accounts.hash_password, new)
     except DomainError as exc:
         return await account(request, error=exc.message, status=exc.status)
     async with write_transaction(engine) as conn:
