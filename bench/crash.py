@@ -200,9 +200,11 @@ async def one_run(rig: Rig, kind: str) -> Run:
     waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
     still = [i for i in ids["waiting"] if i in waiting]
     run.queue_kept = still == [i for i in waiting if i in ids["waiting"]] and len(still) >= len(ids["waiting"]) - 1
-    for call_ids in ids.values():
-        for call_id in call_ids:
-            await api.call("POST", f"/api/v1/calls/{call_id}/hangup", expect=None)
+    await hang_up_all(rig)
+    _done, left = await asyncio.wait(tasks, timeout=60)
+    for task in left:  # a caller our hang-ups missed: counted, then ended
+        run.unfinished += 1
+        task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     if uas.returncode is None:
         uas.kill()
@@ -213,6 +215,17 @@ async def one_run(rig: Rig, kind: str) -> Run:
     run.duplicates = len(after) - len({r["id"] for r in after})
     await reset_agents(rig)
     return run
+
+
+async def hang_up_all(rig: Rig) -> None:
+    """Hang up every call whose row has no outcome yet (IVR callers were adopted under rows of their own)."""
+    for _ in range(20):
+        open_rows = [r["id"] for r in rows(rig.served.db) if not r["outcome"]]
+        if not open_rows:
+            return
+        for call_id in open_rows:
+            await rig.api.call("POST", f"/api/v1/calls/{call_id}/hangup", expect=None)
+        await asyncio.sleep(1)
 
 
 async def reset_agents(rig: Rig) -> None:
