@@ -30,7 +30,7 @@ from typing import Any
 from bench.sip.common import bench_settings
 from callcenter.ari.client import AriClient
 from callcenter.rig import process
-from callcenter.rig.local_ports import free_port
+from callcenter.rig.local_ports import free_port, rtp_block
 from callcenter.settings import TelephonySettings
 from tests.integration.crash_rig import Api, Served, as_runtime, observer
 from tests.sip import scenario
@@ -249,7 +249,15 @@ def rows(db: Path) -> list[dict[str, Any]]:
 
 async def bench(per_state: int, rounds: int) -> list[Run]:
     with tempfile.TemporaryDirectory() as state, tempfile.TemporaryDirectory() as work:
-        tel = bench_settings(state).model_copy(update={"agent_extensions": extensions(per_state), "wrapup_s": 1})
+        rtp_start, rtp_end = rtp_block(400)  # below baresip's own RTP range (40000-49999)
+        tel = bench_settings(state).model_copy(
+            update={
+                "agent_extensions": extensions(per_state),
+                "wrapup_s": 1,
+                "rtp_start": rtp_start,
+                "rtp_end": rtp_end,
+            }
+        )
         await asyncio.to_thread(process.start, tel)
         tmp = Path(work)
         rig = Rig(tel, Served(tel, tmp), None, observer(tel), tmp, per_state)  # type: ignore[arg-type]
