@@ -178,6 +178,10 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
         assert [r.returncode for r in results] == [0] * len(results), [r.stderr[-800:] for r in results]
         assert (await uas.wait()) == 0
         await wait_for(lambda: all(r["outcome"] for r in rows(served.db)), timeout=20)
+    except BaseException:
+        print(f"\n--- hotline serve (start {served.starts}) ---\n{served.log()}")
+        print("--- channels ---", [(c.id, c.state, c.app_data) for c in await ari.list_channels()])
+        raise
     finally:
         for task in citizens:
             task.cancel()
