@@ -64,9 +64,6 @@ class InboundCall:
         elif adopted or direct:
             if direct:
                 await self.ari.answer(call.channel_id)
-            elif adopted:  # the previous instance may have died between StasisStart and its answer
-                with contextlib.suppress(AriError):
-                    await self.ari.answer(call.channel_id)
             await self.enqueue("adopted" if adopted else "direct")
         else:
             await self.ari.answer(call.channel_id)

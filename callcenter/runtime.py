@@ -238,6 +238,9 @@ class CallRuntime:
             except Exception:  # the database is away: the caller is served all the same
                 log.exception("could not store call %s", call.id)
         self.publish("call", "arrived", call, adopted=adopted)
+        if adopted and channel.state != "Up":  # the previous instance died between StasisStart and answer
+            with contextlib.suppress(AriError):
+                await self.client.answer(channel.id)
         await self._run(call, adopted, direct)
 
     async def _known(self, channel: Channel) -> dict[str, Any] | None:
