@@ -169,8 +169,9 @@ async def legs(ari: AriClient, call_ids: list[str]) -> int:
 async def one_run(rig: Rig, kind: str) -> Run:
     api, run = rig.api, Run(kind)
     uas = await citizens(rig, len(rig.agents["placed"]))
+    earlier = {r["id"] for r in rows(rig.served.db)}
     tasks, ids = await place_calls(rig)
-    before = {r["id"] for r in rows(rig.served.db)}
+    before = {r["id"] for r in rows(rig.served.db)} - earlier  # this run's calls
     conversations = ids["connected"] + ids["held"] + ids["placed"]
     run.conversations, run.calls = len(conversations), len(before)
     stopped = time.monotonic()
