@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+import secrets
 from collections import deque
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
@@ -40,7 +41,9 @@ class Routes:
         self.calls: dict[str, Call] = {}
         self.owners: dict[str, Call] = {}
         self.tasks: set[asyncio.Task[Any]] = set()
-        self._n = itertools.count(1)
+        # Leg and bridge ids carry this number; a restarted service must not reuse the ids of legs its
+        # previous instance left behind (a cut ring being hung up, a resumed call's agent leg).
+        self._n = itertools.count(secrets.randbelow(10**9) + 1)
 
     def own(self, key: str, call: Call) -> None:
         self.owners[key] = call
@@ -54,7 +57,8 @@ class Routes:
         task.add_done_callback(self.tasks.discard)
 
     def next_n(self) -> int:
-        """A number unique in this process, for channel and bridge ids."""
+        """A number unique in this process (and unlikely to repeat one of an earlier process), for channel and
+        bridge ids."""
         return next(self._n)
 
 

@@ -253,10 +253,10 @@ class CallRuntime:
 
     # --- one call ---------------------------------------------------------------------------------------
     async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
-        known = await self.records.by_channel(channel.id) if adopted and self.records else None
+        known = await self._known(channel) if adopted else None
         if known is not None:
             arrived = known["arrived_at"].replace(tzinfo=UTC)
-            call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
+            call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"] or ""))
         else:
             # One form for repeat callers, masking and callbacks (core.phone).
             number = normalize_number(channel.caller_number, self.tel.area_code)
@@ -265,9 +265,23 @@ class CallRuntime:
         self.calls[call.id] = call
         self.own(channel.id, call)
         if known is None:
-            await self.rows.create(call, caller=call.caller, called=channel.exten or self.tel.hotline_number)
+            try:
+                await self.rows.create(call, caller=call.caller, called=channel.exten or self.tel.hotline_number)
+            except Exception:  # the database is away: the caller is served all the same
+                log.exception("could not store call %s", call.id)
         self.publish("call", "arrived", call, adopted=adopted)
+        if adopted and channel.state != "Up":  # the previous instance died between StasisStart and answer
+            with contextlib.suppress(AriError):
+                await self.client.answer(channel.id)
         await self._run(call, adopted, direct)
+
+    async def _known(self, channel: Channel) -> dict[str, Any] | None:
+        """The row an adopted caller's channel already has (None when unknown or unreadable)."""
+        try:
+            return await self.records.by_channel(channel.id) if self.records else None
+        except Exception:
+            log.exception("call row of channel %s could not be read", channel.id)
+            return None
 
     async def _run(self, call: Call, adopted: bool, direct: bool = False, answered: bool = False,
                    bridged: bool = False) -> None:

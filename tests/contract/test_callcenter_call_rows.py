@@ -25,8 +25,13 @@ async def engine(db_settings: Settings) -> AsyncIterator[AsyncEngine]:
 async def test_unfinished_rows_are_listed_and_closed_only_once(engine: AsyncEngine, clock: Any) -> None:
     records = SqlCallRecords(engine)
     for n, call_id in enumerate(("cut", "ended", "live")):
-        await records.create(call_id, caller=f"1380013800{n}", called="12319", channel_id=f"ch-{call_id}",
-                             arrived_at=clock() + timedelta(seconds=n))
+        await records.create(
+            call_id,
+            caller=f"1380013800{n}",
+            called="12319",
+            channel_id=f"ch-{call_id}",
+            arrived_at=clock() + timedelta(seconds=n),
+        )
     await records.update("ended", outcome="answered", ended_at=clock(), hangup_by="caller")
     assert [r["id"] for r in await records.unfinished()] == ["cut", "live"]
 

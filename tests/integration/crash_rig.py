@@ -104,7 +104,7 @@ class Served:
                 self.process.wait(5)
 
     def log(self) -> str:
-        return (self.tmp / f"serve-{self.starts}.log").read_text(errors="replace")[-3000:]
+        return (self.tmp / f"serve-{self.starts}.log").read_text(errors="replace")[-6000:]
 
 
 class Api:

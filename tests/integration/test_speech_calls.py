@@ -228,6 +228,6 @@ async def test_the_app_starts_call_speech_with_telephony(  # type: ignore[no-unt
     settings = db_settings.model_copy(update={"telephony": asterisk, "speech": _whisper_settings()})
     client = await aiohttp_client(create_app(settings))
     service = client.app[RUNNING].call_speech
-    assert service.calls is client.app[RUNNING].calls
+    assert service.calls is client.app[RUNNING].calls.ctx  # the call context, not the runtime
     await asyncio.wait_for(service.ari.connected.wait(), 10)
     assert (await service.ari.application())["name"] == f"{asterisk.app_name}-speech"
