@@ -57,7 +57,8 @@ def fuzz(site: Site, username: str | None, report: Path) -> subprocess.Completed
                "--checks", CHECKS, "--max-examples", FUZZ_EXAMPLES, "--seed", FUZZ_SEED,
                "--phases", "examples,coverage,fuzzing", "--workers", WORKERS, "--no-shrink",
                "--request-timeout", "20", "--report", "junit", "--report-junit-path", str(report)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")} | {"NO_COLOR": "1"}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("HOTLINE_") or k.startswith("HOTLINE_TEST_")} | {"NO_COLOR": "1"}
     return subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=600)
 
 
