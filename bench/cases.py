@@ -35,8 +35,8 @@ from ticketing.reference import seed_reference
 
 PG_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 STEPS = [("accept", "agent01", {}), ("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
-         ("submit_result", "dept-szs", {"notes": "已修复"}), ("check_pass", "inspector01", {}),
-         ("close", "lead01", {})]
+         ("submit_result", "dept-szs", {"notes": "已修复"}), ("request_check", "agent01", {}),
+         ("check_pass", "inspector01", {"photos": ["0" * 32]}), ("close", "lead01", {})]
 USERS = [("agent01", Role.AGENT, None), ("lead01", Role.LEAD, None), ("dispatcher01", Role.DISPATCHER, None),
          ("inspector01", Role.INSPECTOR, None), ("dept-szs", Role.DEPARTMENT, "szs")]
 

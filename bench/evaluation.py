@@ -1,7 +1,9 @@
 """Benchmark: one month's indicators for every department, region and post, aggregated in the database,
 against a straightforward per-case Python loop over the same rows in the same run (SQLite).
 
-    python -m bench.evaluation [--cases 100000] [--naive 3000]
+    python -m bench.evaluation [--cases 100000] [--naive 3000] [--repeat 3]
+    python -m bench.evaluation --pg [--cases 1000000]     # PostgreSQL (bench/evaluation_pg.py), own schema
+    python -m bench.evaluation --xlsx 10000                # the XLSX export of a 10,000-row table
 
 Loads N synthetic cases spread over one year (about 7.5 history rows and 6 stage clocks each: on time, late,
 overdue and open, reworked, 挂账, 作废), then times
@@ -16,16 +18,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
+import resource
+import statistics
 import tempfile
 import time
 import tracemalloc
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from config.bootstrap import engine_for
 from config.settings import CONFIG_DIR, DATA_DIR, load_settings
@@ -231,9 +238,128 @@ async def main(n: int, sample: int) -> None:
         print("baseline agrees with the database:", loop == dept)
 
 
+def _timed_reports(service: EvaluationService) -> Any:
+    async def run() -> tuple[float, float, dict]:
+        tracemalloc.start()
+        began = time.perf_counter()
+        rows = await service.reports(list(ObjectKind), MONTH)
+        took = time.perf_counter() - began
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        return took, peak, rows
+    return run
+
+
+async def _load_pg(engine: Any, pg: Any, n: int) -> dict[str, float]:
+    async with engine.begin() as conn:
+        await seed_reference(conn, DATA_DIR)
+        cells = sorted({synth(i)[0]["cell_code"] for i in range(1, 201)})
+        await conn.execute(geo_cells.insert(), [
+            {"code": c, "community_code": c[:12], "duty_grid": f"G{c[-4:]}", "area_m2": 0.0, "geometry": "{}",
+             "min_lon": 0, "min_lat": 0, "max_lon": 0, "max_lat": 0} for c in cells])
+    return await pg.load(engine, n)  # type: ignore[no-any-return]
+
+
+async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_loop: bool = False) -> None:
+    from bench import evaluation_pg as pg
+    from core.db.migrate import upgrade as migrate
+
+    schema = keep or pg.schema_name()
+    admin = create_async_engine(url)
+    async with admin.begin() as conn:
+        exists = (await conn.exec_driver_sql(
+            f"SELECT 1 FROM information_schema.schemata WHERE schema_name = '{schema}'")).first() is not None
+        if not exists:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    settings = load_settings(files=[CONFIG_DIR / "defaults.yaml"],
+                             environ={"HOTLINE_DATABASE__URL": url, "HOTLINE_DATABASE__SCHEMA_NAME": schema})
+    engine = engine_for(settings)
+    try:
+        await asyncio.to_thread(migrate, settings.database_url(), schema=schema)
+        if exists:  # --keep: the rows of an earlier run (same --cases)
+            took: dict[str, float] = {}
+        else:
+            took = await _load_pg(engine, pg, n)
+        n_hist, n_stage = await pg.count(engine, "case_history"), await pg.count(engine, "case_stages")
+        print(f"PostgreSQL: loaded {n} cases, {n_hist} history rows, {n_stage} stage clocks in "
+              + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
+        catalog = load_catalog()
+        service = EvaluationService(engine, catalog, load_profiles(catalog), TZ, lambda: datetime.now(UTC))
+        run = _timed_reports(service)
+        times, peaks, rows = [], [], {}
+        for _ in range(repeat):
+            t, peak, rows = await run()
+            times.append(t)
+            peaks.append(peak)
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start, end = (naive(x) for x in MONTH.bounds(TZ))
+        if skip_loop:
+            slow, counts = float("nan"), Counter()
+        else:
+            slow, counts = await pg.streamed_loop(engine, catalog, start, end, python_facts)
+        t_after, _, _ = await run()  # interleaved: once more after the loop
+        times.append(t_after)
+    finally:
+        await engine.dispose()
+        if not keep:
+            async with admin.begin() as conn:
+                await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.dispose()
+    dept = {r.object_id: r.counts for r in rows[ObjectKind.DEPARTMENT].rows}
+    loop = {d: {s: counts[(d, s)] for s in next(iter(dept.values()))} for d in dept}
+    fast = statistics.median(times)
+    print(f"{MONTH.label}: {sum(len(r.rows) for r in rows.values())} objects in {len(rows)} kinds")
+    print(f"evaluation (database)  min {min(times):.3f} s  median {fast:.3f} s  over {len(times)} runs; "
+          f"python heap peak {max(peaks):.1f} MB; process max RSS {rss:.0f} MB")
+    print(f"baseline streamed per-case loop over all {n_hist} history rows: {slow:.1f} s")
+    if skip_loop:
+        return
+    print(f"ratio: the loop takes {slow / fast:.1f} x as long; target ≤ 2 s: {'met' if fast <= 2 else 'NOT met'}, "
+          f"≤ 500 MB: {'met' if max(peaks) <= 500 and rss <= 500 else 'NOT met'}")
+    print("baseline agrees with the database:", loop == dept)
+
+
+def main_xlsx(n: int, repeat: int) -> None:
+    from web.reports import exports
+    from web.reports.data import Column, Table
+
+    cols = (Column("department", "责任部门"), Column("case_no", "案件编号"), Column("category", "类别"),
+            Column("address", "地址"), Column("rate", "按期处置率", "rate"), Column("hours", "超时（小时）", "int"))
+    rows = [{"department": DEPARTMENTS[i % 18], "case_no": f"B{i:011d}", "category": "路灯不亮",
+             "address": f"海滨东路{i}号", "rate": (i % 100) / 100, "hours": i % 72} for i in range(n)]
+    table = Table("bench", "导出测试", cols, rows)
+    when = datetime(2026, 11, 30)
+    x, c = [], []
+    for _ in range(repeat):  # interleaved: XLSX, then the CSV of the same rows as the baseline
+        tracemalloc.start()
+        began = time.perf_counter()
+        content = exports.xlsx([table], title="bench", when=when)
+        x.append(time.perf_counter() - began)
+        peak = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        began = time.perf_counter()
+        exports.csv_bytes(table)
+        c.append(time.perf_counter() - began)
+    print(f"XLSX of {n} rows: min {min(x):.3f} s median {statistics.median(x):.3f} s, {len(content) / 1024:.0f} KiB, "
+          f"heap peak {peak:.1f} MB; CSV of the same rows: median {statistics.median(c):.3f} s; "
+          f"XLSX ÷ CSV {statistics.median(x) / statistics.median(c):.1f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--cases", type=int, default=None)
     parser.add_argument("--naive", type=int, default=3000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pg", action="store_true", help="PostgreSQL (HOTLINE_TEST_PG or 127.0.0.1:5432/test)")
+    parser.add_argument("--xlsx", type=int, default=0, help="time the XLSX export of this many rows")
+    parser.add_argument("--keep", default=None, help="PostgreSQL: use (and keep) this schema; rows loaded once")
+    parser.add_argument("--no-loop", action="store_true", help="PostgreSQL: skip the baseline loop")
     args = parser.parse_args()
-    asyncio.run(main(args.cases, args.naive))
+    if args.xlsx:
+        main_xlsx(args.xlsx, args.repeat)
+    elif args.pg:
+        asyncio.run(main_pg(args.cases or 1_000_000, args.repeat,
+                            os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
+                            args.keep, args.no_loop))
+    else:
+        asyncio.run(main(args.cases or 100_000, args.naive))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from callcenter.acd import (
     Agent,
@@ -23,14 +23,11 @@ from callcenter.acd import (
     choose_agents,
     wrap_ups_due,
 )
+from callcenter.domain.agent_session import resume_call
+from core.clock import Clock, utc_now
 
 SKILL = "hotline"
-Clock = Callable[[], datetime]
 AgentListener = Callable[[AgentStateChanged], Awaitable[None] | None]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class AcdRuntime:
@@ -53,6 +50,15 @@ class AcdRuntime:
                 listener(event)
         self.changed.set()
         return events
+
+    def resume_call(self, agent_id: str, call_id: str) -> None:
+        """The agent's conversation was re-adopted after a restart: on that call again (listeners told)."""
+        agent = self.agents[agent_id]
+        old = resume_call(agent, call_id, self.clock())
+        event = AgentStateChanged(agent_id, old, agent.state, self.clock(), "ResumeCall", None, call_id)
+        for listener in self.listeners:
+            listener(event)
+        self.changed.set()
 
     def enqueue(self, call_id: str, caller: str, *, arrived_at: datetime, priority: int = 0,
                 reason: str = "agent", ivr_path: str = "") -> WaitingCall:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -9,8 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from callcenter.acd.stats import Outcome, QueueCallRecord
+from callcenter.domain.hotline_levels import CallbackRecord, Rating, SmsRecord
 from callcenter.tables import calls
 from core.db.timeutil import from_db, to_db
+from ticketing.db.tables import case_history
+from ticketing.notify.tables import callbacks, outbox
+
+CALLBACK_KINDS = ("queue", "missed", "agent")  # callbacks of callers (the survey calls are 回访, counted apart)
 
 
 def _aware(row: Any) -> dict[str, Any]:
@@ -39,11 +45,52 @@ def queue_call(row: dict[str, Any]) -> QueueCallRecord | None:
     enqueued = row["enqueued_at"]
     if enqueued is None:
         return None
+    call_id, queue = str(row.get("id", "")), row.get("queue") or ""
     if row["answered_at"] is not None:
-        return QueueCallRecord(str(row.get("id", "")), "", enqueued, Outcome.ANSWERED, row["answered_at"],
-                               row.get("ended_at"))
+        return QueueCallRecord(call_id, queue, enqueued, Outcome.ANSWERED, row["answered_at"], row.get("ended_at"),
+                               agent=row.get("agent_id"))
     if row["outcome"] in (Outcome.ABANDONED, Outcome.CALLBACK):
-        return QueueCallRecord(str(row.get("id", "")), "", enqueued, Outcome(row["outcome"]), row.get("ended_at"))
+        return QueueCallRecord(call_id, queue, enqueued, Outcome(row["outcome"]), row.get("ended_at"))
     if row["outcome"] is None:
-        return QueueCallRecord(str(row.get("id", "")), "", enqueued, Outcome.WAITING)
+        return QueueCallRecord(call_id, queue, enqueued, Outcome.WAITING)
     return None
+
+
+# --- hotline service levels over a period (GB/T 33358), the figures of callcenter/domain/hotline_levels.py ---
+
+async def hotline_inputs(engine: AsyncEngine, start: datetime, end: datetime) -> HotlineInputs:
+    """The queue calls (entered the queue in [start, end)), queue/missed-call callbacks asked for, ratings and
+    citizen SMS of the period, as the pure records the ACD statistics and the levels module take."""
+    s, e = to_db(start), to_db(end)
+    call_q = (select(calls.c.id, calls.c.enqueued_at, calls.c.answered_at, calls.c.ended_at, calls.c.outcome,
+                     calls.c.queue, calls.c.agent_id)
+              .where(calls.c.enqueued_at >= s, calls.c.enqueued_at < e))
+    cb = callbacks
+    callback_q = (select(cb.c.created_at, cb.c.attempts, cb.c.state, cb.c.updated_at)
+                  .where(cb.c.kind.in_(CALLBACK_KINDS), cb.c.created_at >= s, cb.c.created_at < e))
+    rating_q = (select(case_history.c.at, case_history.c.payload)
+                .where(case_history.c.command == "rate", case_history.c.at >= s, case_history.c.at < e))
+    sms_q = (select(outbox.c.created_at, outbox.c.sent_at)
+             .where(outbox.c.channel == "sms", outbox.c.recipient_kind == "citizen", outbox.c.created_at >= s,
+                    outbox.c.created_at < e))
+    async with engine.connect() as conn:
+        call_rows = [_aware(r) for r in (await conn.execute(call_q)).mappings().all()]
+        cb_rows = [_aware(r) for r in (await conn.execute(callback_q)).mappings().all()]
+        rating_rows = (await conn.execute(rating_q)).all()
+        sms_rows = (await conn.execute(sms_q)).all()
+    return HotlineInputs(
+        [r for r in map(queue_call, call_rows) if r is not None],
+        [CallbackRecord(r["created_at"], int(r["attempts"] or 0),
+                        r["updated_at"] if r["state"] == "answered" else None, r["state"] == "failed")
+         for r in cb_rows],
+        [Rating(from_db(at), int(p["satisfaction"])) for at, p in rating_rows
+         if isinstance(p, dict) and p.get("satisfaction") in (1, 2, 3)],
+        [SmsRecord(from_db(c), from_db(sent) if sent else None) for c, sent in sms_rows])
+
+
+@dataclass(frozen=True)
+class HotlineInputs:
+    calls: list[QueueCallRecord]
+    callbacks: list[CallbackRecord]
+    ratings: list[Rating]
+    sms: list[SmsRecord]

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callcenter import outbound
 from callcenter.acd import (
@@ -33,11 +33,10 @@ from callcenter.acd import (
     WaitingCall,
 )
 from callcenter.call import Call, CallerGone
+from callcenter.call_end import finish
+from callcenter.context import CallContext
 from callcenter.domain.call_lifecycle import CallEvent, Failed, HungUp, NotAnswered, Party
 from callcenter.legs import trunk_endpoint
-
-if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
 
 log = logging.getLogger(__name__)
 OnAnswer = Callable[[int, int | None, str | None], Awaitable[None]]
@@ -56,8 +55,8 @@ class Armed:
 class CallbackDesk:
     """The runtime's callbacks: armed handlers by queue call id, and the ones being dialled right now."""
 
-    def __init__(self, rt: CallRuntime) -> None:
-        self.rt = rt
+    def __init__(self, ctx: CallContext) -> None:
+        self.ctx = ctx
         self.armed: dict[str, Armed] = {}
         self.dialling: set[str] = set()
 
@@ -65,12 +64,12 @@ class CallbackDesk:
         """Arm the callback for `call_id` (keeping or restoring its place); returns at once.
 
         Raises TelephonyError `bad_number` for a malformed number."""
-        trunk_endpoint(self.rt.trunk_outbound, number)
+        trunk_endpoint(self.ctx.trunk_outbound, number)
         key = call_id or f"callback-{callback_id}"
         self.armed[key] = Armed(callback_id, number, on_answer)
         if key in self.dialling:  # its call is on the way; that call reports to the handler just stored
             return
-        acd = self.rt.acd
+        acd = self.ctx.acd
         if any(c.call_id == key for c in acd.queue.calls):
             try:
                 acd.arm_callback(key, callback_id)
@@ -84,13 +83,13 @@ class CallbackDesk:
     async def arrival(self, call_id: str | None) -> datetime:
         """The original call's arrival (naive UTC in the call records), so the callback keeps its place."""
         record = None
-        if call_id and self.rt.records:
+        if call_id:
             try:
-                record = await self.rt.records.get(call_id)
+                record = await self.ctx.rows.get(call_id)
             except Exception:
                 log.exception("call record %s could not be read", call_id)
         if record is None:
-            return self.rt.now()
+            return self.ctx.clock()
         arrived: datetime = record["arrived_at"]
         return arrived.replace(tzinfo=UTC) if arrived.tzinfo is None else arrived
 
@@ -103,7 +102,7 @@ class CallbackDesk:
                 self.command(agent_id, CancelRing(waiting.call_id))
             return
         self.dialling.add(waiting.call_id)
-        self.rt.spawn(self.dial(waiting, agent_ids[0], armed), waiting.call_id)
+        self.ctx.routes.spawn(self.dial(waiting, agent_ids[0], armed), waiting.call_id)
 
     async def dial(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> None:
         call: Call | None = None
@@ -118,24 +117,24 @@ class CallbackDesk:
         finally:
             self.dialling.discard(waiting.call_id)
         if call is not None:
-            await self.rt.finish(call, end)
+            await finish(self.ctx, call, end)
 
     async def talk(self, call: Call, waiting: WaitingCall, agent_id: str, armed: Armed) -> CallEvent:
-        rt = self.rt
+        ctx = self.ctx
         try:
-            answered = await outbound.ring_agent(rt, call, agent_id, armed.number)
+            answered = await outbound.ring_agent(ctx, call, agent_id, armed.number)
         except CallerGone:  # declined
             answered = False
         if not answered:
             self.command(agent_id, RingNoAnswer(waiting.call_id))
-            await rt.add_call_event(call, "no_answer", agent_id=agent_id)
+            await ctx.rows.add_event(call, "no_answer", agent_id=agent_id)
             self.requeue(waiting)
             return NotAnswered()
         self.command(agent_id, AnswerCall(waiting.call_id))
-        endpoint = trunk_endpoint(rt.trunk_outbound, armed.number)
+        endpoint = trunk_endpoint(ctx.trunk_outbound, armed.number)
         try:
             result = await outbound.dial_and_bridge(
-                rt, call, armed.number, endpoint, on_answered=lambda: self.report(waiting.call_id, armed, 1))
+                ctx, call, armed.number, endpoint, on_answered=lambda: self.report(waiting.call_id, armed, 1))
         except CallerGone:  # the agent hung up while the citizen rang: the callback waits for the next agent
             self.requeue(waiting)
             return HungUp(Party.AGENT)
@@ -148,24 +147,22 @@ class CallbackDesk:
 
     async def new_call(self, waiting: WaitingCall, agent_id: str, armed: Armed) -> Call:
         """The outbound call's record, linked both ways to the original call through call events."""
-        rt = self.rt
-        call = outbound.new_call(rt, "agent", agent_id, "outbound")
+        ctx = self.ctx
+        call = outbound.new_call(ctx, "agent", agent_id, "outbound")
         call.agent_id = agent_id
-        if rt.records:
-            await rt.records.create(call.id, caller=agent_id, called=armed.number, channel_id=call.channel_id,
-                                    arrived_at=call.arrived_at, direction="outbound")
-            await rt.update_call_row(call, agent_id=agent_id)
-        await rt.add_call_event(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
+        await ctx.rows.create(call, caller=agent_id, called=armed.number, direction="outbound")
+        await ctx.rows.update(call, agent_id=agent_id)
+        await ctx.rows.add_event(call, "callback_started", agent_id=agent_id, callback_id=armed.callback_id,
                      original_call_id=waiting.call_id, original_arrived_at=waiting.arrived_at.isoformat())
         await self.log_original(waiting.call_id, agent_id, callback_id=armed.callback_id,
                                 callback_call_id=call.id)
         return call
 
     async def log_original(self, call_id: str, agent_id: str, **detail: Any) -> None:
-        if not self.rt.records or call_id.startswith("callback-"):
+        if call_id.startswith("callback-"):
             return
         try:
-            await self.rt.records.add_event(call_id, "callback_dialled", self.rt.now(), agent_id, **detail)
+            await self.ctx.rows.add_event_to(call_id, "callback_dialled", agent_id, **detail)
         except Exception:  # the original record may be gone (or never stored): the outbound side links it
             log.warning("could not link callback to call %s", call_id)
 
@@ -184,10 +181,10 @@ class CallbackDesk:
     def requeue(self, waiting: WaitingCall) -> None:
         """Back to its old place (same arrival time and sequence), unless it was re-armed meanwhile."""
         with contextlib.suppress(QueueError):
-            self.rt.acd.requeue(waiting)
+            self.ctx.acd.requeue(waiting)
 
     def free_agent(self, agent_id: str, call_id: str) -> None:
-        agent = self.rt.acd.agents.get(agent_id)
+        agent = self.ctx.acd.agents.get(agent_id)
         if agent is not None and agent.call_id == call_id:
             if agent.state is AgentState.RINGING:
                 self.command(agent_id, CancelRing(call_id))
@@ -196,6 +193,6 @@ class CallbackDesk:
 
     def command(self, agent_id: str, command: object) -> None:
         try:
-            self.rt.acd.command(agent_id, command)
+            self.ctx.acd.command(agent_id, command)
         except (IllegalAgentCommand, KeyError) as exc:  # e.g. the agent logged out meanwhile
             log.info("agent %s: %r refused: %s", agent_id, command, exc)

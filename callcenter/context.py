@@ -1,9 +1,11 @@
 """What a telephony feature is given instead of the whole runtime: `CallContext`.
 
-The runtime (callcenter/runtime.py) builds one context and hands it to the features (the conversation and
-transfers, hold, supervision, placing legs): the ARI client, the call rows and the bus (`CallRows`), the
-ACD, the clock, the settings, and the routing table that sends ARI events to the call owning a channel
-(`Routes`).
+The runtime (callcenter/runtime.py) builds one context and hands it to every feature (the inbound call,
+calls we place, callbacks, the conversation and transfers, hold, supervision, placing legs): the ARI
+client, the call rows and the bus (`CallRows`), the ACD, the clock, the settings and the options tests may
+shorten (`CallOptions`), the routing table that sends ARI events to the call owning a channel (`Routes`),
+and the two ports a call uses (the IVR's case lookup, durable callback requests). No feature module imports
+or receives the runtime.
 """
 
 from __future__ import annotations
@@ -11,17 +13,22 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.ari.client import AriClient
 from callcenter.call import Call
+from callcenter.callback_requests import CallbackRequests
+from callcenter.case_lookup import CaseLookup
 from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
 from core.clock import Clock
+from ivr.flow_spec import InboundFlow, SurveyFlow
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +65,32 @@ class CallRows:
     def __init__(self, records: SqlCallRecords | None, bus: EventBus, clock: Clock) -> None:
         self.records, self.bus, self.clock = records, bus, clock
 
+    async def create(self, call: Call, *, caller: str, called: str, direction: str = "inbound") -> None:
+        """The call's row, written when the call starts (a failure here is the caller's to handle)."""
+        if self.records:
+            await self.records.create(call.id, caller=caller, called=called, channel_id=call.channel_id,
+                                      arrived_at=call.arrived_at, direction=direction)
+
+    async def get(self, call_id: str) -> dict[str, Any] | None:
+        """A stored call with its events (None without a database or when unknown)."""
+        return await self.records.get(call_id) if self.records else None
+
+    async def add_event_to(self, call_id: str, kind: str, agent_id: str | None = None, **detail: Any) -> None:
+        """An event on another call's row (a callback links its original call); raises on failure."""
+        if self.records:
+            await self.records.add_event(call_id, kind, self.clock(), agent_id, **detail)
+
+    async def close(self, call: Call, **values: Any) -> bool:
+        """End a row that has no outcome yet (compare-and-set on the outcome); False when it had one."""
+        return await self.records.close(call.id, **values) if self.records else False
+
+    async def unfinished(self) -> list[dict[str, Any]]:
+        """Call rows without an end (empty without a database)."""
+        return await self.records.unfinished() if self.records else []
+
+    async def calls_since(self, caller: str, since: datetime, exclude_id: str) -> int:
+        return await self.records.calls_since(caller, since, exclude_id) if self.records else 0
+
     async def update(self, call: Call, **values: Any) -> None:
         if self.records:
             try:
@@ -84,6 +117,17 @@ class CallRows:
         await self.records.audit(self.clock(), actor, action, target, detail)
 
 
+@dataclass
+class CallOptions:
+    """What a running call centre may change (tests shorten it): trunk, announcement and ring times, flows."""
+
+    trunk_outbound: str  # the carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers
+    announce_s: float  # between queue announcements (position, expected wait)
+    survey_ring_s: int
+    flow: InboundFlow
+    survey_flow: SurveyFlow
+
+
 @dataclass(frozen=True)
 class CallContext:
     client: AriClient
@@ -92,4 +136,11 @@ class CallContext:
     clock: Clock
     tel: TelephonySettings
     routes: Routes
-    trunk_outbound: str  # the carrier's SIP proxy (host:port) for outside numbers
+    options: CallOptions
+    case_lookup: CaseLookup | None = None
+    callback_requests: CallbackRequests | None = None
+    handle_times: deque[float] = field(default_factory=lambda: deque(maxlen=50))  # seconds, last 50 calls
+
+    @property
+    def trunk_outbound(self) -> str:
+        return self.options.trunk_outbound

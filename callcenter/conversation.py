@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from callcenter.acd import AgentState, AnswerCall, EndCall, OfferCall, RingNoAnswer
 from callcenter.ari.app_args import AppArgs, LegKind
@@ -18,6 +18,8 @@ from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, Item, TransferRequest, on_channel
 from callcenter.domain.call_lifecycle import Answered, Transferred
 from callcenter.legs import TelephonyError, agent_channel_id, drop_leg, ring_agent_leg, ring_leg, trunk_endpoint
+from callcenter.recording_space import short_of_space
+from callcenter.rig.confgen import recordings_dir
 
 if TYPE_CHECKING:
     from callcenter.context import CallContext
@@ -27,10 +29,14 @@ REQUEUE = "requeue"  # converse() result: the caller goes back to the queue
 OUTSIDE_RING_S = 40
 
 
-async def converse(ctx: CallContext, call: Call) -> str:
+async def converse(ctx: CallContext, call: Call, *, resumed: bool = False) -> str:
     """Bridge the caller with `call.agent_channel` and wait; return who hung up ("caller", "agent"), or
-    REQUEUE when a transfer sent the caller back to the queue."""
-    await join(ctx, call)
+    REQUEUE when a transfer sent the caller back to the queue. `resumed`: the two are bridged already (a
+    conversation re-adopted after a restart of the service)."""
+    if resumed:
+        await ctx.rows.add_event(call, "resumed", agent_id=call.agent_id, held=call.held)
+    else:
+        await join(ctx, call)
     while True:
         try:
             item = await call.next()
@@ -62,17 +68,35 @@ async def join(ctx: CallContext, call: Call) -> None:
         ctx.routes.own(call.bridge_id, call)
         await ctx.client.create_bridge(call.bridge_id)
         await ctx.client.add_to_bridge(call.bridge_id, call.channel_id, call.agent_channel)
-        name = f"call-{call.id}"
-        if ctx.tel.record_calls:
-            await ctx.client.start_recording(f"bridge:{call.bridge_id}", name)
+        missing = await start_call_recording(ctx, call) if ctx.tel.record_calls else None
         call.answered_at = ctx.clock()
         await ctx.rows.update(call, answered_at=call.answered_at,
-                        call_recording=f"{name}.wav" if ctx.tel.record_calls else None)
-    else:
-        with contextlib.suppress(AriError):
-            await ctx.client.bridge_moh(call.bridge_id, False)
-        await ctx.client.add_to_bridge(call.bridge_id, call.agent_channel)
+                              call_recording=f"call-{call.id}.wav" if ctx.tel.record_calls and not missing else None)
+        await ctx.rows.add_event(call, "answered", agent_id=call.agent_id)
+        if missing:  # the conversation goes on; the call says why it has no recording
+            await ctx.rows.add_event(call, "recording_unavailable", **missing)
+        return
+    with contextlib.suppress(AriError):
+        await ctx.client.bridge_moh(call.bridge_id, False)
+    await ctx.client.add_to_bridge(call.bridge_id, call.agent_channel)
     await ctx.rows.add_event(call, "answered", agent_id=call.agent_id)
+
+
+async def start_call_recording(ctx: CallContext, call: Call) -> dict[str, Any] | None:
+    """Record the call's bridge; None when started, else why not (disk full, Asterisk refused). Never raises:
+    a recording is not worth a dropped citizen."""
+    folder = recordings_dir(ctx.tel)
+    free = short_of_space(folder, ctx.tel.recording_min_free_mb)
+    if free is not None:
+        log.error("call %s not recorded: %d bytes free in %s (recording_min_free_mb %d)", call.id, free, folder,
+                  ctx.tel.recording_min_free_mb)
+        return {"reason": "disk_full", "free_bytes": free}
+    try:
+        await ctx.client.start_recording(f"bridge:{call.bridge_id}", f"call-{call.id}")
+    except AriError as exc:
+        log.error("call %s not recorded: %s", call.id, exc)
+        return {"reason": "record_failed", "message": str(exc)[:200]}
+    return None
 
 
 async def transfer(ctx: CallContext, call: Call, request: TransferRequest) -> str | None:

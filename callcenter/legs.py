@@ -16,6 +16,7 @@ from callcenter.ari.app_args import AppArgs
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
+from core.phone import normalize_number
 
 if TYPE_CHECKING:
     from callcenter.context import CallContext
@@ -32,14 +33,16 @@ class TelephonyError(Exception):
         self.code, self.message, self.status = code, message, status
 
 
-def trunk_endpoint(trunk: str, number: str) -> str:
-    """The dial string of an outside number through the carrier trunk (`trunk` = host:port).
+def trunk_endpoint(trunk: str, number: str, area_code: str = "0573") -> str:
+    """The dial string of an outside number through the carrier trunk (`trunk` = host:port), in the one
+    national form (core.phone.normalize_number: +86/0086 dropped, a local fixed line gets its area code).
 
     The `citizens` endpoint has no AOR (it is identified by address), so the request URI is given
     explicitly: `PJSIP/citizens/sip:NUMBER@HOST:PORT`."""
-    if not NUMBER.match(number):
+    national = normalize_number(number, area_code)
+    if not NUMBER.match(national):
         raise TelephonyError("bad_number", f"号码格式不正确：{number}", 422)
-    return f"PJSIP/citizens/sip:{number}@{trunk}"
+    return f"PJSIP/citizens/sip:{national}@{trunk}"
 
 
 def agent_channel_id(ctx: CallContext, call: Call, agent_id: str) -> str:

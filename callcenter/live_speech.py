@@ -1,7 +1,8 @@
 """Speech for calls: live transcription of both legs through ARI, the IVR description transcribed as soon as
 it ends, and after the call the whole recording and the assembled live transcript stored (searchable).
 
-A subscriber of the app's event bus (topic "call"); it never touches the call runtime's state. Its channels
+A subscriber of the app's event bus (topic "call"); it reads the live calls and their rows through the call
+context (`callcenter.context.CallContext`) and never changes them. Its channels
 live in their own Stasis application (`<app_name>-speech`) so the runtime never sees them as new calls:
 
     answered → per leg: snoop (spy=in: only that leg's voice) + externalMedia (RTP to a LiveTranscription leg
@@ -23,13 +24,13 @@ import logging
 from collections.abc import Awaitable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from callcenter.ari.app_args import AppArgs, LegKind, in_app
 from callcenter.ari.ari_events import Event
 from callcenter.ari.client import AriClient, AriError
+from callcenter.context import CallContext
 from callcenter.rig.confgen import ari_password, recordings_dir
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
@@ -38,10 +39,6 @@ from transcribe.ports import EngineUnavailable, Speaker
 from transcribe.segments import SegmentEvent
 from transcribe.service import SpeechService
 from transcribe.settings import SpeechSettings
-
-if TYPE_CHECKING:
-
-    from callcenter.runtime import CallRuntime
 
 log = logging.getLogger(__name__)
 APP_SUFFIX = "-speech"
@@ -77,7 +74,7 @@ class Tap:
 class CallSpeech:
     """Bus subscriber giving calls their transcripts; `start()` / `stop()`."""
 
-    def __init__(self, calls: CallRuntime, speech: SpeechService, ari: AriClient, recordings: Path,
+    def __init__(self, calls: CallContext, speech: SpeechService, ari: AriClient, recordings: Path,
                  bus: EventBus) -> None:
         self.calls, self.speech, self.ari, self.recordings, self.bus = calls, speech, ari, recordings, bus
         self.live = LiveTranscription(speech, self.on_segment)
@@ -160,7 +157,7 @@ class CallSpeech:
 
     # --- live: taps on both legs -------------------------------------------------------------------------
     async def _tap_call(self, call_id: str) -> None:
-        call = self.calls.calls.get(call_id)
+        call = self.calls.routes.calls.get(call_id)
         if call is None:
             return
         current = (call.channel_id, call.agent_channel)
@@ -282,12 +279,10 @@ class CallSpeech:
                     "text": found.get("text") if found else None, "summary": found.get("summary") if found else None})
 
     async def _record(self, call_id: str) -> dict[str, Any] | None:
-        if self.calls.records is None:
-            return None
-        return await self.calls.records.get(call_id)
+        return await self.calls.rows.get(call_id)
 
     def publish(self, kind: str, data: dict[str, Any]) -> None:
-        self.bus.publish(BusEvent(TOPIC, kind, datetime.now(UTC), data))
+        self.bus.publish(BusEvent(TOPIC, kind, self.calls.clock(), data))
 
     # --- our own Stasis application ------------------------------------------------------------------------
     def _on_ari(self, event: Event) -> None:
@@ -341,6 +336,6 @@ def unavailable(settings: SpeechSettings) -> str | None:
     return None
 
 
-def build(calls: CallRuntime, speech: SpeechService, tel: TelephonySettings) -> CallSpeech:
-    return CallSpeech(calls, speech, speech_ari_client(tel), recordings_dir(tel), calls.bus)
+def build(calls: CallContext, speech: SpeechService, tel: TelephonySettings) -> CallSpeech:
+    return CallSpeech(calls, speech, speech_ari_client(tel), recordings_dir(tel), calls.rows.bus)
 

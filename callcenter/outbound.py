@@ -8,12 +8,13 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from callcenter.acd import AgentState, EndCall, StartOutbound
 from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone
+from callcenter.call_end import finish
+from callcenter.context import CallContext
 from callcenter.conversation import converse
 from callcenter.domain.call_lifecycle import Answered, CallEvent, Failed, HungUp, NotAnswered, Party, Placed
 from callcenter.ivr_exec import SessionRunner
@@ -22,45 +23,40 @@ from ivr.actions import IvrAction, StoreSurveyAnswer
 from ivr.session_events import ActionFailed, CallStarted, CaseStatus, IvrEvent
 from ivr.survey import SurveySession
 
-if TYPE_CHECKING:
-    from callcenter.runtime import CallRuntime
-
 log = logging.getLogger(__name__)
 SurveyAnswer = Callable[[int, int | None, str | None], Awaitable[None]]
 
 
-def new_call(rt: CallRuntime, leg: str, party: str, direction: str) -> Call:
+def new_call(ctx: CallContext, leg: str, party: str, direction: str) -> Call:
     call_id = uuid.uuid4().hex[:16]
-    call = Call(call_id, f"{call_id}-{leg}", party, rt.now(), direction=direction)
+    call = Call(call_id, f"{call_id}-{leg}", party, ctx.clock(), direction=direction)
     call.happened(Placed())
-    rt.calls[call.id] = call
-    rt.own(call.channel_id, call)
+    ctx.routes.calls[call.id] = call
+    ctx.routes.own(call.channel_id, call)
     return call
 
 
 # --- click-to-call ---------------------------------------------------------------------------------------------
-async def click_to_call(rt: CallRuntime, agent_id: str, number: str) -> str:
+async def click_to_call(ctx: CallContext, agent_id: str, number: str) -> str:
     """Start a click-to-call and return its call id; the call itself runs in the background."""
-    endpoint = trunk_endpoint(rt.trunk_outbound, number)
-    agent = rt.acd.agents.get(agent_id)
+    endpoint = trunk_endpoint(ctx.trunk_outbound, number)
+    agent = ctx.acd.agents.get(agent_id)
     if agent is None:
         raise TelephonyError("agent_not_found", f"没有分机号为 {agent_id} 的坐席", 404)
     if agent.state not in (AgentState.READY, AgentState.NOT_READY):
         raise TelephonyError("agent_busy", f"坐席 {agent_id} 正在通话或振铃，不能外呼")
-    call = new_call(rt, "agent", agent_id, "outbound")
+    call = new_call(ctx, "agent", agent_id, "outbound")
     call.agent_id = agent_id
-    rt.acd.command(agent_id, StartOutbound(call.id))
-    if rt.records:
-        await rt.records.create(call.id, caller=agent_id, called=number, channel_id=call.channel_id,
-                                arrived_at=call.arrived_at, direction="outbound")
-    rt.spawn(run_click_to_call(rt, call, number, endpoint), call.id)
+    ctx.acd.command(agent_id, StartOutbound(call.id))
+    await ctx.rows.create(call, caller=agent_id, called=number, direction="outbound")
+    ctx.routes.spawn(run_click_to_call(ctx, call, number, endpoint), call.id)
     return call.id
 
 
-async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> None:
+async def run_click_to_call(ctx: CallContext, call: Call, number: str, endpoint: str) -> None:
     end: CallEvent = NotAnswered()
     try:
-        end = await _click_to_call(rt, call, number, endpoint)
+        end = await _click_to_call(ctx, call, number, endpoint)
     except CallerGone:  # the agent's leg went away (declined, or hung up)
         end = HungUp(Party.AGENT)
     except Exception:
@@ -69,61 +65,76 @@ async def run_click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: 
     finally:
         if call.agent_id and not call.bridge_id:  # never bridged: the agent is free again
             with contextlib.suppress(Exception):
-                rt.acd.command(call.agent_id, EndCall(call.id))
-    await rt.finish(call, end)
+                ctx.acd.command(call.agent_id, EndCall(call.id))
+    await finish(ctx, call, end)
 
 
-async def _click_to_call(rt: CallRuntime, call: Call, number: str, endpoint: str) -> CallEvent:
-    if not await ring_agent(rt, call, call.caller, number):
+async def _click_to_call(ctx: CallContext, call: Call, number: str, endpoint: str) -> CallEvent:
+    if not await ring_agent(ctx, call, call.caller, number):
         return NotAnswered()
-    return await dial_and_bridge(rt, call, number, endpoint) or NotAnswered()
+    return await dial_and_bridge(ctx, call, number, endpoint) or NotAnswered()
 
 
-async def ring_agent(rt: CallRuntime, call: Call, agent_id: str, number: str) -> bool:
+async def ring_agent(ctx: CallContext, call: Call, agent_id: str, number: str) -> bool:
     """Ring the agent's phone as the call's own leg (showing the number about to be called); True on answer.
     The agent declining raises CallerGone (the call's leg is the agent's)."""
-    return await ring_agent_leg(rt.ctx, call, agent_id, call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
+    return await ring_agent_leg(ctx, call, agent_id, call.channel_id, args=AppArgs(LegKind.OUTBOUND, call.id),
                                 caller_id=number)
 
 
-async def dial_and_bridge(rt: CallRuntime, call: Call, number: str, endpoint: str, *,
+async def dial_and_bridge(ctx: CallContext, call: Call, number: str, endpoint: str, *,
                           on_answered: Callable[[], Awaitable[None]] | None = None) -> HungUp | None:
     """With the agent on the line: call `endpoint` showing 12319, bridge and talk until one side hangs up.
     Returns the hang-up (who ended the call), or None when the citizen did not answer. `on_answered` runs in the
     background the moment the citizen answers (the bridge follows at once)."""
-    await rt.update_call_row(call, ring_at=rt.now())
-    await rt.add_call_event(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
+    await ctx.rows.update(call, ring_at=ctx.clock())
+    await ctx.rows.add_event(call, "ringing", agent_id=call.agent_id or call.caller, number=number)
     callee = f"{call.id}-callee"
-    if not await ring_leg(rt.ctx, call, endpoint, callee, args=AppArgs(LegKind.OUTBOUND, call.id), timeout_s=40,
-                          caller_id=rt.tel.hotline_number):
+    if not await ring_leg(ctx, call, endpoint, callee, args=AppArgs(LegKind.OUTBOUND, call.id), timeout_s=40,
+                          caller_id=ctx.tel.hotline_number):
         return None
     call.happened(Answered())
     call.agent_channel = callee
     if on_answered is not None:
-        rt.spawn(on_answered(), call.id)
+        ctx.routes.spawn(on_answered(), call.id)
     # converse(): the agent's leg plays the caller's part, the citizen the other party.
-    who = await converse(rt.ctx, call)
+    who = await converse(ctx, call)
     return HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
+
+
+async def run_resumed(ctx: CallContext, call: Call) -> None:
+    """A click-to-call or callback conversation re-adopted after a restart: talk on until one side hangs up."""
+    end: CallEvent = HungUp(Party.SYSTEM)
+    try:
+        who = await converse(ctx, call, resumed=True)
+        end = HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
+    except CallerGone:
+        end = HungUp(Party.AGENT)
+    except Exception:
+        log.exception("resumed call %s failed", call.id)
+        end = Failed()
+    await finish(ctx, call, end)
 
 
 # --- survey calls ----------------------------------------------------------------------------------------------
 class Survey:
     """One survey call; `on_answer` is awaited exactly once, whatever happens."""
 
-    def __init__(self, rt: CallRuntime, call: Call, case: CaseStatus, callback_id: int,
+    def __init__(self, ctx: CallContext, call: Call, case: CaseStatus, callback_id: int,
                  on_answer: SurveyAnswer) -> None:
-        self.rt, self.call, self.callback_id, self.on_answer = rt, call, callback_id, on_answer
-        self.session = SurveySession(rt.survey_flow, case)
-        self.runner = SessionRunner(rt.client, call, self.session, self.store, rt.now)
-        self.keys = {answer: int(key) for key, answer in rt.survey_flow.answers.items() if key.isdigit()}
+        self.ctx, self.call, self.callback_id, self.on_answer = ctx, call, callback_id, on_answer
+        flow = ctx.options.survey_flow
+        self.session = SurveySession(flow, case)
+        self.runner = SessionRunner(ctx.client, call, self.session, self.store, ctx.clock)
+        self.keys = {answer: int(key) for key, answer in flow.answers.items() if key.isdigit()}
         self.answer: StoreSurveyAnswer | None = None
 
     async def store(self, action: IvrAction) -> IvrEvent | None:
         if not isinstance(action, StoreSurveyAnswer):
             return ActionFailed(type(action).__name__, "unsupported")
         self.answer = action
-        await self.rt.add_call_event(self.call, "survey_answer", answer=action.answer, reason=action.reason,
-                          recording=action.reason_recording, ivr_path=action.ivr_path)
+        await self.ctx.rows.add_event(self.call, "survey_answer", answer=action.answer, reason=action.reason,
+                                      recording=action.reason_recording, ivr_path=action.ivr_path)
         return None
 
     async def run(self) -> None:
@@ -136,21 +147,21 @@ class Survey:
         finally:
             self.runner.cancel_timers()
             await self.deliver()
-        await self.rt.finish(self.call, end)
+        await finish(self.ctx, self.call, end)
 
     async def converse(self) -> CallEvent:
-        rt, call = self.rt, self.call
+        ctx, call = self.ctx, self.call
         try:
-            answered = await ring_leg(rt.ctx, call, trunk_endpoint(rt.trunk_outbound, call.caller), call.channel_id,
-                                      args=AppArgs(LegKind.SURVEY, call.id), timeout_s=rt.survey_ring_s,
-                                      caller_id=rt.tel.hotline_number)
+            answered = await ring_leg(ctx, call, trunk_endpoint(ctx.trunk_outbound, call.caller), call.channel_id,
+                                      args=AppArgs(LegKind.SURVEY, call.id), timeout_s=ctx.options.survey_ring_s,
+                                      caller_id=ctx.tel.hotline_number)
         except CallerGone:  # declined or failed before answering
             answered = False
         if not answered:
             return NotAnswered()
         call.happened(Answered())
-        call.answered_at = rt.now()
-        await rt.update_call_row(call, answered_at=call.answered_at)
+        call.answered_at = ctx.clock()
+        await ctx.rows.update(call, answered_at=call.answered_at)
         try:
             await self.runner.feed(CallStarted(call.caller))
             while not self.session.finished:
@@ -169,39 +180,37 @@ class Survey:
             log.exception("on_answer for callback %s failed", self.callback_id)
 
 
-async def start_survey(rt: CallRuntime, *, callback_id: int, number: str, case_no: str, state: str,
+async def start_survey(ctx: CallContext, *, callback_id: int, number: str, case_no: str, state: str,
                        result_text: str | None, on_answer: SurveyAnswer) -> None:
-    trunk_endpoint(rt.trunk_outbound, number)  # refuse a malformed number before anything starts
-    call = new_call(rt, "survey", number, "survey")
-    if rt.records:
-        await rt.records.create(call.id, caller=rt.tel.hotline_number, called=number,
-                                channel_id=call.channel_id, arrived_at=call.arrived_at, direction="survey")
-        await rt.update_call_row(call, case_no=case_no[:32])
-    await rt.add_call_event(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
-                 result_text=result_text)
-    survey = Survey(rt, call, CaseStatus(case_no, state), callback_id, on_answer)
-    rt.spawn(survey.run(), call.id)
+    trunk_endpoint(ctx.trunk_outbound, number)  # refuse a malformed number before anything starts
+    call = new_call(ctx, "survey", number, "survey")
+    await ctx.rows.create(call, caller=ctx.tel.hotline_number, called=number, direction="survey")
+    await ctx.rows.update(call, case_no=case_no[:32])
+    await ctx.rows.add_event(call, "survey_started", callback_id=callback_id, case_no=case_no, state=state,
+                             result_text=result_text)
+    survey = Survey(ctx, call, CaseStatus(case_no, state), callback_id, on_answer)
+    ctx.routes.spawn(survey.run(), call.id)
 
 
 # --- SMS over SIP MESSAGE ------------------------------------------------------------------------------------------
-def message_target(rt: CallRuntime, to: str) -> tuple[str | None, str]:
+def message_target(ctx: CallContext, to: str) -> tuple[str | None, str]:
     """(endpoint, "") for one of our agents' extensions, else (None, technology-agnostic `to`)."""
-    if to in rt.acd.agents:
+    if to in ctx.acd.agents:
         return f"PJSIP/{to}", ""
     if to.startswith("sip:"):
         return None, f"pjsip:citizens/{to}"
-    return None, f"pjsip:citizens/sip:{to}@{rt.trunk_outbound}"
+    return None, f"pjsip:citizens/sip:{to}@{ctx.trunk_outbound}"
 
 
-async def send_sip_message(rt: CallRuntime, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
+async def send_sip_message(ctx: CallContext, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
     if not body:
         raise TelephonyError("empty_message", "短信内容不能为空", 422)
-    sender_uri = sender if sender.startswith("sip:") else f"sip:{sender}@{rt.tel.host}"
-    endpoint, to = message_target(rt, to_endpoint_or_uri)
+    sender_uri = sender if sender.startswith("sip:") else f"sip:{sender}@{ctx.tel.host}"
+    endpoint, to = message_target(ctx, to_endpoint_or_uri)
     try:
         if endpoint is not None:
-            await rt.client.send_message(endpoint, sender_uri, body)
+            await ctx.client.send_message(endpoint, sender_uri, body)
         else:
-            await rt.client.send_message_to(to, sender_uri, body)
+            await ctx.client.send_message_to(to, sender_uri, body)
     except AriError as exc:
         raise TelephonyError("message_failed", f"短信发送失败：{exc.message}", 502) from exc

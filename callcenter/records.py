@@ -33,6 +33,15 @@ class SqlCallRecords:
         async with self.engine.begin() as conn:
             await conn.execute(sa.update(calls).where(calls.c.id == call_id).values(**clean))
 
+    async def close(self, call_id: str, **values: Any) -> bool:
+        """Write an end (`outcome`, `ended_at`, ...) only if the call has none yet; True when written. A call
+        that ended meanwhile keeps the end its own runtime wrote."""
+        clean = {k: naive_utc(v) if isinstance(v, datetime) else v for k, v in values.items()}
+        async with self.engine.begin() as conn:
+            done = await conn.execute(sa.update(calls).where(calls.c.id == call_id, calls.c.outcome.is_(None))
+                                      .values(**clean))
+        return bool(done.rowcount)
+
     async def add_event(self, call_id: str, kind: str, at: datetime, agent_id: str | None = None,
                   **detail: Any) -> None:
         async with self.engine.begin() as conn:
@@ -54,6 +63,13 @@ class SqlCallRecords:
             row = (await conn.execute(
                 sa.select(calls).where(calls.c.channel_id == channel_id))).mappings().first()
         return dict(row) if row else None
+
+    async def unfinished(self) -> list[dict[str, Any]]:
+        """The calls without an outcome: live ones, or ones a crash cut off (what a restart reconciles).
+        `outcome` is written together with `ended_at` and is indexed."""
+        query = sa.select(calls).where(calls.c.outcome.is_(None)).order_by(calls.c.arrived_at)
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]
 
     async def recent(self, limit: int = 50, outcome: str | None = None) -> list[dict[str, Any]]:
         query = sa.select(calls).order_by(calls.c.arrived_at.desc()).limit(limit)

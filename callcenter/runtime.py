@@ -11,26 +11,25 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from callcenter import hold, outbound, supervise
-from callcenter.acd import AgentState, EndCall, Strategy, estimated_wait_s
+from callcenter import call_end, hold, outbound, reconcile, supervise, waiting
+from callcenter.acd import AgentState, Strategy
 from callcenter.acd_runtime import AcdRuntime
 from callcenter.agent_sessions import SqlAgentSessions
-from callcenter.ari.app_args import LegKind, decode, decode_app_data, in_app
+from callcenter.ari.app_args import LegKind, decode
 from callcenter.ari.ari_events import Channel, Event, StasisStart
 from callcenter.ari.client import AriClient, AriError
 from callcenter.call import Call, CallerGone, Offered, TransferRequest
 from callcenter.callback_desk import CallbackDesk, OnAnswer
-from callcenter.callback_requests import CallbackRequest, CallbackRequests, RequestKind
+from callcenter.callback_requests import CallbackRequests, RequestKind
 from callcenter.case_lookup import CaseLookup
-from callcenter.context import CallContext, CallRows, Routes
+from callcenter.context import CallContext, CallOptions, CallRows, Routes
+from callcenter.domain.adoption import Resume
 from callcenter.domain.agent_session import restore
-from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Outcome, Party
+from callcenter.domain.call_lifecycle import Arrived, CallEvent, Failed, HungUp, Party
 from callcenter.inbound_call import InboundCall
 from callcenter.ivr_exec import sound
 from callcenter.legs import TelephonyError
@@ -38,13 +37,13 @@ from callcenter.records import SqlCallRecords
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
 from core.clock import Clock, utc_now
+from core.phone import normalize_number
 from ivr.flow_spec import InboundFlow, SurveyFlow
 from ivr.inbound import InboundSession
 from ivr.loader import load_inbound_flow, load_survey_flow
 from ivr.session_events import CaseStatus
 
 log = logging.getLogger(__name__)
-REPEAT_WINDOW = timedelta(hours=24)
 TRANSFER_KINDS = ("agent", "queue", "number")
 
 
@@ -60,38 +59,58 @@ class CallRuntime:
         self.client = client
         self.records = records
         self.bus = bus or EventBus()
-        self.flow = flow or load_inbound_flow()
-        self.survey_flow = survey_flow or load_survey_flow()
-        self.handle_times: deque[float] = deque(maxlen=50)
-        # The carrier's SIP proxy (host:port) for calls and MESSAGEs to outside numbers.
-        self._trunk_outbound = trunk_outbound or tel.trunk_outbound
-        self.survey_ring_s = survey_ring_s or tel.survey_ring_s
         self.clock = clock
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
                                      wrap_up_s=tel.wrapup_s, strategy=Strategy(tel.strategy), clock=clock)
         self.acd.listeners.append(self._agent_changed)
         self.sessions = sessions
-        self.callback_requests = callback_requests
-        self.case_lookup = case_lookup
-        self.tel_announce_s = announce_s
         self.routes = Routes()
         self.calls = self.routes.calls
         self._owners = self.routes.owners
         self._tasks = self.routes.tasks
         self._loops: list[asyncio.Task[Any]] = []
+        self.reconciled = asyncio.Event()  # set after the first reconcile with Asterisk
         self.rows = CallRows(records, self.bus, lambda: self.now())
-        self.ctx = CallContext(client, self.rows, self.acd, lambda: self.now(), tel, self.routes,
-                               self.trunk_outbound)
-        self.callbacks = CallbackDesk(self)
+        self.options = CallOptions(trunk_outbound or tel.trunk_outbound, announce_s,
+                                   survey_ring_s or tel.survey_ring_s, flow or load_inbound_flow(),
+                                   survey_flow or load_survey_flow())
+        self.ctx = CallContext(client, self.rows, self.acd, lambda: self.now(), tel, self.routes, self.options,
+                               case_lookup=case_lookup, callback_requests=callback_requests)
+        self.handle_times = self.ctx.handle_times
+        self.callbacks = CallbackDesk(self.ctx)
 
+    # What tests and the bench shorten on a running call centre (see CallOptions).
     @property
     def trunk_outbound(self) -> str:
-        return self._trunk_outbound
+        return self.options.trunk_outbound
 
     @trunk_outbound.setter
     def trunk_outbound(self, trunk: str) -> None:
-        self._trunk_outbound = trunk
-        self.ctx = replace(self.ctx, trunk_outbound=trunk)
+        self.options.trunk_outbound = trunk
+
+    @property
+    def flow(self) -> InboundFlow:
+        return self.options.flow
+
+    @flow.setter
+    def flow(self, flow: InboundFlow) -> None:
+        self.options.flow = flow
+
+    @property
+    def tel_announce_s(self) -> float:
+        return self.options.announce_s
+
+    @tel_announce_s.setter
+    def tel_announce_s(self, seconds: float) -> None:
+        self.options.announce_s = seconds
+
+    @property
+    def survey_ring_s(self) -> int:
+        return self.options.survey_ring_s
+
+    @survey_ring_s.setter
+    def survey_ring_s(self, seconds: int) -> None:
+        self.options.survey_ring_s = seconds
 
     # --- lifecycle ------------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -172,7 +191,7 @@ class CallRuntime:
 
     async def originate(self, agent_id: str, number: str) -> str:
         """Click-to-call: ring the agent's phone, then `number` through the trunk; return the call id."""
-        return await outbound.click_to_call(self, agent_id, number)
+        return await outbound.click_to_call(self.ctx, agent_id, number)
 
     async def supervise(self, call_id: str, supervisor_ext: str, mode: str, *, actor: str) -> dict[str, str]:
         """Listen / whisper / barge on a connected call from the supervisor's phone (audited)."""
@@ -185,7 +204,7 @@ class CallRuntime:
         """Call `number` through the trunk and run the satisfaction survey; returns once the call is
         started. `on_answer(callback_id, key 1/2/3 or None, reason recording or None)` is awaited exactly
         once when the call is over (None: no answer, hung up, or no valid key)."""
-        await outbound.start_survey(self, callback_id=callback_id, number=number, case_no=case_no,
+        await outbound.start_survey(self.ctx, callback_id=callback_id, number=number, case_no=case_no,
                                     state=state, result_text=result_text, on_answer=on_answer)
 
     async def start_callback(self, *, callback_id: int, number: str, call_id: str | None,
@@ -198,7 +217,7 @@ class CallRuntime:
 
     async def send_sip_message(self, *, to_endpoint_or_uri: str, body: str, sender: str) -> None:
         """SMS over SIP MESSAGE: to an agent's extension, a `sip:` URI, or a number via the trunk."""
-        await outbound.send_sip_message(self, to_endpoint_or_uri=to_endpoint_or_uri, body=body, sender=sender)
+        await outbound.send_sip_message(self.ctx, to_endpoint_or_uri=to_endpoint_or_uri, body=body, sender=sender)
 
     async def audit(self, actor: str, action: str, target: str, detail: dict[str, Any]) -> None:
         await self.rows.audit(actor, action, target, detail)
@@ -210,21 +229,24 @@ class CallRuntime:
             arrived = known["arrived_at"].replace(tzinfo=UTC)
             call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"]))
         else:
-            call = Call(uuid.uuid4().hex[:16], channel.id, channel.caller_number, self.now())
+            # One form for repeat callers, masking and callbacks (core.phone).
+            number = normalize_number(channel.caller_number, self.tel.area_code)
+            call = Call(uuid.uuid4().hex[:16], channel.id, number, self.now())
         call.happened(Arrived())
         self.calls[call.id] = call
         self.own(channel.id, call)
-        if self.records and known is None:
-            await self.records.create(call.id, caller=call.caller, called=channel.exten or self.tel.hotline_number,
-                                      channel_id=channel.id, arrived_at=call.arrived_at)
+        if known is None:
+            await self.rows.create(call, caller=call.caller, called=channel.exten or self.tel.hotline_number)
         self.publish("call", "arrived", call, adopted=adopted)
         await self._run(call, adopted, direct)
 
-    async def _run(self, call: Call, adopted: bool, direct: bool = False) -> None:
-        session = None if adopted or direct else InboundSession(self.flow)
+    async def _run(self, call: Call, adopted: bool, direct: bool = False, answered: bool = False,
+                   bridged: bool = False) -> None:
+        session = None if adopted or direct else InboundSession(self.options.flow)
         end: CallEvent = HungUp(Party.CALLER)
         try:
-            end = await InboundCall(self, call, session).run(adopted=adopted, direct=direct)
+            end = await InboundCall(self.ctx, call, session).run(adopted=adopted, direct=direct, answered=answered,
+                                                                 bridged=bridged)
         except asyncio.CancelledError:
             # Shutdown: leave the caller in Stasis (on hold) for the next instance to adopt.
             self.calls.pop(call.id, None)
@@ -247,74 +269,21 @@ class CallRuntime:
                 await self.client.play(f"channel:{call.channel_id}", sound("apology"))
 
     async def finish(self, call: Call, end: CallEvent) -> None:
-        """End the call with its end event: the lifecycle decides the outcome, the row is written from it."""
-        ended = call.end(end)
-        outcome = str(ended.outcome)
-        await self._release(call, ended.outcome)
-        await self.update_call_row(call, ended_at=self.now(), outcome=outcome, hangup_by=str(ended.hangup_by),
-                          dtmf_path="".join(call.path))
-        self.publish("call", "ended", call, outcome=outcome)
+        """End the call with its end event (callcenter/call_end.py)."""
+        await call_end.finish(self.ctx, call, end)
 
-    async def _release(self, call: Call, outcome: Outcome | None) -> None:
-        if call.waiting is not None and not call.waiting.callback:
-            self.acd.remove(call.id)
-        if call.agent_id and call.bridge_id:
-            with contextlib.suppress(Exception):
-                self.acd.command(call.agent_id, EndCall(call.id))
-            if call.answered_at is not None:
-                self.handle_times.append((self.now() - call.answered_at).total_seconds())
-        if call.bridge_id:
-            with contextlib.suppress(AriError):
-                await self.client.destroy_bridge(call.bridge_id)
-        if outcome is not Outcome.FAILED and not call.gone:
-            with contextlib.suppress(AriError):
-                await self.client.hangup(call.channel_id)
-        if call.agent_channel:
-            with contextlib.suppress(AriError):
-                await self.client.hangup(call.agent_channel)
-        for key in (call.channel_id, call.agent_channel, call.bridge_id):
-            if key:
-                self.disown(key)
-        self.calls.pop(call.id, None)
-
-    # --- queue ------------------------------------------------------------------------------------------
+    # --- queue (callcenter/waiting.py) -------------------------------------------------------------------
     def enqueue(self, call: Call, reason: str, *, priority: int = 0, ivr_path: str = "") -> None:
-        self.acd.remove(call.id)
-        call.waiting = self.acd.enqueue(call.id, call.caller, arrived_at=call.arrived_at, reason=reason,
-                                        priority=priority, ivr_path=ivr_path)
-        self.publish("queue", "enqueued", call, reason=reason)
-
-    def estimated_wait_s(self, position: int) -> float | None:
-        return estimated_wait_s(position, list(self.handle_times), self.acd.serving_agents())
-
-    async def is_repeat_caller(self, call: Call) -> bool:
-        if self.records is None:
-            return False
-        try:
-            return await self.records.calls_since(call.caller, call.arrived_at - REPEAT_WINDOW, call.id) > 0
-        except Exception:
-            log.exception("repeat-caller check failed for %s", call.id)
-            return False
-
-    def requeue(self, call: Call) -> None:
-        if call.waiting is not None:
-            self.acd.requeue(call.waiting)
-            self.publish("queue", "requeued", call)
+        waiting.enqueue(self.ctx, call, reason, priority=priority, ivr_path=ivr_path)
 
     async def to_callback(self, call: Call) -> None:
-        call.waiting = self.acd.to_callback(call.id)
-        await self.add_call_event(call, "callback_requested")
-        await self.request_callback(call, RequestKind.CALLBACK)
-        self.publish("queue", "callback_requested", call, arrived_at=call.arrived_at.isoformat())
+        await waiting.to_callback(self.ctx, call)
 
     async def request_callback(self, call: Call, kind: RequestKind, recording: str | None = None) -> None:
-        """Write the caller's callback request durably (the notify sweep later calls start_callback); the
-        bus event published after it only wakes readers."""
-        if self.callback_requests is not None:
-            await self.callback_requests.request(
-                CallbackRequest(kind, call.id, call.caller, call.arrived_at, recording), self.now())
+        await waiting.request_callback(self.ctx, call, kind, recording)
 
     async def _dispatch(self) -> None:
+        await self.reconciled.wait()
         while True:
             await self.acd.changed.wait()
             self.acd.changed.clear()
@@ -329,40 +298,40 @@ class CallRuntime:
                 call.mailbox.put_nowait(Offered(agent_ids))
 
     async def _sweep(self) -> None:
+        await self.reconciled.wait()
         while True:
             await asyncio.sleep(0.5)
             self.acd.end_due_wrap_ups()
 
-    # --- reconciliation -----------------------------------------------------------------------------------
+    # --- reconciliation (callcenter/reconcile.py) ----------------------------------------------------------
     async def reconcile(self) -> None:
-        """After a (re)connect: adopt our app's callers we do not know (they were waiting while we were
-        away), hang up orphaned agent legs, destroy empty bridges of ours. Asterisk does not replay events."""
-        for channel in await self.client.list_channels():
-            if channel.id in self._owners or channel.app_name != "Stasis":
-                continue
-            if not in_app(channel.app_data, self.tel.app_name):
-                continue
-            args = decode_app_data(channel.app_data)
-            if args is None or not args.is_caller:  # agent, outbound, survey, snoop legs: their call is gone
-                with contextlib.suppress(AriError):
-                    await self.client.hangup(channel.id)
-            else:
-                self._spawn(self._new_call(channel, adopted=True), channel.id)
-        for bridge in await self.client.list_bridges():
-            if bridge.id.startswith("call-") and bridge.id not in self._owners and not bridge.channels:
-                with contextlib.suppress(AriError):
-                    await self.client.destroy_bridge(bridge.id)
+        """After every (re)connect: take up what Asterisk still holds (Asterisk does not replay events).
+        Queued calls are offered and wrap-ups end only after the first reconcile, so an agent whose
+        conversation outlived a restart is never offered another call meanwhile."""
+        try:
+            await reconcile.reconcile(self.ctx, adopt_caller=lambda channel: self._new_call(channel, adopted=True),
+                                      resume=self._resume)
+        except AriError:
+            raise  # Asterisk went away again: the events loop reconnects and reconciles again
+        except Exception:  # a bug must not stop the events loop: calls that arrive from now on still work
+            log.exception("reconcile failed")
+        finally:
+            self.reconciled.set()
 
-    # --- persistence and events ---------------------------------------------------------------------------
-    async def update_call_row(self, call: Call, **values: Any) -> None:
-        await self.rows.update(call, **values)
-
-    async def add_call_event(self, call: Call, kind: str, agent_id: str | None = None, **detail: Any) -> None:
-        await self.rows.add_event(call, kind, agent_id, **detail)
+    async def _resume(self, call: Call, found: Resume) -> None:
+        self.publish("call", "resumed", call, agent_id=call.agent_id, held=call.held)
+        if call.direction == "inbound":
+            if not found.bridge_id:  # the agent answered while the service was away
+                await self.rows.update(call, agent_id=call.agent_id)
+            await self._run(call, adopted=True, answered=True, bridged=bool(found.bridge_id))
+        else:
+            await outbound.run_resumed(self.ctx, call)
 
     async def lookup_case(self, case_no: str) -> CaseStatus | None:
-        return await self.case_lookup(case_no) if self.case_lookup else None
+        """The IVR's progress query (the case lookup port)."""
+        return await self.ctx.case_lookup(case_no) if self.ctx.case_lookup else None
 
+    # --- events ------------------------------------------------------------------------------------------
     def publish(self, topic: str, kind: str, call: Call, **data: Any) -> None:
         self.rows.publish(topic, kind, call, **data)
 

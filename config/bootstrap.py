@@ -17,6 +17,7 @@ from core.bus import BusEvent, EventBus
 from core.clock import Clock, utc_now
 from core.db.engine import create_engine
 from ticketing.domain.workflow import CaseEvent
+from ticketing.exchange.service import ExchangeService
 from ticketing.geo.service import SqlGeoLocator
 from ticketing.services import CaseService
 from transcribe.repository import SqlTranscriptRepository
@@ -35,6 +36,7 @@ class Services:
     geo: SqlGeoLocator
     cases: CaseService
     speech: SpeechService
+    exchange: ExchangeService
 
 
 def engine_for(settings: Settings) -> AsyncEngine:
@@ -59,7 +61,9 @@ def build_services(settings: Settings, clock: Clock | None = None) -> Services:
     cases = build_case_service(engine, settings, clock, publish=case_event_publisher(bus), locator=geo)
     speech = SpeechService(settings.speech, understander=default_understander(settings.speech, geo),
                            repository=SqlTranscriptRepository(engine))
-    return Services(settings, engine, cases.clock, bus, geo, cases, speech)
+    exchange = ExchangeService(engine, cases, settings.exchange)
+    cases.hooks.append(exchange.on_command)  # outbound 12345 messages commit with the case command
+    return Services(settings, engine, cases.clock, bus, geo, cases, speech, exchange)
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:

@@ -16,6 +16,7 @@ import click
 
 from config.bootstrap import build_case_service, create_app, engine_for
 from config.cli_asterisk import asterisk_group
+from config.cli_exchange import exchange_group
 from config.cli_geo import geo_group
 from config.cli_speech import models_group, transcribe_command
 from config.settings import DATA_DIR, ConfigError, Settings, load_settings
@@ -25,7 +26,8 @@ from ticketing.domain.model import Role
 T = TypeVar("T")
 DEMO_USERS = (("agent01", "受理员 01", Role.AGENT), ("agent02", "受理员 02", Role.AGENT),
               ("lead01", "值班长 01", Role.LEAD), ("dispatcher01", "派遣员 01", Role.DISPATCHER),
-              ("inspector01", "监督员 01", Role.INSPECTOR), ("admin", "系统管理员", Role.ADMIN))
+              ("inspector01", "监督员 01", Role.INSPECTOR), ("inspector02", "监督员 02", Role.INSPECTOR),
+              ("admin", "系统管理员", Role.ADMIN))
 
 
 def _settings() -> Settings:
@@ -170,7 +172,10 @@ async def _seed_demo(settings: Settings, password: str) -> dict[str, Any]:
         from ticketing.geo.demo import seed_demo
 
         added["geo"] = await seed_demo(engine)
-        added["cases"] = await seed_demo_cases(build_case_service(engine, settings))
+        from web.inspector_demo import demo_check_photo
+
+        photo = await demo_check_photo(settings, engine, _now)
+        added["cases"] = await seed_demo_cases(build_case_service(engine, settings), photo)
         return added
     finally:
         await engine.dispose()
@@ -379,7 +384,11 @@ def config_check() -> None:
     settings = _settings()
     data = settings.model_dump(mode="json")
     data["database"]["url"] = _safe_url(settings.database_url())
+    if data["telephony"].get("trunk_registration"):
+        data["telephony"]["trunk_registration"]["password"] = "***"
     click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    for warning in settings.telephony.exposure_warnings():
+        click.echo(f"警告：{warning}", err=True)
     click.echo("configuration OK", err=True)
 
 
@@ -389,7 +398,7 @@ def _safe_url(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-for command in (asterisk_group, models_group, transcribe_command, geo_group):
+for command in (asterisk_group, models_group, transcribe_command, geo_group, exchange_group):
     main.add_command(command)
 
 if __name__ == "__main__":

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from callcenter.rig import process
 from callcenter.rig.build import RigError
+from callcenter.rig.certs import issue, local_ca
 from callcenter.settings import TelephonySettings
 from config.settings import load_settings
 
@@ -61,3 +64,20 @@ def status_command() -> None:
     click.echo(f"ARI：{'可用 ' + (state.version or '') if state.ari_ok else '不可用'}（{tel.ari_url}）")
     if not state.running:
         raise SystemExit(3)
+
+
+@asterisk_group.command("certs")
+@click.option("--address", "addresses", multiple=True, required=True, help="服务器地址（证书的 IP SAN，可重复）。")
+@click.option("--name", "names", multiple=True, help="服务器域名（证书的 DNS SAN，可重复）。")
+@click.option("--out", "folder", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="输出目录：ca.crt/ca.key（本地 CA，已有则沿用）与 asterisk.crt/asterisk.key。")
+def certs_command(addresses: tuple[str, ...], names: tuple[str, ...], folder: Path) -> None:
+    """为演示环境生成本地 CA 及 Asterisk 的 TLS 证书（正式环境请使用本单位的证书）。"""
+    try:
+        ca = local_ca(folder)
+        server = issue(ca, folder, "asterisk", list(addresses), names=list(names))
+    except RigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"CA 证书：{ca.cert}（请在坐席电脑/话机上设为受信任）")
+    click.echo(f"服务器证书：{server.cert}，私钥：{server.key}")
+    click.echo("在 telephony.transports 的 TLS 传输中设置 cert_file / key_file 为以上路径。")

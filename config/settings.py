@@ -18,11 +18,12 @@ from pydantic import ValidationError
 
 from callcenter.settings import TelephonySettings
 from core.settings import DatabaseSettings, Section
+from ticketing.exchange.settings import ExchangeSettings
 from ticketing.geo.settings import GeoSettings
 from ticketing.notify.settings import NotifySettings
 from ticketing.settings import CaseSettings, WorkingTimeSettings
 from transcribe.settings import SpeechSettings
-from web.settings import HttpSettings, SecuritySettings
+from web.settings import HttpSettings, Open311Settings, SecuritySettings
 
 CONFIG_DIR = Path(__file__).resolve().parent
 PROJECT_ROOT = CONFIG_DIR.parent
@@ -46,6 +47,8 @@ class Settings(Section):
     working_time: WorkingTimeSettings = WorkingTimeSettings()
     cases: CaseSettings = CaseSettings()
     security: SecuritySettings = SecuritySettings()
+    exchange: ExchangeSettings = ExchangeSettings()
+    open311: Open311Settings = Open311Settings()
     data_dir: str = "var"
 
     def database_url(self) -> str:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, select, update
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.db.timeutil import to_db
 
@@ -49,6 +49,16 @@ class LeaseQueue:
     lease: timedelta
     apply: Callable[[Any, Any], Any] = field(repr=False)  # the lifecycle's pure apply(state, event)
     state_column: str = "state"
+
+    async def any_due(self, engine: AsyncEngine, now: datetime, *states: Any) -> bool:
+        """Whether a row in one of `states` is due at `now`, read without a write transaction: an idle sweep
+        (the usual case: it runs after every case event) then takes no write lock and writes nothing, so it does
+        not queue behind, or hold up, the writers that create cases (SQLite has one writer at a time)."""
+        due = self.table.c[self.due_column]
+        probe = (select(self.table.c.id).where(self.table.c[self.state_column].in_([str(s) for s in states]),
+                                               due <= to_db(now)).limit(1))
+        async with engine.connect() as conn:
+            return (await conn.execute(probe)).first() is not None
 
     async def claim(self, conn: AsyncConnection, now: datetime, limit: int, *, state: Any, event: Any,
                     values: Mapping[str, Any] | None = None) -> Claim:

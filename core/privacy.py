@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 
 from core.identity import Role
+from core.phone import normalize_number
 
 FULL_NUMBER_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.SYSTEM})
 REVEAL_ROLES = frozenset({Role.DISPATCHER, Role.DEPARTMENT, Role.INSPECTOR})
@@ -42,9 +43,11 @@ def may_reveal(role: Role | str) -> bool:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    """138****0000: keep the first three and last four digits of a number long enough to hide anything."""
+    """138****0000: keep the first three and last four digits of a number long enough to hide anything. The
+    number is first brought to its one national form, so +86/0086 forms of one number mask alike."""
     if not phone:
         return phone
+    phone = normalize_number(phone) or phone
     if len(phone) <= 7:
         return phone[:1] + "*" * (len(phone) - 2) + phone[-1:]
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
@@ -56,9 +59,9 @@ def phone_for(role: Role | str, phone: str | None) -> str | None:
 
 
 def normalize_phone(phone: str) -> str:
-    """The stored form of a number typed by a person: digits (and a leading +) only, '138-0000 0000' → '13800000000'."""
-    cleaned = _NOT_DIGITS.sub("", phone)
-    return cleaned[:1] + cleaned[1:].replace("+", "")
+    """The stored form of a number typed by a person or sent by a trunk: the one national form of
+    `core.phone.normalize_number` ('+86 138-0000 0000' → '13800000000', '0086 573 8201 2319' → '057382012319')."""
+    return normalize_number(phone)
 
 
 def numbers_for(role: Role | str, data: dict[str, object], *fields: str) -> dict[str, object]:

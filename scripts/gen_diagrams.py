@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from callcenter.acd import agent as acd_agent  # noqa: E402
-from callcenter.domain import call_lifecycle  # noqa: E402
+from callcenter.domain import agent_session, call_lifecycle  # noqa: E402
 from ivr import inbound, survey  # noqa: E402
 from ivr.diagram import state_diagram  # noqa: E402
 from ticketing.notify.domain import callback_lifecycle, outbox_lifecycle, webhook_lifecycle  # noqa: E402
@@ -53,11 +53,21 @@ def notify_blocks() -> dict[str, str]:
     }
 
 
+def agent_restore() -> str:
+    """The stored agent state -> the state after a restart; a re-adopted conversation puts its agent on call."""
+    lines = ["stateDiagram-v2"]
+    for stored, back in agent_session.RESTORED.items():
+        lines.append(f"    {stored.value} --> {back.value}: restarted")
+    lines.append(f"    {agent_session.S.WRAP_UP.value} --> {agent_session.S.ON_CALL.value}: conversation resumed")
+    return "\n".join(lines) + "\n"
+
+
 def telephony_blocks() -> dict[str, str]:
-    """The call lifecycle diagram of docs/telephony.md."""
+    """The call lifecycle and agent-restore diagrams of docs/telephony.md."""
     return {
         "call-lifecycle": mermaid(state_diagram(call_lifecycle.TRANSITIONS, call_lifecycle.INITIAL_STATE,
                                                 call_lifecycle.TERMINAL_STATES)),
+        "agent-restore": mermaid(agent_restore()),
     }
 
 

@@ -36,13 +36,19 @@ fi
 # JavaScript the browser tests inject into pages (axe-core), pinned with integrity hashes by
 # scripts/node/package-lock.json, into var/node (not committed). Tests never fetch it themselves.
 node_stamp=var/node/.installed-$(cat scripts/node/package.json scripts/node/package-lock.json | sha256sum | cut -c1-16)
-if [ ! -f "$node_stamp" ] || [ ! -f var/node/node_modules/axe-core/axe.min.js ]; then
+if [ ! -f "$node_stamp" ] || [ ! -f var/node/node_modules/axe-core/axe.min.js ] \
+   || [ ! -f var/node/node_modules/echarts/dist/echarts.min.js ]; then
   log "npm ci (browser test tools into var/node)"
   mkdir -p var/node
   cp scripts/node/package.json scripts/node/package-lock.json var/node/
   (cd var/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
   rm -f var/node/.installed-*
   touch "$node_stamp"
+fi
+# Apache ECharts for /reports, served by the platform itself under /static/vendor/echarts/ (git-ignored; no CDN).
+if ! cmp -s var/node/node_modules/echarts/dist/echarts.min.js web/static/vendor/echarts/echarts.min.js; then
+  mkdir -p web/static/vendor/echarts
+  cp var/node/node_modules/echarts/dist/echarts.min.js var/node/node_modules/echarts/LICENSE web/static/vendor/echarts/
 fi
 
 # Debian's own Python 3.11, not whatever else is first on PATH.

@@ -9,8 +9,9 @@ from __future__ import annotations
 import random
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from ticketing.db.tables import cases
+from ticketing.db.tables import case_requests, cases
 from ticketing.domain.model import Actor, Role
 from ticketing.domain.workflow import Command
 from ticketing.services import CaseService, NewCase
@@ -37,14 +38,17 @@ PATHS: list[list[tuple[str, Actor, dict[str, object]]]] = [
     [("accept", AGENT, {})],
     [("accept", AGENT, {}), ("register", LEAD, {})],
     [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {})],
-    [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {}), ("submit_result", None, {})],
     [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {}), ("submit_result", None, {}),
-     ("check_pass", INSPECTOR, {}), ("close", LEAD, {})],
+     ("request_check", AGENT, {})],  # a 核查 task for the duty grid's inspector (城管通)
+    [("accept", AGENT, {}), ("register", LEAD, {}), ("dispatch", DISPATCHER, {}), ("submit_result", None, {}),
+     ("request_check", AGENT, {}), ("check_pass", None, {}), ("close", LEAD, {})],
 ]
 
 
-async def seed_demo_cases(service: CaseService) -> int:
-    """Create the demo cases unless they exist; returns how many were created."""
+async def seed_demo_cases(service: CaseService, check_photo: str | None = None) -> int:
+    """Create the demo cases unless they exist; returns how many were created. `check_photo` is the id of a
+    stored demo photo for the 核查 answers (they carry photos by default); without one those cases stay at
+    their pending 核查 task."""
     async with service.engine.connect() as conn:
         existing = (await conn.execute(select(func.count()).where(cases.c.external_id.like("demo-%")))).scalar()
     if existing:
@@ -55,11 +59,15 @@ async def seed_demo_cases(service: CaseService) -> int:
         new = NewCase("hotline", f"（演示）{text}", code, caller_phone=phone, address=address,
                       external_id=f"demo-{i:03d}")
         created = await service.create(new, AGENT)
-        await _walk(service, created.case_no, PATHS[i % len(PATHS)])
+        path = PATHS[i % len(PATHS)]
+        if check_photo is None and any(name == "check_pass" for name, _, _ in path):
+            path = path[:path.index(("request_check", AGENT, {})) + 1]
+        await _walk(service, created.case_no, path, check_photo)
     return len(COMPLAINTS) * 2
 
 
-async def _walk(service: CaseService, case_no: str, path: list[tuple[str, Actor | None, dict[str, object]]]) -> None:
+async def _walk(service: CaseService, case_no: str, path: list[tuple[str, Actor | None, dict[str, object]]],
+                check_photo: str | None = None) -> None:
     department = None
     for name, actor, params in path:
         if name == "dispatch":
@@ -72,5 +80,17 @@ async def _walk(service: CaseService, case_no: str, path: list[tuple[str, Actor 
         if name == "submit_result":
             actor = Actor(f"dept-{department}", Role.DEPARTMENT, department)
             params = {"notes": "已到场处置完毕（演示）"}
+        if name == "check_pass":  # answered by whoever the task went to (the duty grid's inspector or the pool)
+            async with service.engine.connect() as conn:
+                task = await _check_task(conn, case_no)
+            actor = Actor(task or INSPECTOR.username, Role.INSPECTOR)
+            params = {"photos": [check_photo], "notes": "现场已处理完毕（演示）"}
         assert actor is not None
         await service.act(case_no, Command(name, actor, params=params))
+
+
+async def _check_task(conn: AsyncConnection, case_no: str) -> str | None:
+    row = (await conn.execute(select(case_requests.c.payload).join(cases, cases.c.id == case_requests.c.case_id)
+                              .where(cases.c.case_no == case_no, case_requests.c.kind == "check",
+                                     case_requests.c.state == "pending"))).first()
+    return (row.payload or {}).get("assignee") if row else None

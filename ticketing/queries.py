@@ -190,7 +190,8 @@ def _conditions(flt: CaseFilter, actor: Actor, now: datetime) -> list[Any]:
         conditions.append(c.created_at < to_db(flt.created_to))
     if flt.text:
         pattern = f"%{flt.text}%"
-        conditions.append(or_(c.description.like(pattern), c.address.like(pattern), c.case_no.like(pattern)))
+        conditions.append(or_(c.description.like(pattern), c.address.like(pattern), c.case_no.like(pattern),
+                              c.external_id.like(pattern)))
     if flt.phone:
         # Exact match on the normalised number: a suffix match would let anyone recover a masked number digit
         # by digit. Who may filter by number at all is decided by the API (core/privacy.py).

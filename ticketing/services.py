@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
@@ -22,6 +22,7 @@ from core.db.engine import write_transaction
 from core.errors import Forbidden, InvalidParameters
 from core.places import ComponentFacts, Location, PlaceFacts
 from core.privacy import normalize_phone
+from core.tables import users
 from ticketing.calendar_source import build_calendar
 from ticketing.db.cases_repo import LoadedCase, SqlCaseRepository
 from ticketing.db.tables import calendar_days, cases
@@ -29,7 +30,17 @@ from ticketing.domain.calendar import Limit, LimitUnit, WorkCalendar
 from ticketing.domain.caseno import day_key, format_case_no
 from ticketing.domain.dispatch import suggest_department
 from ticketing.domain.model import Actor, CaseFlow, Role, Stage, State
-from ticketing.domain.workflow import CaseEvent, Command, HistoryEntry, Outcome, Policy, apply, new_case
+from ticketing.domain.site import check_position, inside_area, site_fix
+from ticketing.domain.workflow import (
+    INSPECTOR_ANSWERS,
+    CaseEvent,
+    Command,
+    HistoryEntry,
+    Outcome,
+    Policy,
+    apply,
+    new_case,
+)
 from ticketing.reference import Category, ReferenceData, load_reference
 from ticketing.settings import TicketingSettings
 
@@ -38,6 +49,13 @@ CREATOR_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM})
 PHONE = re.compile(r"^\+?[0-9][0-9-]{2,19}$")
 _CACHE_SECONDS = 30.0
 NEAREST_COMPONENT_M = 60.0  # a reported component further away than this is not assumed to be that one
+
+
+# Runs inside the transaction of every command, after the case is saved: a feature that must record something
+# with the change (the exchange's outbound message to 12345) writes it here, so both commit or neither does.
+TransactionHook = Callable[[AsyncConnection, Outcome], Awaitable[None]]
+# Runs inside the creating transaction, after the case row is written (the exchange's order record).
+CreateHook = Callable[[AsyncConnection, "Created"], Awaitable[None]]
 
 
 class Locator(Protocol):
@@ -49,6 +67,24 @@ class Locator(Protocol):
 
     async def components_near(self, lat: float, lon: float, *, class_code: str | None = None,
                               radius_m: float = 100.0, limit: int = 20) -> list[tuple[float, Any]]: ...
+
+    async def duty_grid_of(self, cell_code: str | None) -> tuple[str, str | None] | None:
+        """The 责任网格 (code, inspector's username or None) holding a unit cell, None outside any."""
+        ...
+
+    async def cell_at(self, lat: float, lon: float) -> Any:
+        """The unit cell (with .code) at a point, None outside the grid."""
+        ...
+
+    async def service_area(self) -> tuple[float, float, float, float] | None:
+        """The bounding box (min lon, min lat, max lon, max lat) of the unit grid, None without data."""
+        ...
+
+
+# Runs inside a case transaction after the case is written (an idempotency record, photo links): what it
+# writes commits or rolls back with the case. Create hooks get what was created, act hooks the outcome.
+ActHook = Callable[[AsyncConnection, Outcome], Awaitable[None]]
+ASSIGNED_REQUESTS = frozenset({"request_verification", "request_check"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +101,7 @@ class NewCase:
     external_id: str | None = None
     call_id: str | None = None
     accept: bool = False
+    photos: tuple[str, ...] = ()  # ids of stored photos (an inspector's report)
 
 
 @dataclass(frozen=True)
@@ -94,6 +131,7 @@ class CaseService:
     locator: Locator | None = None
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     publish: Callable[[CaseEvent], None] | None = None
+    hooks: list[TransactionHook] = field(default_factory=list)
     _cache: _Cached = field(default_factory=_Cached)
 
     # --- reference data and policy -------------------------------------------------------------------
@@ -125,18 +163,22 @@ class CaseService:
         stage_limits = {
             Stage.ACCEPTANCE: _limit(limits.acceptance), Stage.REGISTRATION: _limit(limits.registration),
             Stage.DISPATCHING: _limit(limits.dispatching), Stage.CHECKING: _limit(limits.checking),
-            Stage.CLOSING: _limit(limits.closing),
+            Stage.CLOSING: _limit(limits.closing), Stage.VERIFYING: _limit(limits.verifying),
         }
+        inspection = self.settings.cases.inspection
         handling = category.limit if category else Limit(1, LimitUnit.WORKING_DAYS)
         return Policy(calendar=calendar, stage_limits=stage_limits, handling_limit=handling,
                       rework_limit=_limit(limits.rework), departments=frozenset(reference.departments),
                       yellow_fraction=self.settings.cases.yellow_at,
-                      reopen_window=timedelta(days=self.settings.cases.reopen_window_days))
+                      reopen_window=timedelta(days=self.settings.cases.reopen_window_days),
+                      check_photos_required=inspection.check_photos_required,
+                      verification_photos_required=inspection.verification_photos_required)
 
     # --- use cases ------------------------------------------------------------------------------------
 
-    async def create(self, new: NewCase, actor: Actor) -> Created:
-        """Register a new case (optionally accepted in the same step) in one transaction."""
+    async def create(self, new: NewCase, actor: Actor, *, also: CreateHook | None = None) -> Created:
+        """Register a new case (optionally accepted in the same step) in one transaction; `also` writes its
+        own rows in that transaction (or raises, and nothing is saved)."""
         if actor.role not in CREATOR_ROLES:
             raise Forbidden(f"{actor.role.label}不能新建案件")
         reference, calendar = await self.reference(), await self.calendar()
@@ -153,8 +195,11 @@ class CaseService:
             repo = SqlCaseRepository(conn)
             case_no = format_case_no(local_day, await repo.next_sequence(day_key(local_day)))
             flow = new_case(case_no, category.code, now, policy)
+            payload: dict[str, Any] = {"source": new.source, "category": category.code}
+            if new.photos:
+                payload["photos"] = list(new.photos)
             created = HistoryEntry(now, actor.username, actor.role, "create", State.REPORTED, State.REPORTED,
-                                   None, {"source": new.source, "category": category.code})
+                                   None, payload)
             await repo.insert(flow, fields, created)
             events.append(CaseEvent("CaseReported", case_no, State.REPORTED, State.REPORTED, now,
                                     actor.username, {"source": new.source}))
@@ -162,21 +207,82 @@ class CaseService:
                 outcome = await self._act_in(conn, case_no, Command("accept", actor), now, policy)
                 events.append(outcome.event)
                 flow = outcome.case
+            created_case = Created(flow, category, fields)
+            if also is not None:
+                await also(conn, created_case)
         self._emit(events)
-        return Created(flow, category, fields)
+        return created_case
 
-    async def act(self, case_no: str, command: Command) -> Outcome:
-        """Apply one workflow command in its own transaction; stale or illegal commands change nothing."""
+    async def act(self, case_no: str, command: Command, also: ActHook | None = None) -> Outcome:
+        """Apply one workflow command in its own transaction; stale or illegal commands change nothing. `also`
+        writes its own rows in that transaction, given the outcome (or raises, and nothing is saved)."""
+        return (await self.act_all(case_no, [command], each=also))[0]
+
+    async def act_all(self, case_no: str, commands: Sequence[Command], *, each: ActHook | None = None,
+                      also: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> list[Outcome]:
+        """Apply commands one after another in one transaction (e.g. 回访评价 then 重办), `each` after every
+        one of them, then `also`: all of them or none."""
         reference, calendar = await self.reference(), await self.calendar()
         now = self.clock()
+        outcomes: list[Outcome] = []
         async with write_transaction(self.engine) as conn:
-            loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
-            if command.name == "merge":
-                await _check_merge_target(conn, command)
-            policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
-            outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
-        self._emit([outcome.event])
-        return outcome
+            for command in commands:
+                loaded = await SqlCaseRepository(conn).load(case_no, for_update=True)
+                if command.name == "merge":
+                    await _check_merge_target(conn, command)
+                command = await self._prepare(conn, loaded, command)
+                policy = self.policy(reference, calendar, reference.categories.get(loaded.flow.category_code))
+                outcome = await self._act_in(conn, case_no, command, now, policy, loaded)
+                outcomes.append(outcome)
+                if each is not None:
+                    await each(conn, outcome)
+            if also is not None:
+                await also(conn)
+        self._emit([outcome.event for outcome in outcomes])
+        return outcomes
+
+    async def _prepare(self, conn: AsyncConnection, loaded: LoadedCase, command: Command) -> Command:
+        """What the server adds to a command: the duty grid's inspector of a 核实/核查 task (the pool when the
+        grid has none), the distance of an on-site answer to the case, the checked target of a reassignment.
+        Clients cannot set these themselves: whatever they sent under these names is replaced."""
+        params = {k: v for k, v in command.params.items() if k not in ("assignee", "duty_grid", "site")}
+        if command.name in ASSIGNED_REQUESTS:
+            params["duty_grid"], params["assignee"] = await self._duty_inspector(conn, loaded.row["cell_code"])
+        elif command.name in INSPECTOR_ANSWERS:
+            lat, lon, accuracy = params.pop("lat", None), params.pop("lon", None), params.pop("accuracy", None)
+            if lat is not None or lon is not None:
+                params["site"] = await self._site(loaded, lat, lon, accuracy)
+        elif command.name == "reassign_inspector":
+            await self._check_inspector(conn, params.get("inspector"))
+        return replace(command, params=params)
+
+    async def _duty_inspector(self, conn: AsyncConnection, cell_code: str | None) -> tuple[str | None, str | None]:
+        grid = await self.locator.duty_grid_of(cell_code) if self.locator is not None else None
+        if grid is None:
+            return None, None
+        code, inspector = grid
+        if inspector is None or not await _is_inspector(conn, inspector):
+            return code, None  # nobody (active) patrols the grid: the task goes to the pool
+        return code, inspector
+
+    async def _site(self, loaded: LoadedCase, lat: Any, lon: Any, accuracy: Any) -> dict[str, Any]:
+        lat, lon, accuracy = check_position(lat, lon, accuracy)
+        await self.check_in_area(lat, lon)
+        return site_fix(loaded.row["lat"], loaded.row["lon"], lat, lon, accuracy,
+                        self.settings.cases.inspection.far_m)
+
+    async def check_in_area(self, lat: float, lon: float) -> None:
+        """Refuse a position outside the county's grid (and its margin): a wrong fix, not a place of work."""
+        area = await self.locator.service_area() if self.locator is not None else None
+        margin = self.settings.cases.inspection.county_margin_m
+        if not inside_area(area, margin, lat, lon):
+            county = self.settings.cases.county_name
+            message = f"位置不在{county}范围内（距单元网格超过 {margin:g} 米），请检查定位或在地图上选点"
+            raise InvalidParameters(message, code="outside_county")
+
+    async def _check_inspector(self, conn: AsyncConnection, username: Any) -> None:
+        if isinstance(username, str) and username and not await _is_inspector(conn, username):
+            raise InvalidParameters(f"{username} 不是在岗的监督员账号")
 
     async def _act_in(self, conn: AsyncConnection, case_no: str, command: Command, now: datetime,
                       policy: Policy, loaded: LoadedCase | None = None) -> Outcome:
@@ -184,6 +290,8 @@ class CaseService:
         loaded = loaded or await repo.load(case_no, for_update=True)
         outcome = apply(loaded.flow, command, now, policy)
         await repo.save(loaded, outcome.case, outcome.history)
+        for hook in self.hooks:
+            await hook(conn, outcome)
         return outcome
 
     async def _locate(self, new: NewCase, category: Category) -> tuple[Location | None, ComponentFacts | None]:
@@ -220,6 +328,12 @@ async def _check_merge_target(conn: AsyncConnection, command: Command) -> None:
     row = (await conn.execute(select(cases.c.state).where(cases.c.case_no == target))).first()
     if row is None or row.state == State.INVALID.value:
         raise InvalidParameters(f"合并目标案件 {target} 不存在或已作废")
+
+
+async def _is_inspector(conn: AsyncConnection, username: str) -> bool:
+    row = (await conn.execute(select(users.c.id).where(
+        users.c.username == username, users.c.role == Role.INSPECTOR.value, users.c.active.is_(True)))).first()
+    return row is not None
 
 
 def _limit(spec: tuple[float, str]) -> Limit:

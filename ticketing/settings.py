@@ -52,6 +52,20 @@ class StageLimitSettings(Section):
     checking: tuple[float, str] = (4, "working_hours")
     closing: tuple[float, str] = (2, "working_hours")
     rework: tuple[float, str] = (1, "working_days")
+    verifying: tuple[float, str] = (2, "working_hours")
+
+
+class InspectionSettings(Section):
+    """The inspectors' work on site (城管通): photos, distance to the case, positions, skipped steps."""
+
+    check_photos_required: bool = True  # 核查 answers carry at least one photo
+    verification_photos_required: bool = False  # 核实 answers carry at least one photo
+    far_m: float = Field(200.0, gt=0)  # an answer given farther than this from the case is flagged
+    position_interval_s: int = Field(60, ge=10, le=3600)  # the phone's position while on duty
+    county_margin_m: float = Field(3000.0, ge=0)  # positions farther than this outside the grid are refused
+    # Small classes whose inspector reports go straight to 立案 when the inspector confirms the class's
+    # 立案条件 on the report (skipping 受理 and 立案 by people); empty: none (the default).
+    register_directly: tuple[str, ...] = ()
 
 
 class CaseSettings(Section):
@@ -60,6 +74,7 @@ class CaseSettings(Section):
     limits: StageLimitSettings = StageLimitSettings()
     yellow_at: float = Field(0.8, gt=0, lt=1)
     reopen_window_days: int = Field(30, ge=0)
+    inspection: InspectionSettings = InspectionSettings()
 
 
 def _minutes(hhmm: str) -> int:

@@ -5,17 +5,36 @@ from __future__ import annotations
 from aiohttp import web
 
 from web import live, pages, security
-from web.api import calls, cases, console, evaluation, geo, notify, open311, photos, reference, tokens, transcriptions
+from web.api import (
+    calls,
+    cases,
+    console,
+    evaluation,
+    exchange,
+    geo,
+    inspector,
+    notify,
+    open311,
+    photos,
+    reference,
+    reports,
+    sms_inbound,
+    tokens,
+    transcriptions,
+)
 from web.auth import setup_auth
 from web.errors import error_middleware
-from web.keys import BUS, CASES, CLOCK, ENGINE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
+from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
 from web.lifecycle import setup_lifecycle
 from web.pages import console as console_page
+from web.pages import inspector as inspector_page
+from web.pages import reports as reports_page
 from web.pages import wallboard
 
 # Route modules in the order their middlewares nest (pages' error pages, then Open311's own errors).
 ROUTES = (cases, reference, geo, calls, transcriptions, pages, photos, open311, console, live, console_page,
-          wallboard, notify, evaluation, tokens)
+          wallboard, notify, evaluation, tokens, reports, reports_page, exchange, sms_inbound, inspector,
+          inspector_page)
 
 
 def build_app(services: AppServices) -> web.Application:
@@ -30,6 +49,7 @@ def build_app(services: AppServices) -> web.Application:
     app[CLOCK] = services.clock
     app[GEO] = services.geo
     app[SPEECH] = services.speech
+    app[EXCHANGE] = services.exchange
     app[RUNNING] = Running()
     setup_auth(app)
     security.setup(app)

@@ -34,7 +34,7 @@ _CACHE = web.AppKey("token_cache", dict[str, tuple[float, User]])
 # Where each role lands after login (pages of other features register under these paths).
 ROLE_HOME: dict[Role, str] = {
     Role.AGENT: "/console", Role.LEAD: "/lead", Role.DISPATCHER: "/lead", Role.DEPARTMENT: "/dept",
-    Role.INSPECTOR: "/inspector", Role.ADMIN: "/admin",
+    Role.INSPECTOR: "/inspector", Role.ADMIN: "/admin", Role.LEADER: "/reports",
 }
 
 

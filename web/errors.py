@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from pydantic import BaseModel, ValidationError
 
+from core.db.engine import is_unavailable, pool_exhausted
 from core.errors import DomainError
 from web.json import json_response
 
@@ -54,9 +55,25 @@ async def error_middleware(request: web.Request,
             raise
         message = _HTTP_MESSAGES.get(exc.status, exc.reason)
         return error_response(exc.status, f"http_{exc.status}", message)
-    except Exception:
+    except Exception as exc:
+        if is_unavailable(exc):  # the database is away (restart, failover): nothing was saved, try again
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+            return unavailable_response(busy=pool_exhausted(exc))
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(500, "internal_error", "服务器内部错误，已记录，请稍后重试")
+
+
+RETRY_AFTER_S = 5  # a PostgreSQL restart takes 1-3 s; clients wait this long before the next try
+
+
+def unavailable_response(busy: bool = False) -> web.Response:
+    """503 with Retry-After: the database cannot be reached (or, `busy`, every pooled connection stayed taken
+    for the pool's whole timeout). Every write is one transaction, so nothing is half-written; only a
+    connection lost during COMMIT leaves the outcome unknown to us (see docs/reliability.md)."""
+    response = (error_response(503, "server_busy", "服务繁忙，请稍后重试") if busy
+                else error_response(503, "database_unavailable", "数据库暂时无法连接，请稍后重试"))
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _wants_json(request: web.Request) -> bool:

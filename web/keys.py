@@ -20,7 +20,9 @@ from callcenter.control import CallControl
 from callcenter.live_speech import CallSpeech
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
+from callcenter.trunk_watch import TrunkWatch
 from core.bus import EventBus
+from ticketing.exchange.service import ExchangeService
 from ticketing.geo.service import SqlGeoLocator
 from ticketing.geo.settings import GeoSettings
 from ticketing.notify.service import NotifyService
@@ -28,7 +30,7 @@ from ticketing.notify.settings import NotifySettings
 from ticketing.services import CaseService
 from transcribe.service import SpeechService
 from transcribe.settings import SpeechSettings
-from web.settings import HttpSettings, SecuritySettings
+from web.settings import HttpSettings, Open311Settings, SecuritySettings
 
 
 class SiteSettings(Protocol):
@@ -46,6 +48,8 @@ class SiteSettings(Protocol):
     def geo(self) -> GeoSettings: ...
     @property
     def notify(self) -> NotifySettings: ...
+    @property
+    def open311(self) -> Open311Settings: ...
     def data_path(self, *parts: str) -> Path: ...
 
 
@@ -66,6 +70,8 @@ class AppServices(Protocol):
     def geo(self) -> SqlGeoLocator: ...
     @property
     def speech(self) -> SpeechService: ...
+    @property
+    def exchange(self) -> ExchangeService: ...
 
 
 @dataclass
@@ -76,6 +82,7 @@ class Running:
     call_control: CallControl | None = None  # the port web and the loop use (callcenter/control.py)
     notify: NotifyService | None = None
     call_speech: CallSpeech | None = None
+    trunk: TrunkWatch | None = None  # the carrier trunk's up/down state (callcenter/trunk_watch.py)
 
 
 SETTINGS = web.AppKey("settings", SiteSettings)
@@ -89,5 +96,7 @@ BUS = web.AppKey("bus", EventBus)
 GEO = web.AppKey("geo", SqlGeoLocator)
 SPEECH = web.AppKey("speech", SpeechService)
 RUNNING = web.AppKey("running", Running)
+# Work orders with the 12345 platform (and other links): inbound, outbound, held messages.
+EXCHANGE = web.AppKey("exchange", ExchangeService)
 # Tests put a NotifySettings here before start-up to run the loop with other timers than the site's.
 NOTIFY_CONFIG = web.AppKey("notify_config", NotifySettings)

@@ -105,6 +105,10 @@ def _operation_doc(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     for status in (400, 401, 403, 404, 409, 422):
         responses.setdefault(str(status), {"description": "错误", "content": {
             "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+    responses.setdefault("503", {  # any route that reads the database (web/errors.py unavailable_response)
+        "description": "数据库暂时不可用，请在 Retry-After 秒后重试",
+        "headers": {"Retry-After": {"schema": {"type": "integer"}, "description": "建议重试前等待的秒数"}},
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
     doc["responses"] = responses
     return doc
 

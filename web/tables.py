@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Column, DateTime, ForeignKey, Index, Integer, String, Table, Text
 
 from core.db.base import metadata
 
@@ -35,4 +35,29 @@ photos = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
-TABLES = (web_sessions, photos)
+# One row per request created through Open311: the token a client may look the request up by
+# (GET /open311/v2/tokens/{token}), and what the client sent that the case itself does not keep.
+open311_requests = Table(
+    "open311_requests", metadata,
+    Column("token", String(32), primary_key=True),
+    Column("case_no", String(16), nullable=False, unique=True),
+    Column("client", String(64), nullable=False),  # the api_key's user
+    Column("account_id", String(100)),
+    Column("device_id", String(100)),
+    Column("email", String(200)),
+    Column("media_url", Text),
+    Column("attributes", Text),  # the attribute[...] answers, JSON
+    Column("created_at", DateTime, nullable=False),
+)
+
+# One row per case reported through the public web form: its photos and, for a report without a phone
+# number, the SHA-256 of the four-digit 查询码 shown once to the reporter (they track with it on /track).
+public_reports = Table(
+    "public_reports", metadata,
+    Column("case_no", String(16), primary_key=True),
+    Column("photos", Text, nullable=False),  # JSON list of photo ids
+    Column("code_hash", String(64)),
+    Column("created_at", DateTime, nullable=False),
+)
+
+TABLES = (web_sessions, photos, open311_requests, public_reports)

@@ -37,6 +37,7 @@ class QueueCallRecord:
     left_queue_at: datetime | None = None  # answered, abandoned or turned into a callback
     ended_at: datetime | None = None  # the agent leg ended
     wrap_up_s: float = 0.0
+    agent: str | None = None  # the agent who answered (answered calls)
 
     @property
     def wait_s(self) -> float | None:
@@ -64,6 +65,8 @@ class ServiceStats:
     answer_rate: float | None
     average_wait_s: float | None
     average_handle_s: float | None
+    answered_within: int = 0  # answered within the threshold
+    average_abandon_s: float | None = None  # how long abandoning callers waited before hanging up
 
 
 def _ratio(num: int, den: int) -> float | None:
@@ -95,6 +98,24 @@ def service_level(
 def answered_within(records: Sequence[QueueCallRecord], threshold_s: float = 15.0) -> int:
     """How many calls an agent answered within `threshold_s` of entering the queue."""
     return sum(1 for r in _answered(records) if (r.wait_s or 0.0) <= threshold_s)
+
+
+def abandon_waits_s(records: Sequence[QueueCallRecord]) -> list[float]:
+    """How long each abandoning caller waited before hanging up."""
+    return [w for r in records if r.outcome is Outcome.ABANDONED and (w := r.wait_s) is not None]
+
+
+def abandon_buckets(records: Sequence[QueueCallRecord], edges_s: Sequence[float] = (15.0, 30.0, 60.0)
+                    ) -> list[tuple[float | None, int]]:
+    """Abandoned calls by wait: (upper edge, count) for ≤ each edge in turn, then (None, count) above the last."""
+    waits = abandon_waits_s(records)
+    out: list[tuple[float | None, int]] = []
+    lower = -1.0
+    for edge in edges_s:
+        out.append((edge, sum(1 for w in waits if lower < w <= edge)))
+        lower = edge
+    out.append((None, sum(1 for w in waits if w > lower)))
+    return out
 
 
 def abandonment_rate(records: Sequence[QueueCallRecord]) -> float | None:
@@ -137,4 +158,6 @@ def summarize(
         answer_rate=answer_rate(records),
         average_wait_s=average_wait_s(records),
         average_handle_s=average_handle_s(records),
+        answered_within=answered_within(records, threshold_s),
+        average_abandon_s=_mean(abandon_waits_s(records)),
     )

@@ -183,10 +183,11 @@ class AriClient:
     # --- events -----------------------------------------------------------------------------------------
     async def run_events(self, on_event: Callable[[Event], None],
                          on_connect: Callable[[], Awaitable[None]], *,
-                         min_backoff_s: float = 0.2, max_backoff_s: float = 5.0,
+                         min_backoff_s: float = 0.2, max_backoff_s: float = 1.0,
                          subscribe_all: bool = False) -> None:
         """Read events forever, reconnecting with exponential backoff; `on_connect` runs after each
-        (re)connection, before queued events are delivered, so the caller can reconcile state."""
+        (re)connection, before queued events are delivered, so the caller can reconcile state. The backoff
+        stays at or below 1 s: after Asterisk restarts, calls resume within about a second of it answering."""
         backoff = min_backoff_s
         ws_url = self.base_url.replace("http", "ws", 1) + "/events"
         while True:

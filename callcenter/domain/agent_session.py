@@ -69,6 +69,15 @@ def restore(agent: Agent, session: AgentSession, now: datetime) -> None:
     agent.calls_handled = 0
 
 
+def resume_call(agent: Agent, call_id: str, now: datetime) -> AgentState:
+    """The agent's conversation outlived a restart of the runtime (it was re-adopted): the agent is on that
+    call again, whatever the restore made of the stored session. Returns the state before."""
+    old = agent.state
+    agent.state, agent.state_since, agent.call_id = S.ON_CALL, now, call_id
+    agent.reason, agent.wrap_up_until, agent.idle_since = None, None, None
+    return old
+
+
 def extension_refused(extension: str, username: str, *, account_extension: str | None, account_owner: str | None,
                       holder: str | None, action: str, supervisor: bool = False) -> str | None:
     """Why `username` may not use `extension` for `action` ("login", "control": state and logout, "originate"),

@@ -235,3 +235,13 @@ _HANDLERS: dict[type, Callable[[CallLifecycle, CallEvent], CallLifecycle]] = {  
     NotAnswered: lambda call, event: _ended(call, Outcome.NO_ANSWER, event.by),  # type: ignore[attr-defined]
     Failed: lambda call, event: _ended(call, Outcome.FAILED, Party.SYSTEM),
 }
+
+
+def replayed(direction: str, *, queued: bool, answered: bool) -> CallLifecycle:
+    """The lifecycle a call had reached by what its row says (after a restart of the runtime): arrived (or
+    placed, for calls we make), queued, answered. The adopted call goes on from there, and a call nothing
+    is left of ends from there, so its outcome is still decided here."""
+    call = apply(CallLifecycle(), Arrived() if direction == "inbound" else Placed())
+    if queued and direction == "inbound":
+        call = apply(call, Enqueued("adopted"))
+    return apply(call, Answered()) if answered else call

@@ -17,6 +17,7 @@ import jinja2
 
 from callcenter.rig.build import RigError, module_dir
 from callcenter.settings import PROJECT_ROOT, TelephonySettings
+from core.phone import dial_forms
 
 TEMPLATES = PROJECT_ROOT / "config" / "asterisk"
 PROMPTS = PROJECT_ROOT / "ivr" / "prompts"
@@ -35,10 +36,12 @@ MODULES = (
     "res_pjsip_endpoint_identifier_user.so", "res_pjsip_registrar.so", "res_pjsip_caller_id.so",
     "res_pjsip_dtmf_info.so", "res_pjsip_nat.so", "res_pjsip_acl.so", "res_pjsip_messaging.so",
     "res_pjsip_rfc3326.so", "res_pjsip_header_funcs.so", "res_pjsip_logger.so", "res_pjsip_pubsub.so",
-    "res_pjsip_refer.so", "res_pjsip_outbound_authenticator_digest.so",
+    "res_pjsip_refer.so", "res_pjsip_outbound_authenticator_digest.so", "res_pjsip_outbound_registration.so",
+    "res_srtp.so",  # SDES-SRTP of agents' phones on TLS
+    "res_security_log.so",  # security events to security.log (callcenter/sip_guard.py)
     # media
     "codec_ulaw.so", "codec_alaw.so", "codec_a_mu.so", "codec_resample.so", "format_wav.so",
-    "format_pcm.so", "format_sln.so", "format_gsm.so", "codec_gsm.so",
+    "format_pcm.so", "format_sln.so", "format_gsm.so", "codec_gsm.so", "codec_g722.so",
     # bridging, recording, hold
     "bridge_simple.so", "bridge_softmix.so", "bridge_native_rtp.so", "bridge_holding.so",
     "chan_bridge_media.so", "res_rtp_multicast.so", "chan_rtp.so", "res_musiconhold.so",
@@ -53,7 +56,7 @@ MODULES = (
     "res_ari_sounds.so",
 )
 FILES = ("asterisk", "modules", "http", "ari", "rtp", "logger", "musiconhold", "queues", "pjsip",
-         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client")
+         "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client", "sorcery")
 
 
 def _secret(path: Path, make: Callable[[], str]) -> str:
@@ -83,6 +86,21 @@ def agent_passwords(tel: TelephonySettings) -> dict[str, str]:
     return {ext: known[ext] for ext in tel.agent_extensions}
 
 
+def rotate_agent_password(tel: TelephonySettings, ext: str) -> str:
+    """A new digest password for `ext` (kept, mode 0600); Asterisk needs its configuration rewritten and
+    res_pjsip reloaded to use it (callcenter/rig/process.py `apply_config`)."""
+    if ext not in tel.agent_extensions:
+        raise RigError(f"no agent extension {ext}")
+    path = tel.state_path("agents.json")
+    known = {**agent_passwords(tel)}
+    known.update(json.loads(path.read_text(encoding="utf-8")))
+    known[ext] = secrets.token_urlsafe(12)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(json.dumps(known, indent=1) + "\n")
+    return known[ext]
+
+
 def instance_dirs(tel: TelephonySettings) -> dict[str, str]:
     """Per-instance folders inside the chroot, as Asterisk sees them."""
     name = tel.instance
@@ -109,9 +127,62 @@ def recordings_dir(tel: TelephonySettings) -> Path:
     return tel.root / instance_dirs(tel)["spool_dir"].lstrip("/") / "recording"
 
 
+def keys_dir(tel: TelephonySettings) -> str:
+    """Where TLS material is copied inside the chroot (the site's files stay where the site keeps them)."""
+    return f"{tel.conf_dir}/keys"
+
+
+def _hostport(address: str, port: int) -> str:
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
+
+
+def transports(tel: TelephonySettings) -> list[dict[str, object]]:
+    """The SIP transports as the pjsip template renders them (bind as host:port, key paths in the chroot)."""
+    out = []
+    for item in tel.all_transports:
+        row: dict[str, object] = item.model_dump()
+        row["hostport"] = _hostport(item.bind, item.port)
+        for kind in ("cert_file", "key_file", "ca_file"):
+            if row[kind]:
+                row[kind] = f"{keys_dir(tel)}/{item.name}.{kind.removesuffix('_file')}.pem"
+        out.append(row)
+    return out
+
+
+def did_numbers(tel: TelephonySettings) -> list[str]:
+    """Every request-URI user the carrier may send for one of our DIDs (core.phone.dial_forms), except the
+    hotline number itself, which has its own entry."""
+    forms = [f for did in tel.trunk_dids for f in dial_forms(did, tel.area_code)]
+    return [f for f in dict.fromkeys(forms) if f != tel.hotline_number]
+
+
+def install_keys(tel: TelephonySettings) -> None:
+    """Copy each TLS transport's certificate and key into the chroot (mode 0600; folder 0700)."""
+    folder = in_root(tel.root, keys_dir(tel))
+    for item in tel.transports:
+        for kind in ("cert_file", "key_file", "ca_file"):
+            source = getattr(item, kind)
+            if not source:
+                continue
+            if not Path(source).is_file():
+                raise RigError(f"transport {item.name}: {kind} {source} does not exist")
+            folder.mkdir(parents=True, exist_ok=True)
+            os.chmod(folder, 0o700)
+            target = folder / f"{item.name}.{kind.removesuffix('_file')}.pem"
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(Path(source).read_bytes())
+
+
 def context(tel: TelephonySettings) -> dict[str, object]:
     values: dict[str, object] = tel.model_dump()
     values.update(instance_dirs(tel))
+    values.update(
+        transports=transports(tel), sip_acl=tel.sip_acl, agents_need_srtp=tel.agents_need_srtp,
+        agent_rtp_address=tel.transport(tel.agent_transport).rtp_address,
+        trunk_rtp_address=tel.transport(tel.trunk_transport).rtp_address,
+        did_numbers=did_numbers(tel),
+    )
     values.update(
         module_dir=module_dir(tel.root), modules=MODULES, ari_password=ari_password(tel),
         agents=agent_passwords(tel),
@@ -152,5 +223,6 @@ def write_config(tel: TelephonySettings) -> Path:
         fd = os.open(conf / f"{name}.conf", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
+    install_keys(tel)
     install_prompts(tel.root)
     return conf

@@ -188,3 +188,13 @@ def remove_instance(tel: TelephonySettings) -> None:
         raise RigError(f"instance {tel.instance!r} still runs")
     for inner in instance_dirs(tel).values():
         shutil.rmtree(in_root(tel.root, inner), ignore_errors=True)
+
+
+def apply_config(tel: TelephonySettings) -> bool:
+    """Rewrite the instance's configuration and, when it runs, reload res_pjsip (new passwords, ACLs).
+    Returns whether a running Asterisk was reloaded."""
+    write_config(tel)
+    if not _alive(_read_pid(tel)):
+        return False
+    asterisk_cli(tel, "module reload res_pjsip.so")
+    return True

@@ -7,8 +7,10 @@ import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -36,9 +38,69 @@ def create_engine(url: str, *, echo: bool = False, schema: str | None = None) ->
         engine = create_async_engine(url, echo=echo)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    connect_args = {"server_settings": {"search_path": schema}} if schema else {}
-    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
-                               connect_args=connect_args)
+    connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_S}
+    if schema:
+        connect_args["server_settings"] = {"search_path": schema}
+    # pool_pre_ping: a connection left in the pool from before a database restart is tested at check-out and
+    # replaced, so the service recovers by itself once the database is back.
+    engine = create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10,
+                                 connect_args=connect_args)
+    event.listen(engine.sync_engine, "do_connect", _connect_or_unavailable)
+    return engine
+
+
+CONNECT_TIMEOUT_S = 5.0  # asyncpg waits 60 s by default: a client would time out long before our 503
+
+
+class DatabaseUnavailable(Exception):
+    """The database cannot be reached now (refused, restarting, shutting down, timed out): retry later.
+
+    Raised instead of the driver's own exception when a new connection fails, so that callers can tell "the
+    database is away" from a bug without guessing whether an OSError came from the network or the disk.
+    """
+
+
+def _connect_or_unavailable(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+    try:
+        return dialect.connect(*cargs, **cparams)
+    except Exception as exc:
+        if _unreachable(exc):
+            raise DatabaseUnavailable(f"database unreachable: {type(exc).__name__}: {exc}") from exc
+        raise
+
+
+def _unreachable(exc: BaseException) -> bool:
+    # The asyncpg adapter lets OSError (ConnectionRefusedError while the server is down) and TimeoutError
+    # through as they are, but wraps asyncpg's own errors (CannotConnectNowError while the server starts up or
+    # shuts down) in its DBAPI Error class: look along the cause chain.
+    import asyncpg  # only PostgreSQL engines listen here
+
+    kinds = (OSError, TimeoutError, asyncpg.exceptions.CannotConnectNowError,
+             asyncpg.exceptions.TooManyConnectionsError)
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None:
+            return False
+        if isinstance(seen, kinds):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database is away for now (a retry later can succeed), not a bug or bad data.
+
+    Counts: a refused or failed new connection, a connection lost in the middle of a statement (SQLAlchemy
+    marks it `connection_invalidated`), and a pool that stayed exhausted for its whole timeout.
+    """
+    if isinstance(exc, DatabaseUnavailable | sa_exc.TimeoutError):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and bool(exc.connection_invalidated)
+
+
+def pool_exhausted(exc: BaseException) -> bool:
+    """Whether `exc` is the pool's timeout: the database answers, but every connection stayed in use."""
+    return isinstance(exc, sa_exc.TimeoutError)
 
 
 

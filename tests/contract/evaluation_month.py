@@ -35,6 +35,7 @@ CATEGORY = "10102"  # 污水井盖: 6 紧急工作时, calendar time, so latenes
 PLACES = {"S1": ("330424001", "330424001001", "33042400100101", "G1"),
           "S2": ("330424002", "330424002001", "33042400200101", "G2")}
 M = timedelta(minutes=1)
+PHOTO = "0" * 32  # a photo id: 核查 answers carry photos (cases.inspection.check_photos_required)
 
 
 def dept(code: str) -> Actor:
@@ -97,7 +98,8 @@ class Month:
     async def finish(self, name: str, at: datetime, department: str) -> None:
         """Handled at `at`, checked 10 min and closed 20 min later."""
         await self.act(name, at, "submit_result", dept(department), notes="已处理")
-        await self.act(name, at + 10 * M, "check_pass", INSPECTOR1)
+        await self.act(name, at + 10 * M, "request_check", AGENT)
+        await self.act(name, at + 10 * M, "check_pass", INSPECTOR1, photos=[PHOTO])
         await self.act(name, at + 20 * M, "close", LEAD)
 
     async def build(self) -> None:
@@ -107,12 +109,15 @@ class Month:
         await self.finish("A", d + 60 * M, "szs")
         d = await self.prefix("B", t, "S1", "szs")
         await self.act("B", d + 7 * 60 * M, "submit_result", dept("szs"), notes="晚了")  # due d + 6 h
-        await self.act("B", d + 31 * 60 * M, "check_pass", INSPECTOR1)  # the next day, past 4 working hours
+        await self.act("B", d + 7 * 60 * M, "request_check", AGENT)
+        # the next day, past 4 working hours
+        await self.act("B", d + 31 * 60 * M, "check_pass", INSPECTOR1, photos=[PHOTO])
         await self.act("B", d + 31 * 60 * M + 10 * M, "close", LEAD)
         await self.prefix("C", t, "S2", "hws")
         d = await self.prefix("D", t, "S2", "szs")
         await self.act("D", d + 60 * M, "submit_result", dept("szs"), notes="第一次")
-        await self.act("D", d + 70 * M, "check_fail", INSPECTOR1, reason="井盖仍松动")
+        await self.act("D", d + 60 * M, "request_check", AGENT)
+        await self.act("D", d + 70 * M, "check_fail", INSPECTOR1, reason="井盖仍松动", photos=[PHOTO])
         await self.finish("D", d + 130 * M, "szs")
         d = await self.prefix("E", t, "S1", "hws")
         await self.act("E", d + 60 * M, "request_extension", dept("hws"), reason="需订购配件", value=4,

@@ -109,6 +109,38 @@ async def test_an_expired_lease_is_claimable_again_and_only_then(engine: AsyncEn
     assert (await row(engine, row_id))["state"] == "sending"
 
 
+async def test_any_due_sees_due_pending_and_expired_leases_only(engine: AsyncEngine, clock: Any) -> None:
+    assert not await Q.any_due(engine, clock(), S.SENDING, S.PENDING)  # empty queue
+    [row_id] = await queued(engine, clock() + timedelta(minutes=5), 1)  # due later
+    assert not await Q.any_due(engine, clock(), S.SENDING, S.PENDING)
+    clock.advance(minutes=5)
+    assert await Q.any_due(engine, clock(), S.PENDING)
+    async with write_transaction(engine) as conn:
+        assert (await Q.claim(conn, clock(), 10, state=S.PENDING, event=E.CLAIM)).ids == [row_id]
+    assert not await Q.any_due(engine, clock(), S.SENDING, S.PENDING)  # leased: not due until the lease ends
+    clock.advance(seconds=outbox.LEASE.total_seconds())
+    assert await Q.any_due(engine, clock(), S.SENDING) and not await Q.any_due(engine, clock(), S.PENDING)
+
+
+async def test_an_idle_sweep_writes_nothing(engine: AsyncEngine, clock: Any, db_settings: Settings) -> None:
+    """After every case event the sweeps run; with nothing due they must not open a write transaction (on SQLite
+    that queues behind, and holds up, the writers creating cases: bench.cases lost 10-15 % to it)."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement.split()[0].upper())
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    cfg = NotifySettings()
+    assert (await outbox.deliver_outbox(engine, cfg, LogChannel(), clock())).sent == 0
+    assert (await webhooks.deliver_webhooks(engine, cfg, lambda: None, clock())).delivered == 0  # type: ignore[arg-type]
+    due = await cb.claim_due(engine, clock(), 10)
+    assert (due.to_dial, due.unanswered, due.undecided) == ([], [], [])
+    assert statements and set(statements) == {"SELECT"}
+
+
 async def test_a_worker_that_lost_its_lease_writes_nothing(engine: AsyncEngine, clock: Any) -> None:
     [row_id] = await queued(engine, clock(), 1)
     async with write_transaction(engine) as conn:
@@ -178,7 +210,7 @@ async def test_webhook_of_a_crashed_sender_is_delivered_after_the_lease(db_setti
                                                                         aiohttp_client: Any) -> None:
     app = create_app(db_settings, clock=clock)
     app[NOTIFY_CONFIG] = cfg = NotifySettings(scheduler_enabled=False, webhook_allow_http=True,
-                                              webhook_allow_private=True)  # the receiver is on loopback
+                                              webhook_allow_private=True)  # the receiver stands in on loopback
     client: TestClient = await aiohttp_client(app)
     engine = app[ENGINE]
     await webhooks.save_webhook(engine, "zfj", "http://127.0.0.1:9/hook", "dept-secret-0123", True, "admin", clock())

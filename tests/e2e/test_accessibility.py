@@ -22,7 +22,7 @@ AXE = ROOT / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORT = {"width": 1600, "height": 900}
 # GET routes that are not HTML pages: JSON and Open311 APIs, static files, photos, the websocket, "/" (redirect).
-NOT_PAGES = re.compile(r"^(/api/|/open311/|/static|/photos/|/ws$|/$)")
+NOT_PAGES = re.compile(r"^(/api/|/open311/|/static|/photos/|/ws$|/$|/inspector/(sw\.js|manifest\.webmanifest)$)")
 DEPARTMENT = "dept-*"  # stands for the department user with demo work orders (the demo fixture)
 
 
@@ -38,6 +38,7 @@ PAGES: dict[str, Visit] = {
     "/me": Visit("agent01"),
     "/console": Visit("agent01", "body[data-map-ready='1']"),
     "/wallboard": Visit("lead01", "body[data-ready='1']"),
+    "/reports": Visit("lead01", "body[data-ready='1']"),
     "/lead": Visit("lead01"),
     "/case/{case_no}": Visit("lead01"),
     "/dept": Visit(DEPARTMENT),
@@ -47,6 +48,12 @@ PAGES: dict[str, Visit] = {
     "/admin/departments": Visit("admin"),
     "/admin/tokens": Visit("admin"),
     "/admin/categories": Visit("admin"),
+    "/track": Visit(None, "form"),
+    "/report": Visit(None, "body[data-map-ready='1']"),
+    "/inspector": Visit("inspector01", "body[data-ready='1']"),
+    "/inspectors": Visit("lead01", "body[data-ready='1']"),
+    "/admin/phones": Visit("admin"),
+    "/console/phone": Visit("agent01"),
 }
 
 # One element of every coloured state the stylesheets define, also the ones the demo data does not show
@@ -177,6 +184,21 @@ def test_error_pages_a_refused_login_and_the_phone_layout_have_no_axe_violations
     login(phone, site.url, demo.department_user)  # department staff use the portal in the street
     found += check(phone, f"{site.url}/dept", "dept-phone", "body")
     phone.close()
+    citizen = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", is_mobile=True)
+    found += check(citizen, f"{site.url}/report", "report-phone", "body[data-map-ready='1']")
+    found += check(citizen, f"{site.url}/track", "track-phone", "form")
+    citizen.close()
+    inspector = browser.new_context(viewport={"width": 360, "height": 640}, locale="zh-CN", is_mobile=True,
+                                    has_touch=True)
+    page = login(inspector, site.url, "inspector01")  # 城管通 on a small phone, each of its views
+    for view in ("report", "queue"):
+        page.wait_for_selector("body[data-ready='1']")
+        page.evaluate(f"document.getElementById('{'btn-report' if view == 'report' else 'queue-badge'}').click()")
+        page.wait_for_selector(f"#view-{view}:not([hidden])")
+        shot(page, f"a11y-inspector-{view}")
+        found += [f"/inspector ({view}): {line}" for line in violations(page)]
+        page.goto(f"{site.url}/inspector")
+    inspector.close()
     assert found == [], f"{len(found)} accessibility violations:\n" + "\n".join(found)
 
 

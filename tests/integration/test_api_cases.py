@@ -32,12 +32,13 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     assert full["caller_phone"] == "13800000000" and full["description"].startswith("海滨东路")
     steps = [("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
              ("acknowledge", "dept-szs", {}), ("submit_result", "dept-szs", {"notes": "已更换灯泡"}),
-             ("check_pass", "inspector01", {}), ("close", "lead01", {})]
+             ("request_check", "agent01", {}), ("check_pass", "inspector01", {"photos": ["0" * 32]}),
+             ("close", "lead01", {})]
     for command, user, body in steps:
         clock.advance(minutes=10)
         status, case = await api.act(case, command, user, **body)
         assert status == 200, (command, case)
-    assert case["state"] == "closed" and case["version"] == 8
+    assert case["state"] == "closed" and case["version"] == 9
     assert [d["stage"] for d in case["deadlines"]] == [
         "acceptance", "registration", "dispatching", "handling", "checking", "closing"]
     assert all(d["finished_at"] for d in case["deadlines"])

@@ -39,7 +39,9 @@ async def month(api: Api, db_settings: Settings, clock):  # type: ignore[no-unty
             assert status == 200, case
         if name == "done":
             for command, user, body in (("submit_result", "dept-szs", {"notes": "已修复"}),
-                                        ("check_pass", "inspector01", {}), ("close", "lead01", {})):
+                                        ("request_check", "agent01", {}),
+                                        ("check_pass", "inspector01", {"photos": ["0" * 32]}),
+                                        ("close", "lead01", {})):
                 clock.advance(minutes=10)
                 status, case = await api.act(case, command, user, **body)
                 assert status == 200, case

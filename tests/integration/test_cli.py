@@ -45,7 +45,7 @@ def test_demo_seed_is_refused_outside_demo_mode(cli, tmp_path: Path) -> None:  #
 
 def test_demo_seed_creates_users_with_a_generated_password(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = json.loads(cli("demo", "seed", demo=True).stdout.splitlines()[0])
-    assert out["users"] == 24 and out["cases"] == 32 and out["geo"]
+    assert out["users"] == 25 and out["cases"] == 32 and out["geo"]
     password = (tmp_path / "demo-password").read_text().strip()
     assert password.startswith("demo-") and len(password) > 10
     assert oct((tmp_path / "demo-password").stat().st_mode & 0o777) == "0o600"
@@ -97,3 +97,38 @@ def test_tokens_are_listed_and_revoked_and_users_deactivated(cli) -> None:  # ty
     assert "deactivated" in cli("user", "deactivate", "agent07").stdout
     assert "\tactive\t" not in cli("token", "list", "agent07").stdout  # deactivation revoked the new one
     assert "activated" in cli("user", "activate", "agent07").stdout
+
+
+def test_config_check_warns_about_sip_beyond_loopback(tmp_path: Path) -> None:
+    site = tmp_path / "exposed.yaml"
+    site.write_text(
+        "telephony:\n"
+        "  transports:\n"
+        "    - {name: lan, protocol: udp, bind: 10.20.0.5, port: 5062}\n"
+        "  agent_transport: lan\n"
+        "  trunk_registration: {server: '192.0.2.10:5060', username: '057382012319', password: carrier-secret}\n")
+    env = {"HOTLINE_DATA_DIR": str(tmp_path), "HOTLINE_CONFIG": str(site)}
+    result = CliRunner().invoke(main, ["config", "check"], env=env, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "警告：SIP 传输 lan 监听 10.20.0.5:5062" in result.stderr
+    assert "carrier-secret" not in result.output
+    quiet = tmp_path / "quiet.yaml"
+    quiet.write_text("{}\n")
+    clean = CliRunner().invoke(main, ["config", "check"], env={**env, "HOTLINE_CONFIG": str(quiet)})
+    assert "警告" not in clean.stderr
+
+
+def test_asterisk_certs_makes_a_local_ca_and_a_server_certificate(tmp_path: Path) -> None:
+    import subprocess
+
+    out = tmp_path / "tls"
+    result = CliRunner().invoke(main, ["asterisk", "certs", "--address", "10.20.0.5", "--name", "hotline.local",
+                                       "--out", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    verify = subprocess.run(["openssl", "verify", "-CAfile", str(out / "ca.crt"), str(out / "asterisk.crt")],
+                            capture_output=True, text=True, check=False)
+    assert verify.returncode == 0, verify.stderr
+    sans = subprocess.run(["openssl", "x509", "-in", str(out / "asterisk.crt"), "-noout", "-ext", "subjectAltName"],
+                          capture_output=True, text=True, check=True).stdout
+    assert "IP Address:10.20.0.5" in sans and "DNS:hotline.local" in sans
+    assert oct((out / "asterisk.key").stat().st_mode & 0o777) == "0o600"

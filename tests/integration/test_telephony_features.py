@@ -47,6 +47,10 @@ async def bridge_size(rt: CallRuntime, bridge_id: str) -> int:
     return next((len(b.channels) for b in await rt.client.list_bridges() if b.id == bridge_id), 0)
 
 
+async def bridge_has(rt: CallRuntime, bridge_id: str, size: int) -> bool:
+    return await bridge_size(rt, bridge_id) == size
+
+
 @asynccontextmanager
 async def caller_to_agent(
     rt: CallRuntime, asterisk: TelephonySettings, tmp_path: Path, number: str,
@@ -76,7 +80,8 @@ async def test_blind_transfer_to_another_agent(
         ready(call_runtime, "8002")
         await call_runtime.transfer(call.id, "agent", "8002", actor="agent01")
         await wait_for(lambda: connected(call_runtime, "13800138101", "8002"))
-        assert await wait_for(lambda: bridge_size(call_runtime, call.bridge_id)) == 2
+        # connected() holds once the new leg answered, a moment before it joins the bridge: wait for both.
+        assert await wait_for(lambda: bridge_has(call_runtime, call.bridge_id, 2))
         result = await caller
         record = await wait_outcome(call_runtime, caller="13800138101")
     assert result.returncode == 0, result.stderr[-1500:]

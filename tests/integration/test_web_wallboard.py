@@ -72,3 +72,5 @@ async def test_today_is_the_local_day_of_the_app_clock(api: Api, clock) -> None:
     assert (data["cases_today_total"], data["calls"]["total"]) == (1, 0)  # yesterday's case and call are gone
     assert {s["state"]: s["count"] for s in data["cases_today"]}["reported"] == 1
     assert sum(s["count"] for s in data["open"]) == 2  # open cases are counted whatever their day
+    # Without telephony the trunk is not watched: the wallboard says so instead of showing a state.
+    assert data["trunk"]["monitored"] is False and data["trunk"]["label"] == "未监测"

@@ -30,6 +30,16 @@ def test_committed_call_diagram_matches_the_table() -> None:
     text = (ROOT / "docs" / "telephony.md").read_text(encoding="utf-8")
     assert gen.render(text, gen.telephony_blocks()) == text, "run: .venv/bin/python scripts/gen_diagrams.py"
     assert "dialling --> connected: Answered" in gen.telephony_blocks()["call-lifecycle"]
+    assert "ringing --> ready: restarted" in gen.telephony_blocks()["agent-restore"]
+
+
+def test_the_restore_table_lists_every_agent_state_and_never_restores_a_cut_call() -> None:
+    from callcenter.acd import AgentState
+    from callcenter.domain.agent_session import RESTORED
+
+    assert set(RESTORED) == set(AgentState)
+    # A ring or a conversation needs a live call: only resume_call (a re-adopted conversation) goes there.
+    assert not {AgentState.RINGING, AgentState.ON_CALL} & set(RESTORED.values())
 
 
 def test_every_table_edge_is_drawn() -> None:

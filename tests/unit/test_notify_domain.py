@@ -108,3 +108,15 @@ def test_survey_answers_lead_to_the_next_step(answer: int | None, attempts: int,
 def test_no_sms_survey_means_giving_up_and_unsatisfied_carries_a_reason() -> None:
     assert decide(None, 5, retries=2, sms_survey=False).step is Step.GIVE_UP
     assert "不满意" in (decide(3, 1, 0, True).reason or "")
+
+
+def test_replies_are_read_as_rating_query_opt_out_or_other() -> None:
+    from ticketing.notify.domain.replies import ReplyKind, parse_reply
+
+    assert parse_reply("１").rating == 1 and parse_reply(" 2 ").kind is ReplyKind.RATING
+    three = parse_reply("3，路灯晚上还是不亮")
+    assert three.rating == 3 and three.words == "路灯晚上还是不亮"
+    assert parse_reply("查询 202611230001").case_no == "202611230001"
+    assert parse_reply("查询：202611230001").kind is ReplyKind.QUERY
+    assert {parse_reply(t).kind for t in ("TD", "td", "退订", "ＴＤ")} == {ReplyKind.OPT_OUT}
+    assert {parse_reply(t).kind for t in ("4", "12", "谢谢", "", "查询 123")} == {ReplyKind.OTHER}

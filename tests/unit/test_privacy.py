@@ -44,7 +44,8 @@ def test_unknown_roles_see_masked_numbers() -> None:
 
 def test_masking_and_normalising() -> None:
     assert mask_phone(NUMBER) == MASKED and mask_phone(None) is None and mask_phone("12319") == "1***9"
-    assert normalize_phone("138-1234 5678") == NUMBER and normalize_phone("+86 138 1234 5678") == "+86" + NUMBER
+    assert normalize_phone("138-1234 5678") == NUMBER and normalize_phone("+86 138 1234 5678") == NUMBER
+    assert normalize_phone("0086 138 1234 5678") == NUMBER  # one national form (core.phone)
 
 
 def _user(role: Role) -> User:

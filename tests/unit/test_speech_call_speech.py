@@ -13,9 +13,11 @@ import numpy as np
 
 from callcenter import live_speech
 from callcenter.ari.client import AriError
+from callcenter.context import CallRows
 from callcenter.live_speech import CallSpeech
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
+from core.clock import utc_now
 from tests.unit.test_speech_rtp import FakeEngine, _send, _ulaw_packets, _until
 from transcribe.repository import SqlTranscriptRepository
 from transcribe.service import SpeechService, conversation_text
@@ -76,8 +78,9 @@ async def test_answered_call_is_tapped_per_leg_and_torn_down_on_hangup(tmp_path:
     speech = SpeechService(SpeechSettings(workers=1), engine=FakeEngine(), repository=repository)
     bus, ari = EventBus(), FakeAri()
     call = SimpleNamespace(channel_id="chan-caller", agent_channel="chan-agent")
-    runtime = SimpleNamespace(calls={"c1": call}, records=None, bus=bus)
-    subject = CallSpeech(runtime, speech, ari, tmp_path, bus)  # type: ignore[arg-type]
+    calls = SimpleNamespace(routes=SimpleNamespace(calls={"c1": call}), rows=CallRows(None, bus, utc_now),
+                            clock=utc_now)
+    subject = CallSpeech(calls, speech, ari, tmp_path, bus)  # type: ignore[arg-type]
     await subject.start()
     async with bus.subscribe() as seen:
         bus.publish(BusEvent("call", "answered", datetime.now(UTC), {"call_id": "c1"}))
@@ -157,8 +160,9 @@ async def test_legs_are_bridged_once_their_channels_have_entered_stasis(tmp_path
     speech = SpeechService(SpeechSettings(workers=1), engine=FakeEngine())
     bus, ari = EventBus(), SlowStasisAri(refusals=3)
     call = SimpleNamespace(channel_id="chan-caller", agent_channel="chan-agent")
-    runtime = SimpleNamespace(calls={"c1": call}, records=None, bus=bus)
-    subject = CallSpeech(runtime, speech, ari, tmp_path, bus)  # type: ignore[arg-type]
+    calls = SimpleNamespace(routes=SimpleNamespace(calls={"c1": call}), rows=CallRows(None, bus, utc_now),
+                            clock=utc_now)
+    subject = CallSpeech(calls, speech, ari, tmp_path, bus)  # type: ignore[arg-type]
     await subject.start()
     bus.publish(BusEvent("call", "answered", datetime.now(UTC), {"call_id": "c1"}))
     await _until(lambda: len([e for e in ari.log if e[0] == "add"]) == 2)

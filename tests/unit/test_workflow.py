@@ -53,7 +53,8 @@ POLICY = Policy(
 # Parameters that make each command valid, so the walk explores every edge of the table.
 PARAMS = {"dispatch": {"department": "szs"}, "submit_result": {"notes": "已修复"},
           "request_extension": {"value": 1, "unit": "working_days"}, "report_verified": {"confirmed": True},
-          "merge": {"merged_into": "202611230999"}, "rate": {"satisfaction": 1}}
+          "merge": {"merged_into": "202611230999"}, "rate": {"satisfaction": 1},
+          "reassign_inspector": {"inspector": "inspector02"}}
 
 
 def run(case: CaseFlow, name: str, actor: Actor | None = None, now: datetime = MON_9, **params: object):
@@ -75,9 +76,13 @@ def prepared(case: CaseFlow, name: str) -> CaseFlow:
             kind = RequestKind(name.removeprefix(prefix))
     if name == "report_verified":
         kind = RequestKind.VERIFICATION
+    if name in ("check_pass", "check_fail"):
+        kind = RequestKind.CHECK
+    if name == "reassign_inspector":
+        kind = RequestKind.CHECK if case.state is State.HANDLED else RequestKind.VERIFICATION
     if kind is None:
         return case
-    requester = {"invalidation": AGENT, "verification": AGENT}.get(kind.value, DEPT)
+    requester = {"invalidation": AGENT, "verification": AGENT, "check": AGENT}.get(kind.value, DEPT)
     return run(case, f"request_{kind.value}", requester)
 
 
@@ -92,7 +97,7 @@ def reachable() -> dict[State, CaseFlow]:
                 continue
             base = prepared(case, name)
             if name == "close":
-                base = run(base, "check_pass", INSPECTOR)
+                base = run(run(base, "request_check", AGENT), "check_pass", INSPECTOR)
             actor = DEPT if Role.DEPARTMENT in PERMISSIONS[name] else None
             seen[target] = run(base, name, actor)
             queue.append(seen[target])
@@ -165,7 +170,7 @@ def test_full_lifecycle_stamps_deadlines_and_counts_history() -> None:
     assert case.state is State.HANDLED and case.open_stage(Stage.CHECKING) is not None
     with pytest.raises(PreconditionFailed):
         run(case, "close")
-    case = run(run(case, "check_pass", INSPECTOR), "close")
+    case = run(run(run(case, "request_check", AGENT), "check_pass", INSPECTOR), "close")
     assert case.state is State.CLOSED and case.open_stage() is None and case.closed_at == MON_9
 
 
@@ -228,7 +233,7 @@ def test_backlog_stops_the_clock_and_resume_shifts_it() -> None:
 def test_check_fail_sends_back_for_rework_with_a_new_deadline() -> None:
     case = run(run(run(run(fresh(), "accept"), "register"), "dispatch"), "submit_result", DEPT)
     later = MON_9 + timedelta(hours=2)
-    case = run(case, "check_fail", INSPECTOR, now=later)
+    case = run(run(case, "request_check", AGENT), "check_fail", INSPECTOR, now=later)
     assert case.state is State.DISPATCHED and case.rework_count == 1
     clock = case.open_stage(Stage.HANDLING)
     assert clock.limit == POLICY.rework_limit and clock.started_at == later
@@ -236,7 +241,7 @@ def test_check_fail_sends_back_for_rework_with_a_new_deadline() -> None:
 
 def test_reopen_returns_to_the_same_department_within_the_window() -> None:
     case = run(run(run(run(fresh(), "accept"), "register"), "dispatch"), "submit_result", DEPT)
-    closed = run(run(case, "check_pass", INSPECTOR), "close")
+    closed = run(run(run(case, "request_check", AGENT), "check_pass", INSPECTOR), "close")
     reopened = run(run(closed, "rate", AGENT, satisfaction=3), "reopen", AGENT, now=MON_9 + timedelta(days=2))
     assert reopened.state is State.DISPATCHED and reopened.department_code == "szs"
     assert reopened.reopen_count == 1 and reopened.satisfaction == 3
@@ -280,3 +285,58 @@ def test_committed_workflow_doc_matches_the_table() -> None:
 
     doc = Path(__file__).resolve().parents[2] / "docs" / "workflow.md"
     assert doc.read_text(encoding="utf-8") == render(), "run: python -m ticketing.workflow_doc > docs/workflow.md"
+
+
+# --- inspectors' tasks: only a pending task is answered, and only by its inspector -----------------------
+
+def handled() -> CaseFlow:
+    return run(run(run(run(fresh(), "accept"), "register"), "dispatch"), "submit_result", DEPT)
+
+
+def test_a_check_without_a_pending_request_is_refused() -> None:
+    case = handled()
+    for name in ("check_pass", "check_fail"):
+        with pytest.raises(PreconditionFailed, match="没有待反馈的核查任务"):
+            run(case, name, INSPECTOR)
+        assert name not in available_commands(case, INSPECTOR)
+
+
+def test_an_assigned_task_is_answered_only_by_its_inspector_until_the_lead_reassigns_it() -> None:
+    case = run(handled(), "request_check", AGENT, assignee="inspector01", duty_grid="G1")
+    other = Actor("inspector02", Role.INSPECTOR)
+    with pytest.raises(Forbidden, match="inspector01"):
+        run(case, "check_pass", other)
+    assert "check_pass" not in available_commands(case, other)
+    assert "check_pass" in available_commands(case, INSPECTOR)
+    moved = run(case, "reassign_inspector", LEAD, inspector="inspector02")
+    assert moved.pending(RequestKind.CHECK).payload["assignee"] == "inspector02"
+    with pytest.raises(Forbidden):
+        run(moved, "check_pass", INSPECTOR)
+    done = run(moved, "check_pass", other)
+    assert done.check_result == "passed" and done.pending(RequestKind.CHECK) is None
+    with pytest.raises(PreconditionFailed):  # answered: a second answer finds no task
+        run(done, "check_pass", other)
+
+
+def test_a_pool_task_may_be_answered_by_any_inspector() -> None:
+    case = run(handled(), "request_check", AGENT)
+    assert case.pending(RequestKind.CHECK).payload["assignee"] is None
+    assert run(case, "check_pass", Actor("inspector07", Role.INSPECTOR)).check_result == "passed"
+
+
+def test_check_photos_are_required_when_the_policy_says_so() -> None:
+    strict = replace(POLICY, check_photos_required=True)
+    case = run(handled(), "request_check", AGENT)
+    with pytest.raises(InvalidParameters, match="照片"):
+        apply(case, Command("check_pass", INSPECTOR), MON_9, strict)
+    out = apply(case, Command("check_pass", INSPECTOR, params={"photos": ["a" * 32]}), MON_9, strict)
+    assert out.event.payload["photos"] == ["a" * 32]
+
+
+def test_verification_runs_its_own_clock_when_a_limit_is_set() -> None:
+    policy = replace(POLICY, stage_limits={**POLICY.stage_limits, Stage.VERIFYING: Limit(2, H)})
+    case = apply(run(fresh(), "accept"), Command("request_verification", AGENT), MON_9, policy).case
+    clock = case.open_stage(Stage.VERIFYING)
+    assert clock is not None and clock.due_at == MON_9 + timedelta(hours=2)
+    answered = apply(case, Command("report_verified", INSPECTOR, params={"confirmed": True}), MON_9, policy).case
+    assert answered.open_stage(Stage.VERIFYING) is None and answered.verification == "confirmed"

@@ -94,6 +94,7 @@ cases = Table(
     Index("ix_cases_caller_phone", "caller_phone"),
     Index("ix_cases_category", "category_code"),
     Index("ix_cases_merged_into", "merged_into"),
+    Index("ix_cases_external_id", "external_id"),  # the 12345 工单编号 of exchanged cases
 )
 
 case_history = Table(

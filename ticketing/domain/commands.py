@@ -31,6 +31,8 @@ class Policy:
     departments: frozenset[str]
     yellow_fraction: float = 0.8
     reopen_window: timedelta = timedelta(days=30)
+    check_photos_required: bool = False  # 核查 answers must carry photos (the service sets it from settings)
+    verification_photos_required: bool = False  # 核实 answers must carry photos
 
 
 @dataclass(frozen=True, slots=True)

@@ -180,8 +180,50 @@ def submit_result(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Res
     return replace(case, check_result=None), {"notes": notes, "photos": photos}
 
 
+def _assignment(cmd: Command) -> dict[str, Any]:
+    """Who a 核实/核查 task goes to: the service puts the duty grid's inspector (or None: the pool) here."""
+    assignee = cmd.params.get("assignee")
+    if assignee is not None and (not isinstance(assignee, str) or not 0 < len(assignee) <= 64):
+        raise InvalidParameters("监督员 assignee 应为用户名")
+    grid = cmd.params.get("duty_grid")
+    return {"assignee": assignee, "duty_grid": grid if isinstance(grid, str) else None}
+
+
+def inspection_task(case: CaseFlow) -> CaseRequest | None:
+    """The pending 核实 or 核查 task of a case, if any."""
+    return case.pending(RequestKind.VERIFICATION) or case.pending(RequestKind.CHECK)
+
+
+def _site(cmd: Command, required: bool, label: str) -> dict[str, Any]:
+    """Photos and the GPS fix of an on-site answer. `site` (position, distance to the case, far flag) is
+    computed by the service from the inspector's fix; photos are ids of stored uploads."""
+    photos = cmd.params.get("photos", [])
+    if not isinstance(photos, list) or not all(isinstance(x, str) for x in photos) or len(photos) > 20:
+        raise InvalidParameters("photos 应为不超过 20 个照片编号的列表")
+    if required and not photos:
+        raise InvalidParameters(f"{label}须上传至少一张现场照片")
+    out: dict[str, Any] = {"photos": photos}
+    site = cmd.params.get("site")
+    if isinstance(site, dict):
+        out["site"] = site
+    return out
+
+
 def request_check(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
-    return _new_request(case, RequestKind.CHECK, cmd, now), {"request": "check"}
+    assignment = _assignment(cmd)
+    return _new_request(case, RequestKind.CHECK, cmd, now, assignment), {"request": "check", **assignment}
+
+
+def reassign_inspector(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    task = inspection_task(case)
+    assert task is not None  # guaranteed by _check_preconditions
+    inspector = _text(cmd, "inspector", required=True, max_len=64)
+    if inspector == task.payload.get("assignee"):
+        raise PreconditionFailed(f"任务已派给监督员 {inspector}")
+    moved = replace(task, payload={**task.payload, "assignee": inspector,
+                                   "previous_assignee": task.payload.get("assignee")})
+    case = replace(case, requests=tuple(moved if r is task else r for r in case.requests))
+    return case, {"request": task.kind.value, "inspector": inspector, "previous": task.payload.get("assignee")}
 
 
 def _close_check(case: CaseFlow, cmd: Command, now: datetime) -> CaseFlow:
@@ -193,28 +235,38 @@ def _close_check(case: CaseFlow, cmd: Command, now: datetime) -> CaseFlow:
 def check_pass(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     if case.check_result == "passed":
         raise PreconditionFailed("已核查通过，等待结案")
+    site = _site(cmd, p.check_photos_required, "核查")
     case = _next_stage(_close_check(case, cmd, now), now, p, Stage.CHECKING, Stage.CLOSING)
-    return replace(case, check_result="passed"), {"notes": _text(cmd, "notes", required=False)}
+    return replace(case, check_result="passed"), {"notes": _text(cmd, "notes", required=False), **site}
 
 
 def check_fail(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
+    site = _site(cmd, p.check_photos_required, "核查")
     case = _close_check(case, cmd, now)
     case = _start(_finish(case, now), Stage.HANDLING, p.rework_limit, now, p)
-    return replace(case, check_result=None, rework_count=case.rework_count + 1), {"rework": case.rework_count + 1}
+    return (replace(case, check_result=None, rework_count=case.rework_count + 1),
+            {"rework": case.rework_count + 1, **site})
 
 
 def request_verification(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
-    case = _new_request(case, RequestKind.VERIFICATION, cmd, now)
-    return replace(case, verification="pending"), {"request": "verification"}
+    assignment = _assignment(cmd)
+    case = _new_request(case, RequestKind.VERIFICATION, cmd, now, assignment)
+    limit = p.stage_limits.get(Stage.VERIFYING)
+    if limit is not None:  # the 核实 stage's own clock (light, 督办) runs beside 立案
+        case = _start(case, Stage.VERIFYING, limit, now, p)
+    return replace(case, verification="pending"), {"request": "verification", **assignment}
 
 
 def report_verified(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:
     confirmed = cmd.params.get("confirmed")
     if not isinstance(confirmed, bool):
         raise InvalidParameters("核实结果 confirmed 应为 true 或 false")
+    site = _site(cmd, p.verification_photos_required, "核实")
     result = "confirmed" if confirmed else "rejected"
     case = _decide(case, RequestKind.VERIFICATION, cmd, now, RequestState.DONE, {"result": result})
-    return replace(case, verification=result), {"result": result, "notes": _text(cmd, "notes", required=False)}
+    case = _finish(case, now, Stage.VERIFYING)
+    return (replace(case, verification=result),
+            {"result": result, "notes": _text(cmd, "notes", required=False), **site})
 
 
 def invalidate(case: CaseFlow, cmd: Command, now: datetime, p: Policy) -> Result:

@@ -40,11 +40,12 @@ class Stage(StrEnum):
     HANDLING = "handling"  # 处置
     CHECKING = "checking"  # 核查
     CLOSING = "closing"  # 结案
+    VERIFYING = "verifying"  # 核实 (runs beside 立案 while an inspector verifies a report on site)
 
     @property
     def label(self) -> str:
         return {"acceptance": "受理", "registration": "立案", "dispatching": "派遣", "handling": "处置",
-                "checking": "核查", "closing": "结案"}[self.value]
+                "checking": "核查", "closing": "结案", "verifying": "核实"}[self.value]
 
 
 class RequestKind(StrEnum):

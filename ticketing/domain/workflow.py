@@ -70,12 +70,13 @@ def _spec(name: str, label: str, roles: set[Role], moves: dict[State, State], ef
 
 _REQUEST_STATES = (S.REPORTED, S.ACCEPTED)  # where invalidation may be requested and decided
 COMMANDS: dict[str, CommandSpec] = dict([
-    _spec("accept", "受理", {R.AGENT, R.LEAD}, {S.REPORTED: S.ACCEPTED}, fx.accept, "accepted"),
+    # SYSTEM: an inspector's report of a class configured to skip 受理/立案 (cases.inspection.register_directly)
+    _spec("accept", "受理", {R.AGENT, R.LEAD, R.SYSTEM}, {S.REPORTED: S.ACCEPTED}, fx.accept, "accepted"),
     _spec("request_verification", "发核实", {R.AGENT}, {S.ACCEPTED: S.ACCEPTED}, fx.request_verification,
           "verification_requested", refuses_duplicate=K.VERIFICATION),
     _spec("report_verified", "核实反馈", {R.INSPECTOR}, {S.ACCEPTED: S.ACCEPTED}, fx.report_verified, "verified",
           needs_pending=K.VERIFICATION),
-    _spec("register", "立案", {R.LEAD}, {S.ACCEPTED: S.REGISTERED}, fx.register, "registered"),
+    _spec("register", "立案", {R.LEAD, R.SYSTEM}, {S.ACCEPTED: S.REGISTERED}, fx.register, "registered"),
     _spec("dispatch", "派遣", {R.DISPATCHER}, {S.REGISTERED: S.DISPATCHED}, fx.dispatch, "dispatched"),
     _spec("merge", "合并（重复案件）", {R.AGENT, R.LEAD}, {s: S.INVALID for s in (*_REQUEST_STATES, S.REGISTERED)},
           fx.merge, "merged", reason_needed=True),
@@ -115,9 +116,12 @@ COMMANDS: dict[str, CommandSpec] = dict([
     _spec("resume", "恢复处置", {R.DISPATCHER, R.LEAD}, {S.BACKLOG: S.DISPATCHED}, fx.resume, "resumed"),
     _spec("request_check", "发核查", {R.AGENT}, {S.HANDLED: S.HANDLED}, fx.request_check, "check_requested",
           refuses_duplicate=K.CHECK),
-    _spec("check_pass", "核查通过", {R.INSPECTOR}, {S.HANDLED: S.HANDLED}, fx.check_pass, "check_passed"),
+    _spec("check_pass", "核查通过", {R.INSPECTOR}, {S.HANDLED: S.HANDLED}, fx.check_pass, "check_passed",
+          needs_pending=K.CHECK),
     _spec("check_fail", "核查不通过（返工）", {R.INSPECTOR}, {S.HANDLED: S.DISPATCHED}, fx.check_fail,
-          "check_failed", reason_needed=True),
+          "check_failed", reason_needed=True, needs_pending=K.CHECK),
+    _spec("reassign_inspector", "改派监督员", {R.LEAD}, {S.ACCEPTED: S.ACCEPTED, S.HANDLED: S.HANDLED},
+          fx.reassign_inspector, "inspector_reassigned"),
     _spec("close", "结案", {R.LEAD}, {S.HANDLED: S.CLOSED}, fx.close, "closed"),
     _spec("rate", "回访评价", {R.AGENT, R.SYSTEM}, {S.CLOSED: S.CLOSED}, fx.rate, "rated"),
     _spec("reopen", "重办", {R.AGENT, R.LEAD, R.SYSTEM}, {S.CLOSED: S.DISPATCHED}, fx.reopen, "reopened",
@@ -193,6 +197,9 @@ def available_commands(case: CaseFlow, actor: Actor) -> list[str]:
 def _check_preconditions(case: CaseFlow, name: str, actor: Actor) -> None:
     spec = COMMANDS[name]
     if spec.needs_pending and case.pending(spec.needs_pending) is None:
+        label = spec.needs_pending.label
+        if spec.needs_pending in INSPECTOR_ANSWERS.values():
+            raise PreconditionFailed(f"没有待反馈的{label}任务（已被反馈，或尚未发{label}）", code="task_gone")
         raise PreconditionFailed(f"没有待审批的{spec.needs_pending.label}申请")
     if spec.refuses_duplicate and case.pending(spec.refuses_duplicate) is not None:
         raise PreconditionFailed(f"已有待处理的{spec.refuses_duplicate.label}申请")
@@ -204,6 +211,23 @@ def _check_preconditions(case: CaseFlow, name: str, actor: Actor) -> None:
         raise PreconditionFailed("现场核查通过后才能结案")
     if name in {"submit_result", "acknowledge"} and case.pending(RequestKind.RETURN) is not None:
         raise PreconditionFailed("回退申请待审批中")
+    if name == "reassign_inspector" and fx.inspection_task(case) is None:
+        raise PreconditionFailed("没有待反馈的核实或核查任务")
+    if name in INSPECTOR_ANSWERS:
+        _check_assignee(case, INSPECTOR_ANSWERS[name], actor)
+
+
+# The commands by which an inspector answers a 核实 or 核查 task, and the task (request) each one decides.
+INSPECTOR_ANSWERS = {"report_verified": K.VERIFICATION, "check_pass": K.CHECK, "check_fail": K.CHECK}
+
+
+def _check_assignee(case: CaseFlow, kind: RequestKind, actor: Actor) -> None:
+    """A task assigned to an inspector (by duty grid, or by the lead's reassignment) is answered by that
+    inspector only; a task left in the pool (no duty-grid inspector) may be answered by any inspector."""
+    task = case.pending(kind)
+    assignee = task.payload.get("assignee") if task is not None else None
+    if assignee and assignee != actor.username:
+        raise Forbidden(f"该{kind.label}任务已派给监督员 {assignee}，只有被指派（或值班长改派）的监督员可以反馈")
 
 
 

@@ -45,6 +45,7 @@ class SqlGeoLocator:
         self.settings = settings or GeoSettings()
         self.repository = SqlGeoRepository(engine)
         self._gazetteer: Gazetteer | None = None
+        self._area: tuple[Gazetteer, BBox | None] | None = None
         self._lock = asyncio.Lock()
 
     async def gazetteer(self) -> Gazetteer:
@@ -116,3 +117,17 @@ class SqlGeoLocator:
                               radius_m: float = 100.0, limit: int = 20) -> list[tuple[float, Component]]:
         return geocoder.nearest_components(await self.gazetteer(), lon, lat, class_code=class_code,
                                            radius_m=radius_m, limit=limit)
+
+    async def duty_grid_of(self, cell_code: str | None) -> tuple[str, str | None] | None:
+        """The 责任网格 holding a unit cell: (its code, the inspector who patrols it or None)."""
+        g = await self.gazetteer()
+        cell = g.cells.get(cell_code or "")
+        grid = g.duty_grids.get(cell.duty_grid or "") if cell else None
+        return (grid.code, grid.inspector or None) if grid else None
+
+    async def service_area(self) -> BBox | None:
+        """The unit grid's bounding box, computed once per loaded snapshot."""
+        g = await self.gazetteer()
+        if self._area is None or self._area[0] is not g:
+            self._area = (g, g.bbox())
+        return self._area[1]

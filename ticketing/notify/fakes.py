@@ -14,6 +14,7 @@ AGENT = Actor("agent01", Role.AGENT)
 LEAD = Actor("lead01", Role.LEAD)
 DISPATCHER = Actor("dispatcher01", Role.DISPATCHER)
 INSPECTOR = Actor("inspector01", Role.INSPECTOR)
+CHECK_PHOTO = "0" * 32  # a photo id: 核查 answers carry photos by default
 
 
 def department(code: str) -> Actor:
@@ -65,4 +66,4 @@ def to_dispatched(dept: str = "zfj") -> list[tuple[str, Actor, dict[str, Any]]]:
 def to_closed(dept: str = "zfj") -> list[tuple[str, Actor, dict[str, Any]]]:
     return [*to_dispatched(dept), ("acknowledge", department(dept), {}),
             ("submit_result", department(dept), {"notes": "已劝离摊贩并清理路面"}),
-            ("check_pass", INSPECTOR, {}), ("close", LEAD, {})]
+            ("request_check", AGENT, {}), ("check_pass", INSPECTOR, {"photos": [CHECK_PHOTO]}), ("close", LEAD, {})]

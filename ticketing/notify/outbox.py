@@ -85,6 +85,8 @@ async def deliver_outbox(engine: AsyncEngine, cfg: NotifySettings, channel: SmsC
 
 async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> tuple[list[dict], datetime]:
     """Claim due messages (those whose sender died first), `sending` under a lease that ends at the returned time."""
+    if not await QUEUE.any_due(engine, now, S.SENDING, S.PENDING):
+        return [], now + QUEUE.lease
     async with write_transaction(engine) as conn:
         stale = await QUEUE.claim(conn, now, cfg.batch_size, state=S.SENDING, event=E.LEASE_EXPIRED)
         fresh = await QUEUE.claim(conn, now, cfg.batch_size - len(stale.ids), state=S.PENDING, event=E.CLAIM)

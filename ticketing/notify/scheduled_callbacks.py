@@ -68,6 +68,8 @@ async def claim_due(engine: AsyncEngine, now: datetime, limit: int) -> Due:
     """Due pending rows, now `calling` with attempts + 1; calls whose lease ran out (no answer); and rows whose
     decision was never written (still `deciding` after its lease), to be decided again from the stored answer."""
     stamp = {"updated_at": to_db(now)}
+    if not await QUEUE.any_due(engine, now, S.DECIDING, S.CALLING, S.PENDING):
+        return Due([], [], [])
     async with write_transaction(engine) as conn:
         undecided = await QUEUE.claim(conn, now, limit, state=S.DECIDING, event=E.LEASE_EXPIRED, values=stamp)
         expired = await QUEUE.claim(conn, now, limit, state=S.CALLING, event=E.LEASE_EXPIRED, values=stamp)

@@ -17,6 +17,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.bus import BusEvent, EventBus
+from core.db.engine import is_unavailable
 from ticketing.notify import call_requests
 from ticketing.notify.service import NotifyService
 from ticketing.notify.settings import NotifySettings
@@ -91,8 +92,11 @@ def _guarded(name: str, step: Callable[[datetime], Awaitable[Any]], clock: Calla
         jobs.running.add(task)
         try:
             await step(clock())
-        except Exception:  # a failed sweep is retried at the next interval; it must not stop the scheduler
-            log.exception("notify job %s failed", name)
+        except Exception as exc:  # a failed sweep is retried at the next interval; it must not stop the scheduler
+            if is_unavailable(exc):  # a database restart: one line per job, not a traceback every interval
+                log.warning("notify job %s skipped, database unavailable: %s", name, type(exc).__name__)
+            else:
+                log.exception("notify job %s failed", name)
         finally:
             jobs.running.discard(task)
     return job
@@ -110,12 +114,15 @@ async def _consume(queue: asyncio.Queue[BusEvent], service: NotifyService, clock
             continue
         service.busy = True
         try:
-            await service.on_case_event(event.kind, event.data, event.at, clock())
-        except Exception:  # the catch-up sweep replays history, so one failure here is repaired later
-            log.exception("notify reaction to %s failed", event.kind)
+            queued = await service.on_case_event(event.kind, event.data, event.at, clock())
+        except Exception as exc:  # the catch-up sweep replays history, so one failure here is repaired later
+            if is_unavailable(exc):
+                log.warning("notify reaction to %s postponed, database unavailable", event.kind)
+            else:
+                log.exception("notify reaction to %s failed", event.kind)
             continue
         finally:
             service.busy = False
-        if scheduler is not None:
+        if queued and scheduler is not None:  # wake the senders only when there may be something to send
             for job_id in ("outbox", "webhooks"):
                 scheduler.modify_job(job_id, next_run_time=datetime.now(UTC))

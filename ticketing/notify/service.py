@@ -110,14 +110,16 @@ class NotifyService:
 
     # --- case events ----------------------------------------------------------------------------------
 
-    async def on_case_event(self, kind: str, data: Mapping[str, Any], at: datetime, now: datetime) -> None:
-        """React to one case event: citizen SMS, department webhook, survey after closing."""
+    async def on_case_event(self, kind: str, data: Mapping[str, Any], at: datetime, now: datetime) -> bool:
+        """React to one case event: citizen SMS, department webhook, survey after closing. True when the event
+        may have queued a delivery (so the delivery sweeps are worth waking); False for the many events that
+        concern nobody outside (a case created, registered, …)."""
         if kind not in reactions.SMS_EVENTS and kind not in reactions.WEBHOOK_EVENTS:
-            return
+            return False
         async with write_transaction(self.engine) as conn:
             facts = await reactions.load_facts(conn, data["case_no"])
             if facts is None:
-                return
+                return False
             if kind in reactions.SMS_EVENTS:
                 await self._enqueue_sms(conn, reactions.SMS_EVENTS[kind], facts, now)
             if kind in reactions.WEBHOOK_EVENTS:
@@ -127,6 +129,7 @@ class NotifyService:
                         conn, reactions.webhook_row(kind, data, facts, department, at, now))
             if kind == "CaseClosed" and facts.caller_phone and facts.state == "closed":  # not if reopened since
                 await cb.insert_callback(conn, self._survey(facts, now), now)
+        return True
 
     async def _enqueue_sms(self, conn: Any, event: str, facts: reactions.CaseFacts, now: datetime) -> None:
         if event not in self.cfg.sms_events:

@@ -31,6 +31,12 @@ class HttpGatewaySettings(_Section):
     sign_uppercase: bool = False
     success_contains: str = ""  # text the response body must contain for success ("" = any 2xx)
     timeout_s: float = Field(5.0, gt=0, le=60)
+    # Texts citizens send back arrive as the gateway's callback (POST /api/v1/sms/inbound): its field names,
+    # and the signature over `inbound_sign_template` (same algorithm and secret as sending).
+    inbound_fields: dict[str, str] = {"phone": "mobile", "text": "content", "message_id": "msgId",
+                                      "timestamp": "timestamp", "nonce": "nonce", "sign": "sign"}
+    inbound_sign_template: str = "{{ app_key }}{{ phone }}{{ text }}{{ timestamp }}{{ nonce }}"
+    inbound_window_s: int = Field(300, ge=10, le=86400)
 
 
 class NotifySettings(_Section):

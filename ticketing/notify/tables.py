@@ -65,6 +65,22 @@ sms_optouts = Table(
     Column("created_at", DateTime, nullable=False),
 )
 
+# Every text a citizen sent us (gateway callback or SIP MESSAGE), once per channel and provider message id:
+# a redelivered callback finds its row and changes nothing.
+sms_inbound = Table(
+    "sms_inbound", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("channel", String(16), nullable=False),  # http | sip
+    Column("message_id", String(100), nullable=False),
+    Column("phone", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("kind", String(16), nullable=False),  # rating | query | opt_out | other | rejected
+    Column("case_no", String(16)),
+    Column("result", Text),  # what we did (Chinese)
+    Column("received_at", DateTime, nullable=False),
+    UniqueConstraint("channel", "message_id", name="uq_sms_inbound_channel_message"),
+)
+
 department_webhooks = Table(
     "department_webhooks", metadata,
     Column("department_code", String(32), primary_key=True),

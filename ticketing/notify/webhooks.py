@@ -107,6 +107,8 @@ async def deliver_webhooks(engine: AsyncEngine, cfg: NotifySettings,
 async def _claim(engine: AsyncEngine, cfg: NotifySettings, now: datetime) -> tuple[list[dict[str, Any]], datetime]:
     """Claim due deliveries (those whose sender died first), `sending` under a lease ending at the returned time."""
     w = webhook_deliveries
+    if not await QUEUE.any_due(engine, now, S.SENDING, S.PENDING):
+        return [], now + QUEUE.lease
     async with write_transaction(engine) as conn:
         stale = await QUEUE.claim(conn, now, cfg.batch_size, state=S.SENDING, event=E.LEASE_EXPIRED)
         fresh = await QUEUE.claim(conn, now, cfg.batch_size - len(stale.ids), state=S.PENDING, event=E.CLAIM)

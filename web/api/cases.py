@@ -64,6 +64,10 @@ class ActionBody(BaseModel):
     confirmed: bool | None = None
     merged_into: str | None = Field(None, max_length=16)
     satisfaction: Literal[1, 2, 3] | None = None
+    inspector: str | None = Field(None, max_length=64, description="改派监督员：新的监督员用户名")
+    lat: Coordinate = Field(None, ge=-90, le=90, description="核实/核查反馈时的现场定位")
+    lon: Coordinate = Field(None, ge=-180, le=180)
+    accuracy: float | None = Field(None, ge=0, le=100000, description="定位精度（米）")
 
 
 class ListQuery(BaseModel):

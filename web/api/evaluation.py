@@ -24,6 +24,7 @@ from web.keys import CLOCK, ENGINE, SETTINGS
 from web.openapi import DOC_REFINERS, add_routes, operation
 
 EVALUATION = web.AppKey("evaluation", EvaluationService)
+FIRST_YEAR, LAST_YEAR = 1970, 2999  # dates a period may touch (outside: 422, not an overflow)
 ROLES = (Role.LEADER, Role.LEAD, Role.ADMIN, Role.DEPARTMENT)
 _ROLE_NAMES = tuple(r.value for r in ROLES)
 ObjectName = Literal["street", "community", "cell", "duty_grid", "department", "inspector", "agent", "lead",
@@ -75,6 +76,9 @@ def _query(model: type[PeriodQuery], request: web.Request) -> Any:
 def _period(q: PeriodQuery) -> Period:
     if q.period != "range" and q.end is not None:
         raise ApiError(422, "validation_failed", "只有自定义区间（period=range）可以给出 end")
+    for day in (q.start, q.end):
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise ApiError(422, "validation_failed", f"日期应在 {FIRST_YEAR} 年至 {LAST_YEAR} 年之间")
     try:
         return period(PeriodKind(q.period), q.start, q.end)
     except ValueError as exc:

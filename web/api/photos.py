@@ -8,7 +8,10 @@ beside them. Department users may read only their own department's photos; other
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import io
+import logging
 import uuid
 import warnings
 from dataclasses import dataclass
@@ -18,7 +21,7 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 from PIL import Image, UnidentifiedImageError
-from sqlalchemy import func, insert, select
+from sqlalchemy import delete, func, insert, select
 
 from core.accounts import User
 from core.db.engine import write_transaction
@@ -39,6 +42,8 @@ PHOTOS_PER_DAY = 300  # per user: a busy inspector takes a few dozen a day
 THUMB_SIZE = (320, 320)
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
+FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; the user's or group's quota used up
+log = logging.getLogger("hotline.web")
 
 
 UPLOAD_DOC = {
@@ -63,6 +68,13 @@ class PhotoTooLarge(DomainError):
 class UnknownPhoto(DomainError):
     code = "unknown_photo"
     status = 422
+
+
+class PhotoStorageFull(DomainError):
+    """The photo folder's file system is full: 507 Insufficient Storage, nothing kept (RFC 4918 §11.5)."""
+
+    code = "storage_full"
+    status = 507
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,13 +108,30 @@ def _inspect(data: bytes) -> tuple[str, int, int]:
     return fmt, width, height
 
 
+def _files(folder: Path, photo_id: str, ext: str) -> tuple[Path, Path]:
+    return folder / f"{photo_id}.{ext}", folder / f"{photo_id}.thumb.jpg"
+
+
 def _write_files(folder: Path, photo_id: str, ext: str, data: bytes) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{photo_id}.{ext}").write_bytes(data)
-    with Image.open(io.BytesIO(data)) as image:
-        image.thumbnail(THUMB_SIZE)
-        thumb = image.convert("RGB")
-        thumb.save(folder / f"{photo_id}.thumb.jpg", "JPEG", quality=80)
+    """Write the original and its thumbnail, or neither: a half-written pair (disk full after the original,
+    or in the middle of it) is removed before the error goes up."""
+    original, thumb_path = _files(folder, photo_id, ext)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        original.write_bytes(data)
+        with Image.open(io.BytesIO(data)) as image:
+            image.thumbnail(THUMB_SIZE)
+            thumb = image.convert("RGB")
+            thumb.save(thumb_path, "JPEG", quality=80)
+    except BaseException:
+        _remove_files(folder, photo_id, ext)
+        raise
+
+
+def _remove_files(folder: Path, photo_id: str, ext: str) -> None:
+    for path in _files(folder, photo_id, ext):
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
 
 def photo_folder(app: web.Application, photo_id: str) -> Path:
@@ -129,12 +158,23 @@ async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPho
     fmt, width, height = await asyncio.to_thread(_inspect, data)
     content_type, ext = FORMATS[fmt]
     photo_id = uuid.uuid4().hex
-    await asyncio.to_thread(_write_files, photo_folder(app, photo_id), photo_id, ext, data)
-    async with write_transaction(app[ENGINE]) as conn:
-        await conn.execute(insert(photos).values(
-            id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
-            department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
-            height=height, created_at=to_db(app[CLOCK]())))
+    folder = photo_folder(app, photo_id)
+    try:
+        await asyncio.to_thread(_write_files, folder, photo_id, ext, data)
+    except OSError as exc:
+        if exc.errno not in FULL:
+            raise
+        log.error("photo storage full (%s): %s", folder.parent, exc.strerror)
+        raise PhotoStorageFull("照片存储空间已满，本张照片未保存，请联系管理员清理空间后重试") from None
+    try:
+        async with write_transaction(app[ENGINE]) as conn:
+            await conn.execute(insert(photos).values(
+                id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
+                department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
+                height=height, created_at=to_db(app[CLOCK]())))
+    except BaseException:  # no row, no files: a photo nobody can reference must not use up the disk
+        await asyncio.to_thread(_remove_files, folder, photo_id, ext)
+        raise
     return StoredPhoto(photo_id, content_type, len(data), width, height)
 
 
@@ -185,13 +225,29 @@ async def _read_parts(request: web.Request) -> list[bytes]:
 @operation("POST", "/api/v1/photos", summary="上传现场照片（multipart，返回照片编号，用于处置反馈）", tag="cases",
            roles=tuple(r.value for r in UPLOAD_ROLES), upload=UPLOAD_DOC,
            statuses={201: "已保存：照片编号与缩略图地址", 413: "图片过大", 415: "不是 multipart 或不是图片",
-                     429: "超过每日上传数量"})
+                     429: "超过每日上传数量", 507: "照片存储空间已满，未保存（可稍后重试）"})
 async def upload_photos(request: web.Request) -> web.Response:
     user = await require_user(request, *UPLOAD_ROLES)
     files = await _read_parts(request)
     await check_quota(request.app, user, len(files))
-    stored = [await save_photo(request.app, user, data) for data in files]
+    stored: list[StoredPhoto] = []
+    try:
+        for data in files:
+            stored.append(await save_photo(request.app, user, data))
+    except BaseException:  # all or nothing: the client never learns the ids of the photos stored before
+        await _discard(request.app, stored)
+        raise
     return json_response({"photos": [p.view() for p in stored]}, status=201)
+
+
+async def _discard(app: web.Application, stored: list[StoredPhoto]) -> None:
+    if not stored:
+        return
+    async with write_transaction(app[ENGINE]) as conn:
+        await conn.execute(delete(photos).where(photos.c.id.in_([p.id for p in stored])))
+    for photo in stored:
+        ext = next(e for ct, e in FORMATS.values() if ct == photo.content_type)
+        await asyncio.to_thread(_remove_files, photo_folder(app, photo.id), photo.id, ext)
 
 
 async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:

@@ -22,7 +22,7 @@ from web.json import json_response
 from web.keys import SPEECH
 from web.openapi import add_routes, operation
 
-ROLES = ("agent", "lead", "dispatcher", "admin")
+ROLES = ("agent", "lead", "dispatcher", "admin", "inspector")  # inspectors dictate report descriptions
 MAX_SECONDS = 600
 WAV_TYPES = ("audio/wav", "audio/x-wav", "audio/wave", "audio/vnd.wave")
 

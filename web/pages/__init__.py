@@ -38,12 +38,12 @@ async def page_error_middleware(request: web.Request,
 
 
 def setup(app: web.Application) -> None:
-    from web.pages import admin, auth, case, dept, lead
+    from web.pages import admin, auth, case, dept, lead, phone, public
 
     setup_templating(app)
     app.middlewares.append(page_error_middleware)
     register_nav(app, "待办", "/lead", (Role.LEAD, Role.DISPATCHER), order=20)
     register_nav(app, "部门工单", "/dept", (Role.DEPARTMENT,), order=20)
     register_nav(app, "系统管理", "/admin", (Role.ADMIN,), order=90)
-    for module in (auth, lead, case, dept, admin):
+    for module in (auth, lead, case, dept, admin, phone, public):
         module.setup(app)

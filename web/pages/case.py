@@ -51,7 +51,10 @@ _FIELDS: dict[str, tuple[str, ...]] = {
     "dispatch": ("department", "reason_optional"), "request_extension": ("extension", "reason"),
     "submit_result": ("result",), "report_verified": ("confirmed", "reason_optional"),
     "rate": ("satisfaction",), "merge": ("merged_into", "reason"),
+    "reassign_inspector": ("inspector", "reason_optional"), "check_pass": ("photos", "reason_optional"),
+    "check_fail": ("photos", "reason"),
 }
+_PHOTO_COMMANDS = frozenset({"submit_result", "check_pass", "check_fail"})
 _DANGER = frozenset({"invalidate", "merge", "refuse_return", "refuse_extension", "refuse_backlog",
                      "refuse_invalidation", "check_fail", "request_invalidation", "request_return"})
 
@@ -63,7 +66,7 @@ def action_forms(view: dict[str, Any]) -> list[ActionForm]:
         fields = _FIELDS.get(name) or (("reason",) if name in NEEDS_REASON else ("reason_optional",))
         if name in NEEDS_REASON and "reason" not in fields:
             fields = (*fields, "reason")
-        forms.append(ActionForm(name, action["label"], fields, name in _DANGER, name == "submit_result"))
+        forms.append(ActionForm(name, action["label"], fields, name in _DANGER, name in _PHOTO_COMMANDS))
     return forms
 
 
@@ -117,7 +120,7 @@ async def command_params(request: web.Request, user: User, name: str,
                          form: MultiDictProxy[Any]) -> dict[str, Any]:
     """The command's parameters from the form; uploaded photos are stored first and passed by id."""
     params: dict[str, Any] = {}
-    text = {k: str(form.get(k, "")).strip() for k in ("department", "notes", "unit", "merged_into")}
+    text = {k: str(form.get(k, "")).strip() for k in ("department", "notes", "unit", "merged_into", "inspector")}
     params.update({k: v for k, v in text.items() if v})
     if (value := _number(form, "value")) is not None:
         params["value"] = value
@@ -125,7 +128,7 @@ async def command_params(request: web.Request, user: User, name: str,
         params["confirmed"] = form.get("confirmed") == "yes"
     if str(form.get("satisfaction", "")) in ("1", "2", "3"):
         params["satisfaction"] = int(str(form.get("satisfaction")))
-    if name == "submit_result":
+    if name in _PHOTO_COMMANDS:
         ids = [i.strip() for i in str(form.get("photo_ids", "")).split(",") if i.strip()]
         async with request.app[ENGINE].connect() as conn:
             await check_photo_ids(conn, request.match_info["case_no"], user, ids)

@@ -56,11 +56,14 @@ async def summary(app: web.Application, role: Role | str) -> dict[str, Any]:
         open_now = (await conn.execute(select(cases.c.state, func.count()).where(
             cases.c.state.notin_((State.CLOSED.value, State.INVALID.value))).group_by(cases.c.state))).all()
     control = app[RUNNING].call_control
+    trunk = app[RUNNING].trunk
     by_state = Counter({s: n for s, n in today})
     snapshot = masked_snapshot(role, control.snapshot()) if control else None
     return {
         "now": now.isoformat(), "queue": queue_figures(snapshot, now),
         "calls": call_figures(rows),
+        "trunk": trunk.status() if trunk is not None else {"monitored": False, "state": "unknown", "label": "未监测",
+                                                            "since": None, "registration": False},
         "cases_today": [{"state": s.value, "label": s.label, "count": by_state.get(s.value, 0)} for s in State],
         "cases_today_total": sum(by_state.values()),
         "open": [{"state": s, "label": State(s).label, "count": n} for s, n in sorted(open_now)],

@@ -271,6 +271,16 @@
         <div class="muted small">${esc(hhmm(c.created_at))} · ${esc(c.address || "")}</div></li>`).join("") || '<li class="muted">暂无案件</li>';
     } catch (e) { $("my-cases").innerHTML = `<li class="muted">${esc(e.message)}</li>`; }
   }
+  async function loadInspectorReports() {  // reports from the inspectors' phones (城管通) waiting for 受理
+    try {
+      const r = await api("GET", "/api/v1/cases?state=reported&per_page=50");
+      const items = r.items.filter((c) => c.source === "inspector");
+      $("inspector-reports").innerHTML = items.map((c) => `<li><a href="/case/${esc(c.case_no)}">${esc(c.case_no)}</a>
+        ${esc(c.category.name || "")} <span class="tag cell">单元网格 ${esc(c.cell_code || "—")}</span>
+        <div class="muted small">${esc(hhmm(c.created_at))} · ${esc(c.created_by)} · ${esc(c.address || "")}</div></li>`).join("")
+        || '<li class="muted">暂无待受理的监督员上报</li>';
+    } catch (e) { $("inspector-reports").innerHTML = `<li class="muted">${esc(e.message)}</li>`; }
+  }
   async function loadMap() {
     const [cells, roads, comps, cases] = await Promise.allSettled([
       api("GET", "/api/v1/grid/cells"), api("GET", "/api/v1/map/roads"),
@@ -317,6 +327,7 @@
       onSpeech(ev.kind, d);
     } else if (ev.topic === "case") {
       if (d.actor === (S.agent && S.agent.username)) loadMyCases();
+      loadInspectorReports();
     }
   }
 
@@ -391,6 +402,7 @@
     // The softphone's registration can change at any time; Asterisk publishes no event we forward for it.
     setInterval(() => api("GET", "/api/v1/console/agent").then(renderAgent).catch(() => {}), 10000);
     loadMyCases();
+    loadInspectorReports();
     loadMap().catch((e) => toast(`地图加载失败：${e.message}`, "error"));
   }
   start();

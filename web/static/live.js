@@ -68,13 +68,18 @@
   function esc(s) {
     return String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
   }
+  // Times come from the server in the site's own zone with its offset ("2026-03-02T09:30:00+08:00"): show the
+  // wall-clock time of the site as written, whatever zone the browser is in (a laptop set to UTC must not
+  // show 01:30 for a call at 09:30 in Haiyan).
   function hhmm(iso) {
     if (!iso) return "";
-    const d = new Date(iso);
-    const p = (n) => String(n).padStart(2, "0");
-    const today = new Date();
-    const day = d.toDateString() === today.toDateString() ? "" : `${d.getMonth() + 1}月${d.getDate()}日 `;
-    return `${day}${p(d.getHours())}:${p(d.getMinutes())}`;
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})(?::[\d.]+)?(Z|[+-]\d{2}:?\d{2})?$/.exec(String(iso));
+    if (!m) return String(iso);
+    const zone = m[6] || "Z";
+    const offsetMin = zone === "Z" ? 0 : (zone[0] === "-" ? -1 : 1) * (Number(zone.slice(1, 3)) * 60 + Number(zone.slice(-2)));
+    const siteToday = new Date(Date.now() + offsetMin * 60000).toISOString().slice(0, 10);
+    const day = `${m[1]}-${m[2]}-${m[3]}` === siteToday ? "" : `${Number(m[2])}月${Number(m[3])}日 `;
+    return `${day}${m[4]}:${m[5]}`;
   }
   function toast(text, kind) {
     let box = document.getElementById("toasts");

@@ -22,7 +22,7 @@
       this.tip.className = "vmap-tip";
       container.appendChild(this.tip);
       this._controls();
-      this.layers = { cells: [], roads: [], components: [], cases: [] };
+      this.layers = { cells: [], roads: [], components: [], cases: [], people: [], trail: [] };
       this.highlight = null;  // a cell polygon
       this.marker = null;  // {lat, lon}
       this.origin = null;  // {lat, lon}
@@ -110,6 +110,12 @@
       this.layers.cases = rest;
       this.redraw();
     }
+    // Inspectors' last positions (wallboard) and one inspector's trail (lead's day view).
+    setPeople(items) {
+      this.layers.people = items.filter((p) => p.lat != null).map((p) => Object.assign({}, p, { m: this._pt(p.lat, p.lon) }));
+      this.redraw();
+    }
+    setTrail(points) { this.layers.trail = points.map(([lat, lon]) => this._pt(lat, lon)); this.redraw(); }
     setMarker(lat, lon) { this.marker = lat == null ? null : { lat, lon, m: this._pt(lat, lon) }; this.redraw(); }
     setHighlight(feature) { this.highlight = feature ? this._polygon(feature) : null; this.redraw(); }
     centerOn(lat, lon, minScale) {
@@ -246,7 +252,9 @@
       this._drawCells(ctx);
       this._drawRoads(ctx);
       if (this.scale > 0.55) this._drawComponents(ctx);
+      this._drawTrail(ctx);
       this._drawCases(ctx);
+      this._drawPeople(ctx);
       this._drawMarker(ctx);
       this._scaleBar();
     }
@@ -310,6 +318,25 @@
         ctx.beginPath(); ctx.arc(sx, sy, r, 0, 2 * Math.PI);
         ctx.fillStyle = LIGHT_COLOURS[k.light] || "#1a73e8"; ctx.fill();
         ctx.lineWidth = 1.5; ctx.strokeStyle = "#ffffff"; ctx.stroke();
+      }
+    }
+    _drawTrail(ctx) {
+      if (this.layers.trail.length < 2) return;
+      ctx.beginPath();
+      this.layers.trail.forEach(([x, y], i) => { const [sx, sy] = this.toScreen(x, y); i ? ctx.lineTo(sx, sy) : ctx.moveTo(sx, sy); });
+      ctx.lineWidth = 3; ctx.strokeStyle = "#7b1fa2"; ctx.lineJoin = "round"; ctx.stroke();
+    }
+    _drawPeople(ctx) {
+      ctx.font = "12px 'Noto Sans CJK SC', 'Microsoft YaHei', sans-serif";
+      ctx.textAlign = "left"; ctx.textBaseline = "middle";
+      for (const p of this.layers.people) {
+        const [sx, sy] = this.toScreen(p.m[0], p.m[1]);
+        ctx.beginPath(); ctx.rect(sx - 6, sy - 6, 12, 12);
+        ctx.fillStyle = "#7b1fa2"; ctx.fill(); ctx.lineWidth = 2; ctx.strokeStyle = "#fff"; ctx.stroke();
+        if (p.label) {
+          ctx.lineWidth = 3; ctx.strokeStyle = "rgba(255,255,255,0.95)"; ctx.strokeText(p.label, sx + 9, sy);
+          ctx.fillStyle = "#3b0a57"; ctx.fillText(p.label, sx + 9, sy);
+        }
       }
     }
     _drawMarker(ctx) {

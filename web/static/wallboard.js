@@ -32,6 +32,9 @@
     kpi("kpi-agents", q.enabled ? `${q.ready} / ${signed}` : "—", q.enabled ? `共 ${q.agents.length} 个分机` : "未启用电话");
     const open = d.open.reduce((n, s) => n + s.count, 0);
     kpi("kpi-cases", d.cases_today_total, `在办 ${open} 件`);
+    const t = d.trunk;
+    kpi("kpi-trunk", t.monitored ? t.label : "未监测", t.since ? `自 ${hhmm(t.since)}` : "");
+    $("kpi-trunk").classList.toggle("alert", t.state === "down");
     renderAgents(q);
     renderQueue(q);
     renderBars(d.cases_today);
@@ -85,10 +88,16 @@
       $("map-count").textContent = `共 ${r.items.length} 件在办`;
     } catch (e) { toast(`案件地图加载失败：${e.message}`, "error"); }
   }
+  async function loadInspectors() {  // inspectors on duty, at the last position their phone sent
+    try {
+      const r = await api("GET", "/api/v1/inspector/positions/latest");
+      map.setPeople(r.items.map((p) => Object.assign({}, p, { label: p.username })));
+    } catch (e) { /* the map without them */ }
+  }
   async function refresh() {
     try { renderSummary(await api("GET", "/api/v1/wallboard/summary")); }
     catch (e) { toast(e.message, "error"); }
-    loadLight("red"); loadLight("yellow");
+    loadLight("red"); loadLight("yellow"); loadInspectors();
   }
   function soon(alsoCases) {
     clearTimeout(timer);
@@ -112,7 +121,10 @@
       const b = e.target.closest("button[data-mode]"); if (b) supervise(b.dataset.call, b.dataset.mode);
     });
     new LiveLink({
-      onEvent: (ev) => soon(ev.topic === "case"),
+      onEvent: (ev) => {
+        if (ev.topic === "trunk") toast(ev.data.message, ev.kind === "down" ? "error" : "ok");
+        soon(ev.topic === "case");
+      },
       onStatus: (up) => {
         const dot = $("live-dot");
         dot.dataset.up = up ? "1" : "0"; dot.textContent = up ? "实时连接正常" : "实时连接中断，正在重连…";

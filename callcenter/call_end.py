@@ -1,0 +1,49 @@
+"""How every call ends (inbound, click-to-call, callback, survey): the call's lifecycle decides the outcome
+from its end event, the call's legs, bridge and ACD hold are released, then the call row is completed from
+the lifecycle and the end is published. The one place a call row gets its `outcome`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from callcenter.acd import EndCall
+from callcenter.ari.client import AriError
+from callcenter.call import Call
+from callcenter.context import CallContext
+from callcenter.domain.call_lifecycle import CallEvent, Outcome
+
+
+async def finish(ctx: CallContext, call: Call, end: CallEvent) -> None:
+    """End the call with its end event: the lifecycle decides the outcome, the row is written from it."""
+    ended = call.end(end)
+    outcome = str(ended.outcome)
+    await release(ctx, call, ended.outcome)
+    await ctx.rows.update(
+        call, ended_at=ctx.clock(), outcome=outcome, hangup_by=str(ended.hangup_by), dtmf_path="".join(call.path)
+    )
+    ctx.rows.publish("call", "ended", call, outcome=outcome)
+
+
+async def release(ctx: CallContext, call: Call, outcome: Outcome | None) -> None:
+    """Give back what the call holds: its queue entry, its agent (wrap-up), bridge, legs and routes."""
+    if call.waiting is not None and not call.waiting.callback:
+        ctx.acd.remove(call.id)
+    if call.agent_id and call.bridge_id:
+        with contextlib.suppress(Exception):
+            ctx.acd.command(call.agent_id, EndCall(call.id))
+        if call.answered_at is not None:
+            ctx.handle_times.append((ctx.clock() - call.answered_at).total_seconds())
+    if call.bridge_id:
+        with contextlib.suppress(AriError):
+            await ctx.client.destroy_bridge(call.bridge_id)
+    if outcome is not Outcome.FAILED and not call.gone:
+        with contextlib.suppress(AriError):
+            await ctx.client.hangup(call.channel_id)
+    if call.agent_channel:
+        with contextlib.suppress(AriError):
+            await ctx.client.hangup(call.agent_channel)
+    for key in (call.channel_id, call.agent_channel, call.bridge_id):
+        if key:
+            ctx.routes.disown(key)
+    ctx.routes.calls.pop(call.id, None)

@@ -1,0 +1,1 @@
+"""Pure parts of the exchange: profiles, canonical messages, signatures, delivery lifecycle, decisions."""

@@ -1,0 +1,45 @@
+"""ExchangeSettings: the `exchange` section. One entry per link (`links.<name>`), off unless a site enables it."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class LinkSettings(_Section):
+    enabled: bool = False
+    profile: str = "generic-12345"  # a file in ticketing/exchange/profiles/ (without .yaml) or a path
+    inbound: Literal["push", "pull", "both"] = "push"
+    base_url: str = "http://127.0.0.1:9091"  # the platform's API (outbound steps, pull)
+    app_key: str = "hotline"
+    secret: str = ""  # shared HMAC secret; push is refused while it is empty
+    default_category: str = "20102"  # small class when neither code table nor text suggests one
+    auto_sign: bool = True  # send 签收 as soon as the order is taken (签收 is timed and scored)
+    public_base_url: str = "http://127.0.0.1:8080"  # how the platform reaches our photo links
+    poll_interval_s: float = Field(30.0, gt=0)
+    poll_limit: int = Field(100, ge=1, le=1000)
+    deliver_interval_s: float = Field(10.0, gt=0)
+    timeout_s: float = Field(10.0, gt=0, le=120)
+    max_attempts: int = Field(20, ge=1, le=100)
+    retry_base_s: float = Field(15.0, gt=0)
+    retry_max_s: float = Field(1800.0, gt=0)
+    wait_s: float = Field(5.0, gt=0)  # how long a message waits behind an unacknowledged earlier one
+    batch_size: int = Field(100, ge=1, le=5000)
+
+
+class ExportSettings(_Section):
+    enabled: bool = False
+    profile: str = "yunguanfu"  # ticketing/exchange/profiles/export-<name>.yaml, or a path
+    folder: str | None = None  # default: <data_dir>/exports/<profile name>
+    every_hours: float = Field(24.0, gt=0)  # daily by default; `hotline exchange export` runs it at once
+
+
+class ExchangeSettings(_Section):
+    loop_enabled: bool = True  # the timers (poll, deliver, held messages); tests call the steps directly
+    links: dict[str, LinkSettings] = {"12345": LinkSettings()}
+    exports: dict[str, ExportSettings] = {"yunguanfu": ExportSettings()}
