@@ -51,7 +51,7 @@ def seeded_env(tmp: Path) -> dict[str, str]:
     site.write_text("{}\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOTLINE_")}
     env.update({"HOTLINE_CONFIG": str(site), "HOTLINE_DATABASE__URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
-                "HOTLINE_DATA_DIR": str(tmp)})
+                "HOTLINE_DATA_DIR": str(tmp), "HOTLINE_SECURITY__DEMO_MODE": "true"})  # a demo site
     exe = str(Path(sys.executable).with_name("hotline"))
     for args in (["db", "upgrade"], ["demo", "seed", "--password", PASSWORD]):
         done = subprocess.run([exe, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
