@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import io
 from datetime import UTC, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from aiohttp import FormData
-from PIL import Image
 
 from tests.api_plugin import Api
 from tests.dates import case_no_prefix, local_day, marks
@@ -33,7 +30,7 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     status, full = await api.call("GET", f"/api/v1/cases/{case['case_no']}")
     assert status == 200 and [h["command"] for h in full["history"]] == ["create", "accept"]
     assert full["caller_phone"] == "13800000000" and full["description"].startswith("海滨东路")
-    photo = await _uploaded_photo(api, "inspector01")  # 核查 carries a photo the inspector took (ids are checked)
+    photo = await api.photo("inspector01")  # 核查 carries a photo the inspector took (ids are checked)
     steps = [("register", "lead01", {}), ("dispatch", "dispatcher01", {"department": "szs"}),
              ("acknowledge", "dept-szs", {}), ("submit_result", "dept-szs", {"notes": "已更换灯泡"}),
              ("request_check", "agent01", {}), ("check_pass", "inspector01", {"photos": [photo]}),
@@ -49,16 +46,6 @@ async def test_case_goes_from_report_to_close_through_the_api(api: Api, clock) -
     assert case["history"][-1]["label"] == "结案"
     status, listed = await api.call("GET", "/api/v1/cases?state=closed")
     assert status == 200 and [c["case_no"] for c in listed["items"]] == [case["case_no"]]
-
-
-async def _uploaded_photo(api: Api, user: str) -> str:
-    buffer = io.BytesIO()
-    Image.new("RGB", (64, 48), (40, 120, 200)).save(buffer, "JPEG")
-    form = FormData()
-    form.add_field("file", buffer.getvalue(), filename="现场.jpg", content_type="image/jpeg")
-    status, body = await api.call("POST", "/api/v1/photos", user, data=form)
-    assert status == 201, body
-    return str(body["photos"][0]["id"])
 
 
 async def test_case_numbers_are_unique_and_sequential(api: Api, clock) -> None:  # type: ignore[no-untyped-def]
