@@ -42,8 +42,8 @@ def test_agent_creates_case_on_the_map_and_it_appears_on_the_open_wallboard(site
         for (let d = 0; d < 200; d += 7) for (const [x, y] of [[d, 0], [0, d], [-d, 0], [0, -d]]) {
           const px = m.w / 2 + x, py = m.h / 2 + y; if (!m._caseAt(px, py)) return [px, py]; } }""")
     page.mouse.click(box["x"] + px, box["y"] + py)
-    page.wait_for_function("document.querySelector('#f-place').textContent.includes('单元网格')")
-    page.wait_for_function("document.querySelector('#f-address').value.length > 0")
+    page.wait_for_function("() => document.querySelector('#f-place').textContent.includes('单元网格')")
+    page.wait_for_function("() => document.querySelector('#f-address').value.length > 0")
     page.fill("#f-phone", "13800001234")
     page.fill("#f-desc", "路灯不亮，晚上很黑，行人不安全")
     shot(page, "console-form-filled")
@@ -52,11 +52,11 @@ def test_agent_creates_case_on_the_map_and_it_appears_on_the_open_wallboard(site
     case_no = created.inner_text()
     assert re.fullmatch(r"\d{12}", case_no)
     assert "已受理" in page.inner_text("#form-msg")
-    page.wait_for_function(f"document.querySelector('#my-cases').textContent.includes('{case_no}')")
+    page.wait_for_function(f"() => document.querySelector('#my-cases').textContent.includes('{case_no}')")
     shot(page, "console-case-created")
 
     # The wallboard learns of the case over /ws (no reload) and draws it on its map.
-    wall.wait_for_function(f"window.wallMap.layers.cases.some(c => c.case_no === '{case_no}')", timeout=10_000)
+    wall.wait_for_function(f"() => window.wallMap.layers.cases.some(c => c.case_no === '{case_no}')", timeout=10_000)
     shot(wall, "wallboard")
     assert errors == []
     agent_ctx.close()

@@ -45,8 +45,9 @@ async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: Tele
             await page.wait_for_selector("#screen-pop:not([hidden])", timeout=30_000)
             assert await page.inner_text("#pop-number") == CALLER
             await page.wait_for_selector("#state-pill[data-state='on_call']", timeout=15_000)
-            await page.wait_for_function("document.querySelector('#pop-ivr').textContent.includes('转人工')")
-            await page.wait_for_function("document.querySelector('#pop-history').textContent.includes('首次来电')")
+            await page.wait_for_function("() => document.querySelector('#pop-ivr').textContent.includes('转人工')")
+            await page.wait_for_function(
+                "() => document.querySelector('#pop-history').textContent.includes('首次来电')")
             assert await page.is_hidden("#pop-repeat")  # the call being answered is not an earlier call
             ARTIFACTS.mkdir(exist_ok=True)
             await page.screenshot(path=str(ARTIFACTS / "console-sip-call.png"))
@@ -57,7 +58,7 @@ async def test_sip_call_pops_up_in_the_console_and_becomes_a_case(asterisk: Tele
             await page.keyboard.press("Enter")
             box = await page.locator("#map canvas").bounding_box()
             await page.mouse.click(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.62)
-            await page.wait_for_function("document.querySelector('#f-place').textContent.includes('单元网格')")
+            await page.wait_for_function("() => document.querySelector('#f-place').textContent.includes('单元网格')")
             await page.fill("#f-desc", "市民来电：路灯不亮")
             await page.click("#btn-create")
             case_no = await (await page.wait_for_selector("#created-case")).inner_text()

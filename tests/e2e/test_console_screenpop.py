@@ -47,7 +47,7 @@ async def test_ringing_call_pops_up_with_the_callers_earlier_cases(tmp_path: Pat
         console.app[BUS].publish(BusEvent("transcript", "segment", datetime.now(UTC), {
             "call_id": "e2e-call-1", "speaker": "caller", "seq": 0, "start": 0.4, "end": 2.9,
             "text": "海滨东路120号的路灯坏了", "is_final": True}))
-        await page.wait_for_function("document.querySelector('#pop-live').textContent.includes('市民：海滨东路')")
+        await page.wait_for_function("() => document.querySelector('#pop-live').textContent.includes('市民：海滨东路')")
         assert await page.input_value("#f-desc") == "海滨东路120号的路灯坏了"
         console.app[BUS].publish(BusEvent("transcript", "description", datetime.now(UTC), {
             "call_id": "e2e-call-1", "text": "海滨东路120号的路灯坏了",

@@ -86,14 +86,14 @@ def open_app(context: Any, site: Site, user: str = "inspector01") -> Any:
     assert page.url.endswith("/inspector"), page.url
     page.wait_for_selector("body[data-ready='1']")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("document.getElementById('pos-text').textContent.includes('精度')")
+    page.wait_for_function("() => document.getElementById('pos-text').textContent.includes('精度')")
     return page
 
 
 def choose_category(page: Any, query: str, name: str) -> None:
     page.fill("#cat-q", query)
     page.locator("#cat-list button", has_text=name).first.tap()
-    page.wait_for_function(f"document.getElementById('cat-chosen').textContent.includes('{name}')")
+    page.wait_for_function(f"() => document.getElementById('cat-chosen').textContent.includes('{name}')")
 
 
 def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell(  # type: ignore[no-untyped-def]
@@ -114,17 +114,17 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     choose_category(page, "wsjg", "污水井盖")  # pinyin initials, offline: searched on the phone
     big = photo_file(tmp_path, "a.jpg", (3200, 2400), (150, 90, 60))
     page.set_input_files("#f-photo", [str(big), str(photo_file(tmp_path, "b.jpg", (800, 600), (40, 120, 90)))])
-    page.wait_for_function("document.querySelectorAll('#photos .thumb').length === 2")
+    page.wait_for_function("() => document.querySelectorAll('#photos .thumb').length === 2")
     page.fill("#f-desc", "（测试）人行道污水井盖破损下陷，有行人绊倒危险")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('GPS')")
+    page.wait_for_function("() => document.getElementById('r-pos').textContent.includes('GPS')")
     shot(page, "inspector-report-offline")
     page.tap("#btn-send-report")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    page.wait_for_function("() => document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert page.is_visible("#queue-badge")
     shot(page, "inspector-queued-offline")
     page.reload()  # the app shell comes from the service worker; the queue from IndexedDB
     page.wait_for_selector("body[data-ready='1']")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    page.wait_for_function("() => document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert db(site, "SELECT count(*) FROM cases WHERE description LIKE '（测试）人行道%'") == [(0,)]
 
     context.set_offline(False)
@@ -147,7 +147,7 @@ def test_offline_report_with_two_photos_reaches_the_agent_with_photos_and_cell( 
     desk.click(f"#inspector-reports a:has-text('{case_no}')")
     desk.wait_for_url(f"**/case/{case_no}")
     desk.wait_for_function(
-        "[...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2"
+        "() => [...document.querySelectorAll('.photos img')].filter(i => i.complete && i.naturalWidth).length === 2"
     )
     assert case["cell_code"] in desk.inner_text("body")
     shot(desk, "inspector-case-at-agent")
@@ -215,11 +215,11 @@ def test_a_check_task_by_duty_grid_is_answered_on_site_and_another_inspector_is_
     page.tap("#btn-send-answer")
     assert "照片" in page.inner_text("#answer-msg")  # required for 核查: said before anything is sent
     page.set_input_files("#a-photo", [str(photo_file(tmp_path, "c.jpg", (1200, 900), (90, 90, 90)))])
-    page.wait_for_function("document.querySelectorAll('#a-photos .thumb').length === 1")
-    page.wait_for_function("document.getElementById('a-pos').textContent.includes('距案件位置')")
+    page.wait_for_function("() => document.querySelectorAll('#a-photos .thumb').length === 1")
+    page.wait_for_function("() => document.getElementById('a-pos').textContent.includes('距案件位置')")
     shot(page, "inspector-answer")
     page.tap("#btn-send-answer")
-    page.wait_for_function("document.getElementById('toasts').textContent.includes('已反馈')", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('toasts').textContent.includes('已反馈')", timeout=30_000)
     status, view = call("lead01", "GET", f"/api/v1/cases/{case['case_no']}")
     assert view["check_result"] == "passed"
     passed = next(h for h in view["history"] if h["command"] == "check_pass")
@@ -272,9 +272,9 @@ def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(
     page.locator("#tasks button", has_text=case["case_no"]).tap()
     page.locator("#answer-choices label", has_text="通过").first.tap()
     page.set_input_files("#a-photo", [str(photo_file(tmp_path, "e.jpg", (800, 600), (10, 80, 160)))])
-    page.wait_for_function("document.querySelectorAll('#a-photos .thumb').length === 1")
+    page.wait_for_function("() => document.querySelectorAll('#a-photos .thumb').length === 1")
     page.tap("#btn-send-answer")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    page.wait_for_function("() => document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     # meanwhile the lead gives the task to inspector02: the phone's answer no longer fits the case
     status, view = call("lead01", "GET", f"/api/v1/cases/{case['case_no']}")
     status, moved = call(
@@ -285,7 +285,8 @@ def test_an_offline_answer_to_a_task_that_moved_on_is_kept_with_a_clear_message(
     )
     assert status == 200, moved
     context.set_offline(False)
-    page.wait_for_function("document.getElementById('queue-badge').textContent.includes('1 需处理')", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('queue-badge').textContent.includes('1 需处理')",
+                           timeout=30_000)
     page.tap("#queue-badge")
     page.wait_for_selector("#queue .q-err")
     assert "inspector02" in page.inner_text("#queue .q-err")  # says why, in Chinese
@@ -317,10 +318,10 @@ def test_a_report_sent_again_after_a_lost_answer_makes_one_case(site: Site, brow
     page.set_input_files("#f-photo", [str(photo_file(tmp_path, "d.jpg", (640, 480), (200, 200, 40)))])
     page.fill("#f-desc", "（测试）路灯白天常亮")
     page.tap("#btn-send-report")
-    page.wait_for_function("document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    page.wait_for_function("() => document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
     assert lost["n"] == 1
     page.evaluate("window.inspectorApp.flush()")  # sent again with the same Idempotency-Key
-    page.wait_for_function("document.getElementById('queue-badge').hidden", timeout=30_000)
+    page.wait_for_function("() => document.getElementById('queue-badge').hidden", timeout=30_000)
     assert db(site, "SELECT count(*) FROM cases WHERE description = '（测试）路灯白天常亮'") == [(1,)]
     assert db(
         site,
@@ -337,7 +338,7 @@ def test_a_file_that_is_not_an_image_is_refused_on_the_phone(site: Site, browser
     text = tmp_path / "notes.txt"
     text.write_text("不是照片")
     page.set_input_files("#f-photo", [str(text)])
-    page.wait_for_function("document.getElementById('report-msg').textContent.includes('不是图片')")
+    page.wait_for_function("() => document.getElementById('report-msg').textContent.includes('不是图片')")
     assert page.locator("#photos .thumb").count() == 0
     context.close()
 
@@ -350,12 +351,12 @@ def test_gps_refused_means_the_place_is_picked_on_the_map(site: Site, browser) -
     page = login(context, site.url, "inspector01")
     page.wait_for_selector("body[data-ready='1']")
     page.tap("#btn-report")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('地图上点选')")
+    page.wait_for_function("() => document.getElementById('r-pos').textContent.includes('地图上点选')")
     page.locator("#report-map").scroll_into_view_if_needed()
     box = page.locator("#report-map canvas").bounding_box()
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('地图选点')")
-    page.wait_for_function("document.getElementById('r-pos').textContent.includes('单元网格')")
+    page.wait_for_function("() => document.getElementById('r-pos').textContent.includes('地图选点')")
+    page.wait_for_function("() => document.getElementById('r-pos').textContent.includes('单元网格')")
     shot(page, "inspector-picked-on-map")
     context.close()
 
