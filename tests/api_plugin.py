@@ -5,11 +5,13 @@ Registered as a pytest plugin by tests/conftest.py, so the `api` fixture is avai
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
-import aiohttp
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
+from PIL import Image
 
 from config.bootstrap import create_app, engine_for
 from config.settings import Settings
@@ -53,18 +55,14 @@ class Api:
         return data
 
     async def photo(self, user: str) -> str:
-        """Upload one real JPEG as `user`: the id a result or a 核查 may carry (ids are checked)."""
-        import io
-
-        from PIL import Image
-
-        out = io.BytesIO()
-        Image.new("RGB", (64, 48), (120, 160, 90)).save(out, "JPEG")
-        form = aiohttp.FormData()
-        form.add_field("file", out.getvalue(), filename="site.jpg", content_type="image/jpeg")
-        status, data = await self.call("POST", "/api/v1/photos", user, data=form)
-        assert status == 201, data
-        return data["photos"][0]["id"]
+        """Upload a small generated JPEG as `user`; its id (commands accept only real, own photo ids)."""
+        buffer = io.BytesIO()
+        Image.new("RGB", (64, 48), (40, 120, 200)).save(buffer, "JPEG")
+        form = FormData()
+        form.add_field("file", buffer.getvalue(), filename="现场.jpg", content_type="image/jpeg")
+        status, body = await self.call("POST", "/api/v1/photos", user, data=form)
+        assert status == 201, body
+        return str(body["photos"][0]["id"])
 
     async def act(self, case: dict[str, Any], command: str, user: str, **body: Any) -> tuple[int, Any]:
         return await self.call("POST", f"/api/v1/cases/{case['case_no']}/actions/{command}", user,

@@ -20,11 +20,20 @@ async def check_extension(request: web.Request, user: User, extension: str, acti
     sessions = request.app[AGENT_SESSIONS]
     await sessions.load()
     async with request.app[ENGINE].connect() as conn:
-        owner = (await conn.execute(select(users.c.username).where(
-            users.c.extension == extension, users.c.active.is_(True)).limit(1))).scalar()
-    refused = extension_refused(extension, user.username, account_extension=user.extension, account_owner=owner,
-                                holder=sessions.holder(extension), action=action,
-                                supervisor=user.role is Role.LEAD)
+        owner = (
+            await conn.execute(
+                select(users.c.username).where(users.c.extension == extension, users.c.active.is_(True)).limit(1)
+            )
+        ).scalar()
+    refused = extension_refused(
+        extension,
+        user.username,
+        account_extension=user.extension,
+        account_owner=owner,
+        holder=sessions.holder(extension),
+        action=action,
+        supervisor=user.role is Role.LEAD,
+    )
     if refused is not None:
         raise ApiError(403, "not_your_extension", refused)
 

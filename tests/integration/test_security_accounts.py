@@ -102,12 +102,21 @@ async def test_expired_and_revoked_sessions_are_purged_by_a_scheduled_job(site: 
     now = app[CLOCK]()
     async with app[ENGINE].begin() as conn:
         user_id = 1
-        for sid, expires, revoked in (("old-expired", now - timedelta(days=8), None),
-                                      ("old-revoked", now + timedelta(hours=1), now - timedelta(days=8)),
-                                      ("recent-expired", now - timedelta(days=1), None)):
-            await conn.execute(insert(web_sessions).values(
-                id=sid, user_id=user_id, csrf_token="x", created_at=to_db(now - timedelta(days=9)),
-                expires_at=to_db(expires), revoked_at=to_db(revoked) if revoked else None))
+        for sid, expires, revoked in (
+            ("old-expired", now - timedelta(days=8), None),
+            ("old-revoked", now + timedelta(hours=1), now - timedelta(days=8)),
+            ("recent-expired", now - timedelta(days=1), None),
+        ):
+            await conn.execute(
+                insert(web_sessions).values(
+                    id=sid,
+                    user_id=user_id,
+                    csrf_token="x",
+                    created_at=to_db(now - timedelta(days=9)),
+                    expires_at=to_db(expires),
+                    revoked_at=to_db(revoked) if revoked else None,
+                )
+            )
     assert await purge_sessions(app[ENGINE], now) == 2
     async with app[ENGINE].connect() as conn:
         left = (await conn.execute(select(func.count()).select_from(web_sessions))).scalar_one()
@@ -120,12 +129,16 @@ async def test_users_change_their_own_password_and_other_sessions_end(site: Site
     browser = await site.as_user("inspector01")
     status, html = await browser.get("/me")
     assert status == 200 and "修改密码" in html
-    form = {"current_password": "wrong-password-x", "new_password": "new-secret-12319",
-            "confirm_password": "new-secret-12319"}
+    form = {
+        "current_password": "wrong-password-x",
+        "new_password": "new-secret-12319",
+        "confirm_password": "new-secret-12319",
+    }
     status, html = await browser.post("/me/password", form)
     assert status == 422 and "当前密码不正确" in html
-    status, html = await browser.post("/me/password", {**form, "current_password": PASSWORD,
-                                                       "confirm_password": "different-12319"})
+    status, html = await browser.post(
+        "/me/password", {**form, "current_password": PASSWORD, "confirm_password": "different-12319"}
+    )
     assert status == 422 and "不一致" in html
     status, where = await browser.post("/me/password", {**form, "current_password": PASSWORD})
     assert status == 303 and where.startswith("/me")

@@ -49,23 +49,34 @@ async def test_result_photo_ids_must_be_ones_own_or_the_cases(site: Site) -> Non
     own = mine["photos"][0]["id"]
     _, view = await site.api("GET", f"/api/v1/cases/{no}", "dept-szs")
     for bad in ([foreign], ["0" * 32], ["not-a-photo-id"]):
-        status, error = await site.api("POST", f"/api/v1/cases/{no}/actions/submit_result", "dept-szs",
-                                       json={"version": view["version"], "notes": "已处理", "photos": bad})
+        status, error = await site.api(
+            "POST",
+            f"/api/v1/cases/{no}/actions/submit_result",
+            "dept-szs",
+            json={"version": view["version"], "notes": "已处理", "photos": bad},
+        )
         assert status == 422 and error["error"]["code"] in ("unknown_photo", "validation_failed"), bad
     _, html = await dept.get(f"/case/{no}")
-    status, html = await dept.post(f"/case/{no}/act/submit_result", {
-        "version": version_in(html, "submit_result"), "notes": "已处理", "photo_ids": foreign})
+    status, html = await dept.post(
+        f"/case/{no}/act/submit_result",
+        {"version": version_in(html, "submit_result"), "notes": "已处理", "photo_ids": foreign},
+    )
     assert status == 422 and "照片编号无效" in html
-    status, view = await site.api("POST", f"/api/v1/cases/{no}/actions/submit_result", "dept-szs",
-                                  json={"version": view["version"], "notes": "已处理", "photos": [own]})
+    status, view = await site.api(
+        "POST",
+        f"/api/v1/cases/{no}/actions/submit_result",
+        "dept-szs",
+        json={"version": view["version"], "notes": "已处理", "photos": [own]},
+    )
     assert status == 200 and view["history"][-1]["payload"]["photos"] == [own]
 
 
 async def test_uploads_stop_at_the_daily_quota(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(photos_api, "PHOTOS_PER_DAY", 2)
     browser = await site.as_user("inspector01")
-    status, _ = await upload(site, browser.csrf, ("a.jpg", image_bytes(), "image/jpeg"),
-                             ("b.jpg", image_bytes(), "image/jpeg"))
+    status, _ = await upload(
+        site, browser.csrf, ("a.jpg", image_bytes(), "image/jpeg"), ("b.jpg", image_bytes(), "image/jpeg")
+    )
     assert status == 201
     status, error = await upload(site, browser.csrf, ("c.jpg", image_bytes(), "image/jpeg"))
     assert status == 429 and error["error"]["code"] == "rate_limited"
@@ -75,7 +86,10 @@ async def test_uploads_stop_at_the_daily_quota(site: Site, monkeypatch: pytest.M
 @pytest.mark.parametrize("path", ["/api/v1/photos", "/api/v1/transcriptions"])
 async def test_multipart_without_a_boundary_is_a_400(site: Site, path: str) -> None:
     for content_type in ("multipart/form-data", "multipart/form-data; boundary=", "multipart/mixed; charset=x"):
-        async with site.client.post(path, data=b"--x\r\nhello\r\n--x--\r\n", headers={
-                "Content-Type": content_type, "Authorization": f"Bearer {site.tokens['agent01']}"}) as resp:
+        async with site.client.post(
+            path,
+            data=b"--x\r\nhello\r\n--x--\r\n",
+            headers={"Content-Type": content_type, "Authorization": f"Bearer {site.tokens['agent01']}"},
+        ) as resp:
             body = await resp.json()
             assert resp.status == 400 and body["error"]["code"] == "bad_multipart", (content_type, body)

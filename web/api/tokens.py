@@ -48,9 +48,14 @@ async def get_tokens(request: web.Request) -> web.Response:
     return json_response({"items": [token_view(r) for r in rows]})
 
 
-@operation("DELETE", "/api/v1/tokens/{token_id}", summary="吊销访问令牌（本人；管理员可吊销任何人的）",
-           tag="accounts", statuses={200: "已吊销", 404: "没有该有效令牌"},
-           path_params={"token_id": {"type": "string", "pattern": r"^[0-9]{1,12}$", "description": "令牌编号"}})
+@operation(
+    "DELETE",
+    "/api/v1/tokens/{token_id}",
+    summary="吊销访问令牌（本人；管理员可吊销任何人的）",
+    tag="accounts",
+    statuses={200: "已吊销", 404: "没有该有效令牌"},
+    path_params={"token_id": {"type": "string", "pattern": r"^[0-9]{1,12}$", "description": "令牌编号"}},
+)
 async def delete_token(request: web.Request) -> web.Response:
     user = await require_user(request)
     raw = request.match_info["token_id"]
