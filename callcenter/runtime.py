@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import logging
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -62,6 +63,7 @@ class CallRuntime:
         self.tel = tel
         self.client = client
         self.records = records
+        self._recent_events: deque[Event] = deque(maxlen=256)  # to drop ARI's second copy (see on_event)
         self.bus = bus or EventBus()
         self.clock = clock
         self.acd = acd or AcdRuntime(tel.agent_extensions, ring_timeout_s=tel.ring_timeout_s,
@@ -170,6 +172,12 @@ class CallRuntime:
         await self.reconcile()
 
     def on_event(self, event: Event) -> None:
+        # The subscription to the trunk endpoint (for texts) makes ARI deliver every event of a citizen's channel
+        # twice: once for the channel in our Stasis app, once for the endpoint. The copies are equal (same type,
+        # channel, timestamp, fields); a DTMF digit read twice made case numbers unreadable. Drop the second.
+        if event in self._recent_events:
+            return
+        self._recent_events.append(event)
         if isinstance(event, TextMessageReceived):
             self._spawn(self._text(event), f"text-{event.timestamp}")
             return
