@@ -172,7 +172,8 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
             return waiting if ids == [queued, ivr] else None
 
         try:
-            waiting = await wait_for(in_line, timeout=60)  # an adopted IVR caller rejoins once the ring in front of it ends (measured up to 41 s)
+            # an adopted IVR caller rejoins once the ring in front of it ends (measured 4-41 s)
+            waiting = await wait_for(in_line, timeout=60)
         except AssertionError:
             raise AssertionError(f"waiting {seen}, expected {[queued, ivr]} (ringing {ringing})") from None
         print(f"waiting callers in line {time.monotonic() - killed:.2f} s after the kill")
