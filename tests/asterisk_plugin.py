@@ -22,16 +22,37 @@ from callcenter.rig.local_ports import free_port, rtp_block
 from callcenter.runtime import CallRuntime
 from callcenter.settings import TelephonySettings
 
+REALTIME = "realtime"  # the xdist group of the tests on the real Asterisk (and the speech models)
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Under pytest-xdist (`--dist loadgroup`) every test on the real Asterisk goes to one worker: one
     Asterisk per run, its tests one after another; the other tests are spread over all workers. The speech
     model tests join that worker too: they fill both cores, and beside them a live call's snoop set-up could
     come after the call had ended (seen once: "Channel not in Stasis application")."""
+    speech_model = item.path.parent.name == "integration" and item.path.name.startswith("test_speech_")
+    if speech_model or "asterisk" in getattr(item, "fixturenames", ()):
+        item.add_marker(pytest.mark.xdist_group(REALTIME))
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """xdist's scheduler groups by a `@group` suffix of the node id, which its worker writes into
+    `item._nodeid` — an attribute pytest 9 no longer reads (the id is the structured `item._id`), so with
+    pytest 9.2 and xdist 3.8 no test was grouped and each worker started an Asterisk of its own. Until xdist
+    follows, the worker's items get the suffix here, in the form xdist itself writes; an id that would not
+    survive the round trip keeps its plain form (that test is then scheduled like any other)."""
+    if not config.getoption("loadgroup", default=False):
+        return
+    from _pytest.nodeid import NodeId
+
+    suffix = f"@{REALTIME}"
     for item in items:
-        speech_model = item.path.parent.name == "integration" and item.path.name.startswith("test_speech_")
-        if speech_model or "asterisk" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("realtime"))
+        if item.get_closest_marker("xdist_group") is None or item.nodeid.endswith(suffix):
+            continue
+        grouped = NodeId.parse(item.nodeid + suffix)
+        if str(grouped) == item.nodeid + suffix and hasattr(item, "_id"):
+            item._id = grouped
 
 
 @pytest.fixture(autouse=True)
