@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,19 +69,20 @@ async def pooled(count: int, concurrency: int, job: Callable[[int], Awaitable[An
 
 
 @asynccontextmanager
-async def served(settings: Settings) -> AsyncIterator[str]:
-    """`hotline serve` in its own process, as in production (the load generator must not share its core)."""
+async def served(settings: Settings, extra_env: Mapping[str, str] | None = None) -> AsyncIterator[str]:
+    """`hotline serve` in its own process, as in production (the load generator must not share its core);
+    yields the API's base URL once /health answers. `extra_env` adds settings as HOTLINE_* variables."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, **_settings_env(settings)}
+    env = {**os.environ, **_settings_env(settings), **(extra_env or {})}
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "config.cli", "serve", "--port", str(port), env=env,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         async with ClientSession() as http:
-            for _ in range(200):
+            for _ in range(300):
                 try:
                     async with http.get(f"{base}/health") as resp:
                         if resp.status == 200:

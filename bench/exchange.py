@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -32,8 +30,8 @@ from typing import Any
 from aiohttp import ClientSession
 from sqlalchemy import func, select
 
-from bench.cases import PG_URL, _pg, _settings_env, pooled, prepare
-from callcenter.rig.local_ports import free_port
+from bench.cases import PG_URL, _pg, pooled, prepare
+from bench.cases import served as cases_served
 from config.bootstrap import engine_for
 from config.settings import CONFIG_DIR, Settings, load_settings
 from tests.sim12345_rig import SimProcess
@@ -60,10 +58,8 @@ def order(n: int) -> dict[str, Any]:
 
 @asynccontextmanager
 async def served(settings: Settings, sim: SimProcess) -> AsyncIterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        **_settings_env(settings),
+    """The service in its own process (bench.cases' way) with the 12345 link to the simulator; yields its root URL."""
+    link = {
         "HOTLINE_EXCHANGE__LINKS__12345__ENABLED": "true",
         "HOTLINE_EXCHANGE__LINKS__12345__BASE_URL": sim.url,
         "HOTLINE_EXCHANGE__LINKS__12345__SECRET": SECRET,
@@ -76,31 +72,8 @@ async def served(settings: Settings, sim: SimProcess) -> AsyncIterator[str]:
         "HOTLINE_EXCHANGE__LINKS__12345__TIMEOUT_S": "5",
         **EXTRA_ENV,
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "config.cli",
-        "serve",
-        "--port",
-        str(port),
-        env=env,
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        async with ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(f"{base}/api/v1/health") as resp:
-                        if resp.status == 200:
-                            break
-                except OSError:
-                    await asyncio.sleep(0.05)
-        yield base
-    finally:
-        process.terminate()
-        await process.wait()
+    async with cases_served(settings, link) as api:
+        yield api.removesuffix("/api/v1")
 
 
 async def run(label: str, settings: Settings, args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
