@@ -14,7 +14,6 @@ answers 403 "Cannot create sorcery objects of type 'acl'" with a memory wizard m
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -27,6 +26,7 @@ from callcenter.rig.confgen import in_root, instance_dirs, write_blocked
 from callcenter.rig.process import asterisk_cli
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
+from core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ class SipGuard:
         )
         self.path = security_log(tel)
         self._offset = self.path.stat().st_size if self.path.exists() else 0
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(poll_s, self.step, "SIP guard step")
 
     async def _apply(self) -> None:
         write_blocked(self.tel, list(self.blocker.blocked))
@@ -111,21 +111,9 @@ class SipGuard:
             self.bus.publish(BusEvent("sip_security", "unblocked", now, {"address": address}))
         return blocked
 
-    async def run(self) -> None:
-        while True:
-            try:
-                await self.step()
-            except Exception:  # one bad step must not end the guard
-                log.exception("SIP guard step failed")
-            await asyncio.sleep(self.poll_s)
-
     def start(self) -> None:
-        if self.tel.sip_block_after > 0 and self._task is None:
-            self._task = asyncio.create_task(self.run())
+        if self.tel.sip_block_after > 0:
+            self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

@@ -9,8 +9,6 @@ per outage (the web layer puts a message into the shift lead's inbox).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -19,6 +17,7 @@ from typing import Any
 from callcenter.ari.client import AriClient, AriError
 from callcenter.settings import TelephonySettings
 from core.bus import BusEvent, EventBus
+from core.periodic import Periodic
 
 log = logging.getLogger(__name__)
 TRUNK_ENDPOINT = "citizens"
@@ -44,7 +43,7 @@ class TrunkWatch:
         self.client, self.tel, self.bus, self.clock, self.alert = client, tel, bus, clock, alert
         self.state = "unknown"
         self.since: datetime | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic(max(1, tel.trunk_qualify_s), self.check, "trunk check")
 
     @property
     def monitored(self) -> bool:
@@ -83,19 +82,9 @@ class TrunkWatch:
                         log.exception("trunk-down alert failed")
         return self.state
 
-    async def run(self) -> None:
-        period = max(1, self.tel.trunk_qualify_s)
-        while True:
-            await self.check()
-            await asyncio.sleep(period)
-
     def start(self) -> None:
-        if self.monitored and self._task is None:
-            self._task = asyncio.create_task(self.run())
+        if self.monitored:
+            self._loop.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()

@@ -5,50 +5,43 @@ Each timer only calls an idempotent step that re-reads the database, so stopping
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from pathlib import Path
 
+from core.periodic import Periodic
 from ticketing.exchange import pull
 from ticketing.exchange.export import load_export_profile, run_export
 from ticketing.exchange.service import ExchangeService, deliver_and_settle
 from ticketing.exchange.settings import ExportSettings
-
-log = logging.getLogger("hotline.exchange")
 
 
 @asynccontextmanager
 async def running_exchange(
     service: ExchangeService, clock: Callable[[], datetime], export_folder: Callable[[str], Path] | None = None
 ) -> AsyncIterator[None]:
-    tasks: list[asyncio.Task[None]] = []
+    loops: list[Periodic] = []
     if service.settings.loop_enabled and export_folder is not None:
-        for cfg in service.settings.exports.values():
+        for key, cfg in service.settings.exports.items():
             if cfg.enabled:
-                tasks.append(
-                    asyncio.create_task(_every(cfg.every_hours * 3600, _exporter(service, cfg, clock, export_folder)))
-                )
+                loops.append(Periodic(cfg.every_hours * 3600, _exporter(service, cfg, clock, export_folder),
+                                      f"exchange export {key}"))
     if service.settings.loop_enabled and service.links:
         interval = min(link.cfg.deliver_interval_s for link in service.links.values())
-        tasks.append(asyncio.create_task(_every(interval, lambda: deliver_and_settle(service, clock()))))
-        tasks.append(asyncio.create_task(_every(interval * 6, lambda: service.apply_held(clock()))))
+        loops.append(Periodic(interval, lambda: deliver_and_settle(service, clock()), "exchange delivery"))
+        loops.append(Periodic(interval * 6, lambda: service.apply_held(clock()), "exchange held messages"))
         for name, link in service.links.items():
             if link.cfg.inbound in ("pull", "both"):
-                tasks.append(
-                    asyncio.create_task(_every(link.cfg.poll_interval_s, lambda n=name: pull.poll(service, n, clock())))
-                )
+                loops.append(Periodic(link.cfg.poll_interval_s, lambda n=name: pull.poll(service, n, clock()),
+                                      f"exchange pull {name}"))
+    for loop in loops:
+        loop.start()
     try:
         yield
     finally:
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        for loop in loops:
+            await loop.stop()
         await service.close()
 
 
@@ -62,12 +55,3 @@ def _exporter(
         return await run_export(service.engine, await service.cases.reference(), profile, folder, clock())
 
     return step
-
-
-async def _every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:
-    while True:
-        try:
-            await step()
-        except Exception:  # a failed sweep is logged and tried again next time; the data is in the database
-            log.exception("exchange sweep failed")
-        await asyncio.sleep(seconds)
