@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 from ticketing.exchange import pull
+from ticketing.exchange.attachments import fetch_attachments
 from ticketing.exchange.export import load_export_profile, run_export
 from ticketing.exchange.service import ExchangeService, deliver_and_settle
 from ticketing.exchange.settings import ExportSettings
@@ -36,6 +37,7 @@ async def running_exchange(
         interval = min(link.cfg.deliver_interval_s for link in service.links.values())
         tasks.append(asyncio.create_task(_every(interval, lambda: deliver_and_settle(service, clock()))))
         tasks.append(asyncio.create_task(_every(interval * 6, lambda: service.apply_held(clock()))))
+        tasks.append(asyncio.create_task(_every(interval, lambda: fetch_attachments(service, clock()))))
         for name, link in service.links.items():
             if link.cfg.inbound in ("pull", "both"):
                 tasks.append(
