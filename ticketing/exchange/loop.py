@@ -18,6 +18,7 @@ from ticketing.exchange.attachments import fetch_attachments
 from ticketing.exchange.export import load_export_profile, run_export
 from ticketing.exchange.service import ExchangeService, deliver_and_settle
 from ticketing.exchange.settings import ExportSettings
+from ticketing.exchange.upload import Uploader, run_upload
 
 log = logging.getLogger("hotline.exchange")
 
@@ -29,10 +30,16 @@ async def running_exchange(
     tasks: list[asyncio.Task[None]] = []
     if service.settings.loop_enabled and export_folder is not None:
         for cfg in service.settings.exports.values():
-            if cfg.enabled:
-                tasks.append(
-                    asyncio.create_task(_every(cfg.every_hours * 3600, _exporter(service, cfg, clock, export_folder)))
-                )
+            if not cfg.enabled:
+                continue
+            if load_export_profile(cfg.profile).kind == "http":  # upload: daily, and unacknowledged batches retried
+                run, retry = _uploader(service, cfg, clock)
+                tasks.append(asyncio.create_task(_every(cfg.every_hours * 3600, run)))
+                tasks.append(asyncio.create_task(_every(cfg.retry_interval_s, retry)))
+                continue
+            tasks.append(
+                asyncio.create_task(_every(cfg.every_hours * 3600, _exporter(service, cfg, clock, export_folder)))
+            )
     if service.settings.loop_enabled and service.links:
         interval = min(link.cfg.deliver_interval_s for link in service.links.values())
         tasks.append(asyncio.create_task(_every(interval, lambda: deliver_and_settle(service, clock()))))
@@ -64,6 +71,23 @@ def _exporter(
         return await run_export(service.engine, await service.cases.reference(), profile, folder, clock())
 
     return step
+
+
+def _uploader(
+    service: ExchangeService, cfg: ExportSettings, clock: Callable[[], datetime]
+) -> tuple[Callable[[], Awaitable[object]], Callable[[], Awaitable[object]]]:
+    profile = load_export_profile(cfg.profile)
+
+    def uploader() -> Uploader:
+        return Uploader(service.engine, profile, cfg, service.session(), service.wall)
+
+    async def run() -> object:
+        return await run_upload(uploader(), await service.cases.reference(), clock())
+
+    async def retry() -> object:
+        return await run_upload(uploader(), await service.cases.reference(), clock(), only_unfinished=True)
+
+    return run, retry
 
 
 async def _every(seconds: float, step: Callable[[], Awaitable[object]]) -> None:

@@ -51,6 +51,12 @@ class ExportSettings(_Section):
     profile: str = "yunguanfu"  # ticketing/exchange/profiles/export-<name>.yaml, or a path
     folder: str | None = None  # default: <data_dir>/exports/<profile name>
     every_hours: float = Field(24.0, gt=0)  # daily by default; `hotline exchange export` runs it at once
+    # http exports (profile kind `http`): the platform's URL if not the profile's, the shared HMAC secret
+    # (environment: HOTLINE_EXCHANGE__EXPORTS__<NAME>__SECRET), how often an unacknowledged batch is retried.
+    endpoint: str | None = None
+    secret: str = ""
+    app_key: str = "hotline"
+    retry_interval_s: float = Field(60.0, gt=0)
 
 
 class ExchangeSettings(_Section):
