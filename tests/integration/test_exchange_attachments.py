@@ -113,7 +113,21 @@ async def test_a_second_sweep_and_a_replayed_order_fetch_nothing_twice(hub: Hub)
     await settle(hub)
     await fetch_attachments(hub.service, hub.clock())
     assert (await hub.sim.state_now())["file_gets"] == {"ok-a.jpg": 1}
-    assert [a["state"] for a in (await attachments_of(hub, "ATT-2")).values()] == ["stored"]
+    (stored,) = (await attachments_of(hub, "ATT-2")).values()
+    assert stored["state"] == "stored"
+
+    async def dept_sees() -> int:
+        resp = await hub.api.client.get(f"/photos/{stored['photo_id']}",
+                                        headers={"Authorization": f"Bearer {hub.api.tokens['dept-szs']}"})
+        return resp.status
+
+    assert await dept_sees() == 404  # not its case (yet)
+    case = await case_of(hub, "ATT-2")
+    for command, user, body in [("accept", "agent01", {}), ("register", "lead01", {}),
+                                ("dispatch", "dispatcher01", {"department": "szs"})]:
+        status, case = await hub.api.act(case, command, user, **body)
+        assert status == 200, case
+    assert await dept_sees() == 200  # the department handling the order's case sees its attachments
 
 
 async def test_the_total_per_order_is_capped(db_settings: Settings, sim: SimProcess, clock) -> None:  # type: ignore[no-untyped-def]

@@ -284,7 +284,8 @@ async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     photo_id = request.match_info["photo_id"]
     async with request.app[ENGINE].connect() as conn:
         row = (await conn.execute(select(photos).where(photos.c.id == photo_id))).mappings().first()
-    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code):
+    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code
+                       and not await _attachment_of_own_case(request.app, photo_id, user)):
         raise ApiError(404, "not_found", "照片不存在")
     ext = next(e for ct, e in FORMATS.values() if ct == row["content_type"])
     name = f"{photo_id}.thumb.jpg" if thumb else f"{photo_id}.{ext}"
@@ -294,6 +295,20 @@ async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg" if thumb else row["content_type"],
                                            "Cache-Control": "private, max-age=86400",
                                            "X-Content-Type-Options": "nosniff"})
+
+
+async def _attachment_of_own_case(app: web.Application, photo_id: str, user: User) -> bool:
+    """A photo fetched from a 12345 order's attachments belongs to no department: the department handling
+    that order's case may see it."""
+    from ticketing.db.tables import cases
+    from ticketing.exchange.tables import exchange_attachments
+
+    async with app[ENGINE].connect() as conn:
+        found = await conn.execute(
+            select(cases.c.id).join(exchange_attachments, exchange_attachments.c.case_no == cases.c.case_no)
+            .where(exchange_attachments.c.photo_id == photo_id, cases.c.department_code == user.department_code)
+            .limit(1))
+        return found.first() is not None
 
 
 async def get_photo(request: web.Request) -> web.StreamResponse:
