@@ -199,7 +199,7 @@ async def test_finish_photos_go_out_as_signed_links_the_platform_can_fetch(hub: 
     (url,) = finish["attachments"]
     assert url.startswith(hub.service.links["12345"].cfg.public_base_url)
     # The test app listens elsewhere than public_base_url: point the same path and query at it.
-    local = str(hub.api.client.make_url(url[url.index("/exchange/"):]))
+    local = str(hub.api.client.make_url(url[url.index("/photos/shared/"):]))
     fetched = await hub.sim.call("POST", "/control/fetch", {"url": local})
     resp = await hub.api.client.get(f"/photos/{photo}",
                                     headers={"Authorization": f"Bearer {hub.api.tokens['dept-szs']}"})

@@ -152,11 +152,11 @@ def body_of(link: Link, row: Mapping[str, Any], now: datetime, wall: float | Non
 
 
 def photo_links(link: Link, photo_ids: list[str], wall: float) -> list[str]:
-    """`{public_base_url}/exchange/{system}/photos/{id}?expires=&sig=` for each photo (see web/api/exchange.py)."""
+    """`{public_base_url}/photos/shared/{system}/{id}?expires=&sig=` for each photo (see web/api/exchange.py)."""
     base = link.cfg.public_base_url.rstrip("/")
     expires = int(wall + link.cfg.photo_link_ttl_h * 3600)
     return [
-        f"{base}/exchange/{link.name}/photos/{p}?expires={expires}"
+        f"{base}/photos/shared/{link.name}/{p}?expires={expires}"
         f"&sig={signing.photo_link_signature(link.cfg.secret, link.name, p, expires)}"
         for p in photo_ids
     ]

@@ -269,4 +269,4 @@ async def get_photo_link(request: web.Request) -> web.StreamResponse:
 
 def setup(app: web.Application) -> None:
     add_routes(app, post_inbound, get_orders, get_outbound, get_inbound, post_resend, post_progress)
-    app.router.add_get("/exchange/{system}/photos/{photo_id:[0-9a-f]{32}}", get_photo_link)
+    app.router.add_get("/photos/shared/{system}/{photo_id:[0-9a-f]{32}}", get_photo_link)
