@@ -130,6 +130,27 @@ async def test_a_second_sweep_and_a_replayed_order_fetch_nothing_twice(hub: Hub)
     assert await dept_sees() == 200  # the department handling the order's case sees its attachments
 
 
+async def test_the_case_page_shows_each_attachments_state(db_settings: Settings, sim: SimProcess, clock) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from core.tables import users
+    from tests.integration.test_web_support import Browser, _password_hash, plain_cookies
+
+    async with start_hub(plain_cookies(db_settings), sim, clock, **FILES_OK) as hub:
+        async with hub.api.client.app[ENGINE].begin() as conn:
+            await conn.execute(update(users).where(users.c.username == "agent01").values(
+                password_hash=_password_hash()))
+        (reply,) = await hub.push(order("ATT-7", attachments=files(hub, "ok-a.jpg", "redirect-b.jpg")))
+        await settle(hub)
+        browser = Browser(hub.api.client)
+        assert (await browser.login("agent01"))[0] == 303
+        status, page = await browser.get(f"/case/{reply['body']['case_no']}")
+        assert status == 200 and "12345 工单附件" in page
+        assert "ok-a.jpg：已保存为照片" in page and "redirect-b.jpg：未保存（附件地址返回重定向" in page
+        (stored,) = [a for a in (await attachments_of(hub, "ATT-7")).values() if a["photo_id"]]
+        assert f'/photos/{stored["photo_id"]}/thumb' in page
+
+
 async def test_the_total_per_order_is_capped(db_settings: Settings, sim: SimProcess, clock) -> None:  # type: ignore[no-untyped-def]
     size = len(await fetch_one_file(sim, "ok-x.jpg"))
     async with start_hub(db_settings, sim, clock, attachment_total_bytes=max(1024, size * 2 + 10),
