@@ -130,6 +130,22 @@ async def test_a_second_sweep_and_a_replayed_order_fetch_nothing_twice(hub: Hub)
     assert await dept_sees() == 200  # the department handling the order's case sees its attachments
 
 
+async def test_an_attachment_whose_fetcher_died_is_taken_over_after_its_lease(hub: Hub) -> None:
+    from core.db.engine import write_transaction
+    from ticketing.exchange.attachments import LEASE, QUEUE
+    from ticketing.exchange.domain.attachments import AttEvent, AttState
+
+    await hub.push(order("ATT-8", attachments=files(hub, "ok-a.jpg")))
+    async with write_transaction(hub.api.client.app[ENGINE]) as conn:  # a fetcher claims it, then dies
+        claimed = await QUEUE.claim(conn, hub.clock(), 10, state=AttState.PENDING, event=AttEvent.CLAIM)
+    assert len(claimed.ids) == 1
+    assert (await fetch_attachments(hub.service, hub.clock())).stored == 0  # still under the dead one's lease
+    hub.clock.advance(seconds=LEASE.total_seconds() + 1)
+    assert (await fetch_attachments(hub.service, hub.clock())).stored == 1
+    (only,) = (await attachments_of(hub, "ATT-8")).values()
+    assert only["state"] == "stored" and (await hub.sim.state_now())["file_gets"] == {"ok-a.jpg": 1}
+
+
 async def test_the_case_page_shows_each_attachments_state(db_settings: Settings, sim: SimProcess, clock) -> None:  # type: ignore[no-untyped-def]
     from sqlalchemy import update
 
