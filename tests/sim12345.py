@@ -10,6 +10,13 @@ It speaks the generic-12345 profile (ticketing/exchange/profiles/generic-12345.y
 - misbehaves on request (`POST /control/config`): `fail_rate` answers 500 *before* taking a message,
   `lost_answer_rate` takes it and then answers 500 anyway (the caller must retry and be told "duplicate"),
   `slow_s` sleeps before answering, `pull_fail` answers the feed with 500.
+- serves attachment files (`GET /files/{name}`, behaviour by the name's first word: `ok`/`png` an image, `flaky`
+  500 for the first `flaky_failures` gets then an image, `big` an image padded past `big_bytes` (with a
+  Content-Length), `bigchunked` the same streamed without one, `text` an HTML page declared image/jpeg, `pdf` a
+  PDF, `redirect` a 302 to an image, `slow` an image after `slow_s`);
+- fetches a URL for a test (`POST /control/fetch`), as the platform fetching our 办结 photo links would;
+- plays a higher-level (运管服) platform taking upward upload batches (`POST /upward/{stream}`, signed, each
+  batch id taken once; `fail_rate`, `lost_answer_rate` and `slow_s` apply).
 Its state (received messages, the feed, counters) is kept in the state file (written every 0.2 s and when the
 process is stopped), so a test can stop the process
 ("the platform is down") and start it again without losing what it already took.
@@ -21,6 +28,7 @@ import argparse
 import asyncio
 import hashlib
 import hmac
+import io
 import json
 import random
 import time
@@ -29,8 +37,15 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
+from PIL import Image
 
 STEPS = {"sign": "SIGN", "back": "BACK", "delay": "DELAY", "stage-reply": "STAGE_REPLY", "finish": "FINISH"}
+
+
+def image(fmt: str = "JPEG", colour: tuple[int, int, int] = (200, 60, 40)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), colour).save(buffer, fmt)
+    return buffer.getvalue()
 
 
 def sign(secret: str, stamp: str, body: bytes) -> str:
@@ -50,9 +65,13 @@ class Sim:
             "failed_on_purpose": 0,
             "lost_answers": 0,
             "pulls": 0,
+            "file_gets": {},
+            "batches": {},
+            "batch_posts": 0,
         }
         if state.exists():
             self.state = json.loads(state.read_text())
+        self.jpeg, self.png = image("JPEG"), image("PNG", (40, 120, 200))
 
     def save(self) -> None:
         """Mark the state changed; `flush` writes it (every 0.2 s, and when the process stops)."""
@@ -163,6 +182,84 @@ class Sim:
         async with session.post(spec["target"], data=body, headers=headers) as resp:
             return {"status": resp.status, "body": await resp.json()}
 
+    async def files(self, request: web.Request) -> web.StreamResponse:
+        name = request.match_info["name"]
+        gets = self.state["file_gets"][name] = self.state["file_gets"].get(name, 0) + 1
+        self.save()
+        kind = name.split("-", 1)[0].split(".", 1)[0]
+        if kind == "flaky" and gets <= int(self.cfg("flaky_failures", 1)):
+            return web.Response(status=500, text="busy")
+        if kind == "slow":
+            await asyncio.sleep(float(self.cfg("slow_s", 0)))
+        if kind == "png":
+            return web.Response(body=self.png, content_type="image/png")
+        if kind == "text":
+            return web.Response(body="<html><body>登录页</body></html>".encode(), content_type="image/jpeg")
+        if kind == "pdf":
+            return web.Response(body=b"%PDF-1.4\n%\xe2\xe3\n1 0 obj<<>>endobj\n", content_type="application/pdf")
+        if kind == "redirect":
+            raise web.HTTPFound("/files/ok-redirected.jpg")
+        if kind in ("big", "bigchunked"):
+            body = self.jpeg + b"\0" * int(self.cfg("big_bytes", 9 * 1024 * 1024))
+            if kind == "big":
+                return web.Response(body=body, content_type="image/jpeg")
+            resp = web.StreamResponse(headers={"Content-Type": "image/jpeg"})
+            resp.enable_chunked_encoding()
+            await resp.prepare(request)
+            try:
+                for at in range(0, len(body), 65536):
+                    await resp.write(body[at : at + 65536])
+                await resp.write_eof()
+            except (ConnectionResetError, aiohttp.ClientConnectionResetError):
+                pass  # the hotline stopped reading at its limit
+            return resp
+        return web.Response(body=self.jpeg, content_type="image/jpeg")
+
+    async def control_fetch(self, request: web.Request) -> web.Response:
+        url = (await request.json())["url"]
+        async with aiohttp.ClientSession() as session, session.get(url, allow_redirects=False) as resp:
+            body = await resp.read()
+            return web.json_response({
+                "status": resp.status,
+                "content_type": resp.headers.get("Content-Type"),
+                "bytes": len(body),
+                "sha256": hashlib.sha256(body).hexdigest(),
+            })
+
+    async def upward(self, request: web.Request) -> web.Response:
+        """A higher-level platform's batch upload: signed JSON {batchId, stream, count, records}; each batch id
+        is taken once (a repeat is answered DUPLICATE, which the sender counts as acknowledged)."""
+        body = await request.read()
+        await asyncio.sleep(float(self.cfg("slow_s", 0)))
+        self.state["batch_posts"] += 1
+        stamp = request.headers.get("X-Timestamp", "")
+        if not hmac.compare_digest(sign(self.secret, stamp, body), request.headers.get("X-Signature", "")):
+            self.state["bad_signatures"] += 1
+            self.save()
+            return web.json_response({"code": "401", "message": "签名错误"}, status=401)
+        if self.random.random() < float(self.cfg("fail_rate")):
+            self.state["failed_on_purpose"] += 1
+            self.save()
+            return web.json_response({"code": "500", "message": "内部错误"}, status=500)
+        data = json.loads(body)
+        batch_id = data["batchId"]
+        if batch_id in self.state["batches"]:
+            self.state["batches"][batch_id]["repeats"] += 1
+            self.save()
+            return web.json_response({"code": "DUPLICATE", "message": "重复批次"})
+        self.state["batches"][batch_id] = {
+            "stream": request.match_info["stream"],
+            "records": data["records"],
+            "count": data["count"],
+            "repeats": 0,
+        }
+        if self.random.random() < float(self.cfg("lost_answer_rate")):
+            self.state["lost_answers"] += 1
+            self.save()
+            return web.json_response({"code": "500", "message": "内部错误"}, status=500)
+        self.save()
+        return web.json_response({"code": "0", "message": "成功"})
+
     async def control_state(self, request: web.Request) -> web.Response:
         return web.json_response(self.state)
 
@@ -176,6 +273,9 @@ def build(sim: Sim) -> web.Application:
     app.router.add_post("/control/feed", sim.control_feed)
     app.router.add_post("/control/push", sim.control_push)
     app.router.add_get("/control/state", sim.control_state)
+    app.router.add_get("/files/{name}", sim.files)
+    app.router.add_post("/control/fetch", sim.control_fetch)
+    app.router.add_post("/upward/{stream}", sim.upward)
     return app
 
 

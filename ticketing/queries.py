@@ -19,6 +19,8 @@ from ticketing.db.tables import case_history, case_requests, case_stages, cases
 from ticketing.domain.calendar import WorkCalendar
 from ticketing.domain.model import Actor, CaseRequest, Light, Role, StageClock, State
 from ticketing.domain.workflow import COMMAND_LABELS, available_commands
+from ticketing.exchange.attachments import view as attachment_view
+from ticketing.exchange.tables import exchange_attachments
 from ticketing.reference import ReferenceData
 from ticketing.services import Created
 
@@ -54,11 +56,19 @@ async def case_view(conn: AsyncConnection, case_no: str, actor: Actor, ctx: View
     view["requests"] = [_request_view(request_from_row(r), ctx) for r in requests]
     view["history"] = [_history_view(h, ctx) for h in history]
     view["duplicates"] = list(duplicates)  # cases merged into this one
+    view["attachments"] = await _attachments(conn, case_no) if row["source"] == "12345" else []
     view["allowed_actions"] = [{"command": c, "label": COMMAND_LABELS[c]}
                                for c in available_commands(flow, actor)]
     warnings = {coverage_warning(ctx.calendar, c.started_at, c.due_at) for c in flow.stages}
     view["warnings"] = sorted(w for w in warnings if w)
     return view
+
+
+async def _attachments(conn: AsyncConnection, case_no: str) -> list[dict[str, Any]]:
+    """The attachments of the 12345 work order behind the case, with their fetch state (stored as photos)."""
+    rows = (await conn.execute(select(exchange_attachments).where(exchange_attachments.c.case_no == case_no)
+                               .order_by(exchange_attachments.c.seq))).mappings().all()
+    return [attachment_view(r) for r in rows]
 
 
 async def _department_saw(conn: AsyncConnection, case_id: int, actor: Actor, row: Mapping[str, Any]) -> bool:

@@ -22,6 +22,7 @@ from web.api import (
     tokens,
     transcriptions,
 )
+from web.api.photos import ExchangePhotoStore
 from web.auth import setup_auth
 from web.errors import error_middleware
 from web.keys import BUS, CASES, CLOCK, ENGINE, EXCHANGE, GEO, RUNNING, SETTINGS, SPEECH, AppServices, Running
@@ -50,6 +51,7 @@ def build_app(services: AppServices) -> web.Application:
     app[GEO] = services.geo
     app[SPEECH] = services.speech
     app[EXCHANGE] = services.exchange
+    services.exchange.image_store = ExchangePhotoStore(app)  # fetched 12345 attachments become photos
     app[RUNNING] = Running()
     setup_auth(app)
     security.setup(app)

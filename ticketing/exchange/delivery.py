@@ -140,12 +140,26 @@ async def _deliver_one(service: Any, link: Link | None, row: dict[str, Any], lea
     )
 
 
-def body_of(link: Link, row: Mapping[str, Any], now: datetime) -> tuple[str, bytes]:
-    """(path, JSON bytes) of one message, rendered from its stored canonical values."""
+def body_of(link: Link, row: Mapping[str, Any], now: datetime, wall: float | None = None) -> tuple[str, bytes]:
+    """(path, JSON bytes) of one message, rendered from its stored canonical values. The 办结 photos become
+    links the platform can fetch without an account, signed and valid `photo_link_ttl_h` from `wall`."""
     values = {k: _time(v) for k, v in row["values"].items()}
+    if "photo_ids" in values:
+        values["photos"] = photo_links(link, values.pop("photo_ids"), now.timestamp() if wall is None else wall)
     values |= {"message_id": row["message_id"], "ext_order_no": row["ext_order_no"], "sent_at": now}
     path, body = render(link.profile, row["step"], values)
     return path, json.dumps(body, ensure_ascii=False, sort_keys=True).encode()
+
+
+def photo_links(link: Link, photo_ids: list[str], wall: float) -> list[str]:
+    """`{public_base_url}/photos/shared/{system}/{id}?expires=&sig=` for each photo (see web/api/exchange.py)."""
+    base = link.cfg.public_base_url.rstrip("/")
+    expires = int(wall + link.cfg.photo_link_ttl_h * 3600)
+    return [
+        f"{base}/photos/shared/{link.name}/{p}?expires={expires}"
+        f"&sig={signing.photo_link_signature(link.cfg.secret, link.name, p, expires)}"
+        for p in photo_ids
+    ]
 
 
 def _time(value: Any) -> Any:
@@ -162,7 +176,7 @@ async def _post(
     service: Any, link: Link, row: Mapping[str, Any], now: datetime
 ) -> tuple[OutEvent, int | None, str | None, str | None]:
     """Send one message: (event, HTTP status, response text, error)."""
-    path, body = body_of(link, row, now)
+    path, body = body_of(link, row, now, service.wall())
     sig = link.profile.signing
     stamp = str(int(service.wall()))
     headers = {

@@ -17,16 +17,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db.timeutil import from_db
 from ticketing.db.tables import case_history, cases
 from ticketing.domain.workflow import COMMAND_LABELS
+from ticketing.exchange.domain.profile import Answer, Signing
 from ticketing.exchange.links import PROFILE_DIR
 from ticketing.exchange.pull import read_cursor, write_cursor
 from ticketing.reference import ReferenceData
@@ -40,14 +41,39 @@ STAGE_COMMANDS = {
 }
 
 
+class UploadTarget(BaseModel):
+    """Where and how an `http` export uploads its batches (ticketing/exchange/upload.py)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    endpoint: str  # the platform's base URL (a site's settings may override it: exchange.exports.<n>.endpoint)
+    paths: dict[Literal["cases", "events"], str] = {"cases": "/cases", "events": "/events"}
+    fields: dict[Literal["batch_id", "stream", "count", "records", "sent_at", "unit_code"], str] = {
+        "batch_id": "batchId", "stream": "stream", "count": "count", "records": "records", "sent_at": "sendTime",
+        "unit_code": "unitCode"}
+    unit_code: str = ""
+    signing: Signing = Signing()
+    answer: Answer = Answer()
+    timeout_s: float = Field(30.0, gt=0, le=600)
+    retry_base_s: float = Field(60.0, gt=0)
+    retry_max_s: float = Field(3600.0, gt=0)
+
+
 class ExportProfile(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str = Field(pattern=r"^[a-z0-9_-]{1,32}$")
     label: str
+    kind: Literal["file", "http"] = "file"  # file: JSONL/CSV files; http: batches uploaded to `upload`
     formats: tuple[str, ...] = ("jsonl", "csv")
     batch_size: int = Field(500, ge=1, le=100000)
     cases: dict[str, str]  # external field -> canonical value
     events: dict[str, str]
+    upload: UploadTarget | None = None
+
+    @model_validator(mode="after")
+    def _target(self) -> ExportProfile:
+        if self.kind == "http" and self.upload is None:
+            raise ValueError("an http export needs `upload` (endpoint, paths, signing)")
+        return self
 
 
 def load_export_profile(name: str) -> ExportProfile:
@@ -86,51 +112,40 @@ async def run_export(
     return report
 
 
-async def _case_batch(
-    engine: AsyncEngine,
-    reference: ReferenceData,
-    profile: ExportProfile,
-    folder: Path,
-    now: datetime,
-    report: ExportReport,
-) -> bool:
-    name = f"export:{profile.name}:cases"
-    cursor = await read_cursor(engine, name)
+async def read_cases(
+    engine: AsyncEngine, reference: ReferenceData, cursor: str, limit: int
+) -> tuple[list[dict[str, Any]], str]:
+    """Canonical case records changed after `cursor` ("<updated_at>|<id>"), oldest first, and the cursor
+    after them ([] and the same cursor when nothing changed)."""
     stamp, last_id = _case_cursor(cursor)
     c = cases.c
-    stmt = select(cases).order_by(c.updated_at, c.id).limit(profile.batch_size)
+    stmt = select(cases).order_by(c.updated_at, c.id).limit(limit)
     if stamp is not None:
         stmt = stmt.where(or_(c.updated_at > stamp, and_(c.updated_at == stamp, c.id > last_id)))
     async with engine.connect() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
         if not rows:
-            return False
+            return [], cursor
         stages = await _stage_times(conn, [r["id"] for r in rows])
     records = [_case_record(r, reference, stages.get(r["id"], {})) for r in rows]
-    _write(folder, f"cases-{_stem(stamp, last_id)}", profile, profile.cases, records, report)
     last = rows[-1]
-    await write_cursor(engine, name, f"{last['updated_at'].isoformat()}|{last['id']}", now)
-    report.cases += len(rows)
-    return True
+    return records, f"{last['updated_at'].isoformat()}|{last['id']}"
 
 
-async def _event_batch(
-    engine: AsyncEngine, profile: ExportProfile, folder: Path, now: datetime, report: ExportReport
-) -> bool:
-    name = f"export:{profile.name}:events"
-    cursor = await read_cursor(engine, name)
+async def read_events(engine: AsyncEngine, cursor: str, limit: int) -> tuple[list[dict[str, Any]], str]:
+    """Canonical event records after `cursor` (a history id), in order, and the cursor after them."""
     h = case_history.c
     stmt = (
         select(h.id, h.command, h.from_state, h.to_state, h.at, h.actor_role, cases.c.case_no)
         .join(cases, cases.c.id == h.case_id)
         .where(h.id > int(cursor or 0))
         .order_by(h.id)
-        .limit(profile.batch_size)
+        .limit(limit)
     )
     async with engine.connect() as conn:
         rows = (await conn.execute(stmt)).mappings().all()
     if not rows:
-        return False
+        return [], cursor
     records = [
         {
             "case_no": r["case_no"],
@@ -144,9 +159,52 @@ async def _event_batch(
         }
         for r in rows
     ]
-    _write(folder, f"events-{int(cursor or 0):012d}", profile, profile.events, records, report)
-    await write_cursor(engine, name, str(rows[-1]["id"]), now)
-    report.events += len(rows)
+    return records, str(rows[-1]["id"])
+
+
+def batch_stem(stream: str, cursor: str) -> str:
+    """A batch's name from the cursor it starts at: sorts in export order, the same on a re-run."""
+    if stream == "events":
+        return f"events-{int(cursor or 0):012d}"
+    stamp, last_id = _case_cursor(cursor)
+    return f"cases-{_stem(stamp, last_id)}"
+
+
+def mapped(names: Mapping[str, str], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records in the platform's field names (external field -> canonical value)."""
+    return [{external: record.get(canonical) for external, canonical in names.items()} for record in records]
+
+
+async def _case_batch(
+    engine: AsyncEngine,
+    reference: ReferenceData,
+    profile: ExportProfile,
+    folder: Path,
+    now: datetime,
+    report: ExportReport,
+) -> bool:
+    name = f"export:{profile.name}:cases"
+    cursor = await read_cursor(engine, name)
+    records, after = await read_cases(engine, reference, cursor, profile.batch_size)
+    if not records:
+        return False
+    _write(folder, batch_stem("cases", cursor), profile, profile.cases, records, report)
+    await write_cursor(engine, name, after, now)
+    report.cases += len(records)
+    return True
+
+
+async def _event_batch(
+    engine: AsyncEngine, profile: ExportProfile, folder: Path, now: datetime, report: ExportReport
+) -> bool:
+    name = f"export:{profile.name}:events"
+    cursor = await read_cursor(engine, name)
+    records, after = await read_events(engine, cursor, profile.batch_size)
+    if not records:
+        return False
+    _write(folder, batch_stem("events", cursor), profile, profile.events, records, report)
+    await write_cursor(engine, name, after, now)
+    report.events += len(records)
     return True
 
 
@@ -214,16 +272,16 @@ def _write(
     records: list[dict[str, Any]],
     report: ExportReport,
 ) -> None:
-    mapped = [{external: record.get(canonical) for external, canonical in names.items()} for record in records]
+    rows = mapped(names, records)
     for fmt in profile.formats:
         path = folder / f"{stem}.{fmt}"
         if fmt == "jsonl":
-            text = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in mapped)
+            text = "".join(json.dumps(m, ensure_ascii=False) + "\n" for m in rows)
         else:
             buffer = io.StringIO()
             writer = csv.DictWriter(buffer, fieldnames=list(names))
             writer.writeheader()
-            writer.writerows(mapped)
+            writer.writerows(rows)
             text = buffer.getvalue()
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(text, encoding="utf-8")

@@ -28,13 +28,15 @@ from core.errors import DomainError, InvalidParameters, NotFound
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
 from ticketing.domain.commands import Command, Outcome
 from ticketing.domain.model import Actor, Role
+from ticketing.exchange import attachments
+from ticketing.exchange.attachments import ImageStore
 from ticketing.exchange.domain import signing
 from ticketing.exchange.domain.decide import CaseSide, Decision, Verdict, decide
 from ticketing.exchange.domain.inbound import BadMessage, Inbound, Order, parse
 from ticketing.exchange.domain.lifecycle import OutState
 from ticketing.exchange.domain.outbound import original_order, suggest_category
 from ticketing.exchange.links import Link, build_links
-from ticketing.exchange.settings import ExchangeSettings
+from ticketing.exchange.settings import ExchangeSettings, LinkSettings
 from ticketing.exchange.tables import exchange_inbound, exchange_orders, exchange_outbound
 from ticketing.notify import outbox
 from ticketing.notify.sql import insert_ignore
@@ -81,9 +83,12 @@ class ExchangeService:
     settings: ExchangeSettings
     wall: Callable[[], float] = time.time  # transport freshness (signature windows) is wall time
     _session: aiohttp.ClientSession | None = field(default=None, repr=False)
+    # Where fetched attachments are stored (the web layer's photo storage); without one nothing is fetched.
+    image_store: ImageStore | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.links: dict[str, Link] = build_links(self.settings)
+        self._fetchers: dict[int, aiohttp.ClientSession] = {}
 
     def link(self, system: str) -> Link:
         link = self.links.get(system)
@@ -96,9 +101,20 @@ class ExchangeService:
             self._session = aiohttp.ClientSession()
         return self._session
 
+    def attachment_session(self, cfg: LinkSettings) -> aiohttp.ClientSession:
+        """The client for attachment downloads: guarded against private addresses unless the link allows them."""
+        key = 1 if cfg.attachment_allow_private else 0
+        session = self._fetchers.get(key)
+        if session is None or session.closed:
+            session = self._fetchers[key] = attachments.client(cfg)
+        return session
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
+        for session in self._fetchers.values():
+            await session.close()
+        self._fetchers.clear()
 
     # --- inbound ----------------------------------------------------------------------------------------
 
@@ -278,6 +294,9 @@ class ExchangeService:
                     updated_at=to_db(now),
                     attachments=[{"name": a.name, "url": a.url} for a in order.attachments],
                 )
+            )
+            await attachments.enqueue_attachments(
+                conn, link, message.ext_order_no, created.case_no, order.attachments, now
             )
             if link.cfg.auto_sign:
                 await enqueue(
@@ -519,11 +538,10 @@ class ExchangeService:
                     .limit(1)
                 )
             ).scalar() or {}
-            base = link.cfg.public_base_url.rstrip("/")
-            values |= {
+            values |= {  # photo links are signed when the message is sent (they expire): see delivery.body_of
                 "result_text": result.get("notes") or "已办结",
                 "result_code": "0",
-                "photos": [f"{base}/photos/{p}" for p in result.get("photos", [])],
+                "photo_ids": [p for p in result.get("photos", []) if isinstance(p, str)],
             }
         return values
 

@@ -30,6 +30,20 @@ class LinkSettings(_Section):
     retry_max_s: float = Field(1800.0, gt=0)
     wait_s: float = Field(5.0, gt=0)  # how long a message waits behind an unacknowledged earlier one
     batch_size: int = Field(100, ge=1, le=5000)
+    # Attachments of inbound orders (ticketing/exchange/attachments.py): fetched from the platform's file hosts
+    # only; empty `attachment_hosts` means the host of `base_url`. Loopback/private addresses and http are
+    # refused unless allowed here (the tests allow 127.0.0.1 over http).
+    attachments_fetch: bool = True
+    attachment_hosts: tuple[str, ...] = ()
+    attachment_allow_http: bool = False
+    attachment_allow_private: bool = False
+    attachment_max_bytes: int = Field(8 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)  # as our photo uploads
+    attachment_total_bytes: int = Field(40 * 1024 * 1024, ge=1024, le=512 * 1024 * 1024)  # per order
+    attachment_max_count: int = Field(20, ge=1, le=100)
+    attachment_timeout_s: float = Field(30.0, gt=0, le=300)
+    attachment_max_attempts: int = Field(8, ge=1, le=100)
+    # 办结 photos go out as signed links the platform can fetch without an account, valid this long.
+    photo_link_ttl_h: float = Field(720.0, gt=0, le=24 * 365)
 
 
 class ExportSettings(_Section):
@@ -37,6 +51,12 @@ class ExportSettings(_Section):
     profile: str = "yunguanfu"  # ticketing/exchange/profiles/export-<name>.yaml, or a path
     folder: str | None = None  # default: <data_dir>/exports/<profile name>
     every_hours: float = Field(24.0, gt=0)  # daily by default; `hotline exchange export` runs it at once
+    # http exports (profile kind `http`): the platform's URL if not the profile's, the shared HMAC secret
+    # (environment: HOTLINE_EXCHANGE__EXPORTS__<NAME>__SECRET), how often an unacknowledged batch is retried.
+    endpoint: str | None = None
+    secret: str = ""
+    app_key: str = "hotline"
+    retry_interval_s: float = Field(60.0, gt=0)
 
 
 class ExchangeSettings(_Section):

@@ -79,3 +79,54 @@ exchange_cursors = Table(
     Column("value", Text, nullable=False),
     Column("updated_at", DateTime, nullable=False),
 )
+
+# One row per attachment of an inbound work order: the durable fetch job (ticketing/exchange/attachments.py).
+# Written with the order, in its transaction; claimed through core/leases.py like the outbound messages. A stored
+# image is a photo (the photo store), named by `photo_id`; a failed or refused one keeps its reason.
+exchange_attachments = Table(
+    "exchange_attachments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("system", String(16), nullable=False),
+    Column("ext_order_no", String(64), nullable=False),
+    Column("case_no", String(16), nullable=False, index=True),
+    Column("seq", Integer, nullable=False),  # position in the order's list
+    Column("name", String(200)),
+    Column("url", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # AttState: pending | fetching | stored | failed | refused
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),  # due time; while `fetching`, the end of the lease
+    Column("photo_id", String(32)),
+    Column("content_type", String(32)),
+    Column("bytes", Integer),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("done_at", DateTime),
+    UniqueConstraint("system", "ext_order_no", "seq", name="uq_exchange_attachments_order_seq"),
+    Index("ix_exchange_attachments_state_next", "state", "next_attempt_at"),
+)
+
+# Upward upload batches (ticketing/exchange/upload.py): each incremental batch frozen once, named by the cursor
+# it starts at (unique), sent until the higher-level platform acknowledges it; only then does the export's
+# cursor move (in the same transaction as the `acked` state).
+exchange_batches = Table(
+    "exchange_batches",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("export", String(32), nullable=False),  # the export profile's name
+    Column("stream", String(8), nullable=False),  # cases | events
+    Column("batch_id", String(120), nullable=False, unique=True),  # sent to the platform; idempotent
+    Column("start_cursor", Text, nullable=False),
+    Column("end_cursor", Text, nullable=False),
+    Column("records", JSON, nullable=False),  # the mapped records, frozen
+    Column("count", Integer, nullable=False),
+    Column("state", String(16), nullable=False),  # OutState: pending | sending | acked | failed | rejected
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", DateTime, nullable=False),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("created_at", DateTime, nullable=False),
+    Column("acked_at", DateTime),
+    Index("ix_exchange_batches_export_stream", "export", "stream", "id"),
+)

@@ -15,12 +15,15 @@ from sqlalchemy import func, select
 from core.db.timeutil import from_db
 from ticketing.domain.model import Role
 from ticketing.exchange import delivery
+from ticketing.exchange.domain import signing
 from ticketing.exchange.tables import exchange_inbound, exchange_orders, exchange_outbound
+from web.api.photos import photo_path
 from web.auth import require_user
 from web.errors import ApiError, parse_body, validate
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, EXCHANGE
 from web.openapi import add_routes, operation
+from web.tables import photos
 
 MAX_PUSH_BYTES = 1024 * 1024
 STAFF = (Role.AGENT, Role.LEAD, Role.DISPATCHER, Role.ADMIN)
@@ -243,5 +246,27 @@ async def post_progress(request: web.Request) -> web.Response:
     return json_response({"message_id": message_id, "state": "pending"}, status=202)
 
 
+async def get_photo_link(request: web.Request) -> web.StreamResponse:
+    """A 办结 photo fetched by the platform through the signed, expiring link we sent it (no account): the
+    signature names the link, the photo and the expiry (ticketing/exchange/domain/signing.py)."""
+    service = request.app[EXCHANGE]
+    system, photo_id = request.match_info["system"], request.match_info["photo_id"]
+    link = service.links.get(system)
+    problem = signing.photo_link_problem(
+        link.cfg.secret if link else "", system, photo_id, request.query.get("expires"), request.query.get("sig"),
+        service.wall(),
+    )
+    if problem is not None:
+        raise ApiError(403, "bad_link", problem)
+    async with request.app[ENGINE].connect() as conn:
+        row = (await conn.execute(select(photos).where(photos.c.id == photo_id))).mappings().first()
+    path = photo_path(request.app, photo_id, row["content_type"]) if row is not None else None
+    if path is None or not path.is_file():
+        raise ApiError(404, "not_found", "照片不存在")
+    return web.FileResponse(path, headers={"Content-Type": row["content_type"], "X-Content-Type-Options": "nosniff",
+                                           "Cache-Control": "private, max-age=3600"})
+
+
 def setup(app: web.Application) -> None:
     add_routes(app, post_inbound, get_orders, get_outbound, get_inbound, post_resend, post_progress)
+    app.router.add_get("/photos/shared/{system}/{photo_id:[0-9a-f]{32}}", get_photo_link)

@@ -28,6 +28,7 @@ from core.db.engine import write_transaction
 from core.db.timeutil import to_db
 from core.errors import DomainError, RateLimited
 from ticketing.domain.model import Role
+from ticketing.exchange.attachments import ImageRefused, StorageFull, StoredImage
 from web.auth import require_user
 from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
@@ -151,6 +152,13 @@ async def check_quota(app: web.Application, user: User, adding: int = 1) -> None
 async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPhoto:
     """Check, store and register one uploaded image; returns its id for `submit_result` photos."""
     await check_quota(app, user)
+    return await store_photo(app, data, uploaded_by=user.username, role=user.role.value,
+                             department_code=user.department_code)
+
+
+async def store_photo(app: web.Application, data: bytes, *, uploaded_by: str, role: str,
+                      department_code: str | None) -> StoredPhoto:
+    """Check, store and register one image (no quota: the caller decides who may store how many)."""
     if len(data) > MAX_PHOTO_BYTES:
         raise PhotoTooLarge(f"单张图片不能超过 {MAX_PHOTO_BYTES // (1024 * 1024)} MB")
     if not data:
@@ -169,13 +177,34 @@ async def save_photo(app: web.Application, user: User, data: bytes) -> StoredPho
     try:
         async with write_transaction(app[ENGINE]) as conn:
             await conn.execute(insert(photos).values(
-                id=photo_id, uploaded_by=user.username, uploaded_role=user.role.value,
-                department_code=user.department_code, content_type=content_type, bytes=len(data), width=width,
+                id=photo_id, uploaded_by=uploaded_by, uploaded_role=role,
+                department_code=department_code, content_type=content_type, bytes=len(data), width=width,
                 height=height, created_at=to_db(app[CLOCK]())))
     except BaseException:  # no row, no files: a photo nobody can reference must not use up the disk
         await asyncio.to_thread(_remove_files, folder, photo_id, ext)
         raise
     return StoredPhoto(photo_id, content_type, len(data), width, height)
+
+
+class ExchangePhotoStore:
+    """The photo storage as the exchange's `ImageStore` port: 12345 attachments become photos like uploads."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def store_image(self, data: bytes, *, owner: str) -> StoredImage:
+        try:
+            stored = await store_photo(self.app, data, uploaded_by=owner, role="system", department_code=None)
+        except PhotoStorageFull as exc:
+            raise StorageFull(exc.message) from None
+        except (PhotoRejected, PhotoTooLarge) as exc:
+            raise ImageRefused(exc.message) from None
+        return StoredImage(stored.id, stored.content_type, stored.bytes)
+
+
+def photo_path(app: web.Application, photo_id: str, content_type: str, *, thumb: bool = False) -> Path:
+    ext = next(e for ct, e in FORMATS.values() if ct == content_type)
+    return photo_folder(app, photo_id) / (f"{photo_id}.thumb.jpg" if thumb else f"{photo_id}.{ext}")
 
 
 async def check_photo_ids(conn: Any, case_no: str, user: User, ids: list[str]) -> None:
@@ -255,7 +284,8 @@ async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     photo_id = request.match_info["photo_id"]
     async with request.app[ENGINE].connect() as conn:
         row = (await conn.execute(select(photos).where(photos.c.id == photo_id))).mappings().first()
-    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code):
+    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code
+                       and not await _attachment_of_own_case(request.app, photo_id, user)):
         raise ApiError(404, "not_found", "照片不存在")
     ext = next(e for ct, e in FORMATS.values() if ct == row["content_type"])
     name = f"{photo_id}.thumb.jpg" if thumb else f"{photo_id}.{ext}"
@@ -265,6 +295,20 @@ async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg" if thumb else row["content_type"],
                                            "Cache-Control": "private, max-age=86400",
                                            "X-Content-Type-Options": "nosniff"})
+
+
+async def _attachment_of_own_case(app: web.Application, photo_id: str, user: User) -> bool:
+    """A photo fetched from a 12345 order's attachments belongs to no department: the department handling
+    that order's case may see it."""
+    from ticketing.db.tables import cases
+    from ticketing.exchange.tables import exchange_attachments
+
+    async with app[ENGINE].connect() as conn:
+        found = await conn.execute(
+            select(cases.c.id).join(exchange_attachments, exchange_attachments.c.case_no == cases.c.case_no)
+            .where(exchange_attachments.c.photo_id == photo_id, cases.c.department_code == user.department_code)
+            .limit(1))
+        return found.first() is not None
 
 
 async def get_photo(request: web.Request) -> web.StreamResponse:

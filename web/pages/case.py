@@ -92,6 +92,7 @@ async def render_case(request: web.Request, user: User, case_no: str, *, error: 
     view = await load_view(request, user, case_no)
     ctx = await _context(request)
     photos = [p for h in view["history"] for p in (h["payload"] or {}).get("photos", []) if isinstance(p, str)]
+    photos += [a["photo_id"] for a in view.get("attachments", []) if a["photo_id"]]  # fetched 12345 attachments
     masked = may_reveal(user.role) and bool(view["caller_phone"])
     return render("case/detail.html", request, {
         "title": f"案件 {case_no}", "case": view, "forms": action_forms(view), "error": error,

@@ -185,8 +185,8 @@ class _Reader:
         for item in items:
             url = _text(item, self.profile.attachment["url"], "附件地址", required=True, max_len=1000)
             name = _text(item, self.profile.attachment["name"], "附件名", required=False, max_len=200)
-            if not re.match(r"^https?://", url or ""):
-                raise BadMessage("bad_field", f"附件地址应为 http(s) 地址：{url}")
+            # Any scheme is kept: the fetcher refuses what it may not fetch (domain/attachments.py), and a
+            # refused attachment is shown on the case; it never costs the order.
             out.append(Attachment(name or (url or "").rsplit("/", 1)[-1], url or ""))
         return tuple(out)
 
