@@ -267,8 +267,17 @@ async def test_configured_classes_skip_to_registration_only_when_the_inspector_c
     api = Api(await aiohttp_client(create_app(settings, clock=clock)), ins.tokens)
     status, plain = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01))
     assert status == 201 and plain["state"] == "reported"  # not confirmed: the usual 受理 by an agent
-    status, direct = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
-    assert status == 201
+    assert plain["state_label"] == "已上报"
+    key = uuid.uuid4().hex
+    status, direct = await send(
+        api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True), key=key
+    )
+    assert status == 201  # the phone is told the state the report reached, not the one it was created in
+    assert (direct["state"], direct["state_label"]) == ("registered", "已立案")
+    status, again = await send(
+        api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True), key=key
+    )
+    assert again["replayed"] and again["case_no"] == direct["case_no"] and again["state"] == "registered"
     status, view = await api.call("GET", f"/api/v1/cases/{direct['case_no']}", "lead01")
     assert view["state"] == "registered"
     assert [(h["command"], h["actor"]) for h in view["history"]][1:] == [

@@ -132,7 +132,11 @@
     }
   }
   function sent(item, data) {
-    if (item.kind === "report") toast(`已上报，案件编号 ${data.case_no}${data.cell_code ? "，单元网格 " + data.cell_code : ""}`, "ok");
+    if (item.kind === "report") {
+      // The state the report reached: 待受理 as a rule, 已立案 when configuration let it skip ahead.
+      const state = data.state_label ? `（状态：${data.state_label}）` : "";
+      toast(`上报成功，案件编号 ${data.case_no}${state}${data.cell_code ? "，单元网格 " + data.cell_code : ""}`, "ok");
+    }
     else toast(`${item.label}已反馈`, "ok");
   }
   async function renderQueue() {
