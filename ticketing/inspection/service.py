@@ -10,6 +10,7 @@ two sends at the same moment meet at the unique (username, key) constraint.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -27,6 +28,9 @@ from ticketing.db.tables import case_history, case_requests, case_stages, cases
 from ticketing.domain.model import Actor, RequestKind, Role, Stage, State
 from ticketing.domain.site import check_position
 from ticketing.domain.workflow import INSPECTOR_ANSWERS, Command, Outcome
+from ticketing.evaluation.attendance import attendance
+from ticketing.evaluation.domain.attendance import TrailRule
+from ticketing.evaluation.files import load_catalog
 from ticketing.geo.domain.geometry import distance_m
 from ticketing.inspection.tables import inspector_duty, inspector_positions, inspector_submissions
 from ticketing.services import CaseService, Created, NewCase
@@ -407,13 +411,15 @@ class InspectorService:
                 )
             ).scalar_one()
             answers = await _answers(conn, username, start, end)
-        minutes = sum(
-            _overlap(from_db(p.started_at), from_db(p.ended_at) or now, start, min(end, now)) for p in periods
-        )
+            # The same figures the post evaluation uses (ticketing/evaluation/attendance.py): one source.
+            found = (await attendance(conn, start, end, now, trail_rule(), tz, [username])).get(username)
+        hours = found.duty_seconds / 3600 if found else 0.0
         return {
             "username": username,
             "day": day.isoformat(),
-            "on_duty_minutes": round(minutes),
+            "on_duty_minutes": found.duty_minutes if found else 0,
+            "patrol_km": round(found.trail_m / 1000, 2) if found else 0.0,
+            "reports_per_duty_hour": round(reports / hours, 2) if hours else None,
             "duty": [
                 {"started_at": _iso(from_db(p.started_at)), "ended_at": _iso(from_db(p.ended_at))} for p in periods
             ],
@@ -494,8 +500,10 @@ async def _answers(conn: AsyncConnection, username: str, start: datetime, end: d
     return out
 
 
-def _overlap(a: datetime, b: datetime, lo: datetime, hi: datetime) -> float:
-    return max(0.0, (min(b, hi) - max(a, lo)).total_seconds() / 60)
+@functools.cache
+def trail_rule() -> TrailRule:
+    """The trail rule with the evaluation catalog's parameters (the shipped indicators.yaml)."""
+    return TrailRule.of(dict(load_catalog().parameters))
 
 
 def _iso(value: datetime | None) -> str | None:

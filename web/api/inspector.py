@@ -424,6 +424,9 @@ async def get_inspectors(request: web.Request) -> web.Response:
     return json_response({"items": await inspectors_today(request.app)})
 
 
+DAY_FIGURES = ("on_duty_minutes", "patrol_km", "reports", "reports_per_duty_hour", "answers", "answers_on_time")
+
+
 async def inspectors_today(app: web.Application) -> list[dict[str, Any]]:
     async with app[ENGINE].connect() as conn:
         rows = (
@@ -443,7 +446,7 @@ async def inspectors_today(app: web.Application) -> list[dict[str, Any]]:
                 "username": row.username,
                 "display_name": row.display_name,
                 "on_duty": duty["on_duty"],
-                **{k: day[k] for k in ("on_duty_minutes", "reports", "answers", "answers_on_time")},
+                **{k: day[k] for k in DAY_FIGURES},
                 "flagged": len(day["flagged"]),
                 "trail_points": len(day["trail"]),
             }
