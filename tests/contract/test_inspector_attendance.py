@@ -103,3 +103,12 @@ async def test_duty_and_trail_feed_the_inspector_indicators(ins: Api, clock) -> 
     status, refused = await ins.call(
         "GET", f"/api/v1/evaluation/drilldown?{query}&indicator=duty_hours&object_id=inspector01", "lead01")
     assert status == 422 and "没有案件明细" in refused["error"]["message"]
+
+    status, doc = await ins.call("GET", f"/api/v1/evaluation/report?period=day&start={day.isoformat()}", "lead01")
+    assert status == 200, doc
+    ranking = doc["tables"]["inspector_ranking"]
+    columns = {c["key"]: (c["label"], c["kind"]) for c in ranking["columns"]}
+    assert columns["daily_duty_hours"] == ("日均在岗时长（小时）", "score")
+    line = next(r for r in ranking["rows"] if r["object_id"] == "inspector01")
+    assert line["daily_duty_hours"] == pytest.approx(hours) and line["score"] == mine["score"]
+
