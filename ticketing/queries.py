@@ -72,12 +72,20 @@ async def _attachments(conn: AsyncConnection, case_no: str) -> list[dict[str, An
 
 
 async def _department_saw(conn: AsyncConnection, case_id: int, actor: Actor, row: Mapping[str, Any]) -> bool:
-    if row["department_code"] == actor.department_code:
+    return await department_may_read(conn, case_id, actor.department_code, row["department_code"])
+
+
+async def department_may_read(conn: AsyncConnection, case_id: int, department: str | None,
+                              current: str | None) -> bool:
+    """The one rule for a department and a case (its page, its photos): the case is or was dispatched to it."""
+    if department is None:
+        return False
+    if current == department:
         return True
     # A department keeps read access to cases it once handled (returned or re-dispatched since).
     stmt = select(case_history.c.id).where(
         case_history.c.case_id == case_id, case_history.c.command == "dispatch",
-        case_history.c.payload["department"].as_string() == actor.department_code)
+        case_history.c.payload["department"].as_string() == department)
     return (await conn.execute(stmt.limit(1))).first() is not None
 
 

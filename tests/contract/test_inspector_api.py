@@ -267,8 +267,17 @@ async def test_configured_classes_skip_to_registration_only_when_the_inspector_c
     api = Api(await aiohttp_client(create_app(settings, clock=clock)), ins.tokens)
     status, plain = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01))
     assert status == 201 and plain["state"] == "reported"  # not confirmed: the usual 受理 by an agent
-    status, direct = await send(api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True))
-    assert status == 201
+    assert plain["state_label"] == "已上报"
+    key = uuid.uuid4().hex
+    status, direct = await send(
+        api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True), key=key
+    )
+    assert status == 201  # the phone is told the state the report reached, not the one it was created in
+    assert (direct["state"], direct["state_label"]) == ("registered", "已立案")
+    status, again = await send(
+        api, "/api/v1/inspector/reports", "inspector01", report(*ZR01, register_now=True), key=key
+    )
+    assert again["replayed"] and again["case_no"] == direct["case_no"] and again["state"] == "registered"
     status, view = await api.call("GET", f"/api/v1/cases/{direct['case_no']}", "lead01")
     assert view["state"] == "registered"
     assert [(h["command"], h["actor"]) for h in view["history"]][1:] == [
@@ -302,3 +311,21 @@ async def test_an_inspector_may_dictate_through_the_speech_api_and_a_department_
         headers = {"Authorization": f"Bearer {ins.tokens[user]}"}
         async with ins.client.post("/api/v1/transcriptions", data=form, headers=headers) as resp:
             assert resp.status == expected, (user, await resp.json())
+
+
+async def test_the_phone_gets_its_duty_grids_components_for_offline_use(ins: Api) -> None:
+    g = demo_gazetteer()
+    mine = {c.code for c in g.cells.values() if c.duty_grid == "330424001-ZR01"}
+    status, body = await ins.call("GET", "/api/v1/inspector/components", "inspector01")
+    assert status == 200 and body["radius_m"] == 60 and not body["truncated"]
+    ids = {row[0] for row in body["items"]}
+    inside = {c.id for c in g.components.values() if c.cell_code in mine}
+    assert inside and inside <= ids  # every component of the grid's cells, plus a fringe just outside it
+    assert len(ids) < len(g.components) / 3  # not the county's inventory
+    row = next(r for r in body["items"] if r[0] in inside)
+    component = g.components[row[0]]
+    assert row[1:4] == [component.class_code, round(component.lat, 7), round(component.lon, 7)]
+    status, other = await ins.call("GET", "/api/v1/inspector/components", "inspector02")
+    assert status == 200 and {r[0] for r in other["items"]} != ids
+    status, _ = await ins.call("GET", "/api/v1/inspector/components", "dept-szs")
+    assert status == 403

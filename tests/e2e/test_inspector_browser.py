@@ -432,3 +432,47 @@ def test_on_duty_positions_reach_the_wallboard_and_the_leads_day_view(site: Site
     assert wall.evaluate("window.wallMap.layers.people.length") == 0
     lead.close()
     context.close()
+
+
+def test_offline_the_cell_and_nearby_components_come_from_the_phone(  # type: ignore[no-untyped-def]
+    site: Site, browser, tmp_path: Path
+) -> None:
+    """The duty grid's cells (cached map) and components (fetched after start, kept by the service worker)
+    let the phone snap the fix and offer the nearby 井盖 without network; the server snaps again on sending."""
+    context = phone(browser)
+    page = open_app(context, site)
+    page.reload()  # controlled by the service worker from now on
+    page.wait_for_selector("body[data-ready='1']")
+    until(page, "document.body.dataset.offline === '1'", timeout=30_000)
+    lat, lon = ZR01
+    online_cell = page.evaluate(f"fetch('/api/v1/grid/locate?lat={lat}&lon={lon}').then(r => r.json())")["cell_code"]
+    nearby = page.evaluate(
+        f"fetch('/api/v1/components?lat={lat}&lon={lon}&radius=60&class=0102').then(r => r.json())")["items"]
+    assert nearby, "the demo data has a 污水井盖 near the test position"
+
+    context.set_offline(True)
+    page.reload()  # offline from the start: shell, map and components all from the phone
+    page.wait_for_selector("body[data-ready='1']")
+    page.wait_for_selector("#net[data-up='0']")
+    until(page, "document.body.dataset.offline === '1'")
+    page.tap("#btn-report")
+    choose_category(page, "wsjg", "污水井盖")
+    until(page, f"document.getElementById('r-pos').textContent.includes('单元网格 {online_cell}（离线判定')")
+    page.wait_for_selector("#components input[name=comp][value]:not([value=''])")
+    offered = page.eval_on_selector_all(
+        "#components input[name=comp]:not([value=''])", "els => els.map(e => e.value)")
+    assert offered[0] == nearby[0]["id"]  # the same nearest cover the server offers online
+    assert set(offered) <= {k["id"] for k in nearby}
+    assert "离线数据" in page.inner_text("#components")
+    shot(page, "inspector-offline-snap")
+    page.locator("#components input[name=comp]:not([value=''])").first.check()
+    page.fill("#f-desc", "（测试，离线部件）井盖松动")
+    page.set_input_files("#f-photo", [str(photo_file(tmp_path, "g.jpg", (800, 600), (60, 60, 160)))])
+    until(page, "document.querySelectorAll('#photos .thumb').length === 1")
+    page.tap("#btn-send-report")
+    until(page, "document.getElementById('queue-badge').textContent.startsWith('1 条待发送')")
+    context.set_offline(False)
+    page.wait_for_selector("#queue-badge", state="hidden", timeout=30_000)
+    rows = db(site, "SELECT cell_code, component_id FROM cases WHERE description = '（测试，离线部件）井盖松动'")
+    assert rows == [(online_cell, offered[0])]  # the server's snap agrees with the phone's
+    context.close()

@@ -116,13 +116,14 @@ async def test_a_second_sweep_and_a_replayed_order_fetch_nothing_twice(hub: Hub)
     (stored,) = (await attachments_of(hub, "ATT-2")).values()
     assert stored["state"] == "stored"
 
-    async def dept_sees() -> int:
-        resp = await hub.api.client.get(f"/photos/{stored['photo_id']}",
+    case = await case_of(hub, "ATT-2")
+
+    async def dept_sees() -> int:  # read through the case, as the case page links it
+        resp = await hub.api.client.get(f"/photos/{stored['photo_id']}?case={case['case_no']}",
                                         headers={"Authorization": f"Bearer {hub.api.tokens['dept-szs']}"})
         return resp.status
 
-    assert await dept_sees() == 404  # not its case (yet)
-    case = await case_of(hub, "ATT-2")
+    assert await dept_sees() == 403  # not its case (yet)
     for command, user, body in [("accept", "agent01", {}), ("register", "lead01", {}),
                                 ("dispatch", "dispatcher01", {"department": "szs"})]:
         status, case = await hub.api.act(case, command, user, **body)
@@ -164,7 +165,7 @@ async def test_the_case_page_shows_each_attachments_state(db_settings: Settings,
         assert status == 200 and "12345 工单附件" in page
         assert "ok-a.jpg：已保存为照片" in page and "redirect-b.jpg：未保存（附件地址返回重定向" in page
         (stored,) = [a for a in (await attachments_of(hub, "ATT-7")).values() if a["photo_id"]]
-        assert f'/photos/{stored["photo_id"]}/thumb' in page
+        assert f'/photos/{stored["photo_id"]}/thumb?case={reply["body"]["case_no"]}' in page
 
 
 async def test_the_total_per_order_is_capped(db_settings: Settings, sim: SimProcess, clock) -> None:  # type: ignore[no-untyped-def]

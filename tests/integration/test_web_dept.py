@@ -90,9 +90,10 @@ async def test_department_signs_asks_for_extension_and_submits_the_result_with_p
         assert resp.status == 200 and resp.headers["Content-Type"] == "image/jpeg"
         with Image.open(io.BytesIO(await resp.read())) as thumb:
             assert max(thumb.size) <= 320
-    browser = await site.as_user("dept-hws")  # another department may not read them
-    async with site.client.get(f"/photos/{photo_ids[0]}") as resp:
-        assert resp.status == 404
+    browser = await site.as_user("dept-hws")  # another department may not read them (web/api/photos.py rule)
+    for path in (f"/photos/{photo_ids[0]}", f"/photos/{photo_ids[0]}?case={no}"):
+        async with site.client.get(path) as resp:
+            assert resp.status == 403
 
 
 async def test_department_asks_to_return_a_case_with_a_reason(site: Site) -> None:

@@ -139,7 +139,7 @@ def fig(indicator: str, num: int, den: int | None) -> Figure:
 def test_shipped_profiles_load_with_their_maximums() -> None:
     book = load_profiles(load_catalog())
     assert {(p.id, p.version, p.max_points) for p in book.latest()} == {
-        ("jinniu", 1, 100.0), ("jinhua", 1, 70.0), ("region", 1, 100.0)}
+        ("jinniu", 1, 100.0), ("jinhua", 1, 70.0), ("region", 1, 100.0), ("inspector", 1, 100.0)}
 
 
 def test_jinhua_threshold_deduction_and_per_case_rules() -> None:

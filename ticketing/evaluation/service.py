@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from core.errors import InvalidParameters, NotFound
 from core.tables import departments, users
-from ticketing.evaluation import sql
+from ticketing.evaluation import attendance, sql
+from ticketing.evaluation.domain.attendance import TrailRule
 from ticketing.evaluation.domain.catalog import Catalog, Family, Indicator, ObjectKind
 from ticketing.evaluation.domain.periods import Period
 from ticketing.evaluation.domain.scoring import Figure, Profile, ProfileBook, Score, score
@@ -108,16 +109,33 @@ class EvaluationService:
         if only is not None:
             stmt = stmt.where(source.key == only)
         result = (await conn.execute(stmt)).mappings().all()
-        names = await _names(conn, kind, [r["object_id"] for r in result] or ([only] if only else []))
+        measured = await self._measures(conn, chosen, period, only)
+        ids = list(dict.fromkeys([*(r["object_id"] for r in result), *measured]))
+        names = await _names(conn, kind, ids or ([only] if only else []))
         rows = []
         for r in result:
-            counts = {s.id: int(r[s.id] or 0) for s in sets}
+            counts = {s.id: int(r[s.id] or 0) for s in sets} | measured.pop(r["object_id"], {})
             rows.append(ObjectFigures(r["object_id"], names.get(r["object_id"], r["object_id"]), counts,
                                       _figures(chosen, counts)))
+        for object_id, amounts in measured.items():  # on duty without a counted act: still evaluated
+            counts = dict.fromkeys((s.id for s in sets), 0) | amounts
+            rows.append(ObjectFigures(object_id, names.get(object_id, object_id), counts, _figures(chosen, counts)))
+        rows.sort(key=lambda row: row.object_id)
         if only is not None and not rows:  # an object with nothing in the period still gets its zeros
             rows.append(ObjectFigures(only, names.get(only, only), dict.fromkeys((s.id for s in sets), 0),
                                       _figures(chosen, None)))
         return Report(period, self.as_of(period), kind, chosen, rows)
+
+    async def _measures(self, conn: AsyncConnection, chosen: list[Indicator], period: Period,
+                        only: str | None) -> dict[str, dict[str, int]]:
+        """The attendance measures of inspectors, when a chosen indicator uses them (ticketing/evaluation/
+        attendance.py); an open duty counts up to the instant of evaluation."""
+        if not any(i.measures for i in chosen):
+            return {}
+        start, as_of = period.bounds(self.tz)[0], self.as_of(period)
+        found = await attendance.attendance(conn, start, as_of, as_of, TrailRule.of(dict(self.catalog.parameters)),
+                                            self.tz, None if only is None else [only])
+        return {username: attendance.measures(a) for username, a in found.items()}
 
     async def scores(self, profile: Profile, kind: ObjectKind, period: Period,
                      only: str | None = None) -> tuple[Report, list[Score]]:
@@ -133,6 +151,8 @@ class EvaluationService:
         indicator = self.catalog.indicators.get(indicator_id)
         if indicator is None:
             raise NotFound(f"指标 {indicator_id} 不存在")
+        if indicator.numerator not in self.catalog.sets:
+            raise InvalidParameters(f"指标“{indicator.name}”来自在岗记录与轨迹，没有案件明细")
         if kind not in indicator.objects:
             raise InvalidParameters(f"指标“{indicator.name}”不适用于{kind.label}")
         source = sql.source_for(self.window(period), kind, self.catalog.parameters)
@@ -140,7 +160,7 @@ class EvaluationService:
             await _tune(conn)
             lists = []
             for set_id in (indicator.numerator, indicator.denominator):
-                if set_id is None:
+                if set_id is None or set_id not in self.catalog.sets:
                     lists.append(None)
                     continue
                 stmt = sql.drilldown(source, self.catalog.sets[set_id], object_id)
@@ -161,8 +181,9 @@ async def _tune(conn: AsyncConnection) -> None:
 def _figures(chosen: list[Indicator], counts: dict[str, int] | None) -> dict[str, Figure]:
     """The indicators' figures from the set sizes (all zero when the object has no row)."""
     def n(set_id: str) -> int:
-        return counts[set_id] if counts is not None else 0
-    return {i.id: Figure(i.id, i.name, n(i.numerator), n(i.denominator) if i.denominator else None) for i in chosen}
+        return counts.get(set_id, 0) if counts is not None else 0  # no duty record: no measure, 0
+    return {i.id: Figure(i.id, i.name, n(i.numerator), n(i.denominator) if i.denominator else None, i.scale, i.unit)
+            for i in chosen}
 
 
 _NAME_SOURCES = {

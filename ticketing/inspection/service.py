@@ -10,6 +10,7 @@ two sends at the same moment meet at the unique (username, key) constraint.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -24,9 +25,12 @@ from core.db.timeutil import from_db, to_db
 from core.errors import InvalidParameters, PreconditionFailed
 from ticketing.db.cases_repo import clock_from_row
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
-from ticketing.domain.model import Actor, RequestKind, Role, Stage
+from ticketing.domain.model import Actor, RequestKind, Role, Stage, State
 from ticketing.domain.site import check_position
 from ticketing.domain.workflow import INSPECTOR_ANSWERS, Command, Outcome
+from ticketing.evaluation.attendance import attendance
+from ticketing.evaluation.domain.attendance import TrailRule
+from ticketing.evaluation.files import load_catalog
 from ticketing.geo.domain.geometry import distance_m
 from ticketing.inspection.tables import inspector_duty, inspector_positions, inspector_submissions
 from ticketing.services import CaseService, Created, NewCase
@@ -90,7 +94,7 @@ class InspectorService:
                 row = (
                     await conn.execute(select(cases.c.state, cases.c.cell_code).where(cases.c.case_no == case_no))
                 ).one()
-                body.update(state=row.state, cell_code=row.cell_code)
+                body.update(state=row.state, state_label=State(row.state).label, cell_code=row.cell_code)
             await conn.execute(
                 inspector_submissions.insert().values(
                     username=username,
@@ -137,21 +141,39 @@ class InspectorService:
                 await record(conn, made.case_no)
 
             created = await self.cases.create(new, actor, also=recorded)
-            body.update(state=created.flow.state.value, cell_code=created.fields["cell_code"])
+            state = created.flow.state
+            body.update(state=state.value, state_label=state.label, cell_code=created.fields["cell_code"])
             return Submitted(201, {**body, "case_no": created.case_no})
 
         done = await self._once(actor.username, key, run)
         if register and not done.replayed:
-            await self._register_directly(actor, done.body["case_no"], new.category_code)
+            done = await self._register_directly(actor, key, done, new.category_code)
         return done
 
-    async def _register_directly(self, actor: Actor, case_no: str, category: str) -> None:
-        """Skip 受理 and 立案 by people for the configured classes (off by default)."""
+    async def _register_directly(self, actor: Actor, key: str, done: Submitted, category: str) -> Submitted:
+        """Skip 受理 and 立案 by people for the configured classes (off by default). The answer then names the
+        state reached (立案), and so does the stored first answer a resend gets: both commands and that update
+        are one transaction."""
         if category not in self.cases.settings.cases.inspection.register_directly:
-            return
+            return done
         system = Actor(f"auto:{actor.username}", Role.SYSTEM)
-        for name in ("accept", "register"):
-            await self.cases.act(case_no, Command(name, system, reason="监督员上报，符合立案条件（按配置直接立案）"))
+        reason = "监督员上报，符合立案条件（按配置直接立案）"
+        body = dict(done.body)
+
+        async def each(conn: AsyncConnection, outcome: Outcome) -> None:
+            state = outcome.case.state
+            body.update(state=state.value, state_label=state.label)
+
+        async def restate(conn: AsyncConnection) -> None:
+            await conn.execute(
+                update(inspector_submissions)
+                .where(inspector_submissions.c.username == actor.username, inspector_submissions.c.key == key)
+                .values(response=body)
+            )
+
+        commands = [Command(name, system, reason=reason) for name in ("accept", "register")]
+        await self.cases.act_all(done.body["case_no"], commands, each=each, also=restate)
+        return Submitted(done.status, body, done.replayed)
 
     async def answer(self, actor: Actor, key: str, answer: Answer) -> Submitted:
         """A 核实 or 核查 answer on site, with photos and the fix; refused (409) if the task moved on."""
@@ -389,13 +411,15 @@ class InspectorService:
                 )
             ).scalar_one()
             answers = await _answers(conn, username, start, end)
-        minutes = sum(
-            _overlap(from_db(p.started_at), from_db(p.ended_at) or now, start, min(end, now)) for p in periods
-        )
+            # The same figures the post evaluation uses (ticketing/evaluation/attendance.py): one source.
+            found = (await attendance(conn, start, end, now, trail_rule(), tz, [username])).get(username)
+        hours = found.duty_seconds / 3600 if found else 0.0
         return {
             "username": username,
             "day": day.isoformat(),
-            "on_duty_minutes": round(minutes),
+            "on_duty_minutes": found.duty_minutes if found else 0,
+            "patrol_km": round(found.trail_m / 1000, 2) if found else 0.0,
+            "reports_per_duty_hour": round(reports / hours, 2) if hours else None,
             "duty": [
                 {"started_at": _iso(from_db(p.started_at)), "ended_at": _iso(from_db(p.ended_at))} for p in periods
             ],
@@ -476,8 +500,10 @@ async def _answers(conn: AsyncConnection, username: str, start: datetime, end: d
     return out
 
 
-def _overlap(a: datetime, b: datetime, lo: datetime, hi: datetime) -> float:
-    return max(0.0, (min(b, hi) - max(a, lo)).total_seconds() / 60)
+@functools.cache
+def trail_rule() -> TrailRule:
+    """The trail rule with the evaluation catalog's parameters (the shipped indicators.yaml)."""
+    return TrailRule.of(dict(load_catalog().parameters))
 
 
 def _iso(value: datetime | None) -> str | None:

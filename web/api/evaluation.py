@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.accounts import User
 from ticketing.domain.model import Role
-from ticketing.evaluation.domain.catalog import Catalog, Indicator, ObjectKind
+from ticketing.evaluation.domain.catalog import MEASURES, Catalog, Indicator, ObjectKind
 from ticketing.evaluation.domain.periods import Period, PeriodKind, period
 from ticketing.evaluation.domain.scoring import Figure, Profile, Score
 from ticketing.evaluation.files import load_catalog, load_profiles
@@ -107,17 +107,26 @@ def _indicator_doc(i: Indicator, catalog: Catalog) -> dict[str, Any]:
     def part(set_id: str | None) -> dict[str, Any] | None:
         if set_id is None:
             return None
+        if set_id in MEASURES:  # an inspector's attendance (duty records, trail), not a set of cases
+            return {"measure": set_id, "name": MEASURES[set_id].split("：")[0], "rule": MEASURES[set_id]}
         s = catalog.sets[set_id]
         return {"set": s.id, "name": s.name, "rule": s.rule}
-    return {"id": i.id, "name": i.name, "kind": "rate" if i.is_rate else "count", "period_rule": i.period_rule,
-            "higher_is_better": i.higher_is_better, "numerator": part(i.numerator),
-            "denominator": part(i.denominator)}
+    kind = "quantity" if i.unit else "rate" if i.is_rate else "count"
+    doc = {"id": i.id, "name": i.name, "kind": kind, "period_rule": i.period_rule,
+           "higher_is_better": i.higher_is_better, "numerator": part(i.numerator),
+           "denominator": part(i.denominator)}
+    if i.unit:
+        doc.update(unit=i.unit, scale=i.scale)
+    return doc
 
 
 def _figure_doc(f: Figure) -> dict[str, Any]:
     value = f.value
-    return {"numerator": f.numerator, "denominator": f.denominator,
-            "value": None if value is None else round(value, 6)}
+    doc = {"numerator": f.numerator, "denominator": f.denominator,
+           "value": None if value is None else round(value, 6)}
+    if f.unit:
+        doc["unit"] = f.unit
+    return doc
 
 
 @operation("GET", "/api/v1/evaluation/indicators", summary="评价指标（按对象与周期，含分子分母）", tag="evaluation",

@@ -24,6 +24,7 @@ from core.accounts import User
 from core.tables import users
 from ticketing.domain.model import Role
 from ticketing.geo.domain.features import to_feature
+from ticketing.geo.domain.geometry import M_PER_DEG_LAT, m_per_deg_lon, polygons_of
 from ticketing.inspection.service import Answer, InspectorService, Submitted
 from ticketing.services import NewCase
 from web.api.photos import MAX_PHOTO_BYTES, PhotoTooLarge, photo_folder, save_photo
@@ -173,6 +174,42 @@ async def get_map(request: web.Request) -> web.Response:
             "area": await request.app[GEO].service_area(),
         }
     )
+    response.enable_compression()
+    return response
+
+
+OFFLINE_RADIUS_M = 60.0  # nearby components are offered within this distance (as online: /api/v1/components)
+MAX_OFFLINE_COMPONENTS = 20_000  # bounds what a phone stores: a duty grid holds a few hundred to a few thousand
+
+
+@operation(
+    "GET",
+    "/api/v1/inspector/components",
+    summary="责任网格内（及其边缘 60 米内）的部件，供手机离线选择附近部件",
+    tag="inspector",
+    roles=("inspector",),
+)
+async def get_offline_components(request: web.Request) -> web.Response:
+    """The components the phone may offer offline: those within the inspector's duty grid's cells (their
+    bounding box widened by the offering radius, so a cover just across the grid's edge is still offered),
+    as compact rows [id, class_code, lat, lon, address]. The phone fetches this after it is interactive
+    and keeps it (service worker cache); the server still snaps and checks everything at submission."""
+    user = await require_user(request, *INSPECTOR)
+    g = await request.app[GEO].gazetteer()
+    codes = {d.code for d in g.duty_grids.values() if d.inspector == user.username}
+    points = [pt for c in g.cells.values() if c.duty_grid in codes
+              for poly in polygons_of(c.geometry) for pt in poly[0]]
+    items: list[list[Any]] = []
+    if points:
+        lat_pad = OFFLINE_RADIUS_M / M_PER_DEG_LAT
+        lo_lat, hi_lat = min(p[1] for p in points) - lat_pad, max(p[1] for p in points) + lat_pad
+        lon_pad = OFFLINE_RADIUS_M / m_per_deg_lon(max(abs(lo_lat), abs(hi_lat)))
+        lo_lon, hi_lon = min(p[0] for p in points) - lon_pad, max(p[0] for p in points) + lon_pad
+        items = [[c.id, c.class_code, round(c.lat, 7), round(c.lon, 7), c.address or ""]
+                 for c in g.components.values() if lo_lat <= c.lat <= hi_lat and lo_lon <= c.lon <= hi_lon]
+        items.sort()
+    response = json_response({"radius_m": OFFLINE_RADIUS_M, "items": items[:MAX_OFFLINE_COMPONENTS],
+                              "truncated": len(items) > MAX_OFFLINE_COMPONENTS})
     response.enable_compression()
     return response
 
@@ -424,6 +461,9 @@ async def get_inspectors(request: web.Request) -> web.Response:
     return json_response({"items": await inspectors_today(request.app)})
 
 
+DAY_FIGURES = ("on_duty_minutes", "patrol_km", "reports", "reports_per_duty_hour", "answers", "answers_on_time")
+
+
 async def inspectors_today(app: web.Application) -> list[dict[str, Any]]:
     async with app[ENGINE].connect() as conn:
         rows = (
@@ -443,7 +483,7 @@ async def inspectors_today(app: web.Application) -> list[dict[str, Any]]:
                 "username": row.username,
                 "display_name": row.display_name,
                 "on_duty": duty["on_duty"],
-                **{k: day[k] for k in ("on_duty_minutes", "reports", "answers", "answers_on_time")},
+                **{k: day[k] for k in DAY_FIGURES},
                 "flagged": len(day["flagged"]),
                 "trail_points": len(day["trail"]),
             }
@@ -458,6 +498,7 @@ def setup(app: web.Application) -> None:
         get_home,
         get_tasks,
         get_map,
+        get_offline_components,
         get_categories,
         post_report,
         post_answer,

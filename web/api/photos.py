@@ -2,7 +2,20 @@
 
 The image type is decided by the content (Pillow), never by the file name or the declared type; only JPEG,
 PNG and WebP are kept. Files live under settings.data_path("photos")/<2 hex>/<id>.<ext> with a JPEG thumbnail
-beside them. Department users may read only their own department's photos; other staff read all.
+beside them.
+
+Who may read a photo, the one rule (`may_read_photo`; docs/security.md has the table):
+- the user who uploaded it, always; agents, shift leads and dispatchers, always (they work every case);
+  leaders read them too (reading is all a leader does);
+- a department: photos its own users uploaded, and the photos of a case that is or was dispatched to it
+  (ticketing/queries.py `department_may_read`, the rule of the case page) — the 上报 and 核实 photos are what it
+  needs to find the problem;
+- an inspector: the photos of a case it holds a 核实/核查 task on or answered one (the task's assignee), or
+  with such a task waiting in the pool; an inspector whose task was reassigned to another no longer does;
+- nobody else (administrators manage accounts and data, not cases; 403).
+A case's photos are read through the case: `/photos/{id}?case={case_no}`, and only photos that case names (in
+its history or its web report) — the case pages link them so. The public never reads /photos: Open311 serves a
+case's photo under its own privacy rule (web/api/open311.py `media`), which this module does not widen.
 """
 
 from __future__ import annotations
@@ -11,6 +24,7 @@ import asyncio
 import contextlib
 import errno
 import io
+import json
 import logging
 import uuid
 import warnings
@@ -26,15 +40,15 @@ from sqlalchemy import delete, func, insert, select
 from core.accounts import User
 from core.db.engine import write_transaction
 from core.db.timeutil import to_db
-from core.errors import DomainError, RateLimited
-from ticketing.domain.model import Role
+from core.errors import DomainError, Forbidden, RateLimited
+from ticketing.domain.model import RequestKind, Role
 from ticketing.exchange.attachments import ImageRefused, StorageFull, StoredImage
 from web.auth import require_user
 from web.errors import BAD_MULTIPART, ApiError, multipart_reader
 from web.json import json_response
 from web.keys import CLOCK, ENGINE, SETTINGS
 from web.openapi import add_routes, operation
-from web.tables import photos
+from web.tables import photos, public_reports
 
 MAX_PHOTO_BYTES = 8 * 1024 * 1024  # per file; phones send 2-6 MB JPEGs
 MAX_PIXELS = 40_000_000  # refuses decompression bombs long before Pillow's own limit
@@ -43,6 +57,8 @@ PHOTOS_PER_DAY = 300  # per user: a busy inspector takes a few dozen a day
 THUMB_SIZE = (320, 320)
 FORMATS = {"JPEG": ("image/jpeg", "jpg"), "PNG": ("image/png", "png"), "WEBP": ("image/webp", "webp")}
 UPLOAD_ROLES = (Role.DEPARTMENT, Role.INSPECTOR, Role.AGENT, Role.LEAD, Role.DISPATCHER)
+READ_ALL_ROLES = frozenset({Role.AGENT, Role.LEAD, Role.DISPATCHER, Role.LEADER})
+TASK_KINDS = (RequestKind.VERIFICATION.value, RequestKind.CHECK.value)  # an inspector's tasks: 核实, 核查
 FULL = (errno.ENOSPC, errno.EDQUOT)  # no space left on the device; the user's or group's quota used up
 log = logging.getLogger("hotline.web")
 
@@ -279,14 +295,57 @@ async def _discard(app: web.Application, stored: list[StoredPhoto]) -> None:
         await asyncio.to_thread(_remove_files, photo_folder(app, photo.id), photo.id, ext)
 
 
+async def may_read_photo(conn: Any, user: User, photo: Any, case_no: str | None) -> bool:
+    """Whether this user may read this photo (a `photos` row), read through `case_no` if given: the rule in the
+    module's docstring."""
+    if photo["uploaded_by"] == user.username or user.role in READ_ALL_ROLES:
+        return True
+    if user.role is Role.DEPARTMENT and photo["department_code"] == user.department_code:
+        return True
+    if case_no is None or user.role not in (Role.DEPARTMENT, Role.INSPECTOR):
+        return False
+    from ticketing.db.tables import case_requests, cases
+    from ticketing.queries import department_may_read
+
+    case = (await conn.execute(select(cases.c.id, cases.c.department_code).where(cases.c.case_no == case_no))).first()
+    if case is None or not await _names_photo(conn, case.id, case_no, photo["id"]):
+        return False
+    if user.role is Role.DEPARTMENT:
+        return await department_may_read(conn, case.id, user.department_code, case.department_code)
+    r = case_requests.c
+    assignee = r.payload["assignee"].as_string()
+    task = select(r.id).where(r.case_id == case.id, r.kind.in_(TASK_KINDS),
+                              (assignee == user.username) | (assignee.is_(None) & (r.state == "pending")))
+    return (await conn.execute(task.limit(1))).first() is not None
+
+
+async def _names_photo(conn: Any, case_id: int, case_no: str, photo_id: str) -> bool:
+    """Whether the case names the photo: in a history entry's photos, its web report or its 12345 order's
+    fetched attachments."""
+    from ticketing.db.tables import case_history
+    from ticketing.exchange.tables import exchange_attachments
+
+    payloads = (await conn.execute(select(case_history.c.payload).where(case_history.c.case_id == case_id))).scalars()
+    if any(photo_id in ((p or {}).get("photos") or []) for p in payloads if isinstance(p, dict)):
+        return True
+    listed = (await conn.execute(select(public_reports.c.photos).where(public_reports.c.case_no == case_no))).scalar()
+    if listed and photo_id in json.loads(listed):
+        return True
+    a = exchange_attachments.c
+    fetched = await conn.execute(select(a.id).where(a.case_no == case_no, a.photo_id == photo_id).limit(1))
+    return fetched.first() is not None
+
+
 async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     user = await require_user(request)
     photo_id = request.match_info["photo_id"]
+    case_no = request.query.get("case") or None
     async with request.app[ENGINE].connect() as conn:
         row = (await conn.execute(select(photos).where(photos.c.id == photo_id))).mappings().first()
-    if row is None or (user.role is Role.DEPARTMENT and row["department_code"] != user.department_code
-                       and not await _attachment_of_own_case(request.app, photo_id, user)):
-        raise ApiError(404, "not_found", "照片不存在")
+        if row is None:
+            raise ApiError(404, "not_found", "照片不存在")
+        if not await may_read_photo(conn, user, row, case_no):
+            raise Forbidden("无权查看该照片：仅案件的受理、派遣、处置部门与相关监督员可以查看")
     ext = next(e for ct, e in FORMATS.values() if ct == row["content_type"])
     name = f"{photo_id}.thumb.jpg" if thumb else f"{photo_id}.{ext}"
     path = photo_folder(request.app, photo_id) / name
@@ -295,20 +354,6 @@ async def _photo_file(request: web.Request, thumb: bool) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Type": "image/jpeg" if thumb else row["content_type"],
                                            "Cache-Control": "private, max-age=86400",
                                            "X-Content-Type-Options": "nosniff"})
-
-
-async def _attachment_of_own_case(app: web.Application, photo_id: str, user: User) -> bool:
-    """A photo fetched from a 12345 order's attachments belongs to no department: the department handling
-    that order's case may see it."""
-    from ticketing.db.tables import cases
-    from ticketing.exchange.tables import exchange_attachments
-
-    async with app[ENGINE].connect() as conn:
-        found = await conn.execute(
-            select(cases.c.id).join(exchange_attachments, exchange_attachments.c.case_no == cases.c.case_no)
-            .where(exchange_attachments.c.photo_id == photo_id, cases.c.department_code == user.department_code)
-            .limit(1))
-        return found.first() is not None
 
 
 async def get_photo(request: web.Request) -> web.StreamResponse:

@@ -26,6 +26,7 @@ from ticketing.evaluation.service import EvaluationService, Report
 
 TREND_PERIODS = 6
 DEPARTMENT_PROFILE, REGION_PROFILE = "jinniu", "region"
+INSPECTOR_PROFILE = "inspector"  # the post ranking of inspectors, with their attendance (newest version)
 HOTLINE_COLUMNS = (
     "offered",
     "answered",
@@ -109,13 +110,16 @@ def _score_table(name: str, title: str, kind_label: str, scores: list[Score], re
     first = scores[0].parts if scores else ()
     labels = {p.indicator: p.name for p in first}
     counts = {p.indicator for p in first if p.figure.denominator is None}  # 立案数 is a count, not a rate
+    amounts = {p.indicator for p in first if p.figure.unit}  # 在岗时长 (小时), 巡查里程 (公里): two decimals
+    units = {p.indicator: p.figure.unit for p in first if p.figure.unit}
     columns = (
         Column("rank", "排名", "int"),
         Column("object_id", "编码"),
         Column("name", kind_label),
         Column("score", "得分", "score"),
         Column("grade", "等级"),
-        *(Column(i, labels.get(i, i), "int" if i in counts else "rate") for i in indicator_ids),
+        *(Column(i, f"{labels.get(i, i)}（{units[i]}）" if i in units else labels.get(i, i),
+                 "score" if i in amounts else "int" if i in counts else "rate") for i in indicator_ids),
         Column("formula", "计算公式"),
     )
     rows = []
@@ -252,6 +256,10 @@ async def build(
     dep, street = got[ObjectKind.DEPARTMENT], got[ObjectKind.STREET]
     _, dep_scores = await svc.scores(department_profile, ObjectKind.DEPARTMENT, p)
     _, region_scores = await svc.scores(region_profile, ObjectKind.STREET, p)
+    inspector_profile = svc.profiles.get(INSPECTOR_PROFILE)
+    inspectors, inspector_scores = (
+        await svc.scores(inspector_profile, ObjectKind.INSPECTOR, p) if inspector_profile else (None, [])
+    )
     w = svc.window(p)
     lines = await hotline(engine, svc, p, *GroupBy)
     total = lines[GroupBy.TOTAL][0].figures
@@ -286,6 +294,15 @@ async def build(
             "街道",
             region_scores,
             street,
+        ),
+        _score_table(
+            "inspector_ranking",
+            f"监督员岗位评价排名（{inspector_profile.name} 第{inspector_profile.version}版，含在岗时长与巡查里程）"
+            if inspector_profile
+            else "监督员岗位评价排名",
+            "监督员",
+            inspector_scores,
+            inspectors or street,
         ),
         _indicator_table("department_indicators", "部门评价指标", "部门", dep),
         _indicator_table("street_indicators", "街道评价指标", "街道", street),
@@ -351,6 +368,7 @@ def _indicator_table(name: str, title: str, kind_label: str, report: Report) -> 
 TABLE_NAMES = (
     "department_ranking",
     "region_ranking",
+    "inspector_ranking",
     "department_indicators",
     "street_indicators",
     "top_classes",

@@ -1,12 +1,12 @@
 /* The service worker of 城管通 (/inspector): keeps the app shell and the inspector's own data for use without
  * network. The shell is cached at install; the page and the inspector's data (home, tasks, duty grid map,
- * categories, roads) are fetched from the network first and answered from the cache when there is none.
+ * categories, the duty grid's components for offline snapping, roads) are fetched from the network first and answered from the cache when there is none.
  * Submissions are not touched here: the page keeps them in IndexedDB and sends them itself, exactly once. */
 "use strict";
 const CACHE = "inspector-v1";
 const SHELL = ["/inspector", "/static/inspector.js", "/static/inspector.css", "/static/map.js",
                "/static/img/logo.svg", "/static/img/inspector-192.png", "/inspector/manifest.webmanifest"];
-const DATA = /^\/api\/v1\/(inspector\/(home|tasks|map|categories)|map\/roads)$/;
+const DATA = /^\/api\/v1\/(inspector\/(home|tasks|map|categories|components)|map\/roads)$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((c) => c.addAll(SHELL)).then(() => self.skipWaiting()));

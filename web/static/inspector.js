@@ -132,7 +132,11 @@
     }
   }
   function sent(item, data) {
-    if (item.kind === "report") toast(`已上报，案件编号 ${data.case_no}${data.cell_code ? "，单元网格 " + data.cell_code : ""}`, "ok");
+    if (item.kind === "report") {
+      // The state the report reached: 待受理 as a rule, 已立案 when configuration let it skip ahead.
+      const state = data.state_label ? `（状态：${data.state_label}）` : "";
+      toast(`上报成功，案件编号 ${data.case_no}${state}${data.cell_code ? "，单元网格 " + data.cell_code : ""}`, "ok");
+    }
     else toast(`${item.label}已反馈`, "ok");
   }
   async function renderQueue() {
@@ -155,7 +159,7 @@
     el.dataset.up = up ? "1" : "0";
     el.textContent = up ? "在线" : "离线";
   }
-  window.addEventListener("online", () => { setNet(true); flush(); loadHome(); });
+  window.addEventListener("online", () => { setNet(true); flush(); loadHome(); loadOffline(); });
   window.addEventListener("offline", () => setNet(false));
 
   // ---- position ---------------------------------------------------------------------------------------
@@ -355,8 +359,56 @@
     snapCell(lat, lon, how);
     loadComponents();
   }
+  // ---- offline: the duty grid's cells (from the cached map) and its components (fetched after start) ----
+  // What the phone computes offline is a proposal: the server snaps the position to its cell again and
+  // checks the component when the report is sent (it stays the authority).
+  function inRing(ring, x, y) {
+    let inside = false;
+    for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+      const [xi, yi] = ring[i], [xj, yj] = ring[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+    return inside;
+  }
+  function inPolygon(rings, x, y) { return inRing(rings[0], x, y) && !rings.slice(1).some((h) => inRing(h, x, y)); }
+  function localCell(lat, lon) {
+    if (!S.mapCells) return null;
+    return S.mapCells.features.find((f) => {
+      const g = f.geometry;
+      const polys = g.type === "Polygon" ? [g.coordinates] : g.type === "MultiPolygon" ? g.coordinates : [];
+      return polys.some((p) => inPolygon(p, lon, lat));
+    }) || null;
+  }
+  function metres(lat1, lon1, lat2, lon2) {
+    const dy = (lat1 - lat2) * 110574, dx = (lon1 - lon2) * 111320 * Math.cos(((lat1 + lat2) / 2) * Math.PI / 180);
+    return Math.hypot(dx, dy);
+  }
+  function localComponents(lat, lon, cls) {
+    const off = S.offline;
+    if (!off) return null;
+    return off.items.filter((k) => k[1] === cls)
+      .map((k) => ({ id: k[0], address: k[4], distance_m: metres(lat, lon, k[2], k[3]) }))
+      .filter((k) => k.distance_m <= off.radius_m).sort((a, b) => a.distance_m - b.distance_m);
+  }
+  async function loadOffline() {
+    if (S.offline) return;
+    try {
+      const d = await api("GET", "/api/v1/inspector/components");  // the service worker keeps the answer
+      S.offline = d;
+      document.body.dataset.offline = "1";
+    } catch (e) { /* not yet: tried again when the network returns */ }
+  }
+  function offlineCell(lat, lon, how) {
+    const f = localCell(lat, lon);
+    if (reportMap) reportMap.setHighlight(f);
+    S.report.localCell = f ? f.properties.code : null;
+    $("r-pos").textContent = f
+      ? `${how} · 单元网格 ${f.properties.code}（离线判定，发送时由平台核定）`
+      : `${how} · 离线：不在本责任网格的单元网格内，发送时由平台确定`;
+  }
+
   async function snapCell(lat, lon, how) {
-    if (!navigator.onLine) { $("r-pos").textContent += " · 离线：单元网格在发送时确定"; return; }
+    if (!navigator.onLine) { offlineCell(lat, lon, how); return; }
     try {
       const cell = await api("GET", `/api/v1/grid/locate?lat=${lat}&lon=${lon}`);
       if (reportMap && S.mapCells) {
@@ -365,21 +417,33 @@
       }
       $("r-pos").textContent = `${how} · 单元网格 ${cell.cell_code}${cell.place && cell.place.label ? "（" + cell.place.label + "）" : ""}`;
     } catch (e) {
+      if (!e.status) { offlineCell(lat, lon, how); return; }  // the network went away meanwhile
       $("r-pos").textContent = `${how} · ${e.status === 404 ? "不在单元网格内，请在地图上移动位置" : e.message}`;
     }
+  }
+  function renderComponents(box, c, items, offline) {
+    box.innerHTML = items.length ? `<p class="small">附近的${esc(c.name)}（选择问题部件）${offline ? "（离线数据）" : ""}：</p>` +
+      '<label class="comp"><input type="radio" name="comp" value="" checked> 不指定</label>' +
+      items.slice(0, 6).map((k) => `<label class="comp"><input type="radio" name="comp" value="${esc(k.id)}"> ${esc(k.id)} · ${distText(k.distance_m)}${k.address ? " · " + esc(k.address) : ""}</label>`).join("")
+      : `<p class="muted small">附近 60 米内没有登记的${esc(c.name)}${offline ? "（离线数据）" : ""}</p>`;
   }
   async function loadComponents() {
     const box = $("components"); const c = S.report.cat, p = S.report.pos;
     S.report.component = null;
     if (!c || !p || c.kind !== "component") { box.innerHTML = ""; return; }
-    if (!navigator.onLine) { box.innerHTML = '<p class="muted small">离线：无法查询附近部件</p>'; return; }
+    const offline = () => {
+      const found = localComponents(p.lat, p.lon, c.code.slice(1));
+      if (found) renderComponents(box, c, found, true);
+      else box.innerHTML = '<p class="muted small">离线：本机尚无部件数据，无法查询附近部件</p>';
+    };
+    if (!navigator.onLine) { offline(); return; }
     try {
       const d = await api("GET", `/api/v1/components?lat=${p.lat}&lon=${p.lon}&radius=60&class=${c.code.slice(1)}`);
-      box.innerHTML = d.items.length ? `<p class="small">附近的${esc(c.name)}（选择问题部件）：</p>` +
-        '<label class="comp"><input type="radio" name="comp" value="" checked> 不指定</label>' +
-        d.items.slice(0, 6).map((k) => `<label class="comp"><input type="radio" name="comp" value="${esc(k.id)}"> ${esc(k.id)} · ${distText(k.distance_m)}${k.address ? " · " + esc(k.address) : ""}</label>`).join("")
-        : `<p class="muted small">附近 60 米内没有登记的${esc(c.name)}</p>`;
-    } catch (e) { box.innerHTML = `<p class="muted small">${esc(e.message)}</p>`; }
+      renderComponents(box, c, d.items, false);
+    } catch (e) {
+      if (!e.status) { offline(); return; }
+      box.innerHTML = `<p class="muted small">${esc(e.message)}</p>`;
+    }
   }
   $("components").addEventListener("change", (e) => { if (e.target.name === "comp") S.report.component = e.target.value || null; });
 
@@ -545,6 +609,8 @@
     watchPosition();
     await Promise.allSettled([loadHome(), loadCategories(), loadMaps(), renderQueue()]);
     document.body.dataset.ready = "1";
+    // The offline components come after the app is interactive: not part of the first load.
+    setTimeout(loadOffline, navigator.onLine ? 3000 : 0);
     flush();
     setInterval(flush, 20000);  // a queue left by a lost answer or a server hiccup is retried
   }

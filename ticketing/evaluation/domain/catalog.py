@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any
 
 
@@ -79,6 +80,16 @@ FACTS: dict[Family, dict[str, str]] = {
 }
 
 
+# Measures: quantities per inspector that are not counts of acts, from the duty records and the trail
+# (ticketing/evaluation/attendance.py). An indicator may name one as numerator or denominator instead of a set.
+MEASURES: dict[str, str] = {
+    "duty_minutes": "在岗分钟数：本期内各次上岗至下岗的时长（跨期的只计期内部分，未下岗的计至评价时刻）",
+    "duty_days": "在岗天数：本期内有在岗时间的自然日数",
+    "trail_m": "巡查里程（米）：在岗期间位置轨迹的长度，剔除定位精度差于参数值的点和超过参数速度的跳点",
+}
+MEASURE_OBJECTS = frozenset({ObjectKind.INSPECTOR})
+
+
 @dataclass(frozen=True, slots=True)
 class Fact:
     name: str
@@ -123,10 +134,16 @@ class Indicator:
     denominator: str | None  # a set id; None for a count
     period_rule: str
     higher_is_better: bool = True
+    unit: str = ""  # a quantity (小时, 公里, 件/小时) rather than a count or a rate
+    scale: float = 1.0  # value = numerator × scale (÷ denominator)
 
     @property
     def is_rate(self) -> bool:
-        return self.denominator is not None
+        return self.denominator is not None and not self.unit
+
+    @property
+    def measures(self) -> tuple[str, ...]:
+        return tuple(r for r in (self.numerator, self.denominator) if r in MEASURES)
 
 
 @dataclass(frozen=True)
@@ -141,7 +158,7 @@ class Catalog:
 
     def sets_for(self, indicators: list[Indicator]) -> list[CaseSet]:
         ids = dict.fromkeys(s for i in indicators for s in (i.numerator, i.denominator) if s)
-        return [self.sets[s] for s in ids]
+        return [self.sets[s] for s in ids if s in self.sets]  # measures are not sets
 
 
 class CatalogError(ValueError):
@@ -258,10 +275,14 @@ def _indicator(spec: Mapping[str, Any], sets: Mapping[str, CaseSet]) -> Indicato
     ind_id = str(spec["id"])
     num, den = spec["numerator"], spec.get("denominator")
     for ref in (num, den):
-        if ref is not None and ref not in sets:
+        if ref is not None and ref not in sets and ref not in MEASURES:
             raise CatalogError(f"指标 {ind_id} 引用了未知集合：{ref}")
-    family = sets[num].family
-    if den is not None and sets[den].family is not family:
+
+    def family_of(ref: str) -> Family:
+        return sets[ref].family if ref in sets else Family.POST  # measures belong to posts (inspectors)
+
+    family = family_of(num)
+    if den is not None and family_of(den) is not family:
         raise CatalogError(f"指标 {ind_id} 的分子与分母属于不同类别")
     try:
         objects = tuple(ObjectKind(o) for o in spec["objects"])
@@ -269,5 +290,16 @@ def _indicator(spec: Mapping[str, Any], sets: Mapping[str, CaseSet]) -> Indicato
         raise CatalogError(f"指标 {ind_id} 的评价对象未知：{spec['objects']}") from exc
     if any(o.family is not family for o in objects):
         raise CatalogError(f"指标 {ind_id} 的评价对象与其集合类别不符")
+    if any(r in MEASURES for r in (num, den)) and not set(objects) <= MEASURE_OBJECTS:
+        raise CatalogError(f"指标 {ind_id} 用到在岗数据，只适用于监督员")
     return Indicator(ind_id, str(spec["name"]), family, objects, num, den, str(spec.get("period_rule", "")),
-                     bool(spec.get("higher_is_better", True)))
+                     bool(spec.get("higher_is_better", True)), str(spec.get("unit", "")),
+                     _scale(ind_id, spec.get("scale", 1)))
+
+
+def _scale(ind_id: str, raw: Any) -> float:
+    """A number or a fraction written "1/60"."""
+    try:
+        return float(Fraction(str(raw)))
+    except (ValueError, ZeroDivisionError) as exc:
+        raise CatalogError(f"指标 {ind_id} 的 scale 应为数或分数（如 1/60）：{raw!r}") from exc

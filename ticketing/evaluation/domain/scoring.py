@@ -30,12 +30,14 @@ class Figure:
     name: str
     numerator: int
     denominator: int | None
+    scale: float = 1.0  # quantities (在岗时长 from minutes, 巡查里程 from metres): value = numerator × scale
+    unit: str = ""  # set for quantities: 小时, 公里, 件/小时
 
     @property
     def value(self) -> float | None:
         if self.denominator is None:
-            return float(self.numerator)
-        return self.numerator / self.denominator if self.denominator else None
+            return float(self.numerator) * self.scale
+        return self.numerator * self.scale / self.denominator if self.denominator else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,8 +123,15 @@ def _pct(value: float) -> str:
 
 
 def _ratio(f: Figure) -> str:
-    assert f.denominator is not None and f.value is not None
+    assert f.value is not None
+    if f.unit:  # a quantity: its value in its unit
+        return f"{f.value:.2f} {f.unit}"
+    assert f.denominator is not None
     return f"{f.numerator}/{f.denominator} = {_pct(f.value)}"
+
+
+def _target(rule: Rule, unit: str) -> str:
+    return f"{rule.target:g} {unit}" if unit else _pct(rule.target)
 
 
 def _part(rule: Rule, f: Figure) -> Part:
@@ -143,31 +152,36 @@ def _apply(rule: Rule, f: Figure) -> tuple[str, float, str]:
         return words, earned, f"{f.numerator} 件"
     if f.value is None:
         points = rule.max_points if rule.when_empty == "full" else 0.0
-        return _words(rule), points, f"无应考核案件（0/0），按规则得{'满' if rule.when_empty == 'full' else '零'}分"
+        empty = "分母为 0" if f.unit else "无应考核案件（0/0）"
+        return _words(rule, f.unit), points, f"{empty}，按规则得{'满' if rule.when_empty == 'full' else '零'}分"
     if rule.kind is RuleKind.WEIGHTED:
         if rule.invert:
             return _words(rule), rule.weight * (1 - f.value), f"(1 − {_ratio(f)}) × {rule.weight:g}"
         return _words(rule), rule.weight * f.value, f"{_ratio(f)} × {rule.weight:g}"
-    shortfall = max(0.0, rule.target - f.value) * 100
+    # A rate falls short in percentage points, a quantity (小时, 件/小时) in its own unit.
+    shortfall = max(0.0, rule.target - f.value) * (1 if f.unit else 100)
+    step = f" {f.unit}" if f.unit else " 个百分点"
     if shortfall == 0:
         points = rule.weight
     else:  # without a per-point deduction, missing the target earns nothing
         points = max(0.0, rule.weight - rule.per_point_below * shortfall) if rule.per_point_below else 0.0
+    target = _target(rule, f.unit)
     if shortfall == 0:
-        formula = f"{_ratio(f)} ≥ {_pct(rule.target)}，得 {rule.weight:g}"
+        formula = f"{_ratio(f)} ≥ {target}，得 {rule.weight:g}"
     elif rule.per_point_below:
-        formula = (f"{_ratio(f)} 低于 {_pct(rule.target)} {shortfall:.2f} 个百分点，"
+        formula = (f"{_ratio(f)} 低于 {target} {shortfall:.2f}{step}，"
                    f"{rule.weight:g} − {rule.per_point_below:g} × {shortfall:.2f}")
     else:
-        formula = f"{_ratio(f)} 未达到 {_pct(rule.target)}，得 0"
-    return _words(rule), points, formula
+        formula = f"{_ratio(f)} 未达到 {target}，得 0"
+    return _words(rule, f.unit), points, formula
 
 
-def _words(rule: Rule) -> str:
+def _words(rule: Rule, unit: str = "") -> str:
     if rule.kind is RuleKind.WEIGHTED:
         return f"{'(1 − 比率)' if rule.invert else '比率'} × {rule.weight:g}"
-    below = f"，每低 1 个百分点扣 {rule.per_point_below:g} 分" if rule.per_point_below else "，未达标不得分"
-    return f"达到 {_pct(rule.target)} 得 {rule.weight:g} 分{below}"
+    per = f"每低 1 {unit}" if unit else "每低 1 个百分点"
+    below = f"，{per}扣 {rule.per_point_below:g} 分" if rule.per_point_below else "，未达标不得分"
+    return f"达到 {_target(rule, unit)} 得 {rule.weight:g} 分{below}"
 
 
 # --- reading profiles ---------------------------------------------------------------------------------------
@@ -191,7 +205,9 @@ def _rule(pid: str, spec: Mapping[str, Any], catalog: Catalog, objects: tuple[Ob
     if missing:
         raise CatalogError(f"评分方案 {pid} 的指标 {ind.name} 不适用于：{'、'.join(missing)}")
     kind = RuleKind(spec.get("kind", "weighted"))
-    if kind in (RuleKind.WEIGHTED, RuleKind.THRESHOLD) and not ind.is_rate:
+    if kind is RuleKind.THRESHOLD and ind.unit:
+        pass  # a threshold on a quantity (e.g. 日均在岗时长 ≥ 6 小时): the target is in its unit
+    elif kind in (RuleKind.WEIGHTED, RuleKind.THRESHOLD) and not ind.is_rate:
         raise CatalogError(f"评分方案 {pid}：{ind.name} 是计数，不能按比率计分")
     tiers = tuple(sorted((float(t["min"]), float(t["points"])) for t in spec.get("tiers", [])))
     if kind is RuleKind.TIERS and not tiers:
