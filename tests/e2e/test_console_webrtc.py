@@ -32,6 +32,7 @@ from callcenter.rig.local_ports import free_port, rtp_block
 from callcenter.settings import TelephonySettings, webrtc_endpoint
 from tests.asterisk_plugin import _rig_available
 from tests.e2e.conftest import ARTIFACTS, ROOT, until_async
+from tests.e2e.test_accessibility import AXE, RUN_AXE, TAGS
 from tests.netns import Lab, entered
 from tests.sip.audio import rms, samples, tone_ratio, windows
 from tests.sip.peers import BARESIP_MODULES, BaresipAgent, _started, make_tone, wait_for
@@ -236,6 +237,12 @@ async def test_a_wrong_password_is_refused_and_rotation_reaches_the_running_aste
         old = account["password"]
         assert old == agent_passwords(tel)["8001"]
         assert await page.evaluate(TRY_REGISTER, [url, uri, "8001", "not-the-password"]) == "Authentication Error"
+        # The console with the browser phone and its settings open passes axe-core (tests/e2e/test_accessibility.py
+        # checks the console without telephony).
+        await page.click("#phone-settings summary")
+        await page.evaluate(AXE.read_text(encoding="utf-8") + "\n;true")
+        found = await page.evaluate(RUN_AXE, [TAGS, None])
+        assert not found, found
         # Another agent's extension is not handed out: the account is the signed-in extension's only.
         other = await page.evaluate("fetch('/api/v1/console/webrtc?extension=8002').then((r) => r.json())")
         assert other["uri"] == uri
