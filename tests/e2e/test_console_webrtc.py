@@ -268,6 +268,8 @@ async def test_a_wrong_password_is_refused_and_rotation_reaches_the_running_aste
         await page.click("#btn-logout")
         await page.wait_for_selector("#btn-login:not([hidden])")
         await until_async(page, "window.consolePhone.state === 'off'")
+        signed_out = await page.evaluate("fetch('/api/v1/console/webrtc').then((r) => r.status)")
+        assert signed_out == 409, "no SIP account for a user who holds no extension"
         await page.click("#btn-login")
         await page.wait_for_selector("#webrtc-pill[data-reg='registered']", timeout=20_000)
         assert await page.evaluate("window.consolePhone.account.password") == new
