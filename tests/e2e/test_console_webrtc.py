@@ -274,3 +274,40 @@ async def test_a_wrong_password_is_refused_and_rotation_reaches_the_running_aste
         await page.wait_for_selector("#webrtc-pill[data-reg='registered']", timeout=20_000)
         assert await page.evaluate("window.consolePhone.account.password") == new
         await wait_for(lambda: endpoint_online(console.app, webrtc_endpoint("8001")), 10)
+
+
+async def test_the_browser_phone_registers_again_after_a_network_drop(webrtc_rig: WebRtcRig, tmp_path: Path) -> None:
+    """The page's WebSocket to Asterisk is cut (its TCP connection aborted, as a network drop or a restarted
+    switch does): the pill says so, JsSIP reconnects and registers again by itself, and Asterisk has the
+    browser phone's contact again."""
+    tel = webrtc_rig.tel
+    async with running_console(tmp_path, telephony=tel, browser_args=webrtc_rig.browser_args()) as console:
+        page = console.page
+        await page.wait_for_selector("#webrtc-pill[data-reg='registered']", timeout=20_000)
+        await page.evaluate("""() => { window.__regs = [];
+            new MutationObserver(() => window.__regs.push(document.getElementById('webrtc-pill').dataset.reg))
+              .observe(document.getElementById('webrtc-pill'), { attributes: true }); }""")
+        # Both ends of the page's WebSocket (the page's and Asterisk's), inside the test's own namespace.
+        cut = subprocess.run(["ss", "-K", "-t", f"( dport = :{WSS_PORT} or sport = :{WSS_PORT} )"],
+                             capture_output=True, text=True, check=False)
+        assert cut.returncode == 0 and f"{SERVER}:{WSS_PORT}" in cut.stdout, cut.stdout + cut.stderr
+        try:
+            await until_async(page, "window.__regs.includes('disconnected')", timeout=10_000)
+        except AssertionError as exc:
+            seen = await page.evaluate("[window.__regs, window.consolePhone.state]")
+            raise AssertionError(f"{exc}; states {seen}; cut {cut.stdout}") from None
+        await until_async(page, "window.__regs.at(-1) === 'registered'", timeout=20_000)
+        await wait_for(lambda: endpoint_online(console.app, webrtc_endpoint("8001")), 10)
+        assert "8001-web/sip:" in process.asterisk_cli(tel, "pjsip show contacts")
+        # The agent switches to the desk phone: the browser phone unregisters at once (calls ring 8001 then),
+        # and back.
+        await page.click("#phone-settings summary")
+        await page.check("#phone-mode-desk")
+        await until_async(page, "window.consolePhone.state === 'off'")
+        await wait_for(lambda: _offline(console.app, webrtc_endpoint("8001")), 10)
+        await page.check("#phone-mode-browser")
+        await page.wait_for_selector("#webrtc-pill[data-reg='registered']", timeout=20_000)
+
+
+async def _offline(app: Any, endpoint: str) -> bool:
+    return not await endpoint_online(app, endpoint)

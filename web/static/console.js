@@ -54,7 +54,11 @@
     if (phone.ringing || phone.inCall) $("btn-hangup").disabled = false;
     if (phone.ringing) $("idle-title").textContent = "来电振铃中，请点击“接听”";
   }
-  if (phone) phone.onChange = phoneButtons;
+  if (phone) {
+    phone.onChange = phoneButtons;
+    // Switching between browser phone and desk phone takes effect at once for a signed-in agent.
+    document.addEventListener("phonemode", () => { if (S.agent) syncPhone(S.agent, true); });
+  }
   function setState(state, reason) {
     const pill = $("state-pill");
     if (pill.dataset.state !== state) S.stateSince = Date.now();

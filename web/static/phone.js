@@ -106,7 +106,8 @@
     });
     ua.on("connecting", () => { if (P.ua === ua && P.state !== "registered") setState("connecting"); });
     ua.on("registered", () => { if (P.ua === ua) setState("registered"); });
-    ua.on("unregistered", () => { if (P.ua === ua) setState("unregistered"); });
+    // A closed socket unregisters too: say "network" then, not "unregistered".
+    ua.on("unregistered", () => { if (P.ua === ua) setState(ua.isConnected() ? "unregistered" : "disconnected"); });
     ua.on("registrationFailed", (e) => { if (P.ua === ua) setState("failed", e.cause); });
     // JsSIP reconnects by itself (connection_recovery_*) and registers again once the socket is back.
     ua.on("disconnected", () => { if (P.ua === ua) setState("disconnected"); });
@@ -217,7 +218,11 @@
     const mode = setting("mode", "browser");
     for (const radio of document.querySelectorAll("input[name=phone-mode]")) {
       radio.checked = radio.value === mode;
-      radio.addEventListener("change", () => { if (radio.checked) { store("mode", radio.value); changed(); } });
+      radio.addEventListener("change", () => {
+        if (!radio.checked) return;
+        store("mode", radio.value);
+        document.dispatchEvent(new CustomEvent("phonemode", { detail: radio.value }));  // console.js follows
+      });
     }
     const processing = $("phone-processing");
     if (processing) {
