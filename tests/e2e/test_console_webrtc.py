@@ -5,7 +5,7 @@ both ends (getStats/WebAudio in the page, the caller's recording of what it hear
 refused; the administrator's password rotation reaches the running Asterisk (reload, no restart) and the
 browser phone at its next sign-in.
 
-Strict network recipe (docs/telephony.md, tests/netns.py): everything - Asterisk, the web service, Chromium,
+Strict network recipe (docs/telephony.md "Tests", tests/netns.py): everything - Asterisk, the web service, Chromium,
 the caller - runs inside namespace `srv` the test creates and removes. Its only non-loopback address is
 10.217.6.1 on a veth to `peer` (an empty namespace): WSS listens there, both ends' ICE candidates are on it
 (ice_networks), so no packet goes to any address outside the test's own namespaces.
