@@ -69,11 +69,14 @@ class Console:
 
 @asynccontextmanager
 async def running_console(tmp: Path, telephony: TelephonySettings | None = None,
-                          before_login: Callable[[web.Application], Awaitable[None]] | None = None
+                          before_login: Callable[[web.Application], Awaitable[None]] | None = None, *,
+                          browser_args: tuple[str, ...] = (), init_script: str | None = None,
                           ) -> AsyncIterator[Console]:
     """The service in this process and an agent console in Chromium, signed in on extension 8001.
     With `telephony` (a running Asterisk's settings) the call runtime runs too; `before_login` runs once the
-    app is up (e.g. to register the agent's softphone)."""
+    app is up (e.g. to register the agent's softphone). `browser_args` are added to Chromium's (fake media
+    for the browser phone), `init_script` runs in every page before its own scripts; with the browser phone
+    configured, the context accepts the test CA's certificate of Asterisk's WSS."""
     from playwright.async_api import async_playwright
 
     env = seeded_env(tmp)
@@ -92,10 +95,15 @@ async def running_console(tmp: Path, telephony: TelephonySettings | None = None,
     url = f"http://127.0.0.1:{port}"
     try:
         async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            browser = await p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                              args=[*CHROMIUM_ARGS, *browser_args])
             try:
-                page = await (await browser.new_context(viewport={"width": 1600, "height": 900},
-                                                        locale="zh-CN")).new_page()
+                context = await browser.new_context(
+                    viewport={"width": 1600, "height": 900}, locale="zh-CN",
+                    ignore_https_errors=telephony is not None and telephony.webrtc is not None)
+                if init_script:
+                    await context.add_init_script(init_script)
+                page = await context.new_page()
                 await page.goto(f"{url}/login")
                 await page.fill("input[name=username]", "agent01")
                 await page.fill("input[name=password]", PASSWORD)

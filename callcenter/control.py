@@ -7,13 +7,16 @@ Callers see plain data (`AgentStatus`, `LiveCall`, the queue snapshot) and `Tele
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 from callcenter.acd import AgentCommand
+from callcenter.ari.client import AriError
 from callcenter.callback_desk import OnAnswer
 from callcenter.legs import TelephonyError
+from callcenter.settings import webrtc_endpoint
 
 if TYPE_CHECKING:
     from callcenter.runtime import CallRuntime
@@ -79,7 +82,12 @@ class AriCallControl:
         return status
 
     async def registration(self, extension: str) -> str:
-        """The phone's registration as Asterisk reports it ("online", "offline", ...)."""
+        """The phone's registration as Asterisk reports it ("online", "offline", ...): the browser phone's
+        when it is registered (it is the one that rings then), else the desk phone's."""
+        if self._rt.tel.webrtc is not None:
+            with contextlib.suppress(AriError):
+                if (await self._rt.client.endpoint_state("PJSIP", webrtc_endpoint(extension))).lower() == "online":
+                    return "online"
         return (await self._rt.client.endpoint_state("PJSIP", extension)).lower()
 
     def snapshot(self) -> dict[str, object]:

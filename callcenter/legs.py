@@ -16,6 +16,7 @@ from callcenter.ari.app_args import AppArgs
 from callcenter.ari.ari_events import ChannelDestroyed, ChannelHangupRequest, StasisStart
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone, on_channel
+from callcenter.settings import webrtc_endpoint
 from core.phone import normalize_number
 
 if TYPE_CHECKING:
@@ -59,12 +60,24 @@ async def place_leg(ctx: CallContext, call: Call, endpoint: str, channel_id: str
                                caller_id=caller_id)
 
 
+async def agent_endpoint(ctx: CallContext, agent_id: str) -> str:
+    """Which phone of the agent rings: the browser phone in the console (endpoint `EXT-web`) while it is
+    registered - the agent chose it there - else the desk phone (endpoint `EXT`)."""
+    if ctx.tel.webrtc is not None:
+        browser = webrtc_endpoint(agent_id)
+        with contextlib.suppress(AriError):
+            if (await ctx.client.endpoint_state("PJSIP", browser)).lower() == "online":
+                return f"PJSIP/{browser}"
+    return f"PJSIP/{agent_id}"
+
+
 async def ring_agent_phone(ctx: CallContext, call: Call, agent_id: str, channel_id: str, *, args: AppArgs,
                            caller_id: str | None) -> None:
     """The one way an agent's phone is rung (queue offers, transfers, click-to-call, callbacks): its PJSIP
-    endpoint, the ring timeout, our application. Returns at once; AriError when Asterisk refuses."""
-    await place_leg(ctx, call, f"PJSIP/{agent_id}", channel_id, args=args, timeout_s=ctx.tel.ring_timeout_s,
-                    caller_id=caller_id)
+    endpoint (`agent_endpoint`), the ring timeout, our application. Returns at once; AriError when Asterisk
+    refuses."""
+    await place_leg(ctx, call, await agent_endpoint(ctx, agent_id), channel_id, args=args,
+                    timeout_s=ctx.tel.ring_timeout_s, caller_id=caller_id)
 
 
 async def ring_leg(ctx: CallContext, call: Call, endpoint: str, channel_id: str, *, args: AppArgs,

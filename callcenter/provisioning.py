@@ -14,7 +14,7 @@ from urllib.parse import quote
 import segno
 
 from callcenter.rig.confgen import agent_passwords
-from callcenter.settings import TelephonySettings
+from callcenter.settings import TelephonySettings, webrtc_endpoint
 
 
 @dataclass(frozen=True)
@@ -52,4 +52,35 @@ def sip_account(tel: TelephonySettings, extension: str) -> SipAccount | None:
         transport.port,
         transport.protocol,
         tel.agents_need_srtp,
+    )
+
+
+@dataclass(frozen=True)
+class WebRtcAccount:
+    """What the console's browser phone (JsSIP) registers with: endpoint `EXT-web` over WSS, the extension's
+    digest account (the password is read at every sign-in, so a rotated one is picked up then)."""
+
+    extension: str
+    ws_url: str
+    uri: str
+    authorization_user: str
+    password: str
+    display_name: str
+    ice_networks: tuple[str, ...]
+
+
+def webrtc_account(tel: TelephonySettings, extension: str) -> WebRtcAccount | None:
+    """The browser phone's account of `extension`, or None (no such extension, or no browser phone)."""
+    if tel.webrtc is None or extension not in tel.agent_extensions:
+        return None
+    host = tel.webrtc.host
+    domain = f"[{host}]" if ":" in host else host
+    return WebRtcAccount(
+        extension,
+        tel.webrtc.ws_url,
+        f"sip:{webrtc_endpoint(extension)}@{domain}",
+        extension,
+        agent_passwords(tel)[extension],
+        f"坐席{extension}",
+        tel.ice_networks,
     )

@@ -123,6 +123,81 @@ class HttpTls(BaseModel):
     key_file: str
 
 
+class WebRtc(BaseModel):
+    """The browser phone inside /console (JsSIP): a WebSocket over TLS to Asterisk's HTTP server (http.conf
+    `tlsbindaddr`, res_http_websocket + res_pjsip_transport_websocket; URL `wss://HOST:PORT/ws`), DTLS-SRTP
+    media, ICE with the LAN's host candidates only (no STUN/TURN; candidates outside `ice_networks` are
+    dropped on both ends). Each agent extension EXT gets a second endpoint `EXT-web` (own AOR, same digest
+    account as the desk phone); the runtime rings it while it is registered (callcenter/legs.py).
+
+    Asterisk's HTTP server also serves ARI on this TLS port (ARI still needs its password): open it in the
+    firewall to the agents' subnets only. Certificate paths are host paths, copied into the chroot."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    bind: str = "127.0.0.1"
+    port: int = Field(8089, ge=1, le=65535)
+    public_host: str | None = Field(None, pattern=r"^[A-Za-z0-9.:-]+$")  # what browsers dial (default: bind)
+    media_address: str | None = None  # where the browser phones' RTP binds (default: bind, if not a wildcard)
+    cert_file: str
+    key_file: str
+    # Networks the media's ICE candidates may come from (Asterisk's `ice_permit`, the page's candidate
+    # filter). Empty: the agents' subnets (agent_acl), else loopback.
+    ice_networks: tuple[str, ...] = ()
+    # Asterisk's [ice_host_candidates]: "LOCAL => ADVERTISED" (e.g. to advertise 127.0.0.1 in a test).
+    host_candidates: tuple[str, ...] = ()
+    codecs: tuple[Literal["opus", "ulaw", "alaw", "g722"], ...] = ("opus", "ulaw", "alaw")
+
+    @field_validator("bind", "media_address")
+    @classmethod
+    def _bind(cls, value: str | None) -> str | None:
+        return None if value is None else _address(value)
+
+    @model_validator(mode="after")
+    def _media(self) -> WebRtc:
+        if ipaddress.ip_address(self.bind).is_unspecified and self.media_address is None:
+            raise ValueError("webrtc: a wildcard bind needs media_address (where the browser phones' RTP binds)")
+        return self
+
+    @property
+    def rtp_address(self) -> str:
+        return self.media_address or self.bind
+
+    @field_validator("ice_networks")
+    @classmethod
+    def _ice(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_network(n) for n in value)
+
+    @field_validator("host_candidates")
+    @classmethod
+    def _mappings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        out = []
+        for item in value:
+            local, sep, advertised = item.partition("=>")
+            if not sep:
+                raise ValueError(f"host_candidates: LOCAL => ADVERTISED expected: {item!r}")
+            out.append(f"{_address(local.strip())} => {_address(advertised.strip())}")
+        return tuple(out)
+
+    @property
+    def host(self) -> str:
+        return self.public_host or self.bind
+
+    @property
+    def ws_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"wss://{host}:{self.port}/ws"
+
+    @property
+    def exposed(self) -> bool:
+        return not is_loopback(self.bind)
+
+
+def webrtc_endpoint(extension: str) -> str:
+    """The browser phone's PJSIP endpoint (and AOR) of an agent extension."""
+    return f"{extension}-web"
+
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -164,6 +239,7 @@ class TelephonySettings(BaseModel):
     outbound_caller_id: str | None = Field(None, pattern=r"^\d{3,20}$")  # number shown on callbacks/surveys
     area_code: str = Field("0573", pattern=r"^0\d{2,3}$")  # for local fixed-line numbers without one
     http_tls: HttpTls | None = None
+    webrtc: WebRtc | None = None  # the browser phone in /console (off unless configured)
     sip_block_after: int = Field(5, ge=0, le=100)  # failed authentications from one address that block it
     sip_block_window_s: int = Field(60, ge=1, le=86400)  # ... counted inside this window
     sip_block_s: int = Field(900, ge=1, le=604800)  # how long the address stays blocked
@@ -220,6 +296,8 @@ class TelephonySettings(BaseModel):
         for field in ("agent_transport", "trunk_transport"):
             if getattr(self, field) not in known:
                 raise ValueError(f"{field}: no transport named {getattr(self, field)!r}")
+        if self.webrtc is not None and self.http_tls is not None:
+            raise ValueError("webrtc and http_tls: Asterisk's HTTP server has one TLS listener; configure webrtc only")
         binds = [(self.host, self.sip_port)] + [(t.bind, t.port) for t in self.transports]
         if len(set(binds)) != len(binds):
             raise ValueError("transports: two listeners on the same address and port")
@@ -255,6 +333,14 @@ class TelephonySettings(BaseModel):
         trunk = [a if "/" in a else f"{a}/32" if ":" not in a else f"{a}/128" for a in self.trunk_addresses]
         return tuple(dict.fromkeys(("127.0.0.0/8", "::1/128", *self.agent_acl, *trunk)))
 
+    @property
+    def ice_networks(self) -> tuple[str, ...]:
+        """Where the browser phones' ICE candidates may be: the configured networks, the agents' subnets,
+        else loopback (the embedded default)."""
+        if self.webrtc is None:
+            return ()
+        return self.webrtc.ice_networks or self.agent_acl or ("127.0.0.0/8",)
+
     def exposure_warnings(self) -> list[str]:
         """What `hotline config check` warns about (Chinese, for the site's IT staff)."""
         warnings = []
@@ -271,6 +357,11 @@ class TelephonySettings(BaseModel):
             warnings.append(f"坐席话机经 {agent.name} 使用 {agent.protocol}：信令和语音未加密，建议 TLS + SRTP")
         if self.trunk_registration is None and any(a in ("0.0.0.0/0", "::/0") for a in self.trunk_addresses):
             warnings.append("trunk_addresses 包含任意地址：任何来源都会被当作运营商中继")
+        if self.webrtc is not None and self.webrtc.exposed:
+            warnings.append(
+                f"浏览器话机 WSS 监听 {self.webrtc.bind}:{self.webrtc.port}：Asterisk 的 ARI 也可经此 TLS 端口访问"
+                "（需 ARI 密码），防火墙只应对坐席网段开放"
+            )
         if not is_loopback(self.host):
             warnings.append(
                 f"ARI/HTTP 已移出本机回环（{self.host}），仅经 TLS 端口 {self.http_tls.port if self.http_tls else '?'}"

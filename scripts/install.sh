@@ -37,7 +37,8 @@ fi
 # scripts/node/package-lock.json, into var/node (not committed). Tests never fetch it themselves.
 node_stamp=var/node/.installed-$(cat scripts/node/package.json scripts/node/package-lock.json | sha256sum | cut -c1-16)
 if [ ! -f "$node_stamp" ] || [ ! -f var/node/node_modules/axe-core/axe.min.js ] \
-   || [ ! -f var/node/node_modules/echarts/dist/echarts.min.js ]; then
+   || [ ! -f var/node/node_modules/echarts/dist/echarts.min.js ] \
+   || [ ! -f var/node/node_modules/jssip/package.json ]; then
   log "npm ci (browser test tools into var/node)"
   mkdir -p var/node
   cp scripts/node/package.json scripts/node/package-lock.json var/node/
@@ -49,6 +50,18 @@ fi
 if ! cmp -s var/node/node_modules/echarts/dist/echarts.min.js web/static/vendor/echarts/echarts.min.js; then
   mkdir -p web/static/vendor/echarts
   cp var/node/node_modules/echarts/dist/echarts.min.js var/node/node_modules/echarts/LICENSE web/static/vendor/echarts/
+fi
+# JsSIP for the console's browser phone: npm's jssip ships CommonJS only (no browser bundle), so esbuild (pinned
+# in the same package.json) bundles it into one IIFE that sets window.JsSIP, served under /static/vendor/jssip/.
+cp scripts/node/jssip-entry.js var/node/
+root_dir=$PWD
+if [ ! -f web/static/vendor/jssip/jssip.min.js ] || [ var/node/package-lock.json -nt web/static/vendor/jssip/jssip.min.js ] \
+   || [ scripts/node/jssip-entry.js -nt web/static/vendor/jssip/jssip.min.js ]; then
+  log "esbuild: JsSIP browser bundle"
+  mkdir -p web/static/vendor/jssip
+  (cd var/node && node_modules/.bin/esbuild jssip-entry.js --bundle --minify --format=iife --log-level=warning \
+     --outfile="$root_dir/web/static/vendor/jssip/jssip.min.js")
+  cp var/node/node_modules/jssip/LICENSE.md web/static/vendor/jssip/
 fi
 
 # Debian's own Python 3.11, not whatever else is first on PATH.

@@ -1,8 +1,9 @@
 """Response headers every answer carries, and the same-origin checks of redirects and websockets.
 
-- Content-Security-Policy: scripts, styles, images, media and connections only from this origin (no inline
-  scripts; inline style attributes stay allowed because the wallboard draws bar widths with them), nothing
-  may frame our pages, forms post only to us.
+- Content-Security-Policy: scripts, styles, images, media and connections only from this origin (and, with
+  the console's browser phone configured, connections to Asterisk's WSS address; no inline scripts; inline
+  style attributes stay allowed because the wallboard draws bar widths with them), nothing may frame our
+  pages, forms post only to us.
 - Strict-Transport-Security when the site is served over TLS (the request is secure or `http.public_url` is
   https): browsers then refuse plain HTTP for a year.
 - Cache-Control: no-store on every API answer that has not chosen otherwise: case views, call records and
@@ -23,6 +24,20 @@ CSP = (
     "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000"
+
+
+def csp_for(wss_origin: str | None) -> str:
+    """The policy; with the browser phone on, its connections may also go to Asterisk's WSS address."""
+    if not wss_origin:
+        return CSP
+    return CSP.replace("connect-src 'self'", f"connect-src 'self' {wss_origin}")
+
+
+def _wss_origin(request: web.Request) -> str | None:
+    tel = request.app[SETTINGS].telephony
+    if not tel.enabled or tel.webrtc is None:
+        return None
+    return tel.webrtc.ws_url.removesuffix("/ws")
 _ALWAYS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
@@ -37,7 +52,7 @@ def tls(request: web.Request) -> bool:
 
 async def _headers(request: web.Request, response: web.StreamResponse) -> None:
     for name, value in _ALWAYS.items():
-        response.headers.setdefault(name, value)
+        response.headers.setdefault(name, value if name != "Content-Security-Policy" else csp_for(_wss_origin(request)))
     if tls(request):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     if request.path.startswith(("/api/", "/open311/")):

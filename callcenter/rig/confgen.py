@@ -16,7 +16,7 @@ from pathlib import Path
 import jinja2
 
 from callcenter.rig.build import RigError, module_dir
-from callcenter.settings import PROJECT_ROOT, TelephonySettings
+from callcenter.settings import PROJECT_ROOT, TelephonySettings, webrtc_endpoint
 from core.phone import dial_forms
 
 TEMPLATES = PROJECT_ROOT / "config" / "asterisk"
@@ -55,6 +55,8 @@ MODULES = (
     "res_ari_endpoints.so", "res_ari_events.so", "res_ari_playbacks.so", "res_ari_recordings.so",
     "res_ari_sounds.so",
 )
+# The browser phone (settings.webrtc): WSS transport, Opus (the Debian module's name is codec_opus_open_source).
+WEBRTC_MODULES = ("res_pjsip_transport_websocket.so", "res_format_attr_opus.so", "codec_opus_open_source.so")
 FILES = ("asterisk", "modules", "http", "ari", "rtp", "logger", "musiconhold", "queues", "pjsip",
          "extensions", "cdr", "cel", "features", "acl", "udptl", "pjproject", "websocket_client")
 
@@ -159,19 +161,28 @@ def did_numbers(tel: TelephonySettings) -> list[str]:
 def install_keys(tel: TelephonySettings) -> None:
     """Copy each TLS transport's certificate and key into the chroot (mode 0600; folder 0700)."""
     folder = in_root(tel.root, keys_dir(tel))
-    for item in tel.transports:
-        for kind in ("cert_file", "key_file", "ca_file"):
-            source = getattr(item, kind)
-            if not source:
-                continue
-            if not Path(source).is_file():
-                raise RigError(f"transport {item.name}: {kind} {source} does not exist")
-            folder.mkdir(parents=True, exist_ok=True)
-            os.chmod(folder, 0o700)
-            target = folder / f"{item.name}.{kind.removesuffix('_file')}.pem"
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(Path(source).read_bytes())
+    files = [(item.name, kind, getattr(item, kind)) for item in tel.transports
+             for kind in ("cert_file", "key_file", "ca_file")]
+    if tel.webrtc is not None:
+        files += [("webrtc", "cert_file", tel.webrtc.cert_file), ("webrtc", "key_file", tel.webrtc.key_file)]
+    for name, kind, source in files:
+        if not source:
+            continue
+        if not Path(source).is_file():
+            raise RigError(f"transport {name}: {kind} {source} does not exist")
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        target = folder / f"{name}.{kind.removesuffix('_file')}.pem"
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(Path(source).read_bytes())
+
+
+def webrtc_keys(tel: TelephonySettings) -> dict[str, str]:
+    """Chroot paths of the browser phone's WSS certificate and key (empty without webrtc)."""
+    if tel.webrtc is None:
+        return {}
+    return {"cert_file": f"{keys_dir(tel)}/webrtc.cert.pem", "key_file": f"{keys_dir(tel)}/webrtc.key.pem"}
 
 
 def blocked_addresses(tel: TelephonySettings) -> list[str]:
@@ -203,9 +214,12 @@ def context(tel: TelephonySettings) -> dict[str, object]:
         agent_rtp_address=tel.transport(tel.agent_transport).rtp_address,
         trunk_rtp_address=tel.transport(tel.trunk_transport).rtp_address,
         did_numbers=did_numbers(tel), blocked=blocked_addresses(tel),
+        webrtc=tel.webrtc, webrtc_keys=webrtc_keys(tel), ice_networks=tel.ice_networks,
+        webrtc_endpoints={ext: webrtc_endpoint(ext) for ext in tel.agent_extensions} if tel.webrtc else {},
     )
     values.update(
-        module_dir=module_dir(tel.root), modules=MODULES, ari_password=ari_password(tel),
+        module_dir=module_dir(tel.root), modules=MODULES + (WEBRTC_MODULES if tel.webrtc else ()),
+        ari_password=ari_password(tel),
         agents=agent_passwords(tel),
         plain_ivr_number=PLAIN_IVR_NUMBER, plain_queue_number=PLAIN_QUEUE_NUMBER,
         direct_queue_number=DIRECT_QUEUE_NUMBER,

@@ -21,8 +21,11 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 AXE = ROOT / "var" / "node" / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORT = {"width": 1600, "height": 900}
-# GET routes that are not HTML pages: JSON and Open311 APIs, static files, photos, the websocket, "/" (redirect).
-NOT_PAGES = re.compile(r"^(/api/|/open311/|/static|/photos/|/ws$|/$|/inspector/(sw\.js|manifest\.webmanifest)$)")
+# GET routes that are not HTML pages: JSON and Open311 APIs, static files, photos, the websocket, "/" (redirect),
+# the browser phone's ring tone. The console with the browser phone on: tests/e2e/test_console_webrtc.py.
+NOT_PAGES = re.compile(
+    r"^(/api/|/open311/|/static|/photos/|/ws$|/$|/inspector/(sw\.js|manifest\.webmanifest)$|/console/ringtone\.wav$)"
+)
 DEPARTMENT = "dept-*"  # stands for the department user with demo work orders (the demo fixture)
 
 

@@ -19,6 +19,7 @@ from callcenter.call_queries import caller_history
 from callcenter.control import CallControl
 from callcenter.domain.agent_session import ExtensionInUse
 from callcenter.legs import TelephonyError
+from callcenter.provisioning import webrtc_account
 from core import pinyin
 from core.accounts import User
 from core.privacy import FULL_NUMBER_ROLES
@@ -218,6 +219,7 @@ async def agent_status(request: web.Request, user: User, extension: str | None) 
         "extension": extension, "extensions": extensions, "telephony": runtime is not None,
         "registration": None, "state": None, "reason": None, "call_id": None,
         "reasons": NOT_READY_REASONS,
+        "webrtc": runtime is not None and settings.telephony.webrtc is not None,
     }
     if runtime is None or not extension:
         return status
@@ -229,6 +231,31 @@ async def agent_status(request: web.Request, user: User, extension: str | None) 
     if agent is not None:
         status.update(state=agent.state, reason=agent.reason, call_id=agent.call_id)
     return status
+
+
+@operation("GET", "/api/v1/console/webrtc", summary="浏览器话机的 SIP 账号（仅限本人已签入的分机）", tag="console",
+           roles=("agent", "lead"),
+           statuses={200: "WSS 地址、SIP URI 与密码", 403: "不是本人的分机", 404: "未启用浏览器话机",
+                     409: "尚未签入分机"})
+async def get_webrtc(request: web.Request) -> web.Response:
+    """Credentials only for the extension this user holds (signed in from the console), checked by the same
+    rule as every other extension action (web/extensions.py); answers are never cached (/api/)."""
+    user = await require_user(request, "agent", "lead")
+    tel = request.app[SETTINGS].telephony
+    if not tel.enabled or tel.webrtc is None:
+        raise ApiError(404, "webrtc_off", "未启用浏览器话机")
+    sessions = request.app[AGENT_SESSIONS]
+    await sessions.load()
+    extension = sessions.extension_of(user.username)
+    if extension is None:
+        raise ApiError(409, "not_signed_in", "请先签入分机")
+    await check_extension(request, user, extension, "control")
+    account = webrtc_account(tel, extension)
+    if account is None:
+        raise ApiError(404, "webrtc_off", "该分机没有浏览器话机")
+    return json_response({"extension": account.extension, "ws_url": account.ws_url, "uri": account.uri,
+                          "authorization_user": account.authorization_user, "password": account.password,
+                          "display_name": account.display_name, "ice_networks": list(account.ice_networks)})
 
 
 async def _default_extension(request: web.Request, user: User) -> str | None:
@@ -336,4 +363,4 @@ def setup(app: web.Application) -> None:
     app[AGENT_SESSIONS] = SqlAgentSessions(app[ENGINE])
     app[_CATEGORY_INDEX] = {}
     add_routes(app, get_category_search, get_duplicates, get_caller, get_my_cases, get_agent, post_agent,
-               get_roads, get_map_components, get_map_cases)
+               get_webrtc, get_roads, get_map_components, get_map_cases)

@@ -26,6 +26,38 @@
     if (a.extension) $("ext").value = a.extension;
     const state = a.extension ? (a.state || (a.telephony ? "logged_out" : "ready")) : "logged_out";
     setState(state, a.reason);
+    syncPhone(a, false);
+  }
+
+  // ---- the browser phone (phone.js): registered while the agent is signed in and chose it ------------------------
+  const phone = window.consolePhone || null;
+  let phoneFetch = null;
+  function syncPhone(a, fresh) {
+    if (!phone) return;
+    const want = a.webrtc && a.extension && a.state && a.state !== "logged_out" && phone.mode === "browser";
+    if (!want) { if (phone.state !== "off") phone.stop(); return; }
+    const current = phone.account && phone.account.extension === a.extension;
+    if ((current && !fresh) || phoneFetch) return;
+    // The server hands out the SIP account only for the extension this user holds; at every sign-in it is
+    // fetched again, so a password the administrator rotated is used from the next sign-in on.
+    phoneFetch = api("GET", "/api/v1/console/webrtc")
+      .then((account) => phone.start(account))
+      .catch((e) => toast(`浏览器话机：${e.message}`, "error"))
+      .finally(() => { phoneFetch = null; });
+  }
+  function phoneButtons() {
+    if (!phone || !$("btn-answer")) return;
+    $("btn-answer").disabled = !phone.ringing;
+    $("btn-mute").disabled = $("btn-dtmf").disabled = !phone.inCall;
+    $("btn-mute").textContent = phone.muted ? "取消静音" : "静音";
+    $("btn-mute").setAttribute("aria-pressed", phone.muted ? "true" : "false");
+    if (phone.ringing || phone.inCall) $("btn-hangup").disabled = false;
+    if (phone.ringing) $("idle-title").textContent = "来电振铃中，请点击“接听”";
+  }
+  if (phone) {
+    phone.onChange = phoneButtons;
+    // Switching between browser phone and desk phone takes effect at once for a signed-in agent.
+    document.addEventListener("phonemode", () => { if (S.agent) syncPhone(S.agent, true); });
   }
   function setState(state, reason) {
     const pill = $("state-pill");
@@ -40,12 +72,15 @@
     const inCall = state === "on_call" || state === "ringing";
     for (const id of ["btn-hold", "btn-transfer", "btn-hangup"]) $(id).disabled = !inCall;
     $("idle-title").textContent = loggedIn ? (state === "ready" ? "等待来电" : STATE_LABELS[state]) : "未签入";
+    phoneButtons();
   }
   async function agentAction(action) {
     const extension = $("ext").value;
     if (!extension) { toast("请先选择分机号", "warn"); return; }
     try {
-      renderAgent(await api("POST", "/api/v1/console/agent", { action, extension, reason: $("notready-reason").value }));
+      const a = await api("POST", "/api/v1/console/agent", { action, extension, reason: $("notready-reason").value });
+      renderAgent(a);
+      if (action === "login") syncPhone(a, true);
     } catch (e) { toast(e.message, "error"); }
   }
   setInterval(() => {
@@ -345,7 +380,25 @@
       const kind = S.agent && S.agent.extensions.includes(target) ? "agent" : "number";
       callAction("transfer", { kind, target }, `正在转接至 ${target}`);
     };
-    $("btn-hangup").onclick = () => callAction("hangup", {}, "已挂断");
+    $("btn-hangup").onclick = async () => {
+      if (phone && phone.ringing) { phone.hangup(); toast("已拒接", "ok"); return; }  // the call is offered again
+      const done = S.call && S.call.id ? await callAction("hangup", {}, "已挂断") : null;
+      if (done) return;
+      if (phone && phone.hangup()) { toast("已挂断", "ok"); return; }
+      if (!S.call || !S.call.id) toast("当前没有通话", "warn");
+    };
+    if ($("btn-answer")) {
+      $("btn-answer").onclick = async () => { if (!(await phone.answer())) toast("没有振铃中的来电", "warn"); };
+      $("btn-mute").onclick = () => {
+        const muted = phone.toggleMute();
+        if (muted !== null) toast(muted ? "已静音：市民听不到您的声音" : "已取消静音", "ok");
+      };
+      $("btn-dtmf").onclick = () => {
+        const keys = $("dtmf-keys").value.trim();
+        if (phone.dtmf(keys)) { toast(`已发送按键 ${keys}`, "ok"); $("dtmf-keys").value = ""; }
+        else toast("请输入按键：0-9、*、#", "warn");
+      };
+    }
     $("btn-dial").onclick = dial;
     $("my-refresh").onclick = (e) => { e.preventDefault(); loadMyCases(); };
     $("f-cat-q").addEventListener("input", searchCategories);
