@@ -47,6 +47,7 @@ class Run:
     conversations: int = 0
     resumed: int = 0
     queue_kept: bool = False
+    queue_seen: str = ""  # when not kept: the waiting line before and after (positions of the old callers)
     max_legs: int = 0
     unfinished: int = 0
     duplicates: int = 0
@@ -202,6 +203,9 @@ async def one_run(rig: Rig, kind: str) -> Run:
     waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
     still = [i for i in ids["waiting"] if i in waiting]
     run.queue_kept = still == [i for i in waiting if i in ids["waiting"]] and len(still) >= len(ids["waiting"]) - 1
+    if not run.queue_kept:
+        before_pos = {call_id: n for n, call_id in enumerate(ids["waiting"])}
+        run.queue_seen = f"{len(ids['waiting'])} waiting before; after: {[before_pos.get(i, 'new') for i in waiting]}"
     await hang_up_all(rig)
     _done, left = await asyncio.wait(tasks, timeout=60)
     for task in left:  # a caller our hang-ups missed: counted, then ended
@@ -317,6 +321,7 @@ def report_line(run: Run) -> str:
         f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
         f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
         f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}"
+        + (f"\n    queue: {run.queue_seen}" if run.queue_seen else "")
     )
 
 
