@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import logging
 
-from callcenter.acd import EndCall
+from callcenter.acd import AgentState, CancelRing, EndCall
 from callcenter.ari.client import AriError
 from callcenter.call import Call
 from callcenter.context import CallContext
@@ -53,6 +53,7 @@ async def release(ctx: CallContext, call: Call, outcome: Outcome | None) -> None
     """Give back what the call holds: its queue entry, its agent (wrap-up), bridge, legs and routes."""
     if call.waiting is not None and not call.waiting.callback:
         ctx.acd.remove(call.id)
+    cancel_offers(ctx, call.id)
     if call.agent_id and call.bridge_id:
         with contextlib.suppress(Exception):
             ctx.acd.command(call.agent_id, EndCall(call.id))
@@ -71,3 +72,13 @@ async def release(ctx: CallContext, call: Call, outcome: Outcome | None) -> None
         if key:
             ctx.routes.disown(key)
     ctx.routes.calls.pop(call.id, None)
+
+
+def cancel_offers(ctx: CallContext, call_id: str) -> None:
+    """Agents still ringing for a call that is over go back to ready. The dispatcher makes them ringing when it
+    offers the call and only then posts `Offered` to the call's mailbox; a caller who hangs up in between
+    (seen under bench.crash's hang-ups after a restart) never reads it, and the agent would ring forever."""
+    for agent in list(ctx.acd.agents.values()):
+        if agent.state is AgentState.RINGING and agent.call_id == call_id:
+            with contextlib.suppress(Exception):
+                ctx.acd.command(agent.agent_id, CancelRing(call_id))

@@ -348,7 +348,8 @@ class CallRuntime:
                     self.callbacks.offer(waiting, agent_ids)
                     continue
                 call = self.calls.get(waiting.call_id)
-                if call is None:
+                if call is None:  # ended meanwhile: the agents just offered it must not ring for nothing
+                    call_end.cancel_offers(self.ctx, waiting.call_id)
                     continue
                 call.mailbox.put_nowait(Offered(agent_ids))
 

@@ -87,3 +87,26 @@ async def test_the_callers_channel_gone_is_a_cut_but_our_own_error_is_a_failure(
     assert await after_error(ctx, alive, AriError(404, "Bridge not found")) == Failed()
     assert await after_error(ctx, alive, raised.value) == Failed()
     assert await after_error(ctx, alive, RuntimeError("a bug")) == Failed()
+
+
+async def test_an_agent_offered_a_call_that_ended_before_reading_the_offer_is_ready_again() -> None:
+    """The dispatcher makes the agent ringing, then posts `Offered`; the caller hung up in between, so the
+    call's flow never reads it: ending the call gives the agent back (bench.crash found one ringing forever)."""
+    from callcenter.acd import LogIn, SetReady
+    from callcenter.acd.agent import AgentState
+    from callcenter.acd_runtime import AcdRuntime
+    from callcenter.call_end import cancel_offers
+
+    acd = AcdRuntime(("8001", "8002"), ring_timeout_s=5, wrap_up_s=1, clock=lambda: NOW)
+    for ext in ("8001", "8002"):
+        acd.command(ext, LogIn())
+        acd.command(ext, SetReady())
+    acd.enqueue("gone", "13800000001", arrived_at=NOW)
+    acd.enqueue("other", "13800000002", arrived_at=NOW)
+    first, second = acd.next_offer(), acd.next_offer()
+    assert first is not None and second is not None
+    ringing_for_gone = first[1][0]
+    assert acd.agents[ringing_for_gone].state is AgentState.RINGING
+    cancel_offers(SimpleNamespace(acd=acd), "gone")  # type: ignore[arg-type]
+    assert acd.agents[ringing_for_gone].state is AgentState.READY
+    assert acd.agents[second[1][0]].state is AgentState.RINGING, "another call's ring is left alone"
