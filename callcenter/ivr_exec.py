@@ -82,8 +82,10 @@ class SessionRunner:
 
     async def on_item(self, item: Item) -> None:
         event = self.translate(item)
-        if isinstance(event, IvrRecordingFinished) and self.room is not None and self.room.missing(event.path):
-            # Asterisk said finished but wrote nothing (the disk filled up meanwhile): no recording to name.
+        if (isinstance(event, IvrRecordingFinished) and event.duration_s >= 1 and self.room is not None
+                and self.room.missing(event.path)):
+            # Asterisk reports audio it never wrote (the disk filled up meanwhile): no recording to name. A
+            # recording of under a second is the session's "nothing said", whatever is on disk.
             event = await self.not_recorded("file_missing", path=event.path)
         if event is not None:
             await self.feed(event)

@@ -189,3 +189,12 @@ async def test_a_recording_on_disk_is_named(tmp_path: Path) -> None:
     enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
     assert told == [] and enqueued and enqueued[0].recording == f"{name}.wav"
     h.runner.cancel_timers()
+
+
+async def test_a_silent_recording_is_nothing_said_whatever_is_on_disk(tmp_path: Path) -> None:
+    ari, told = FakeAri(), []
+    h = await _to_recording(ari, RecordingRoom(tmp_path, min_free_mb=0), told)
+    await h.runner.on_item(recording_finished(ari.recordings[0]["name"], duration=0))  # no file at all
+    enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
+    assert told == [] and enqueued and enqueued[0].recording is None and enqueued[0].reason == "report"
+    h.runner.cancel_timers()
