@@ -32,7 +32,7 @@ from callcenter.ari.client import AriClient
 from callcenter.rig import process
 from callcenter.rig.local_ports import free_port, rtp_block
 from callcenter.settings import TelephonySettings
-from tests.integration.crash_rig import Api, Served, as_runtime, observer
+from tests.integration.crash_rig import PASSWORD, Api, Served, as_runtime, hotline, observer
 from tests.sip import scenario
 from tests.sip.peers import BaresipAgent, agent_online, make_tone, run_sipp, stop_leftovers, wait_for
 
@@ -47,6 +47,7 @@ class Run:
     conversations: int = 0
     resumed: int = 0
     queue_kept: bool = False
+    queue_seen: str = ""  # when not kept: the waiting line before and after (positions of the old callers)
     max_legs: int = 0
     unfinished: int = 0
     duplicates: int = 0
@@ -62,6 +63,7 @@ class Rig:
     tmp: Path
     per_state: int
     agents: dict[str, list[str]] = field(default_factory=dict)
+    callers_api: dict[str, Api] = field(default_factory=dict)  # placed-call extension -> its own agent's API
     uas_port: int = 0
     serial: int = 0
 
@@ -142,7 +144,7 @@ async def place_calls(rig: Rig) -> tuple[list[asyncio.Task[Any]], dict[str, list
     for ext in rig.agents["placed"]:
         rig.serial += 1
         body = {"extension": ext, "number": f"1390000{rig.serial:04d}"}
-        answer = await api.call("POST", "/api/v1/calls/originate", body, expect=202)
+        answer = await rig.callers_api[ext].call("POST", "/api/v1/calls/originate", body, expect=202)
         ids["placed"].append(answer["call_id"])
     await wait_for(lambda: on_call(api, rig.agents["placed"], "on_call"), timeout=60)
     for ext in rig.agents["ringing"]:
@@ -201,6 +203,9 @@ async def one_run(rig: Rig, kind: str) -> Run:
     waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
     still = [i for i in ids["waiting"] if i in waiting]
     run.queue_kept = still == [i for i in waiting if i in ids["waiting"]] and len(still) >= len(ids["waiting"]) - 1
+    if not run.queue_kept:
+        before_pos = {call_id: n for n, call_id in enumerate(ids["waiting"])}
+        run.queue_seen = f"{len(ids['waiting'])} waiting before; after: {[before_pos.get(i, 'new') for i in waiting]}"
     await hang_up_all(rig)
     _done, left = await asyncio.wait(tasks, timeout=60)
     for task in left:  # a caller our hang-ups missed: counted, then ended
@@ -236,7 +241,13 @@ async def reset_agents(rig: Rig) -> None:
         agents = (await rig.api.call("GET", "/api/v1/queue"))["agents"]
         return all(a["state"] in ("ready", "not_ready", "logged_out") for a in agents)
 
-    await wait_for(settled, timeout=60)
+    try:
+        await wait_for(settled, timeout=60)
+    except AssertionError:
+        agents = (await rig.api.call("GET", "/api/v1/queue"))["agents"]
+        stuck = {a["agent_id"]: (a["state"], a.get("call_id")) for a in agents
+                 if a["state"] not in ("ready", "not_ready", "logged_out")}
+        raise AssertionError(f"agents not settled 60 s after the calls ended: {stuck}") from None
     for group in GROUPS:
         for ext in rig.agents[group]:
             await rig.api.call("POST", f"/api/v1/agents/{ext}/state", {"state": "not_ready"}, expect=None)
@@ -271,19 +282,24 @@ async def bench(per_state: int, rounds: int) -> list[Run]:
             BaresipAgent(tel, e, tmp / f"a{e}", tone, auto_answer=e not in rig.agents["ringing"]) for e in exts[:-1]
         ]
         runs: list[Run] = []
+        # A user holds one extension and calls out only from it: each click-to-call agent is its own user.
+        tokens = {ext: agent_token(rig.served, ext) for ext in rig.agents["placed"]}
         rig.served.start()
         rig.api = Api(rig.served)
+        rig.callers_api = {ext: Api(rig.served, token) for ext, token in tokens.items()}
         try:
             await rig.api.ready()
             for phone in phones:
                 await agent_online(as_runtime(rig.ari), phone, phone.ext, timeout_s=60)
-                await rig.api.call("POST", f"/api/v1/agents/{phone.ext}/login")
+                await (rig.callers_api.get(phone.ext) or rig.api).call("POST", f"/api/v1/agents/{phone.ext}/login")
             for n in range(rounds):  # interleaved, the order alternating
                 for kind in ("kill -9", "SIGTERM") if n % 2 == 0 else ("SIGTERM", "kill -9"):
                     runs.append(await one_run(rig, kind))
                     print(report_line(runs[-1]), flush=True)
         finally:
             await rig.api.close()
+            for api in rig.callers_api.values():
+                await api.close()
             rig.served.stop()
             for phone in phones:
                 await phone.stop()
@@ -294,11 +310,18 @@ async def bench(per_state: int, rounds: int) -> list[Run]:
     return runs
 
 
+def agent_token(served: Served, ext: str) -> str:
+    """An agent account bound to `ext` and an API token of it."""
+    hotline(served.env, "user", "add", f"agent{ext}", "--role", "agent", "--password", PASSWORD, "--extension", ext)
+    return hotline(served.env, "token", "create", f"agent{ext}").strip().splitlines()[-1]
+
+
 def report_line(run: Run) -> str:
     return (
         f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
         f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
         f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}"
+        + (f"\n    queue: {run.queue_seen}" if run.queue_seen else "")
     )
 
 

@@ -88,6 +88,18 @@ class CallRows:
         """End a row that has no outcome yet (compare-and-set on the outcome); False when it had one."""
         return await self.records.close(call.id, **values) if self.records else False
 
+    async def end(self, call: Call, **values: Any) -> bool:
+        """Write the call's end once, whoever comes first (the call's own end, or a reconcile closing a row
+        nothing is left of): False when the row had an end already, which is kept. A database failure is
+        logged and counts as written (the call is over all the same)."""
+        if not self.records:
+            return True
+        try:
+            return await self.records.close(call.id, **values)
+        except Exception:
+            log.exception("could not store the end of call %s", call.id)
+            return True
+
     async def unfinished(self) -> list[dict[str, Any]]:
         """Call rows without an end (empty without a database)."""
         return await self.records.unfinished() if self.records else []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from typing import Any
 
 from callcenter import waiting
 from callcenter.acd import AnswerCall, CancelRing, IllegalAgentCommand, QueueError, RingNoAnswer
@@ -36,6 +37,7 @@ from callcenter.domain.call_lifecycle import (
 )
 from callcenter.ivr_exec import SessionRunner, sound
 from callcenter.legs import agent_channel_id, ring_agent_phone
+from callcenter.recording_space import room_of
 from ivr.actions import Dequeue, Enqueue, IvrAction, LeaveMessage, LookupCase, RequestCallback
 from ivr.inbound import InboundSession, InboundState
 from ivr.session_events import ActionFailed, AgentAnswered, CallStarted, CaseStatusLooked, IvrEvent, QueueInfo
@@ -51,8 +53,13 @@ class InboundCall:
     def __init__(self, ctx: CallContext, call: Call, session: InboundSession | None) -> None:
         self.ctx, self.call, self.ari = ctx, call, ctx.client
         self.session = session
-        self.runner = SessionRunner(ctx.client, call, session, self.handle_action, ctx.clock)
+        self.runner = SessionRunner(ctx.client, call, session, self.handle_action, ctx.clock, room=room_of(ctx.tel),
+                                    unrecorded=self.unrecorded)
         self.connected = False
+
+    async def unrecorded(self, detail: dict[str, Any]) -> None:
+        """The caller's description (or message) could not be recorded: the call says why, names no file."""
+        await self.ctx.rows.add_event(self.call, "recording_unavailable", **detail)
 
     # --- the whole call -------------------------------------------------------------------------------------
     async def run(self, *, adopted: bool, direct: bool, answered: bool = False, bridged: bool = False) -> CallEvent:

@@ -14,6 +14,7 @@ import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
 
 from callcenter.ari.ari_events import (
     ChannelDtmfReceived,
@@ -23,6 +24,7 @@ from callcenter.ari.ari_events import (
 )
 from callcenter.ari.client import AriClient, AriError
 from callcenter.call import Call, Item, TimerFired
+from callcenter.recording_space import RecordingRoom
 from ivr.actions import CancelTimer, CollectDigits, HangUp, IvrAction, Play, Record, StartTimer, StopPrompts
 from ivr.machine import IvrProtocolError, Session
 from ivr.session_events import ActionFailed, CallerHungUp, Digit, IvrEvent, PromptFinished, Timeout
@@ -30,6 +32,7 @@ from ivr.session_events import RecordingFinished as IvrRecordingFinished
 
 log = logging.getLogger(__name__)
 ActionHandler = Callable[[IvrAction], Awaitable[IvrEvent | None]]
+Unrecorded = Callable[[dict[str, Any]], Awaitable[None]]
 DTMF = frozenset("0123456789*#")
 
 
@@ -42,12 +45,15 @@ class SessionRunner:
     `hold=True` puts the channel on music on hold whenever nothing plays."""
 
     def __init__(self, client: AriClient, call: Call, session: Session | None, handle_action: ActionHandler,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *, room: RecordingRoom | None = None,
+                 unrecorded: Unrecorded | None = None) -> None:
         self.ari, self.call, self.session = client, call, session
         self.handle_action, self.clock = handle_action, clock
+        self.room, self.unrecorded = room, unrecorded  # recordings: room checked; `unrecorded(detail)` on a miss
         self.plays: dict[str, str] = {}  # ARI playback id -> the session's play id
         self.timers: dict[str, asyncio.TimerHandle] = {}
         self.recording: str | None = None
+        self.recording_purpose = ""
         self.hold = False
         self._moh = False
         self.hangup_reason: str | None = None
@@ -76,6 +82,11 @@ class SessionRunner:
 
     async def on_item(self, item: Item) -> None:
         event = self.translate(item)
+        if (isinstance(event, IvrRecordingFinished) and event.duration_s >= 1 and self.room is not None
+                and self.room.missing(event.path)):
+            # Asterisk reports audio it never wrote (the disk filled up meanwhile): no recording to name. A
+            # recording of under a second is the session's "nothing said", whatever is on disk.
+            event = await self.not_recorded("file_missing", path=event.path)
         if event is not None:
             await self.feed(event)
         if isinstance(item, PlaybackFinished):
@@ -119,7 +130,7 @@ class SessionRunner:
         elif isinstance(action, CollectDigits):
             log.debug("call %s collects up to %d digits", self.call.id, action.max_digits)
         elif isinstance(action, Record):
-            await self.take_recording(action)
+            return await self.take_recording(action)
         elif isinstance(action, StartTimer):
             self.start_timer(action.kind, action.seconds, action.token)
         elif isinstance(action, CancelTimer):
@@ -144,13 +155,29 @@ class SessionRunner:
             with contextlib.suppress(AriError):  # it may have finished meanwhile
                 await self.ari.stop_playback(playback_id)
 
-    async def take_recording(self, action: Record) -> None:
+    async def take_recording(self, action: Record) -> IvrEvent | None:
+        """Start recording, or answer ActionFailed at once when the recording folder is short of space (the
+        session goes on without it: a description's caller is queued for an agent all the same)."""
+        self.recording_purpose = action.purpose
+        free = self.room.short() if self.room is not None else None
+        if free is not None:
+            return await self.not_recorded("disk_full", free_bytes=free)
         self._serial += 1
         name = f"{action.purpose}-{self.call.id}-{self._serial}"
         self.recording = name
         await self.ari.start_recording(self.target, name, max_duration_s=action.max_seconds,
                               max_silence_s=action.max_silence_seconds, terminate_on=action.terminator,
                               beep=action.beep)
+
+    async def not_recorded(self, reason: str, **detail: object) -> IvrEvent:
+        """The IVR recording could not be kept: logged as an error, told to the call's owner (a
+        `recording_unavailable` event on the call, published to supervisors), answered as ActionFailed."""
+        folder = self.room.folder if self.room is not None else None
+        log.error("call %s: %s recording unavailable (%s) in %s %s", self.call.id, self.recording_purpose, reason,
+                  folder, detail)
+        if self.unrecorded is not None:
+            await self.unrecorded({"purpose": self.recording_purpose, "reason": reason, **detail})
+        return ActionFailed("Record", reason)
 
     def start_timer(self, kind: str, seconds: float, token: int = 0) -> None:
         self.cancel_timer(kind)

@@ -13,12 +13,13 @@ from callcenter.acd import AgentState, EndCall, StartOutbound
 from callcenter.ari.app_args import AppArgs, LegKind
 from callcenter.ari.client import AriError
 from callcenter.call import Call, CallerGone
-from callcenter.call_end import finish
+from callcenter.call_end import after_error, finish
 from callcenter.context import CallContext
 from callcenter.conversation import converse
 from callcenter.domain.call_lifecycle import Answered, CallEvent, Failed, HungUp, NotAnswered, Party, Placed
 from callcenter.ivr_exec import SessionRunner
 from callcenter.legs import TelephonyError, ring_agent_leg, ring_leg, trunk_endpoint
+from callcenter.recording_space import room_of
 from ivr.actions import IvrAction, StoreSurveyAnswer
 from ivr.session_events import ActionFailed, CallStarted, CaseStatus, IvrEvent
 from ivr.survey import SurveySession
@@ -59,9 +60,10 @@ async def run_click_to_call(ctx: CallContext, call: Call, number: str, endpoint:
         end = await _click_to_call(ctx, call, number, endpoint)
     except CallerGone:  # the agent's leg went away (declined, or hung up)
         end = HungUp(Party.AGENT)
-    except Exception:
-        log.exception("click-to-call %s failed", call.id)
-        end = Failed()
+    except Exception as exc:
+        end = await after_error(ctx, call, exc)
+        log.log(logging.ERROR if isinstance(end, Failed) else logging.WARNING, "click-to-call %s ended by an error",
+                call.id, exc_info=isinstance(end, Failed))
     finally:
         if call.agent_id and not call.bridge_id:  # never bridged: the agent is free again
             with contextlib.suppress(Exception):
@@ -110,9 +112,10 @@ async def run_resumed(ctx: CallContext, call: Call) -> None:
         end = HungUp(Party.CALLEE if who == "agent" else Party.AGENT)
     except CallerGone:
         end = HungUp(Party.AGENT)
-    except Exception:
-        log.exception("resumed call %s failed", call.id)
-        end = Failed()
+    except Exception as exc:
+        end = await after_error(ctx, call, exc)
+        log.log(logging.ERROR if isinstance(end, Failed) else logging.WARNING, "resumed call %s ended by an error",
+                call.id, exc_info=isinstance(end, Failed))
     await finish(ctx, call, end)
 
 
@@ -125,7 +128,9 @@ class Survey:
         self.ctx, self.call, self.callback_id, self.on_answer = ctx, call, callback_id, on_answer
         flow = ctx.options.survey_flow
         self.session = SurveySession(flow, case)
-        self.runner = SessionRunner(ctx.client, call, self.session, self.store, ctx.clock)
+        self.runner = SessionRunner(ctx.client, call, self.session, self.store, ctx.clock, room=room_of(ctx.tel),
+                                    unrecorded=lambda detail: ctx.rows.add_event(call, "recording_unavailable",
+                                                                                 **detail))
         self.keys = {answer: int(key) for key, answer in flow.answers.items() if key.isdigit()}
         self.answer: StoreSurveyAnswer | None = None
 

@@ -304,10 +304,14 @@ class CallRuntime:
             raise
         except CallerGone:
             pass
-        except Exception:
-            log.exception("call %s failed; handing it to the fallback dialplan", call.id)
-            end = Failed()
-            await self._rescue(call)
+        except Exception as exc:
+            end = await call_end.after_error(self.ctx, call, exc)
+            if isinstance(end, Failed):
+                log.exception("call %s failed; handing it to the fallback dialplan", call.id)
+                await self._rescue(call)
+            else:  # nothing to hand over: Asterisk lost the channel (crashed or restarted)
+                call.gone = True
+                log.warning("call %s cut: Asterisk lost it (%s)", call.id, exc)
         await self.finish(call, end)
 
     async def _rescue(self, call: Call) -> None:
@@ -344,7 +348,8 @@ class CallRuntime:
                     self.callbacks.offer(waiting, agent_ids)
                     continue
                 call = self.calls.get(waiting.call_id)
-                if call is None:
+                if call is None:  # ended meanwhile: the agents just offered it must not ring for nothing
+                    call_end.cancel_offers(self.ctx, waiting.call_id)
                     continue
                 call.mailbox.put_nowait(Offered(agent_ids))
 

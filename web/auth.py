@@ -19,6 +19,7 @@ from aiohttp import web
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from core.accounts import User, token_digest, user_for_token
+from ticketing.creation_keys import purge_keys
 from ticketing.domain.model import Role
 from web.errors import ApiError
 from web.keys import CLOCK, ENGINE, SETTINGS
@@ -51,7 +52,8 @@ def setup_auth(app: web.Application) -> None:
 
 
 async def _session_purge(app: web.Application) -> AsyncIterator[None]:
-    """Expired and revoked sessions are deleted hourly (they are dead already; this keeps the table small)."""
+    """Expired and revoked sessions are deleted hourly (they are dead already; this keeps the table small), and
+    case-creation idempotency keys past their retention with them."""
     scheduler = AsyncIOScheduler(timezone=UTC)
 
     async def purge() -> None:
@@ -59,6 +61,10 @@ async def _session_purge(app: web.Application) -> AsyncIterator[None]:
             await purge_sessions(app[ENGINE], app[CLOCK]())
         except Exception:  # retried at the next interval; must not stop the scheduler
             log.exception("session purge failed")
+        try:
+            await purge_keys(app[ENGINE], app[CLOCK]())
+        except Exception:
+            log.exception("idempotency key purge failed")
 
     scheduler.add_job(purge, "interval", seconds=PURGE_EVERY.total_seconds(), id="session_purge",
                       max_instances=1, coalesce=True, next_run_time=datetime.now(UTC) + timedelta(minutes=5))

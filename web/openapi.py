@@ -30,17 +30,19 @@ class Operation:
     public: bool = False
     path_params: dict[str, dict[str, Any]] = field(default_factory=dict)  # name -> JSON schema (default: string)
     upload: dict[str, Any] | None = None  # a multipart/form-data request body: JSON schema of its fields
+    headers: dict[str, dict[str, Any]] = field(default_factory=dict)  # request header -> {schema, description}
 
 
 def operation(method: str, path: str, *, summary: str, tag: str, body: type[BaseModel] | None = None,
               query: type[BaseModel] | None = None, roles: tuple[str, ...] = (),
               statuses: dict[int, str] | None = None, public: bool = False,
               path_params: dict[str, dict[str, Any]] | None = None,
-              upload: dict[str, Any] | None = None) -> Callable[[Handler], Handler]:
+              upload: dict[str, Any] | None = None,
+              headers: dict[str, dict[str, Any]] | None = None) -> Callable[[Handler], Handler]:
     def mark(handler: Handler) -> Handler:
         handler.__operation__ = Operation(  # type: ignore[attr-defined]
             method, path, summary, tag, body, query, roles, statuses or {200: "OK"}, public, path_params or {},
-            upload)
+            upload, headers or {})
         return handler
     return mark
 
@@ -89,6 +91,8 @@ def _operation_doc(op: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
         for name, prop in schema.get("properties", {}).items():
             params.append({"name": name, "in": "query", "required": name in schema.get("required", []),
                            "schema": prop})
+    for name, spec in op.headers.items():  # optional request headers (e.g. Idempotency-Key)
+        params.append({"name": name, "in": "header", "required": False, **spec})
     if params:
         doc["parameters"] = params
     if op.body is not None:

@@ -40,3 +40,19 @@ async def test_unfinished_rows_are_listed_and_closed_only_once(engine: AsyncEngi
     assert (await records.get("ended") or {})["outcome"] == "answered"
     assert (await records.get("cut") or {})["outcome"] == "abandoned"
     assert [r["id"] for r in await records.unfinished()] == ["live"]
+
+
+async def test_a_call_end_is_written_once_whoever_comes_first(engine: AsyncEngine, clock: Any) -> None:
+    """The call's own end (call_end.finish → CallRows.end) and a reconcile closing the row race after an
+    Asterisk restart: the first end stays, the second changes nothing and is told so."""
+    from callcenter.call import Call
+    from callcenter.context import CallRows
+    from core.bus import EventBus
+
+    rows = CallRows(SqlCallRecords(engine), EventBus(), clock)
+    call = Call("race", "ch-race", "13800138000", clock())
+    await rows.create(call, caller=call.caller, called="12319")
+    assert await rows.end(call, outcome="answered", ended_at=clock(), hangup_by="system") is True
+    assert await rows.close(call, outcome="abandoned", ended_at=clock(), hangup_by="system") is False
+    assert await rows.end(call, outcome="failed", ended_at=clock(), hangup_by="system") is False
+    assert (await rows.get("race") or {})["outcome"] == "answered"

@@ -108,12 +108,12 @@ class Served:
 
 
 class Api:
-    """The served API as lead01."""
+    """The served API as lead01 (or as the owner of `token`)."""
 
-    def __init__(self, served: Served) -> None:
+    def __init__(self, served: Served, token: str | None = None) -> None:
         self.served = served
         self.session = aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {served.token}"}, timeout=aiohttp.ClientTimeout(total=20)
+            headers={"Authorization": f"Bearer {token or served.token}"}, timeout=aiohttp.ClientTimeout(total=20)
         )
 
     async def close(self) -> None:

@@ -2,7 +2,8 @@
 
 Photos: a clear 507 with a Chinese message, nothing half-kept, uploads work again once space is freed.
 Recordings: a citizen's call through the real Asterisk is connected and carried on unrecorded, and the call
-says why (an event `recording_unavailable`, no recording named).
+says why (an event `recording_unavailable`, no recording named); the description the caller is asked for in
+the IVR is not recorded either (no file named that does not exist) and the caller is queued for an agent.
 
 Each folder is a real, small file system: a 1 MiB tmpfs the test mounts over `<data dir>/photos` or over the
 test Asterisk's recording folder and unmounts after (root only; skipped otherwise). The test fills it with a
@@ -177,8 +178,16 @@ async def test_call_on_a_full_recording_disk_goes_on_unrecorded_and_says_so(
     assert heard, "the agent phone dumped what it received"
     got, rate = samples(heard[0])
     assert max(rms(w) for w in windows(got, rate)) > 300, "the agent heard the caller"
-    # The call names no recording that does not exist, and says why.
+    # The call names no recording that does not exist, and says why: neither the conversation's recording nor
+    # the description the caller spoke in the IVR (menu 1), which Asterisk would report "finished" unwritten.
     assert record["call_recording"] is None
-    missing = [e for e in record["events"] if e["kind"] == "recording_unavailable"]
-    assert len(missing) == 1 and missing[0]["detail"]["reason"] == "disk_full"
-    assert missing[0]["detail"]["free_bytes"] < asterisk.recording_min_free_mb * 1024 * 1024
+    assert record["description_recording"] is None
+    unavailable = [e["detail"] for e in record["events"] if e["kind"] == "recording_unavailable"]
+    missing = [d for d in unavailable if "purpose" not in d]
+    assert len(missing) == 1 and missing[0]["reason"] == "disk_full"
+    assert missing[0]["free_bytes"] < asterisk.recording_min_free_mb * 1024 * 1024
+    description = [d for d in unavailable if d.get("purpose") == "description"]
+    assert len(description) == 1 and description[0]["reason"] == "disk_full", unavailable
+    assert description[0]["free_bytes"] < asterisk.recording_min_free_mb * 1024 * 1024
+    # ... and the caller still reached the agent: queued (after the apology) for an agent, not hung up.
+    assert record["enqueued_at"] is not None and record["dtmf_path"].startswith("1")

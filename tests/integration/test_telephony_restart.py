@@ -74,8 +74,6 @@ async def test_a_waiting_caller_survives_a_restart_of_our_app(
     assert record["dtmf_path"].startswith("0")
 
 
-@pytest.mark.skip(reason="flaky (1 of 3 fresh-clone runs: the cut call's outcome written 'failed' instead of "
-                         "'answered' — a race between the reconnect's close and the call's own end); issue 16 note")
 async def test_asterisk_killed_during_a_call_the_app_reconnects_within_2_s_and_ends_the_cut_call(
     call_runtime: CallRuntime, asterisk: TelephonySettings, tmp_path: Path
 ) -> None:

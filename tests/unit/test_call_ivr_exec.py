@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from callcenter.ari.ari_events import Playback, parse_event
 from callcenter.ari.client import AriError
 from callcenter.call import Call, TimerFired
 from callcenter.ivr_exec import SessionRunner
+from callcenter.recording_space import RecordingRoom
 from ivr.actions import Enqueue, IvrAction, LookupCase
 from ivr.inbound import InboundSession, InboundState
 from ivr.loader import load_inbound_flow
@@ -132,3 +134,67 @@ async def test_blocklisted_caller_is_hung_up_after_the_notice() -> None:
     await h.runner.feed(CallStarted("13800000000", blocked=True))
     await h.runner.on_item(finished("pb1"))
     assert ari.plays == [["blocked"]] and ari.hung_up == ["c1"] and h.runner.hangup_reason == "blocked"
+
+
+def recording_finished(name: str, duration: int = 5) -> Any:
+    return parse_event({"type": "RecordingFinished", "recording": {"name": name, "format": "wav",
+                                                                   "target_uri": "channel:c1", "state": "done",
+                                                                   "duration": duration}})
+
+
+async def _to_recording(ari: FakeAri, room: RecordingRoom, told: list[dict[str, Any]]) -> Harness:
+    h = Harness(ari)
+
+    async def unrecorded(detail: dict[str, Any]) -> None:
+        told.append(detail)
+
+    h.runner.room, h.runner.unrecorded = room, unrecorded
+    await h.runner.feed(CallStarted("13800000000"))
+    await h.runner.on_item(dtmf("1"))
+    await h.runner.on_item(finished("pb2"))  # the record prompt ends: the description would be recorded now
+    return h
+
+
+async def test_no_room_for_the_description_queues_the_caller_with_no_recording_named(tmp_path: Path) -> None:
+    ari, told = FakeAri(), []
+    h = await _to_recording(ari, RecordingRoom(tmp_path, min_free_mb=10**9), told)  # never that much free
+    assert ari.recordings == [], "nothing asked of Asterisk"
+    assert told and told[0]["purpose"] == "description" and told[0]["reason"] == "disk_full"
+    assert told[0]["free_bytes"] >= 0
+    enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
+    assert enqueued and enqueued[0].recording is None and h.session.state == InboundState.QUEUED
+    h.runner.cancel_timers()
+
+
+async def test_a_finished_recording_whose_file_is_missing_or_empty_is_not_named(tmp_path: Path) -> None:
+    for content in (None, b"RIFF" + b"\0" * 40):  # never written / a header without audio
+        ari, told = FakeAri(), []
+        h = await _to_recording(ari, RecordingRoom(tmp_path, min_free_mb=0), told)
+        name = ari.recordings[0]["name"]
+        if content is not None:
+            (tmp_path / f"{name}.wav").write_bytes(content)
+        await h.runner.on_item(recording_finished(name))
+        assert told and told[0]["reason"] == "file_missing" and told[0]["path"] == f"{name}.wav"
+        enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
+        assert enqueued and enqueued[0].recording is None
+        h.runner.cancel_timers()
+
+
+async def test_a_recording_on_disk_is_named(tmp_path: Path) -> None:
+    ari, told = FakeAri(), []
+    h = await _to_recording(ari, RecordingRoom(tmp_path, min_free_mb=0), told)
+    name = ari.recordings[0]["name"]
+    (tmp_path / f"{name}.wav").write_bytes(b"RIFF" + b"\1" * 8000)
+    await h.runner.on_item(recording_finished(name))
+    enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
+    assert told == [] and enqueued and enqueued[0].recording == f"{name}.wav"
+    h.runner.cancel_timers()
+
+
+async def test_a_silent_recording_is_nothing_said_whatever_is_on_disk(tmp_path: Path) -> None:
+    ari, told = FakeAri(), []
+    h = await _to_recording(ari, RecordingRoom(tmp_path, min_free_mb=0), told)
+    await h.runner.on_item(recording_finished(ari.recordings[0]["name"], duration=0))  # no file at all
+    enqueued = [a for a in h.actions if isinstance(a, Enqueue)]
+    assert told == [] and enqueued and enqueued[0].recording is None and enqueued[0].reason == "report"
+    h.runner.cancel_timers()

@@ -17,6 +17,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from core.db.base import metadata
@@ -144,3 +145,19 @@ case_requests = Table(
     Index("ix_case_requests_state_kind", "state", "kind"),
 )
 
+
+# One row per case creation sent with an `Idempotency-Key` (POST /api/v1/cases), written in the case's own
+# transaction under the creating user and the key the client chose: a retry finds it and gets the first answer
+# again, two concurrent sends meet at the unique constraint. Purged after a retention (ticketing/creation_keys.py).
+case_creation_keys = Table(
+    "case_creation_keys", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(64), nullable=False),
+    Column("key", String(64), nullable=False),
+    Column("body_sha256", String(64), nullable=False),  # of the validated request body: a reused key is refused
+    Column("case_no", String(16), nullable=False),
+    Column("response", JSON, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    UniqueConstraint("username", "key", name="uq_case_creation_keys_username_key"),
+    Index("ix_case_creation_keys_created_at", "created_at"),
+)

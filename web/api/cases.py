@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Any, Literal
 
@@ -13,6 +14,7 @@ from core import audit
 from core.accounts import User
 from core.db.engine import write_transaction
 from core.privacy import mask_phone, sees_full_number
+from ticketing.creation_keys import body_digest, create_once
 from ticketing.domain.caseno import is_case_no
 from ticketing.domain.model import Role
 from ticketing.domain.workflow import PERMISSIONS, Command
@@ -97,15 +99,38 @@ def _case_no(request: web.Request) -> str:
     return case_no
 
 
+IDEMPOTENCY_KEY = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_KEY_HEADER = {
+    "Idempotency-Key": {
+        "schema": {"type": "string", "pattern": IDEMPOTENCY_KEY.pattern},
+        "description": "客户端为每个新建请求选定的键（8–64 位字母、数字、- 或 _）；因超时等原因重发时带同一个键，"
+        "服务端返回第一次创建的案件（200），不会重复建案。同一用户的同一个键只能用于同样内容的请求，"
+        "内容不同则 422。键保留 7 天。",
+    }
+}
+
+
 @operation("POST", "/api/v1/cases", summary="新建案件", tag="cases", body=CreateCaseBody,
-           roles=("agent", "lead", "inspector", "system"),
-           statuses={201: "已创建：案件编号、状态、版本、期限、建议派遣部门（完整详情见 Location）"})
+           roles=("agent", "lead", "inspector", "system"), headers=_KEY_HEADER,
+           statuses={201: "已创建：案件编号、状态、版本、期限、建议派遣部门（完整详情见 Location）",
+                     200: "重复提交（同一 Idempotency-Key、同样内容）：返回第一次创建的结果，未新建案件"})
 async def create_case(request: web.Request) -> web.Response:
     user = await require_user(request, Role.AGENT, Role.LEAD, Role.INSPECTOR, Role.SYSTEM)
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not IDEMPOTENCY_KEY.match(key):
+        raise ApiError(400, "idempotency_key_invalid",
+                       "Idempotency-Key 请求头无效：须为 8–64 位字母、数字、- 或 _，每个新建请求一个")
     body = await parse_body(request, CreateCaseBody)
-    created = await request.app[CASES].create(NewCase(**body.model_dump()), user.actor)
-    view = created_view(created, user.actor, await _context(request))
-    return json_response(view, status=201, headers={"Location": f"/api/v1/cases/{created.case_no}"})
+    service, ctx = request.app[CASES], await _context(request)
+    new = NewCase(**body.model_dump())
+    if key is None:
+        created = await service.create(new, user.actor)
+        view = created_view(created, user.actor, ctx)
+        return json_response(view, status=201, headers={"Location": f"/api/v1/cases/{created.case_no}"})
+    done = await create_once(service, new, user.actor, key=key, digest=body_digest(body.model_dump(mode="json")),
+                             answer=lambda created: created_view(created, user.actor, ctx))
+    return json_response(done.response, status=200 if done.replayed else 201,
+                         headers={"Location": f"/api/v1/cases/{done.case_no}"})
 
 
 @operation("GET", "/api/v1/cases/{case_no}", summary="案件详情（状态、期限、历史、可执行操作）", tag="cases")
