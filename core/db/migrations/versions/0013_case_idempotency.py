@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_case_idempotency"
-down_revision = "0010_inspector"
+down_revision = "0015_exchange_attachments"
 branch_labels = None
 depends_on = None
 
