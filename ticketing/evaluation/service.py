@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select
@@ -51,6 +52,9 @@ class EvaluationService:
     profiles: ProfileBook
     tz: ZoneInfo
     clock: Callable[[], datetime]
+    # False: from the summary rows the writer keeps (evaluation_case_facts / evaluation_act_facts); True: from
+    # the history alone, the reference derivation (tests and the benchmark compare the two).
+    history: bool = False
 
     def as_of(self, period: Period) -> datetime:
         """The instant the period is evaluated at: its end, or now while it is still running (so that nothing
@@ -81,6 +85,8 @@ class EvaluationService:
     async def reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
         """All indicators of several object kinds for one period; the facts of the cases (and of the acts) are
         derived once into a temporary table and grouped by each kind."""
+        if not self.history:
+            return await self._grouped_reports(kinds, period)
         window = self.window(period)
         builders = {Family.CASE: (sql.facts_table, lambda: sql.case_facts(window)),
                     Family.POST: (sql.post_facts_table, lambda: sql.post_facts(window, self.catalog.parameters))}
@@ -100,13 +106,45 @@ class EvaluationService:
                 if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
                     await conn.commit()
 
+    async def _grouped_reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
+        """`reports` from the summary rows: one GROUP BY per family over all its keys at once (into a small
+        temporary table), then each kind's figures are sums over that table's rows."""
+        window = self.window(period)
+        chosen = {k: self.indicators_for(k) for k in kinds}
+        async with self.engine.connect() as conn:
+            await _tune(conn)
+            tables: dict[Family, Table] = {}
+            try:
+                for family in Family:
+                    sets = self.catalog.sets_for([i for k in kinds if k.family is family for i in chosen[k]])
+                    if sets:
+                        tables[family] = table = sql.grouped_table(family, sets)
+                        await conn.run_sync(table.create)
+                        await conn.execute(table.insert().from_select(
+                            list(table.c.keys()), sql.grouped(window, family, self.catalog.parameters, sets)))
+                result = {}
+                for k in kinds:
+                    stmt = sql.regroup(tables[k.family], k, self.catalog.sets_for(chosen[k]))
+                    result[k] = await self._rows(conn, k, period, chosen[k], None, stmt)
+                return result
+            finally:
+                for table in tables.values():
+                    await conn.run_sync(table.drop)
+                if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
+                    await conn.commit()
+
     async def _report(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
                       only: str | None, tables: dict[Family, Table] | None) -> Report:
         sets = self.catalog.sets_for(chosen)
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters, tables)
+        source = sql.source_for(self.window(period), kind, self.catalog.parameters, tables, self.history)
         stmt = sql.aggregate(source, sets)
         if only is not None:
             stmt = stmt.where(source.key == only)
+        return await self._rows(conn, kind, period, chosen, only, stmt)
+
+    async def _rows(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
+                    only: str | None, stmt: Any) -> Report:
+        sets = self.catalog.sets_for(chosen)
         result = (await conn.execute(stmt)).mappings().all()
         names = await _names(conn, kind, [r["object_id"] for r in result] or ([only] if only else []))
         rows = []
@@ -135,7 +173,7 @@ class EvaluationService:
             raise NotFound(f"指标 {indicator_id} 不存在")
         if kind not in indicator.objects:
             raise InvalidParameters(f"指标“{indicator.name}”不适用于{kind.label}")
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters)
+        source = sql.source_for(self.window(period), kind, self.catalog.parameters, history=self.history)
         async with self.engine.connect() as conn:
             await _tune(conn)
             lists = []
