@@ -307,7 +307,10 @@ async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_l
                              environ={"HOTLINE_DATABASE__URL": url, "HOTLINE_DATABASE__SCHEMA_NAME": schema})
     engine = engine_for(settings)
     try:
+        began = time.perf_counter()
         await asyncio.to_thread(migrate, settings.database_url(), schema=schema)
+        print(f"migrations (with 0014's backfill of the summary rows when it ran now): "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
         if exists:  # --keep: the rows of an earlier run (same --cases)
             took: dict[str, float] = {}
         else:
@@ -317,11 +320,11 @@ async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_l
               + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
         if not exists or rebuild_again:
             took_rebuild = await rebuild_facts(engine)
-            async with engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                await conn.exec_driver_sql("ANALYZE evaluation_case_facts")
-                await conn.exec_driver_sql("ANALYZE evaluation_act_facts")
             print(f"summary rows rebuilt from the history in {took_rebuild:.1f} s")
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE evaluation_case_facts")
+            await conn.exec_driver_sql("ANALYZE evaluation_act_facts")
         catalog = load_catalog()
         service = EvaluationService(engine, catalog, load_profiles(catalog), TZ, lambda: datetime.now(UTC))
         reference = replace(service, history=True)

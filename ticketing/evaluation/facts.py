@@ -119,11 +119,15 @@ def act_statements(case_id: int | None = None) -> list[Executable]:
         in_time, rows = in_time.where(ST.c.case_id == case_id), rows.where(H.c.case_id == case_id)
         mine = [A.c.case_id == case_id]
     clocks = in_time.group_by(ST.c.case_id, ST.c.stage, ST.c.finished_at).subquery("in_time")
-    rows = rows.add_columns(case((clocks.c.case_id.is_not(None), 1), else_=0)).select_from(H.outerjoin(
-        clocks, and_(clocks.c.case_id == H.c.case_id, clocks.c.stage == _stage_of(H.c.command),
-                     clocks.c.finished_at == H.c.at))).where(H.c.command.in_(POST_COMMANDS))
+    rows = (rows.add_columns(case((clocks.c.case_id.is_not(None), 1), else_=0), F.c.first_register_at,
+                             F.c.first_invalid_at)
+            .select_from(H.join(F, F.c.case_id == H.c.case_id).outerjoin(
+                clocks, and_(clocks.c.case_id == H.c.case_id, clocks.c.stage == _stage_of(H.c.command),
+                             clocks.c.finished_at == H.c.at)))
+            .where(H.c.command.in_(POST_COMMANDS)))
+    # The case's first 立案 / 作废 come from its summary row (written first).
     insert = A.insert().from_select(["history_id", "case_id", "at", "actor", "actor_role", "command",
-                                     "stage_on_time"], rows)
+                                     "stage_on_time", "registered_at", "void_at"], rows)
     other, later = H.alias("other"), H.alias("later")
 
     def other_act(command: str, before: bool) -> ColumnElement[bool]:

@@ -106,6 +106,14 @@ class EvaluationService:
                 if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
                     await conn.commit()
 
+    async def _unsettled(self, conn: AsyncConnection, window: sql.Window,
+                         kind: ObjectKind | Family) -> list[int] | None:
+        """The case family's cases to derive from the history (see sql.facts_case_facts), or None."""
+        family = kind if isinstance(kind, Family) else kind.family
+        if self.history or family is not Family.CASE:
+            return None
+        return list((await conn.execute(sql.unsettled_cases(window))).scalars())
+
     async def _grouped_reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
         """`reports` from the summary rows: one GROUP BY per family over all its keys at once (into a small
         temporary table), then each kind's figures are sums over that table's rows."""
@@ -120,8 +128,9 @@ class EvaluationService:
                     if sets:
                         tables[family] = table = sql.grouped_table(family, sets)
                         await conn.run_sync(table.create)
-                        await conn.execute(table.insert().from_select(
-                            list(table.c.keys()), sql.grouped(window, family, self.catalog.parameters, sets)))
+                        unsettled = await self._unsettled(conn, window, family)
+                        await conn.execute(table.insert().from_select(list(table.c.keys()), sql.grouped(
+                            window, family, self.catalog.parameters, sets, unsettled)))
                 result = {}
                 for k in kinds:
                     stmt = sql.regroup(tables[k.family], k, self.catalog.sets_for(chosen[k]))
@@ -136,7 +145,9 @@ class EvaluationService:
     async def _report(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
                       only: str | None, tables: dict[Family, Table] | None) -> Report:
         sets = self.catalog.sets_for(chosen)
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters, tables, self.history)
+        window = self.window(period)
+        unsettled = await self._unsettled(conn, window, kind)
+        source = sql.source_for(window, kind, self.catalog.parameters, tables, self.history, unsettled)
         stmt = sql.aggregate(source, sets)
         if only is not None:
             stmt = stmt.where(source.key == only)
@@ -173,9 +184,12 @@ class EvaluationService:
             raise NotFound(f"指标 {indicator_id} 不存在")
         if kind not in indicator.objects:
             raise InvalidParameters(f"指标“{indicator.name}”不适用于{kind.label}")
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters, history=self.history)
+        window = self.window(period)
         async with self.engine.connect() as conn:
             await _tune(conn)
+            unsettled = await self._unsettled(conn, window, kind)
+            source = sql.source_for(window, kind, self.catalog.parameters, history=self.history,
+                                    unsettled=unsettled)
             lists = []
             for set_id in (indicator.numerator, indicator.denominator):
                 if set_id is None:

@@ -11,7 +11,7 @@ at the end = to_state of its last row; department = that of its last 派遣/重�
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -26,6 +26,7 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     exists,
     func,
@@ -156,7 +157,12 @@ def case_facts(w: Window, candidates: Select[Any] | None = None) -> Select[Any]:
     return stmt
 
 
-def facts_case_facts(w: Window) -> Any:
+def unsettled_cases(w: Window) -> Select[Any]:
+    """The cases with history (or a clock time) at or after the window's end: derived from their history."""
+    return select(F.c.case_id).where(F.c.last_at >= w.end, F.c.first_at < w.end).order_by(F.c.case_id)
+
+
+def facts_case_facts(w: Window, unsettled: Sequence[int] | None = None) -> Any:
     """The rows of `case_facts`, from the summary rows kept by the writer (evaluation_case_facts).
 
     A case none of whose history rows and clock times is at or after the window's end ("settled": its last
@@ -199,8 +205,13 @@ def facts_case_facts(w: Window) -> Any:
                .select_from(F.join(cases, cases.c.id == F.c.case_id)
                             .outerjoin(geo_cells, geo_cells.c.code == cases.c.cell_code))
                .where(F.c.last_at < e, cohort))
-    unsettled = case_facts(w, select(F.c.case_id).where(F.c.last_at >= e, F.c.first_at < e))
-    return union_all(settled, unsettled)
+    if unsettled is None:
+        candidates = select(F.c.case_id).where(F.c.last_at >= e, F.c.first_at < e)
+    else:  # the ids, read first (`unsettled_cases`): the planner then knows how few they are and probes the
+        # history by case instead of hashing all of it (the two time conditions are correlated)
+        ids = bindparam("unsettled", list(unsettled), expanding=True, literal_execute=True)
+        candidates = select(cases.c.id.label("case_id")).where(cases.c.id.in_(ids))
+    return union_all(settled, case_facts(w, candidates))
 
 
 def facts_table() -> Table:
@@ -210,8 +221,10 @@ def facts_table() -> Table:
     return Table("eval_case_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def case_source(w: Window, kind: ObjectKind, table: FromClause | None = None, history: bool = False) -> CaseSource:
-    f = table if table is not None else (case_facts(w) if history else facts_case_facts(w)).subquery("cf")
+def case_source(w: Window, kind: ObjectKind, table: FromClause | None = None, history: bool = False,
+                unsettled: Sequence[int] | None = None) -> CaseSource:
+    rows = case_facts(w) if history else facts_case_facts(w, unsettled)
+    f = table if table is not None else rows.subquery("cf")
     return CaseSource(f, {n: f.c[n] == 1 for n in FACTS[Family.CASE]}, f.c[KEY_COLUMNS[kind]], f.c.case_no,
                       f.c.case_no)
 
@@ -273,7 +286,8 @@ def post_facts(w: Window, parameters: Mapping[str, float], role: str | None = No
             .select_from(h.join(cases, cases.c.id == h.c.case_id)).where(acts))
 
 
-def facts_post_facts(w: Window, parameters: Mapping[str, float], role: str | None = None) -> Select[Any]:
+def facts_post_facts(w: Window, parameters: Mapping[str, float], role: str | None = None,
+                     case_numbers: bool = True) -> Select[Any]:
     """The rows of `post_facts`, from the act rows and the cases' summary rows kept by the writer: every fact
     of an act at E is a comparison of a stored time or delay with E or the catalog's limit (exact for any
     E: 作废 and 立案 by their first time, a 回退 by the first after the act and before the next 派遣)."""
@@ -286,8 +300,8 @@ def facts_post_facts(w: Window, parameters: Mapping[str, float], role: str | Non
         "is_accept": A.c.command == "accept",
         "is_register": A.c.command == "register",
         "is_dispatch": A.c.command == "dispatch",
-        "registered_by_end": F.c.first_register_at < e,
-        "void_at_end": F.c.first_invalid_at < e,
+        "registered_by_end": A.c.registered_at < e,
+        "void_at_end": A.c.void_at < e,
         "on_time": or_(and_(A.c.command == "report_verified", A.c.verify_delay <= limit_s), A.c.stage_on_time == 1),
         "returned": and_(A.c.command == "dispatch", A.c.returned_at < e),
     }
@@ -295,10 +309,11 @@ def facts_post_facts(w: Window, parameters: Mapping[str, float], role: str | Non
     acts = and_(A.c.at >= w.start, A.c.at < e)
     if role is not None:
         acts = and_(acts, A.c.actor_role == role)
-    return (select(A.c.history_id.label("id"), cases.c.case_no, A.c.actor, A.c.actor_role,
-                   *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
-            .select_from(A.join(cases, cases.c.id == A.c.case_id).join(F, F.c.case_id == A.c.case_id))
-            .where(acts))
+    columns = (A.c.actor, A.c.actor_role, *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
+    if not case_numbers:  # grouped: one table, read by the index on its time
+        return select(*columns).where(acts)
+    return (select(A.c.history_id.label("id"), cases.c.case_no, *columns)
+            .select_from(A.join(cases, cases.c.id == A.c.case_id)).where(acts))
 
 
 def post_facts_table() -> Table:
@@ -318,13 +333,14 @@ def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
 # --- the two queries ---------------------------------------------------------------------------------------
 
 def source_for(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
-               tables: Mapping[Family, FromClause] | None = None, history: bool = False) -> CaseSource:
+               tables: Mapping[Family, FromClause] | None = None, history: bool = False,
+               unsettled: Sequence[int] | None = None) -> CaseSource:
     """The rows of one object kind: from the summary rows (default) or derived from the history alone
     (`history=True`: the reference derivation the tests and the benchmark compare with)."""
     table = (tables or {}).get(kind.family)
     if kind.family is Family.POST:
         return post_source(w, kind, parameters, table, history)
-    return case_source(w, kind, table, history)
+    return case_source(w, kind, table, history, unsettled)
 
 
 def aggregate(source: CaseSource, sets: list[CaseSet]) -> Select[Any]:
@@ -350,14 +366,15 @@ def drilldown(source: CaseSource, case_set: CaseSet, object_id: str) -> Select[A
 GROUP_KEYS = {Family.CASE: tuple(KEY_COLUMNS.values()), Family.POST: ("actor_role", "actor")}
 
 
-def grouped(w: Window, family: Family, parameters: Mapping[str, float], sets: list[CaseSet]) -> Select[Any]:
+def grouped(w: Window, family: Family, parameters: Mapping[str, float], sets: list[CaseSet],
+            unsettled: Sequence[int] | None = None) -> Select[Any]:
     """The size of every set per combination of all the family's keys (a cell's street, community, duty grid
     and department; a post's role and user): a few thousand rows, from which every kind's figures are sums."""
     if family is Family.POST:
-        f = facts_post_facts(w, parameters).subquery("ev")
+        f = facts_post_facts(w, parameters, case_numbers=False).subquery("ev")
         facts = {n: f.c[n] == 1 for n in FACTS[Family.POST]}
     else:
-        f = facts_case_facts(w).subquery("cf")
+        f = facts_case_facts(w, unsettled).subquery("cf")
         facts = {n: f.c[n] == 1 for n in FACTS[Family.CASE]}
     keys = [f.c[k] for k in GROUP_KEYS[family]]
     return select(*keys, *(_count(_where(s.expr, facts)).label(s.id) for s in sets)).group_by(*keys)

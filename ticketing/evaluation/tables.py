@@ -7,14 +7,14 @@ computes them, the case repository refreshes a case's rows in the transaction of
 
 from __future__ import annotations
 
-from sqlalchemy import Column, DateTime, Float, ForeignKey, Index, Integer, String, Table
+from sqlalchemy import Column, DateTime, Float, Index, Integer, String, Table
 
 from core.db.base import metadata
 
 # One row per case with history. Timestamps are the stored naive UTC ones; NULL = never.
 evaluation_case_facts = Table(
     "evaluation_case_facts", metadata,
-    Column("case_id", Integer, ForeignKey("cases.id"), primary_key=True),
+    Column("case_id", Integer, primary_key=True),  # cases.id (no foreign key: derived rows, rebuilt in bulk)
     Column("first_at", DateTime, nullable=False),  # earliest history row
     Column("last_at", DateTime, nullable=False),  # latest instant in the history or a clock (start/finish/pause)
     Column("state", String(16), nullable=False),  # to_state of the last history row
@@ -41,7 +41,7 @@ evaluation_case_facts = Table(
 # One row per history row of a post's act (上报, 核实, 核查, 受理, 立案, 派遣).
 evaluation_act_facts = Table(
     "evaluation_act_facts", metadata,
-    Column("history_id", Integer, ForeignKey("case_history.id"), primary_key=True),
+    Column("history_id", Integer, primary_key=True),  # case_history.id
     Column("case_id", Integer, nullable=False),
     Column("at", DateTime, nullable=False),
     Column("actor", String(64), nullable=False),
@@ -50,6 +50,8 @@ evaluation_act_facts = Table(
     Column("stage_on_time", Integer, nullable=False),  # 1: the stage this act finished was within its limit
     Column("verify_delay", Float),  # 核实: seconds since the latest earlier 发核实
     Column("returned_at", DateTime),  # 派遣: the first 回退 approved after it (before the next 派遣)
+    Column("registered_at", DateTime),  # the case's first 立案 (copied: the act rows are refreshed with the case)
+    Column("void_at", DateTime),  # the case's first 作废
     Index("ix_evaluation_act_facts_at", "at"),
     Index("ix_evaluation_act_facts_case", "case_id"),
 )

@@ -38,7 +38,6 @@ def upgrade() -> None:
         sa.Column("open_due_at", sa.DateTime()),
         sa.Column("open_unpaused_due_at", sa.DateTime()),
         sa.Column("open_handling_due_at", sa.DateTime()),
-        sa.ForeignKeyConstraint(["case_id"], ["cases.id"], name=op.f("fk_evaluation_case_facts_case_id_cases")),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_evaluation_case_facts")),
     )
     for name, column in (("last_at", "last_at"), ("first_at", "first_at"), ("register", "last_register_at"),
@@ -56,8 +55,8 @@ def upgrade() -> None:
         sa.Column("stage_on_time", sa.Integer(), nullable=False),
         sa.Column("verify_delay", sa.Float()),
         sa.Column("returned_at", sa.DateTime()),
-        sa.ForeignKeyConstraint(["history_id"], ["case_history.id"],
-                                name=op.f("fk_evaluation_act_facts_history_id_case_history")),
+        sa.Column("registered_at", sa.DateTime()),
+        sa.Column("void_at", sa.DateTime()),
         sa.PrimaryKeyConstraint("history_id", name=op.f("pk_evaluation_act_facts")),
     )
     op.create_index("ix_evaluation_act_facts_at", "evaluation_act_facts", ["at"])
@@ -112,10 +111,12 @@ def backfill_sql(dialect: str) -> list[str]:
         LEFT JOIN case_history d ON d.id = h.dispatch_id"""
     act = "evaluation_act_facts"
     acts = f"""
-        INSERT INTO {act} (history_id, case_id, at, actor, actor_role, command, stage_on_time)
+        INSERT INTO {act} (history_id, case_id, at, actor, actor_role, command, stage_on_time, registered_at,
+                           void_at)
         SELECT h.id, h.case_id, h.at, h.actor, h.actor_role, h.command,
-               CASE WHEN t.case_id IS NOT NULL THEN 1 ELSE 0 END
+               CASE WHEN t.case_id IS NOT NULL THEN 1 ELSE 0 END, f.first_register_at, f.first_invalid_at
         FROM case_history h
+        JOIN evaluation_case_facts f ON f.case_id = h.case_id
         LEFT JOIN (SELECT case_id, stage, finished_at FROM case_stages WHERE finished_at <= due_at
                    GROUP BY case_id, stage, finished_at) t
           ON t.case_id = h.case_id AND t.finished_at = h.at
