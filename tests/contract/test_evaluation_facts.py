@@ -28,6 +28,7 @@ from ticketing.db.cases_repo import SqlCaseRepository
 from ticketing.db.tables import case_history, cases
 from ticketing.domain.model import Actor
 from ticketing.domain.workflow import Command, available_commands
+from ticketing.evaluation import facts as evaluation_facts
 from ticketing.evaluation.domain.catalog import ObjectKind
 from ticketing.evaluation.domain.periods import Period, local_day, period
 from ticketing.evaluation.facts import rebuild
@@ -80,9 +81,11 @@ async def walk(service: Any, engine: Any, clock: Any, rng: random.Random, steps:
                                                    accept=not inspector), actor)
             numbers.append(created.case_no)
             street, community, cell, _ = PLACES[rng.choice(sorted(PLACES))]
-            async with engine.begin() as conn:
+            async with engine.begin() as conn:  # the place as the geocoder would have stored it at creation
                 await conn.execute(update(cases).where(cases.c.case_no == created.case_no)
                                    .values(street_code=street, community_code=community, cell_code=cell))
+                case_id = (await conn.execute(select(cases.c.id).where(cases.c.case_no == created.case_no))).scalar()
+                await evaluation_facts.refresh(conn, case_id)  # as the repository does with every write
             continue
         case_no = rng.choice(numbers)
         async with engine.connect() as conn:

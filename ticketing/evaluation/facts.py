@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
-from ticketing.db.tables import case_history, case_stages
+from ticketing.db.tables import case_history, case_stages, cases
 from ticketing.evaluation.tables import evaluation_act_facts, evaluation_case_facts
 
 H, ST, F, A = case_history, case_stages, evaluation_case_facts, evaluation_act_facts
@@ -96,12 +96,16 @@ def case_rows(case_id: int | None = None) -> Any:
     h, s = hist.subquery("hist"), stg.subquery("stg")
     last, disp = H.alias("h_last"), H.alias("h_disp")
     last_at = _later(_later(_later(h.c.h_last, s.c.s_started), s.c.s_finished), s.c.s_paused)
-    return (select(h.c.case_id, h.c.first_at, last_at, last.c.to_state, disp.c.payload["department"].as_string(),
-                   h.c.first_register_at, h.c.last_register_at, h.c.last_submit_at, h.c.last_close_at,
+    stmt = (select(h.c.case_id, h.c.first_at, last_at, last.c.to_state, disp.c.payload["department"].as_string(),
+                   cases.c.street_code, cases.c.community_code, cases.c.cell_code,
+                   case((cases.c.source != "inspector", 1), else_=0), h.c.first_register_at, h.c.last_register_at,
+                   h.c.last_submit_at, h.c.last_close_at,
                    h.c.first_invalid_at, h.c.rework_n, h.c.extension_n, s.c.late_handling_at, s.c.open_due_at,
                    s.c.open_unpaused_due_at, s.c.open_handling_due_at)
-            .select_from(h.join(last, last.c.id == h.c.last_id).outerjoin(s, s.c.case_id == h.c.case_id)
-                         .outerjoin(disp, disp.c.id == h.c.dispatch_id)))
+            .select_from(h.join(last, last.c.id == h.c.last_id).join(cases, cases.c.id == h.c.case_id)
+                         .outerjoin(s, s.c.case_id == h.c.case_id).outerjoin(disp, disp.c.id == h.c.dispatch_id)))
+    # A rebuild writes the rows in time order, as the writer appends them: a period's rows lie together.
+    return stmt.order_by(h.c.first_at) if case_id is None else stmt
 
 
 def _stage_of(command: ColumnElement[str]) -> ColumnElement[Any]:
@@ -125,6 +129,8 @@ def act_statements(case_id: int | None = None) -> list[Executable]:
                 clocks, and_(clocks.c.case_id == H.c.case_id, clocks.c.stage == _stage_of(H.c.command),
                              clocks.c.finished_at == H.c.at)))
             .where(H.c.command.in_(POST_COMMANDS)))
+    if case_id is None:
+        rows = rows.order_by(H.c.at)
     # The case's first 立案 / 作废 come from its summary row (written first).
     insert = A.insert().from_select(["history_id", "case_id", "at", "actor", "actor_role", "command",
                                      "stage_on_time", "registered_at", "void_at"], rows)

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     union,
@@ -162,7 +163,7 @@ def unsettled_cases(w: Window) -> Select[Any]:
     return select(F.c.case_id).where(F.c.last_at >= w.end, F.c.first_at < w.end).order_by(F.c.case_id)
 
 
-def facts_case_facts(w: Window, unsettled: Sequence[int] | None = None) -> Any:
+def facts_case_facts(w: Window, unsettled: Sequence[int] | None = None, case_numbers: bool = True) -> Any:
     """The rows of `case_facts`, from the summary rows kept by the writer (evaluation_case_facts).
 
     A case none of whose history rows and clock times is at or after the window's end ("settled": its last
@@ -193,18 +194,20 @@ def facts_case_facts(w: Window, unsettled: Sequence[int] | None = None) -> Any:
         "handling_ever_late": or_(F.c.late_handling_at.is_not(None), handling_overdue),
         "handling_overdue_open": and_(state == "dispatched", handling_overdue),
         "overdue_open": and_(state.not_in(("closed", "invalid", "backlog")), F.c.open_due_at < e),
-        "public_source": cases.c.source != "inspector",
+        "public_source": F.c.public_source == 1,
     }
     assert set(facts) == set(FACTS[Family.CASE])
-    keys = {"street": cases.c.street_code, "community": cases.c.community_code, "cell": cases.c.cell_code,
+    keys = {"street": F.c.street, "community": F.c.community, "cell": F.c.cell,
             "duty_grid": geo_cells.c.duty_grid, "department": F.c.department}
     cohort = or_(within(F.c.last_register_at), within(F.c.last_submit_at), within(F.c.last_close_at),
                  F.c.open_unpaused_due_at < e)
-    settled = (select(cases.c.case_no, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
+    from_ = F.outerjoin(geo_cells, geo_cells.c.code == F.c.cell)
+    if case_numbers:
+        from_ = from_.join(cases, cases.c.id == F.c.case_id)
+    number = cases.c.case_no if case_numbers else null().label("case_no")
+    settled = (select(number, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
                       *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
-               .select_from(F.join(cases, cases.c.id == F.c.case_id)
-                            .outerjoin(geo_cells, geo_cells.c.code == cases.c.cell_code))
-               .where(F.c.last_at < e, cohort))
+               .select_from(from_).where(F.c.last_at < e, cohort))
     if unsettled is None:
         candidates = select(F.c.case_id).where(F.c.last_at >= e, F.c.first_at < e)
     else:  # the ids, read first (`unsettled_cases`): the planner then knows how few they are and probes the
@@ -374,7 +377,7 @@ def grouped(w: Window, family: Family, parameters: Mapping[str, float], sets: li
         f = facts_post_facts(w, parameters, case_numbers=False).subquery("ev")
         facts = {n: f.c[n] == 1 for n in FACTS[Family.POST]}
     else:
-        f = facts_case_facts(w, unsettled).subquery("cf")
+        f = facts_case_facts(w, unsettled, case_numbers=False).subquery("cf")
         facts = {n: f.c[n] == 1 for n in FACTS[Family.CASE]}
     keys = [f.c[k] for k in GROUP_KEYS[family]]
     return select(*keys, *(_count(_where(s.expr, facts)).label(s.id) for s in sets)).group_by(*keys)

@@ -19,6 +19,12 @@ evaluation_case_facts = Table(
     Column("last_at", DateTime, nullable=False),  # latest instant in the history or a clock (start/finish/pause)
     Column("state", String(16), nullable=False),  # to_state of the last history row
     Column("department", String(32)),  # department of the last 派遣 / 重办
+    # The case's place and source, copied (set when the case is created; the month's GROUP BY then needs no
+    # join with the cases table).
+    Column("street", String(32)),
+    Column("community", String(32)),
+    Column("cell", String(32)),
+    Column("public_source", Integer, nullable=False),  # 1: not reported by an inspector
     Column("first_register_at", DateTime),
     Column("last_register_at", DateTime),
     Column("last_submit_at", DateTime),  # last 处置反馈

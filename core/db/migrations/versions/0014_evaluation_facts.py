@@ -27,6 +27,10 @@ def upgrade() -> None:
         sa.Column("last_at", sa.DateTime(), nullable=False),
         sa.Column("state", sa.String(16), nullable=False),
         sa.Column("department", sa.String(32)),
+        sa.Column("street", sa.String(32)),
+        sa.Column("community", sa.String(32)),
+        sa.Column("cell", sa.String(32)),
+        sa.Column("public_source", sa.Integer(), nullable=False),
         sa.Column("first_register_at", sa.DateTime()),
         sa.Column("last_register_at", sa.DateTime()),
         sa.Column("last_submit_at", sa.DateTime()),
@@ -81,10 +85,12 @@ def backfill_sql(dialect: str) -> list[str]:
 
     last_at = later(later(later("h.h_last", "s.s_started"), "s.s_finished"), "s.s_paused")
     facts = f"""
-        INSERT INTO evaluation_case_facts (case_id, first_at, last_at, state, department, first_register_at,
+        INSERT INTO evaluation_case_facts (case_id, first_at, last_at, state, department, street, community,
+            cell, public_source, first_register_at,
             last_register_at, last_submit_at, last_close_at, first_invalid_at, rework_n, extension_n,
             late_handling_at, open_due_at, open_unpaused_due_at, open_handling_due_at)
-        SELECT h.case_id, h.first_at, {last_at}, l.to_state, {department}, h.first_register_at,
+        SELECT h.case_id, h.first_at, {last_at}, l.to_state, {department}, c.street_code, c.community_code,
+               c.cell_code, CASE WHEN c.source <> 'inspector' THEN 1 ELSE 0 END, h.first_register_at,
                h.last_register_at, h.last_submit_at, h.last_close_at, h.first_invalid_at, h.rework_n,
                h.extension_n, s.late_handling_at, s.open_due_at, s.open_unpaused_due_at, s.open_handling_due_at
         FROM (SELECT case_id, min(at) AS first_at, max(at) AS h_last, max(id) AS last_id,
@@ -98,6 +104,7 @@ def backfill_sql(dialect: str) -> list[str]:
                      sum(CASE WHEN command = 'approve_extension' THEN 1 ELSE 0 END) AS extension_n
               FROM case_history GROUP BY case_id) h
         JOIN case_history l ON l.id = h.last_id
+        JOIN cases c ON c.id = h.case_id
         LEFT JOIN (SELECT case_id, max(started_at) AS s_started, max(finished_at) AS s_finished,
                           max(paused_at) AS s_paused,
                           max(CASE WHEN stage = 'handling' AND finished_at > due_at THEN finished_at END)
@@ -108,7 +115,8 @@ def backfill_sql(dialect: str) -> list[str]:
                           min(CASE WHEN finished_at IS NULL AND stage = 'handling' THEN due_at END)
                               AS open_handling_due_at
                    FROM case_stages GROUP BY case_id) s ON s.case_id = h.case_id
-        LEFT JOIN case_history d ON d.id = h.dispatch_id"""
+        LEFT JOIN case_history d ON d.id = h.dispatch_id
+        ORDER BY h.first_at"""
     act = "evaluation_act_facts"
     acts = f"""
         INSERT INTO {act} (history_id, case_id, at, actor, actor_role, command, stage_on_time, registered_at,
@@ -124,7 +132,8 @@ def backfill_sql(dialect: str) -> list[str]:
                                 WHEN 'dispatch' THEN 'dispatching' WHEN 'check_pass' THEN 'checking'
                                 WHEN 'check_fail' THEN 'checking' END
         WHERE h.command IN ('create', 'report_verified', 'check_pass', 'check_fail', 'accept', 'register',
-                            'dispatch')"""
+                            'dispatch')
+        ORDER BY h.at"""
     delay = f"""
         UPDATE {act} SET verify_delay = {epoch(f"{act}.at")} - (
             SELECT max({epoch("o.at")}) FROM case_history o
