@@ -11,6 +11,9 @@ overdue and open, reworked, 挂账, 作废), then times
      inspector, agent, lead, dispatcher), all indicators of the catalog, for one month;
   2. baseline: for each case, read its history and clocks, derive the facts in Python and count the sets
      (the department family only), on `--naive` cases spread over the table, extrapolated to N.
+  3. interleaved with 1: the same service deriving everything from the history alone (`history=True`, the
+     reference); both must give the same set counts for every object of every kind.
+The generated rows bypass the writer, so the summary rows are derived from them after loading (a rebuild).
 Reports the Python heap peak during 1 (tracemalloc). Targets (issue 14): ≤ 2 s, ≤ 500 MB.
 """
 

@@ -1,8 +1,10 @@
 """The evaluation adapter: every fact of the catalog as SQL, aggregated in the database (SQLAlchemy Core).
 
-One query per object kind computes every set of the catalog for every object at once (a GROUP BY over the
-history and stage tables of the cases that matter for the period); the drill-down runs the same FROM and
-WHERE for one object and one set and returns the case numbers. Nothing is loaded row by row into Python.
+One query per object kind computes every set of the catalog for every object at once; the drill-down runs
+the same FROM and WHERE for one object and one set and returns the case numbers. Nothing is loaded row by row
+into Python. The rows come from the summary tables the writer keeps (`facts_case_facts`, `facts_post_facts`,
+evaluation/tables.py) or, as the reference derivation, from the history and stage tables alone
+(`case_facts`, `post_facts`, below); both give the same facts (tests/contract/test_evaluation_facts.py).
 
 Case family: the facts of each case at the period end E are derived from its history rows with at < E (state
 at the end = to_state of its last row; department = that of its last 派遣/重办) and from its stage clocks
