@@ -11,6 +11,9 @@ overdue and open, reworked, 挂账, 作废), then times
      inspector, agent, lead, dispatcher), all indicators of the catalog, for one month;
   2. baseline: for each case, read its history and clocks, derive the facts in Python and count the sets
      (the department family only), on `--naive` cases spread over the table, extrapolated to N.
+  3. interleaved with 1: the same service deriving everything from the history alone (`history=True`, the
+     reference); both must give the same set counts for every object of every kind.
+The generated rows bypass the writer, so the summary rows are derived from them after loading (a rebuild).
 Reports the Python heap peak during 1 (tracemalloc). Targets (issue 14): ≤ 2 s, ≤ 500 MB.
 """
 
@@ -26,6 +29,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -40,6 +44,7 @@ from core.db.migrate import upgrade
 from ticketing.db.tables import case_history, case_stages, cases
 from ticketing.evaluation.domain.catalog import Family, ObjectKind, evaluate
 from ticketing.evaluation.domain.periods import period
+from ticketing.evaluation.facts import rebuild
 from ticketing.evaluation.files import load_catalog, load_profiles
 from ticketing.evaluation.service import EvaluationService
 from ticketing.geo.tables import geo_cells
@@ -145,8 +150,18 @@ async def load(engine, n: int) -> None:  # type: ignore[no-untyped-def]
             await conn.execute(cases.insert(), case_rows)
             await conn.execute(case_history.insert(), history_rows)
             await conn.execute(case_stages.insert(), stage_rows)
+    await rebuild_facts(engine)
     async with engine.begin() as conn:
         await conn.exec_driver_sql("ANALYZE")
+
+
+async def rebuild_facts(engine: Any) -> float:
+    """The rows went in beside the writer: derive the evaluation's summary rows from them, as
+    `hotline evaluation rebuild` does; returns the seconds it took."""
+    began = time.perf_counter()
+    async with engine.begin() as conn:
+        await rebuild(conn)
+    return time.perf_counter() - began
 
 
 def python_facts(history: list, stages: list, start: datetime, end: datetime) -> dict[str, bool]:
@@ -216,17 +231,23 @@ async def main(n: int, sample: int, repeat: int = 3) -> None:
             print(f"loaded {n} cases in {time.perf_counter() - began:.1f} s")
             catalog = load_catalog()
             service = EvaluationService(engine, catalog, load_profiles(catalog), TZ, lambda: datetime.now(UTC))
-            run = _timed_reports(service)
-            times = []
+            reference = replace(service, history=True)
+            run, run_ref = _timed_reports(service), _timed_reports(reference)
+            times, ref_times = [], []
             for _ in range(repeat):  # untimed by tracemalloc: it slows the Python side (query compilation)
-                took, _, rows = await run(traced=False)
+                took, _, rows = await run(traced=False)  # interleaved with the history derivation
                 times.append(took)
+                took, _, ref_rows = await run_ref(traced=False)
+                ref_times.append(took)
             slow, counts = await naive_loop(engine, catalog, n, sample)
             took, _, rows = await run(traced=False)  # interleaved: once more after the loop
             times.append(took)
             _, peak, _ = await run(traced=True)  # the heap peak, in a run of its own
             fast = statistics.median(times)
             print(f"evaluation runs: {', '.join(f'{t:.3f}' for t in times)} s (min {min(times):.3f})")
+            print(f"history derivation runs: {', '.join(f'{t:.3f}' for t in ref_times)} s "
+                  f"(min {min(ref_times):.3f}, median {statistics.median(ref_times):.3f})")
+            print("summary rows agree with the history derivation (every kind):", same(rows, ref_rows))
         finally:
             await engine.dispose()
     objects = sum(len(r.rows) for r in rows.values())
@@ -240,6 +261,13 @@ async def main(n: int, sample: int, repeat: int = 3) -> None:
     if sample >= n:  # the loop saw every case: its department counts must be the database's
         loop = {d: {s: counts[(d, s)] for s in next(iter(dept.values()))} for d in dept}
         print("baseline agrees with the database:", loop == dept)
+
+
+def same(a: dict, b: dict) -> bool:
+    """Two `reports` results give the same objects with the same set sizes, kind by kind."""
+    def counts(r: dict) -> dict:
+        return {k: [(o.object_id, o.counts) for o in rep.rows] for k, rep in r.items()}
+    return counts(a) == counts(b)
 
 
 def _timed_reports(service: EvaluationService) -> Any:
@@ -266,7 +294,8 @@ async def _load_pg(engine: Any, pg: Any, n: int) -> dict[str, float]:
     return await pg.load(engine, n)  # type: ignore[no-any-return]
 
 
-async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_loop: bool = False) -> None:
+async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_loop: bool = False,
+                  skip_reference: bool = False, rebuild_again: bool = False) -> None:
     from bench import evaluation_pg as pg
     from core.db.migrate import upgrade as migrate
 
@@ -281,7 +310,10 @@ async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_l
                              environ={"HOTLINE_DATABASE__URL": url, "HOTLINE_DATABASE__SCHEMA_NAME": schema})
     engine = engine_for(settings)
     try:
+        began = time.perf_counter()
         await asyncio.to_thread(migrate, settings.database_url(), schema=schema)
+        print(f"migrations (with 0014's backfill of the summary rows when it ran now): "
+              f"{time.perf_counter() - began:.1f} s", flush=True)
         if exists:  # --keep: the rows of an earlier run (same --cases)
             took: dict[str, float] = {}
         else:
@@ -289,13 +321,26 @@ async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_l
         n_hist, n_stage = await pg.count(engine, "case_history"), await pg.count(engine, "case_stages")
         print(f"PostgreSQL: loaded {n} cases, {n_hist} history rows, {n_stage} stage clocks in "
               + ", ".join(f"{k} {v:.1f} s" for k, v in took.items()))
+        if not exists or rebuild_again:
+            took_rebuild = await rebuild_facts(engine)
+            print(f"summary rows rebuilt from the history in {took_rebuild:.1f} s")
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql("ANALYZE evaluation_case_facts")
+            await conn.exec_driver_sql("ANALYZE evaluation_act_facts")
         catalog = load_catalog()
         service = EvaluationService(engine, catalog, load_profiles(catalog), TZ, lambda: datetime.now(UTC))
-        run = _timed_reports(service)
-        times, peaks, rows = [], [], {}
-        for _ in range(repeat):
+        reference = replace(service, history=True)
+        run, run_ref = _timed_reports(service), _timed_reports(reference)
+        times, ref_times, peaks, rows, ref_rows = [], [], [], {}, {}
+        for _ in range(repeat):  # interleaved: summary rows, then the history derivation
             t, _, rows = await run(traced=False)
             times.append(t)
+            print(f"  summary rows {t:.3f} s", flush=True)
+            if not skip_reference:
+                t, _, ref_rows = await run_ref(traced=False)
+                ref_times.append(t)
+                print(f"  history derivation {t:.3f} s", flush=True)
         _, peak, _ = await run(traced=True)  # the heap peak, in a run of its own (tracemalloc slows Python)
         peaks.append(peak)
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -306,6 +351,9 @@ async def main_pg(n: int, repeat: int, url: str, keep: str | None = None, skip_l
             slow, counts = await pg.streamed_loop(engine, catalog, start, end, python_facts)
         t_after, _, _ = await run(traced=False)  # interleaved: once more after the loop
         times.append(t_after)
+        if ref_times:
+            print(f"history derivation: min {min(ref_times):.3f} s  median {statistics.median(ref_times):.3f} s; "
+                  f"summary rows agree with it (every kind): {same(rows, ref_rows)}")
     finally:
         await engine.dispose()
         if not keep:
@@ -362,12 +410,15 @@ if __name__ == "__main__":
     parser.add_argument("--xlsx", type=int, default=0, help="time the XLSX export of this many rows")
     parser.add_argument("--keep", default=None, help="PostgreSQL: use (and keep) this schema; rows loaded once")
     parser.add_argument("--no-loop", action="store_true", help="PostgreSQL: skip the baseline loop")
+    parser.add_argument("--no-reference", action="store_true",
+                        help="PostgreSQL: do not interleave the history derivation (15-30 s a run)")
+    parser.add_argument("--rebuild", action="store_true", help="PostgreSQL with --keep: rebuild the summary rows")
     args = parser.parse_args()
     if args.xlsx:
         main_xlsx(args.xlsx, args.repeat)
     elif args.pg:
         asyncio.run(main_pg(args.cases or 1_000_000, args.repeat,
                             os.environ.get("HOTLINE_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"),
-                            args.keep, args.no_loop))
+                            args.keep, args.no_loop, args.no_reference, args.rebuild))
     else:
         asyncio.run(main(args.cases or 100_000, args.naive, args.repeat))

@@ -6,6 +6,7 @@ Each package owns its tables next to its adapters; only the composition root may
 import callcenter.tables
 import core.tables
 import ticketing.db.tables
+import ticketing.evaluation.tables
 import ticketing.exchange.tables
 import ticketing.geo.tables
 import ticketing.inspection.tables
@@ -17,6 +18,6 @@ from core.db.base import metadata
 
 TABLE_MODULES = (core.tables, ticketing.db.tables, ticketing.geo.tables, ticketing.notify.tables, transcribe.tables,
                  callcenter.tables, web.tables, web.reports.tables, ticketing.exchange.tables,
-                 ticketing.inspection.tables)
+                 ticketing.inspection.tables, ticketing.evaluation.tables)
 
 __all__ = ["TABLE_MODULES", "metadata"]

@@ -319,6 +319,29 @@ def user_activate(username: str) -> None:
 
 
 @main.group()
+def evaluation() -> None:
+    """综合评价 (evaluation)."""
+
+
+@evaluation.command("rebuild")
+def evaluation_rebuild() -> None:
+    """Recompute the evaluation's summary rows of every case from the history (derived data; safe to repeat)."""
+    click.echo(json.dumps(_run(_rebuild_evaluation), ensure_ascii=False))
+
+
+async def _rebuild_evaluation(settings: Settings) -> dict[str, int]:
+    from core.db.engine import write_transaction
+    from ticketing.evaluation.facts import rebuild
+
+    engine = engine_for(settings)
+    try:
+        async with write_transaction(engine) as conn:
+            return await rebuild(conn)
+    finally:
+        await engine.dispose()
+
+
+@main.group()
 def case() -> None:
     """Cases."""
 

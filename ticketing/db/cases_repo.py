@@ -18,6 +18,7 @@ from ticketing.db.tables import case_counters, case_history, case_requests, case
 from ticketing.domain.calendar import Limit, LimitUnit
 from ticketing.domain.model import CaseFlow, CaseRequest, RequestKind, RequestState, Stage, StageClock, State
 from ticketing.domain.workflow import HistoryEntry
+from ticketing.evaluation import facts as evaluation_facts
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +58,7 @@ class SqlCaseRepository:
         await self._save_children(case_id, CaseFlow(flow.case_no, flow.state, 0, flow.category_code,
                                                     flow.created_at), flow)
         await self.add_history(case_id, history)
+        await evaluation_facts.refresh(self.conn, case_id)
         return int(case_id)
 
     async def load(self, case_no: str, *, for_update: bool = False) -> LoadedCase:
@@ -84,6 +86,7 @@ class SqlCaseRepository:
             raise StaleVersion("案件已被他人修改，请刷新后重试")
         await self._save_children(loaded.id, loaded.flow, new)
         await self.add_history(loaded.id, history)
+        await evaluation_facts.refresh(self.conn, loaded.id)  # the evaluation's summary of the case
 
     async def add_history(self, case_id: int, entry: HistoryEntry) -> None:
         await self.conn.execute(case_history.insert(), dict(

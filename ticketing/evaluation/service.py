@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Table, select
@@ -52,6 +53,9 @@ class EvaluationService:
     profiles: ProfileBook
     tz: ZoneInfo
     clock: Callable[[], datetime]
+    # False: from the summary rows the writer keeps (evaluation_case_facts / evaluation_act_facts); True: from
+    # the history alone, the reference derivation (tests and the benchmark compare the two).
+    history: bool = False
 
     def as_of(self, period: Period) -> datetime:
         """The instant the period is evaluated at: its end, or now while it is still running (so that nothing
@@ -82,6 +86,8 @@ class EvaluationService:
     async def reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
         """All indicators of several object kinds for one period; the facts of the cases (and of the acts) are
         derived once into a temporary table and grouped by each kind."""
+        if not self.history:
+            return await self._grouped_reports(kinds, period)
         window = self.window(period)
         builders = {Family.CASE: (sql.facts_table, lambda: sql.case_facts(window)),
                     Family.POST: (sql.post_facts_table, lambda: sql.post_facts(window, self.catalog.parameters))}
@@ -101,13 +107,56 @@ class EvaluationService:
                 if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
                     await conn.commit()
 
+    async def _unsettled(self, conn: AsyncConnection, window: sql.Window,
+                         kind: ObjectKind | Family) -> list[int] | None:
+        """The case family's cases to derive from the history (see sql.facts_case_facts), or None."""
+        family = kind if isinstance(kind, Family) else kind.family
+        if self.history or family is not Family.CASE:
+            return None
+        return list((await conn.execute(sql.unsettled_cases(window))).scalars())
+
+    async def _grouped_reports(self, kinds: Sequence[ObjectKind], period: Period) -> dict[ObjectKind, Report]:
+        """`reports` from the summary rows: one GROUP BY per family over all its keys at once (into a small
+        temporary table), then each kind's figures are sums over that table's rows."""
+        window = self.window(period)
+        chosen = {k: self.indicators_for(k) for k in kinds}
+        async with self.engine.connect() as conn:
+            await _tune(conn)
+            tables: dict[Family, Table] = {}
+            try:
+                for family in Family:
+                    sets = self.catalog.sets_for([i for k in kinds if k.family is family for i in chosen[k]])
+                    if sets:
+                        tables[family] = table = sql.grouped_table(family, sets)
+                        await conn.run_sync(table.create)
+                        unsettled = await self._unsettled(conn, window, family)
+                        await conn.execute(table.insert().from_select(list(table.c.keys()), sql.grouped(
+                            window, family, self.catalog.parameters, sets, unsettled)))
+                result = {}
+                for k in kinds:
+                    stmt = sql.regroup(tables[k.family], k, self.catalog.sets_for(chosen[k]))
+                    result[k] = await self._rows(conn, k, period, chosen[k], None, stmt)
+                return result
+            finally:
+                for table in tables.values():
+                    await conn.run_sync(table.drop)
+                if tables:  # SQLite ran the CREATE outside the transaction: a rollback would undo only the DROP
+                    await conn.commit()
+
     async def _report(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
                       only: str | None, tables: dict[Family, Table] | None) -> Report:
         sets = self.catalog.sets_for(chosen)
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters, tables)
+        window = self.window(period)
+        unsettled = await self._unsettled(conn, window, kind)
+        source = sql.source_for(window, kind, self.catalog.parameters, tables, self.history, unsettled)
         stmt = sql.aggregate(source, sets)
         if only is not None:
             stmt = stmt.where(source.key == only)
+        return await self._rows(conn, kind, period, chosen, only, stmt)
+
+    async def _rows(self, conn: AsyncConnection, kind: ObjectKind, period: Period, chosen: list[Indicator],
+                    only: str | None, stmt: Any) -> Report:
+        sets = self.catalog.sets_for(chosen)
         result = (await conn.execute(stmt)).mappings().all()
         measured = await self._measures(conn, chosen, period, only)
         ids = list(dict.fromkeys([*(r["object_id"] for r in result), *measured]))
@@ -155,9 +204,12 @@ class EvaluationService:
             raise InvalidParameters(f"指标“{indicator.name}”来自在岗记录与轨迹，没有案件明细")
         if kind not in indicator.objects:
             raise InvalidParameters(f"指标“{indicator.name}”不适用于{kind.label}")
-        source = sql.source_for(self.window(period), kind, self.catalog.parameters)
+        window = self.window(period)
         async with self.engine.connect() as conn:
             await _tune(conn)
+            unsettled = await self._unsettled(conn, window, kind)
+            source = sql.source_for(window, kind, self.catalog.parameters, history=self.history,
+                                    unsettled=unsettled)
             lists = []
             for set_id in (indicator.numerator, indicator.denominator):
                 if set_id is None or set_id not in self.catalog.sets:

@@ -1,8 +1,10 @@
 """The evaluation adapter: every fact of the catalog as SQL, aggregated in the database (SQLAlchemy Core).
 
-One query per object kind computes every set of the catalog for every object at once (a GROUP BY over the
-history and stage tables of the cases that matter for the period); the drill-down runs the same FROM and
-WHERE for one object and one set and returns the case numbers. Nothing is loaded row by row into Python.
+One query per object kind computes every set of the catalog for every object at once; the drill-down runs
+the same FROM and WHERE for one object and one set and returns the case numbers. Nothing is loaded row by row
+into Python. The rows come from the summary tables the writer keeps (`facts_case_facts`, `facts_post_facts`,
+evaluation/tables.py) or, as the reference derivation, from the history and stage tables alone
+(`case_facts`, `post_facts`, below); both give the same facts (tests/contract/test_evaluation_facts.py).
 
 Case family: the facts of each case at the period end E are derived from its history rows with at < E (state
 at the end = to_state of its last row; department = that of its last 派遣/重办) and from its stage clocks
@@ -11,7 +13,7 @@ at the end = to_state of its last row; department = that of its last 派遣/重�
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +21,6 @@ from typing import Any
 from sqlalchemy import (
     Column,
     ColumnElement,
-    Float,
     FromClause,
     Integer,
     MetaData,
@@ -27,46 +28,28 @@ from sqlalchemy import (
     String,
     Table,
     and_,
+    bindparam,
     case,
     exists,
     func,
     literal,
     not_,
+    null,
     or_,
     select,
     union,
+    union_all,
 )
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from core.db.timeutil import to_db
 from ticketing.db.tables import case_history, case_stages, cases
 from ticketing.evaluation.domain.catalog import FACTS, CaseSet, Family, ObjectKind, fold
+from ticketing.evaluation.facts import CHECKS, DISPATCHES, POST_COMMANDS, STAGE_OF_ACT, epoch_seconds
+from ticketing.evaluation.tables import evaluation_act_facts, evaluation_case_facts
 from ticketing.geo.tables import geo_cells
 
 H, ST = case_history, case_stages
-DISPATCHES = ("dispatch", "reopen")  # the acts that give a case to a department
-CHECKS = ("check_pass", "check_fail")
-POST_COMMANDS = ("create", "report_verified", *CHECKS, "accept", "register", "dispatch")
-STAGE_OF_ACT = {"accept": "acceptance", "register": "registration", "dispatch": "dispatching",
-                "check_pass": "checking", "check_fail": "checking"}
-
-
-class epoch_seconds(FunctionElement[float]):
-    """Seconds since 1970 of a stored (naive UTC) timestamp, on SQLite and PostgreSQL."""
-
-    type = Float()
-    inherit_cache = True
-
-
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
-
-
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)})"
+F, A = evaluation_case_facts, evaluation_act_facts
 
 
 @dataclass(frozen=True)
@@ -109,11 +92,14 @@ KEY_COLUMNS = {ObjectKind.STREET: "street", ObjectKind.COMMUNITY: "community", O
                ObjectKind.DUTY_GRID: "duty_grid", ObjectKind.DEPARTMENT: "department"}
 
 
-def case_facts(w: Window) -> Select[Any]:
-    """One row per case that can matter for the window: its number, object keys and every fact as 0/1."""
+def case_facts(w: Window, candidates: Select[Any] | None = None) -> Select[Any]:
+    """One row per case that can matter for the window: its number, object keys and every fact as 0/1,
+    derived from the history and the clocks (the reference derivation; `facts_case_facts` uses it for the
+    cases with history after the window's end). `candidates` (case ids) replaces the cohort query: of them,
+    the cases in the cohort are kept."""
     # Driven by the cohort (a few percent of all cases for a month): the history and the clocks of each of
     # its cases are read through their case_id indexes, not by scanning everything before the end.
-    cohort = _case_cohort(w).cte("cohort")
+    cohort = (_case_cohort(w) if candidates is None else candidates).cte("cohort")
     hf = select(
         cohort.c.case_id,
         func.max(H.c.id).label("last_id"),
@@ -136,6 +122,7 @@ def case_facts(w: Window) -> Select[Any]:
         _count(and_(handling, or_(done_late, overdue_at_end))).label("late_ever"),
         _count(and_(handling, overdue_at_end)).label("handling_overdue"),
         _count(overdue_at_end).label("overdue"),
+        _count(and_(overdue_at_end, or_(ST.c.paused_at.is_(None), ST.c.paused_at >= w.end))).label("unpaused"),
     ).select_from(cohort.join(ST, ST.c.case_id == cohort.c.case_id)).group_by(cohort.c.case_id).subquery("sf")
     last, disp = H.alias("h_last"), H.alias("h_disp")
     state = last.c.to_state
@@ -166,8 +153,70 @@ def case_facts(w: Window) -> Select[Any]:
     assert set(facts) == set(FACTS[Family.CASE])
     keys = {"street": cases.c.street_code, "community": cases.c.community_code, "cell": cases.c.cell_code,
             "duty_grid": geo_cells.c.duty_grid, "department": disp.c.payload["department"].as_string()}
-    return select(cases.c.case_no, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
+    stmt = select(cases.c.case_no, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
                   *(case((cond, 1), else_=0).label(name) for name, cond in facts.items())).select_from(from_)
+    if candidates is not None:  # the cohort's rule (_case_cohort) over the candidates' facts
+        stmt = stmt.where(or_(hf.c.reg_p > 0, hf.c.handled_p > 0, hf.c.closed_p > 0, stage("unpaused")))
+    return stmt
+
+
+def unsettled_cases(w: Window) -> Select[Any]:
+    """The cases with history (or a clock time) at or after the window's end: derived from their history."""
+    return select(F.c.case_id).where(F.c.last_at >= w.end, F.c.first_at < w.end).order_by(F.c.case_id)
+
+
+def facts_case_facts(w: Window, unsettled: Sequence[int] | None = None, case_numbers: bool = True) -> Any:
+    """The rows of `case_facts`, from the summary rows kept by the writer (evaluation_case_facts).
+
+    A case none of whose history rows and clock times is at or after the window's end ("settled": its last
+    instant is before E) was at E in the state its summary row describes, so each fact is a comparison of a
+    stored time with S or E. The other cases of the window (history after E: reopened, handled or closed
+    later; at most those of the period's last days for a past period, none for a running one) are derived
+    from their history by `case_facts`, which is what "what was true at the end" needs.
+    """
+    s, e = w.start, w.end
+
+    def within(column: ColumnElement[Any]) -> ColumnElement[bool]:
+        return and_(column >= s, column < e)
+
+    state = F.c.state
+    handling_overdue = F.c.open_handling_due_at < e
+    facts: dict[str, ColumnElement[bool]] = {
+        "registered_in_period": within(F.c.last_register_at),
+        "registered_by_end": F.c.first_register_at.is_not(None),
+        "handled_in_period": within(F.c.last_submit_at),
+        "closed_in_period": within(F.c.last_close_at),
+        "void_at_end": state == "invalid",
+        "backlog_at_end": state == "backlog",
+        "closed_at_end": state == "closed",
+        "handled_at_end": state.in_(("handled", "closed")),
+        "had_rework": F.c.rework_n > 0,
+        "had_extension": F.c.extension_n > 0,
+        "handling_late": or_(F.c.late_handling_at >= s, handling_overdue),
+        "handling_ever_late": or_(F.c.late_handling_at.is_not(None), handling_overdue),
+        "handling_overdue_open": and_(state == "dispatched", handling_overdue),
+        "overdue_open": and_(state.not_in(("closed", "invalid", "backlog")), F.c.open_due_at < e),
+        "public_source": F.c.public_source == 1,
+    }
+    assert set(facts) == set(FACTS[Family.CASE])
+    keys = {"street": F.c.street, "community": F.c.community, "cell": F.c.cell,
+            "duty_grid": geo_cells.c.duty_grid, "department": F.c.department}
+    cohort = or_(within(F.c.last_register_at), within(F.c.last_submit_at), within(F.c.last_close_at),
+                 F.c.open_unpaused_due_at < e)
+    from_ = F.outerjoin(geo_cells, geo_cells.c.code == F.c.cell)
+    if case_numbers:
+        from_ = from_.join(cases, cases.c.id == F.c.case_id)
+    number = cases.c.case_no if case_numbers else null().label("case_no")
+    settled = (select(number, *(keys[k].label(k) for k in KEY_COLUMNS.values()),
+                      *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
+               .select_from(from_).where(F.c.last_at < e, cohort))
+    if unsettled is None:
+        candidates = select(F.c.case_id).where(F.c.last_at >= e, F.c.first_at < e)
+    else:  # the ids, read first (`unsettled_cases`): the planner then knows how few they are and probes the
+        # history by case instead of hashing all of it (the two time conditions are correlated)
+        ids = bindparam("unsettled", list(unsettled), expanding=True, literal_execute=True)
+        candidates = select(cases.c.id.label("case_id")).where(cases.c.id.in_(ids))
+    return union_all(settled, case_facts(w, candidates))
 
 
 def facts_table() -> Table:
@@ -177,8 +226,10 @@ def facts_table() -> Table:
     return Table("eval_case_facts", MetaData(), *columns, prefixes=["TEMPORARY"])
 
 
-def case_source(w: Window, kind: ObjectKind, table: FromClause | None = None) -> CaseSource:
-    f = table if table is not None else case_facts(w).subquery("cf")
+def case_source(w: Window, kind: ObjectKind, table: FromClause | None = None, history: bool = False,
+                unsettled: Sequence[int] | None = None) -> CaseSource:
+    rows = case_facts(w) if history else facts_case_facts(w, unsettled)
+    f = table if table is not None else rows.subquery("cf")
     return CaseSource(f, {n: f.c[n] == 1 for n in FACTS[Family.CASE]}, f.c[KEY_COLUMNS[kind]], f.c.case_no,
                       f.c.case_no)
 
@@ -240,6 +291,36 @@ def post_facts(w: Window, parameters: Mapping[str, float], role: str | None = No
             .select_from(h.join(cases, cases.c.id == h.c.case_id)).where(acts))
 
 
+def facts_post_facts(w: Window, parameters: Mapping[str, float], role: str | None = None,
+                     case_numbers: bool = True) -> Select[Any]:
+    """The rows of `post_facts`, from the act rows and the cases' summary rows kept by the writer: every fact
+    of an act at E is a comparison of a stored time or delay with E or the catalog's limit (exact for any
+    E: 作废 and 立案 by their first time, a 回退 by the first after the act and before the next 派遣)."""
+    limit_s = float(parameters.get("verification_limit_minutes", 120)) * 60.0
+    e = w.end
+    facts: dict[str, ColumnElement[bool]] = {
+        "is_report": and_(A.c.command == "create", A.c.actor_role == "inspector"),
+        "is_verify": A.c.command == "report_verified",
+        "is_check": A.c.command.in_(CHECKS),
+        "is_accept": A.c.command == "accept",
+        "is_register": A.c.command == "register",
+        "is_dispatch": A.c.command == "dispatch",
+        "registered_by_end": A.c.registered_at < e,
+        "void_at_end": A.c.void_at < e,
+        "on_time": or_(and_(A.c.command == "report_verified", A.c.verify_delay <= limit_s), A.c.stage_on_time == 1),
+        "returned": and_(A.c.command == "dispatch", A.c.returned_at < e),
+    }
+    assert set(facts) == set(FACTS[Family.POST])
+    acts = and_(A.c.at >= w.start, A.c.at < e)
+    if role is not None:
+        acts = and_(acts, A.c.actor_role == role)
+    columns = (A.c.actor, A.c.actor_role, *(case((cond, 1), else_=0).label(name) for name, cond in facts.items()))
+    if not case_numbers:  # grouped: one table, read by the index on its time
+        return select(*columns).where(acts)
+    return (select(A.c.history_id.label("id"), cases.c.case_no, *columns)
+            .select_from(A.join(cases, cases.c.id == A.c.case_id)).where(acts))
+
+
 def post_facts_table() -> Table:
     columns = [Column("id", Integer), Column("case_no", String(16)), Column("actor", String(64)),
                Column("actor_role", String(16)), *(Column(n, Integer) for n in FACTS[Family.POST])]
@@ -247,8 +328,9 @@ def post_facts_table() -> Table:
 
 
 def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
-                table: FromClause | None = None) -> CaseSource:
-    f = table if table is not None else post_facts(w, parameters, kind.value).subquery("ev")
+                table: FromClause | None = None, history: bool = False) -> CaseSource:
+    rows = post_facts if history else facts_post_facts
+    f = table if table is not None else rows(w, parameters, kind.value).subquery("ev")
     return CaseSource(f, {n: f.c[n] == 1 for n in FACTS[Family.POST]}, f.c.actor, f.c.case_no, f.c.id,
                       f.c.actor_role == kind.value)
 
@@ -256,11 +338,14 @@ def post_source(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
 # --- the two queries ---------------------------------------------------------------------------------------
 
 def source_for(w: Window, kind: ObjectKind, parameters: Mapping[str, float],
-               tables: Mapping[Family, FromClause] | None = None) -> CaseSource:
+               tables: Mapping[Family, FromClause] | None = None, history: bool = False,
+               unsettled: Sequence[int] | None = None) -> CaseSource:
+    """The rows of one object kind: from the summary rows (default) or derived from the history alone
+    (`history=True`: the reference derivation the tests and the benchmark compare with)."""
     table = (tables or {}).get(kind.family)
     if kind.family is Family.POST:
-        return post_source(w, kind, parameters, table)
-    return case_source(w, kind, table)
+        return post_source(w, kind, parameters, table, history)
+    return case_source(w, kind, table, history, unsettled)
 
 
 def aggregate(source: CaseSource, sets: list[CaseSet]) -> Select[Any]:
@@ -279,3 +364,37 @@ def drilldown(source: CaseSource, case_set: CaseSet, object_id: str) -> Select[A
     if source.where is not None:
         stmt = stmt.where(source.where)
     return stmt.order_by(source.order)
+
+
+# --- several object kinds at once: group by every key together, then per kind over the small result ------
+
+GROUP_KEYS = {Family.CASE: tuple(KEY_COLUMNS.values()), Family.POST: ("actor_role", "actor")}
+
+
+def grouped(w: Window, family: Family, parameters: Mapping[str, float], sets: list[CaseSet],
+            unsettled: Sequence[int] | None = None) -> Select[Any]:
+    """The size of every set per combination of all the family's keys (a cell's street, community, duty grid
+    and department; a post's role and user): a few thousand rows, from which every kind's figures are sums."""
+    if family is Family.POST:
+        f = facts_post_facts(w, parameters, case_numbers=False).subquery("ev")
+        facts = {n: f.c[n] == 1 for n in FACTS[Family.POST]}
+    else:
+        f = facts_case_facts(w, unsettled, case_numbers=False).subquery("cf")
+        facts = {n: f.c[n] == 1 for n in FACTS[Family.CASE]}
+    keys = [f.c[k] for k in GROUP_KEYS[family]]
+    return select(*keys, *(_count(_where(s.expr, facts)).label(s.id) for s in sets)).group_by(*keys)
+
+
+def grouped_table(family: Family, sets: list[CaseSet]) -> Table:
+    columns = [*(Column(k, String(64)) for k in GROUP_KEYS[family]), *(Column(s.id, Integer) for s in sets)]
+    return Table(f"eval_grouped_{family.value}", MetaData(), *columns, prefixes=["TEMPORARY"])
+
+
+def regroup(table: Table, kind: ObjectKind, sets: list[CaseSet]) -> Select[Any]:
+    """`aggregate` for one kind over `grouped`'s rows: the same objects, counts and order."""
+    key = table.c.actor if kind.family is Family.POST else table.c[KEY_COLUMNS[kind]]
+    stmt = select(key.label("object_id"), *(func.sum(table.c[s.id]).label(s.id) for s in sets)).where(
+        key.is_not(None))
+    if kind.family is Family.POST:
+        stmt = stmt.where(table.c.actor_role == kind.value)
+    return stmt.group_by(key).order_by(key)

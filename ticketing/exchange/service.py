@@ -28,6 +28,7 @@ from core.errors import DomainError, InvalidParameters, NotFound
 from ticketing.db.tables import case_history, case_requests, case_stages, cases
 from ticketing.domain.commands import Command, Outcome
 from ticketing.domain.model import Actor, Role
+from ticketing.evaluation import facts as evaluation_facts
 from ticketing.exchange import attachments
 from ticketing.exchange.attachments import ImageStore
 from ticketing.exchange.domain import signing
@@ -653,6 +654,7 @@ async def cap_handling_due(conn: AsyncConnection, case_no: str, due: datetime | 
         .where(case_stages.c.id == clock["id"])
         .values(due_at=stamp, yellow_at=min(clock["yellow_at"], stamp))
     )
+    await evaluation_facts.refresh(conn, case_id)  # the clock's due time is part of the case's summary
 
 
 async def deliver_and_settle(service: ExchangeService, now: datetime) -> Any:
