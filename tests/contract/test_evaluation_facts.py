@@ -170,6 +170,8 @@ async def test_summary_rows_give_what_the_history_gives(db_settings: Settings, c
                 assert figures({kind: one}) == figures({kind: other}), (p, kind)
                 for row in other.rows:
                     for indicator in other.indicators:
+                        if indicator.measures:  # attendance figures have no case lists (test_inspector_attendance)
+                            continue
                         a = await facts.drilldown(indicator.id, kind, row.object_id, p)
                         b = await history.drilldown(indicator.id, kind, row.object_id, p)
                         assert (a.numerator, a.denominator) == (b.numerator, b.denominator), (p, indicator.id)

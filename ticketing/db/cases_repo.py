@@ -58,7 +58,7 @@ class SqlCaseRepository:
         await self._save_children(case_id, CaseFlow(flow.case_no, flow.state, 0, flow.category_code,
                                                     flow.created_at), flow)
         await self.add_history(case_id, history)
-        await evaluation_facts.refresh(self.conn, case_id)
+        await evaluation_facts.refresh(self.conn, case_id, new=True)
         return int(case_id)
 
     async def load(self, case_no: str, *, for_update: bool = False) -> LoadedCase:

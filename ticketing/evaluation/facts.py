@@ -7,13 +7,16 @@ rebuild (every case: `rebuild_statements`, run by `hotline evaluation rebuild` a
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
     Executable,
     Float,
+    Integer,
     and_,
+    bindparam,
     case,
     delete,
     exists,
@@ -64,7 +67,10 @@ def _later(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[Any]:
     return case((b.is_(None), a), (a >= b, a), else_=b)
 
 
-def case_rows(case_id: int | None = None) -> Any:
+CaseId = int | ColumnElement[int] | None  # one case (a value or the writer's bound parameter), or None: all
+
+
+def case_rows(case_id: CaseId = None) -> Any:
     """The summary row of each case with history (or of the one case): columns in the table's order."""
     hist = select(
         H.c.case_id,
@@ -112,7 +118,7 @@ def _stage_of(command: ColumnElement[str]) -> ColumnElement[Any]:
     return case(*((command == act, stage) for act, stage in STAGE_OF_ACT.items()), else_=None)
 
 
-def act_statements(case_id: int | None = None) -> list[Executable]:
+def act_statements(case_id: CaseId = None) -> list[Executable]:
     """Insert the act rows (of one case, or all) and fill in what 核实 and 派遣 need from later rows."""
     # 受理/立案/派遣/核查 on time: a clock of its stage finished at the act, within its limit (a join, so that
     # the rebuild hashes the clocks once instead of probing them for every act).
@@ -156,13 +162,23 @@ def act_statements(case_id: int | None = None) -> list[Executable]:
     return [insert, delay, returned]
 
 
-async def refresh(conn: AsyncConnection, case_id: int) -> None:
-    """Recompute the one case's rows (called in the transaction that wrote its history or clocks)."""
-    await conn.execute(delete(F).where(F.c.case_id == case_id))
-    await conn.execute(F.insert().from_select(list(F.c.keys()), case_rows(case_id)))
-    await conn.execute(delete(A).where(A.c.case_id == case_id))
-    for stmt in act_statements(case_id):
-        await conn.execute(stmt)
+@cache
+def _refresh_statements() -> tuple[tuple[Executable, ...], tuple[Executable, ...], tuple[Executable, ...]]:
+    """The writer's statements, built once with the case id as a bound parameter: building these expressions
+    is most of a refresh's Python cost (SQLAlchemy then finds each compiled form in its statement cache).
+    Returned as (remove the old rows, insert the rows, fill in from later acts)."""
+    one = bindparam("facts_case_id", type_=Integer)
+    insert_acts, *later = act_statements(one)
+    return ((delete(F).where(F.c.case_id == one), delete(A).where(A.c.case_id == one)),
+            (F.insert().from_select(list(F.c.keys()), case_rows(one)), insert_acts), tuple(later))
+
+
+async def refresh(conn: AsyncConnection, case_id: int, *, new: bool = False) -> None:
+    """Recompute the one case's rows (called in the transaction that wrote its history or clocks). A `new`
+    case has no rows yet and only its creation act, which no later act fills in: two inserts are all."""
+    remove, insert, fill_in = _refresh_statements()
+    for stmt in insert if new else (*remove, *insert, *fill_in):
+        await conn.execute(stmt, {"facts_case_id": case_id})
 
 
 def rebuild_statements() -> list[Executable]:
