@@ -23,7 +23,15 @@ What runs (all on loopback, all started and stopped by this script, by pid):
 Reported: errors (API answers other than 2xx, client timeouts, sockets dropped, failed SIPp calls, flood
 answers other than 303/401/429), the service's RSS at the start of the measured phase (after a warm-up), at its
 end and after the flood, API p50/p95 before vs during the flood (the ratio; per 30 s window too: min/median),
-the websocket ping round trip likewise. The ratio is against the phase before, in the same run.
+the websocket ping round trip likewise. The ratio is against the phase before, in the same run. The RSS is
+sampled every RSS_EVERY_S (10 s): the curve (each minute printed, every sample in --json) and the least-squares
+slope over the first and the second half of the measured phase tell a step that levels off (second half ~0)
+from a leak (the same slope in both halves).
+
+`--tracemalloc` (a diagnosis, not a measurement): the service runs with PYTHONTRACEMALLOC=1 and writes a
+snapshot every 60 s (`hotline serve`, TRACEMALLOC_SNAPSHOTS_DIR); the report lists the top growth by file:line
+between its second snapshot (minute 2) and its last. Tracing slows the service and each snapshot costs memory
+itself, so that run's latencies and RSS are not comparable with a plain run.
 """
 
 from __future__ import annotations
