@@ -23,7 +23,15 @@ What runs (all on loopback, all started and stopped by this script, by pid):
 Reported: errors (API answers other than 2xx, client timeouts, sockets dropped, failed SIPp calls, flood
 answers other than 303/401/429), the service's RSS at the start of the measured phase (after a warm-up), at its
 end and after the flood, API p50/p95 before vs during the flood (the ratio; per 30 s window too: min/median),
-the websocket ping round trip likewise. The ratio is against the phase before, in the same run.
+the websocket ping round trip likewise. The ratio is against the phase before, in the same run. The RSS is
+sampled every RSS_EVERY_S (10 s): the curve (each minute printed, every sample in --json) and the least-squares
+slope over the first and the second half of the measured phase tell a step that levels off (second half ~0)
+from a leak (the same slope in both halves).
+
+`--tracemalloc` (a diagnosis, not a measurement): the service runs with PYTHONTRACEMALLOC=1 and writes a
+snapshot every 60 s (`hotline serve`, TRACEMALLOC_SNAPSHOTS_DIR); the report lists the top growth by file:line
+between its second snapshot (minute 2) and its last. Tracing slows the service and each snapshot costs memory
+itself, so that run's latencies and RSS are not comparable with a plain run.
 """
 
 from __future__ import annotations
@@ -60,6 +68,8 @@ from tests.sip.peers import BaresipAgent, make_tone
 WARMUP_S = 20.0
 WINDOW_S = 30.0
 PING_EVERY_S = 10.0
+RSS_EVERY_S = 10.0
+TRACE_EVERY_S = 60.0
 TIMEOUT_S = 30.0
 
 
@@ -268,7 +278,62 @@ async def open_loop(rate: float, seconds: float, make: Any) -> None:
 async def sample_rss(service: service_proc.Service, stats: Stats) -> None:
     while stats.running:
         stats.rss.append((time.monotonic(), stats.phase, service.rss_kib()))
-        await asyncio.sleep(5)
+        await asyncio.sleep(RSS_EVERY_S)
+
+
+def _slope_mib_per_min(points: list[tuple[float, int]]) -> float:
+    """Least-squares slope of RSS (KiB) over time (s), in MiB per minute."""
+    if len(points) < 3:
+        return float("nan")
+    xs = [t for t, _ in points]
+    ys = [kib / 1024 for _, kib in points]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    den = sum((x - mx) ** 2 for x in xs)
+    return 60 * sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / den if den else float("nan")
+
+
+def rss_curve(stats: Stats, t0: float, t_flood: float) -> dict[str, Any]:
+    """The RSS samples of the measured phase as (seconds since its start, KiB) and the slope over its first and
+    its second half: a structure that levels off shows a second-half slope near 0, a leak about the same slope
+    in both halves."""
+    points = [(at - t0, kib) for at, phase, kib in stats.rss if phase == "before"]
+    half = (t_flood - t0) / 2
+    return {
+        "every_s": RSS_EVERY_S,
+        "points": [(round(t), kib) for t, kib in points],
+        "all": [(round(at - t0), phase, kib) for at, phase, kib in stats.rss],
+        "slope_first_half_mib_min": _slope_mib_per_min([p for p in points if p[0] < half]),
+        "slope_second_half_mib_min": _slope_mib_per_min([p for p in points if p[0] >= half]),
+    }
+
+
+def tracemalloc_diff(folder: Path, top: int = 25) -> dict[str, Any]:
+    """Top allocation growth by file:line between the service's second snapshot (its minute 2) and its last."""
+    import tracemalloc
+
+    snaps = sorted(folder.glob("snap-*.pickle"))
+    if len(snaps) < 3:
+        return {"error": f"{len(snaps)} snapshots"}
+    first, last = snaps[1], snaps[-1]
+    old, new = tracemalloc.Snapshot.load(str(first)), tracemalloc.Snapshot.load(str(last))
+    keep = [tracemalloc.Filter(False, tracemalloc.__file__), tracemalloc.Filter(False, "<frozen importlib._bootstrap>")]
+    old, new = old.filter_traces(keep), new.filter_traces(keep)
+    stats = new.compare_to(old, "lineno")
+    total_old = sum(s.size for s in old.statistics("filename"))
+    total_new = sum(s.size for s in new.statistics("filename"))
+    return {
+        "between": [first.name, last.name],
+        "traced_mib": [round(total_old / 2**20, 1), round(total_new / 2**20, 1)],
+        "top": [
+            {
+                "where": f"{st.traceback[0].filename}:{st.traceback[0].lineno}",
+                "size_diff_kib": round(st.size_diff / 1024, 1),
+                "count_diff": st.count_diff,
+                "size_kib": round(st.size / 1024, 1),
+            }
+            for st in stats[:top]
+        ],
+    }
 
 
 # --- calls --------------------------------------------------------------------------------------------------
@@ -395,6 +460,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             else:
                 url = f"sqlite+aiosqlite:///{tmp}/load.db"
             extra = {"HOTLINE_SPEECH__ENGINE": "none", **(telephony_env(tel) if args.calls or args.phones else {})}
+            trace_dir = tmp / "tracemalloc"
+            if args.tracemalloc:
+                trace_dir.mkdir()
+                extra |= {
+                    "PYTHONTRACEMALLOC": "1",
+                    "TRACEMALLOC_SNAPSHOTS_DIR": str(trace_dir),
+                    "TRACEMALLOC_SNAPSHOTS_EVERY_S": str(TRACE_EVERY_S),
+                }
             env = await asyncio.to_thread(service_proc.prepare, tmp, url, [], **extra)
             tokens = await add_agents(env, args.consoles, args.phones, tel.agent_extensions)
             if args.calls or args.phones:
@@ -407,6 +480,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
             phones = await start_phones(tel, service.url, tokens, args.phones, tmp / "phones")
             result = await _drive(args, stats, service, tel, tokens, tmp, calls)
+            if args.tracemalloc:
+                result["tracemalloc"] = await asyncio.to_thread(tracemalloc_diff, trace_dir)
         finally:
             stats.running = False
             await stop_calls(calls[0], 0, gently=False)
@@ -478,7 +553,9 @@ async def _drive(
         await stop_calls(calls, args.hold_seconds)
         await asyncio.wait(consoles, timeout=15)
         call_stat = calls.stat() if calls.proc else {}
-    return report(args, stats, rss_start, rss_before_flood, rss_end, call_stat_live, call_stat, (t0, t_flood, t_end))
+    result = report(args, stats, rss_start, rss_before_flood, rss_end, call_stat_live, call_stat, (t0, t_flood, t_end))
+    result["rss_curve"] = rss_curve(stats, t0, t_flood)
+    return result
 
 
 def _windows(samples: list[Sample], start: float, end: float) -> list[float]:
@@ -595,6 +672,23 @@ def print_report(r: dict[str, Any]) -> None:
         f"flood ({m['growth_measured_pct']:+.1f} %), {m['end'] / 1024:.1f} MiB after it "
         f"({m['growth_with_flood_pct']:+.1f} %)"
     )
+    curve = r.get("rss_curve")
+    if curve:
+        per_min = [f"{t // 60:.0f}m {kib / 1024:.0f}" for t, kib in curve["points"] if t % 60 < curve["every_s"]]
+        print(f"  RSS every minute of the measured phase (MiB): {', '.join(per_min)}")
+        print(
+            f"  RSS slope: first half {curve['slope_first_half_mib_min']:+.2f} MiB/min, second half "
+            f"{curve['slope_second_half_mib_min']:+.2f} MiB/min"
+        )
+    trace = r.get("tracemalloc")
+    if trace:
+        if "error" in trace:
+            print(f"  tracemalloc: {trace['error']}")
+        else:
+            between, traced = " -> ".join(trace["between"]), trace["traced_mib"]
+            print(f"  tracemalloc growth {between} (traced {traced} MiB):")
+            for row in trace["top"]:
+                print(f"    {row['size_diff_kib']:+10.1f} KiB {row['count_diff']:+8d} blocks  {row['where']}")
 
 
 def main() -> None:
@@ -613,6 +707,12 @@ def main() -> None:
         choices=("unknown", "valid"),
         default="unknown",
         help="unknown users with wrong passwords, or the agents' right passwords",
+    )
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace the service's allocations (slower) and print the top growth by file:line between its minute 2 "
+        "and the end of the measured phase",
     )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args()

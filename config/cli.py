@@ -75,9 +75,39 @@ def serve(host: str | None, port: int | None) -> None:
 
 
     settings = _settings()
+    _memory_snapshots()
     # uvloop: a faster event loop for the one process that serves API, consoles and the ARI app.
     web.run_app(create_app(settings), host=host or settings.http.host, port=port or settings.http.port,
                 print=lambda text: click.echo(text, err=True), loop=uvloop.new_event_loop(), access_log=None)
+
+
+def _memory_snapshots() -> None:
+    """Debugging aid for memory growth (bench/load.py --tracemalloc), off by default: when
+    TRACEMALLOC_SNAPSHOTS_DIR is set and tracemalloc is tracing (PYTHONTRACEMALLOC=N in the environment), a
+    daemon thread writes a snapshot snap-<NNNN>.pickle (NNNN: seconds since start) there every
+    TRACEMALLOC_SNAPSHOTS_EVERY_S seconds (default 60); compare two with
+    `tracemalloc.Snapshot.load(b).compare_to(tracemalloc.Snapshot.load(a), "lineno")`. A thread, not a signal:
+    it does not depend on the event loop, and it stops with the process. (Not HOTLINE_*: those are settings.)"""
+    import threading
+    import time
+    import tracemalloc
+    from pathlib import Path
+
+    folder = os.environ.get("TRACEMALLOC_SNAPSHOTS_DIR")
+    if not folder or not tracemalloc.is_tracing():
+        return
+    every = float(os.environ.get("TRACEMALLOC_SNAPSHOTS_EVERY_S", "60"))
+    start = time.monotonic()
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            at = int(time.monotonic() - start)
+            part = Path(folder) / f"snap-{at:04d}.part"
+            tracemalloc.take_snapshot().dump(str(part))
+            part.rename(part.with_suffix(".pickle"))  # whole snapshots only under the final name
+
+    threading.Thread(target=loop, name="tracemalloc-snapshots", daemon=True).start()
 
 
 @main.group()

@@ -89,7 +89,8 @@ class Publisher:
     async def render(self, p: Period, dep: Profile, region: Profile) -> tuple[bytes, data.Bulletin, datetime]:
         bulletin = await data.build(self.engine, self.evaluation, p, department_profile=dep, region_profile=region)
         issued = issued_at(await self.calendar(), p)
-        return pdf.render(bulletin, site=self.site, issued=issued, tz=self.evaluation.tz), bulletin, issued
+        content = await pdf.render_apart(bulletin, site=self.site, issued=issued, tz=self.evaluation.tz)
+        return content, bulletin, issued
 
     async def publish(
         self, p: Period, now: datetime, by: str, dep: Profile | None = None, region: Profile | None = None

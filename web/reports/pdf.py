@@ -7,6 +7,10 @@ text) are the period's, never "now", so the same data and profile versions give 
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,7 @@ from web.reports.data import Bulletin, Table
 from web.reports.exports import text
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+RENDER_TIMEOUT_S = 300.0
 ROW_LIMIT = 200  # rows of a list in the PDF; the XLSX export has them all
 _env = jinja2.Environment(
     loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True
@@ -97,8 +102,35 @@ def _summary_text(s: dict[str, Any]) -> str:
 
 
 def render(b: Bulletin, *, site: str, issued: datetime, tz: ZoneInfo) -> bytes:
-    """The PDF bytes. `issued` (the first working day after the period, 00:00 local) dates the document."""
+    """The PDF bytes, rendered in this process (tests, scripts). `issued` (the first working day after the
+    period, 00:00 local) dates the document. The service uses `render_apart`."""
     from weasyprint import HTML  # imported here: loading pango/cairo costs ~0.5 s and only the PDF needs it
 
     document = HTML(string=html(b, site=site, issued=issued, tz=tz), base_url=str(TEMPLATES))
-    return document.write_pdf(pdf_identifier=f"{site}-{b.period.first.isoformat()}".encode(), uncompressed_pdf=False)
+    return document.write_pdf(pdf_identifier=_identifier(b, site).encode(), uncompressed_pdf=False)
+
+
+def _identifier(b: Bulletin, site: str) -> str:
+    return f"{site}-{b.period.first.isoformat()}"
+
+
+async def render_apart(b: Bulletin, *, site: str, issued: datetime, tz: ZoneInfo) -> bytes:
+    """The same PDF as `render`, rendered by a child process (web/reports/pdf_child.py, why there): the event
+    loop goes on meanwhile and the service's memory does not keep WeasyPrint's ~50 MiB. The child is ended by
+    its pid if the caller is cancelled or it takes longer than RENDER_TIMEOUT_S."""
+    request = json.dumps({"html": html(b, site=site, issued=issued, tz=tz), "base_url": str(TEMPLATES),
+                          "identifier": _identifier(b, site)}, ensure_ascii=False).encode("utf-8")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # the child finds our packages
+    child = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "web.reports.pdf_child", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env)
+    try:
+        out, err = await asyncio.wait_for(child.communicate(request), RENDER_TIMEOUT_S)
+    except BaseException:  # cancelled or timed out: the child must not outlive its request
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+        raise
+    if child.returncode != 0 or not out.startswith(b"%PDF"):
+        raise RuntimeError(f"PDF rendering failed ({child.returncode}): {err.decode(errors='replace')[-2000:]}")
+    return out
