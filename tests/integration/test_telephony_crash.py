@@ -172,7 +172,7 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
             return waiting if ids == [queued, ivr] else None
 
         try:
-            # an adopted IVR caller rejoins once the ring in front of it ends (measured 4-41 s)
+            # at once since places are held before adoption (5.1 s incl. the 3 s ringing check; was 4-41 s)
             waiting = await wait_for(in_line, timeout=60)
         except AssertionError:
             raise AssertionError(f"waiting {seen}, expected {[queued, ivr]} (ringing {ringing})") from None
