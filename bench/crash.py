@@ -50,6 +50,7 @@ class Run:
     resumed: int = 0
     queue_kept: bool = False  # the callers still waiting are in their original order
     served_in_order: bool = False  # the freed agents were offered callers in their original order
+    offered: int = 0  # callers the freed agents were offered after the restart
     skipped: int = 0  # callers still waiting who had waited longer than one the freed agents were offered
     queue_seen: str = ""  # when not kept: the original positions of the callers served and still waiting
     max_legs: int = 0
@@ -208,6 +209,7 @@ async def one_run(rig: Rig, kind: str) -> Run:
     waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
     offered = await offered_after_restart(rig)
     run.queue_kept = [i for i in line if i in waiting] == [i for i in waiting if i in line]
+    run.offered = len(offered)
     run.served_in_order = offered == [i for i in line if i in offered]
     last = max((line.index(i) for i in offered if i in line), default=-1)
     run.skipped = sum(1 for i in line[:last] if i in waiting)
@@ -344,7 +346,7 @@ def report_line(run: Run) -> str:
     return (
         f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
         f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
-        f"served in order {run.served_in_order} (skipped {run.skipped})  "
+        f"served in order {run.served_in_order} ({run.offered} offered, {run.skipped} skipped)  "
         f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}"
         + (f"\n    queue: {run.queue_seen}" if run.queue_seen else "")
     )
