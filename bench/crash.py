@@ -3,8 +3,10 @@
 measured run) or after SIGTERM (the baseline: a clean stop, the same re-adoption), interleaved and
 repeated. Prints per run: how long the service was away (stop → API answering), until every conversation
 was taken up again, and what came through: conversations resumed, waiting callers in their old order, agent
-legs for one call at once (a double offer would be 2), call rows without an outcome after the calls ended,
-duplicated rows; then min/median of both and their ratio.
+legs for one call at once (a double offer would be 2), the callers the agents freed by the restart were
+offered (in the order offered) against the original order of the waiting callers (every caller that was in
+the IVR, queued or ringing, by arrival), call rows without an outcome after the calls ended, duplicated rows;
+then min/median of both and their ratio.
 
     PYTHONPATH=$PWD .venv/bin/python -m bench.crash                # 50 calls: 8 per state, 9 IVR and 9 queued
     PYTHONPATH=$PWD .venv/bin/python -m bench.crash --per-state 1 --rounds 1
@@ -46,8 +48,11 @@ class Run:
     resumed_s: float = 0.0
     conversations: int = 0
     resumed: int = 0
-    queue_kept: bool = False
-    queue_seen: str = ""  # when not kept: the waiting line before and after (positions of the old callers)
+    queue_kept: bool = False  # the callers still waiting are in their original order
+    served_in_order: bool = False  # the freed agents were offered callers in their original order
+    offered: int = 0  # callers the freed agents were offered after the restart
+    skipped: int = 0  # callers still waiting who had waited longer than one the freed agents were offered
+    queue_seen: str = ""  # when not kept: the original positions of the callers served and still waiting
     max_legs: int = 0
     unfinished: int = 0
     duplicates: int = 0
@@ -200,12 +205,18 @@ async def one_run(rig: Rig, kind: str) -> Run:
     for _ in range(20):
         run.max_legs = max(run.max_legs, await legs(rig.ari, ids["ringing"]))
         await asyncio.sleep(0.1)
+    line = [i for i in by_arrival(rig.served.db) if i in before and i not in conversations]  # original order
     waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
-    still = [i for i in ids["waiting"] if i in waiting]
-    run.queue_kept = still == [i for i in waiting if i in ids["waiting"]] and len(still) >= len(ids["waiting"]) - 1
-    if not run.queue_kept:
-        before_pos = {call_id: n for n, call_id in enumerate(ids["waiting"])}
-        run.queue_seen = f"{len(ids['waiting'])} waiting before; after: {[before_pos.get(i, 'new') for i in waiting]}"
+    offered = await offered_after_restart(rig)
+    run.queue_kept = [i for i in line if i in waiting] == [i for i in waiting if i in line]
+    run.offered = len(offered)
+    run.served_in_order = offered == [i for i in line if i in offered]
+    last = max((line.index(i) for i in offered if i in line), default=-1)
+    run.skipped = sum(1 for i in line[:last] if i in waiting)
+    if not (run.queue_kept and run.served_in_order and run.skipped == 0):
+        pos = {call_id: n for n, call_id in enumerate(line)}
+        run.queue_seen = (f"{len(line)} waiting before; offered {[pos.get(i, 'new') for i in offered]}, "
+                          f"still waiting {[pos.get(i, 'new') for i in waiting]}")
     await hang_up_all(rig)
     _done, left = await asyncio.wait(tasks, timeout=60)
     for task in left:  # a caller our hang-ups missed: counted, then ended
@@ -221,6 +232,21 @@ async def one_run(rig: Rig, kind: str) -> Run:
     run.duplicates = len(after) - len({r["id"] for r in after})
     await reset_agents(rig)
     return run
+
+
+async def offered_after_restart(rig: Rig) -> list[str]:
+    """The calls the agents freed by the restart (the ringing group) are ringing for, in the order they
+    were offered (each agent's `since` in agent_sessions, written when the offer made it ringing)."""
+    agents = {a["agent_id"]: a for a in (await rig.api.call("GET", "/api/v1/queue"))["agents"]}
+    with sqlite3.connect(rig.served.db) as conn:
+        since = dict(conn.execute("SELECT extension, since FROM agent_sessions").fetchall())
+    ringing = [e for e in rig.agents["ringing"] if agents[e]["state"] == "ringing" and agents[e]["call_id"]]
+    return [agents[e]["call_id"] for e in sorted(ringing, key=lambda e: (since.get(e) or "", e))]
+
+
+def by_arrival(db: Path) -> list[str]:
+    with sqlite3.connect(db) as conn:
+        return [r[0] for r in conn.execute("SELECT id FROM calls ORDER BY arrived_at, id")]
 
 
 async def hang_up_all(rig: Rig) -> None:
@@ -320,6 +346,7 @@ def report_line(run: Run) -> str:
     return (
         f"{run.kind:8s} calls {run.calls:3d}  away {run.away_s:5.2f} s  resumed after {run.resumed_s:5.2f} s  "
         f"conversations {run.resumed}/{run.conversations}  queue order kept {run.queue_kept}  "
+        f"served in order {run.served_in_order} ({run.offered} offered, {run.skipped} skipped)  "
         f"legs per ringing call max {run.max_legs}  unfinished rows {run.unfinished}  duplicates {run.duplicates}"
         + (f"\n    queue: {run.queue_seen}" if run.queue_seen else "")
     )

@@ -62,10 +62,30 @@ class AcdRuntime:
 
     def enqueue(self, call_id: str, caller: str, *, arrived_at: datetime, priority: int = 0,
                 reason: str = "agent", ivr_path: str = "") -> WaitingCall:
-        waiting = WaitingCall(call_id, caller, arrived_at, next(self._seq), priority, reason=reason,
-                              ivr_path=ivr_path)
+        """Put a call in line (replacing any entry it has); a place held for it since a restart
+        (`hold_place`) is taken up with its sequence number, so ties keep the order found."""
+        held = self._entry(call_id)
+        seq = held.seq if held is not None and held.adopting else next(self._seq)
+        self.remove(call_id)
+        waiting = WaitingCall(call_id, caller, arrived_at, seq, priority, reason=reason, ivr_path=ivr_path)
         self.requeue(waiting)
         return waiting
+
+    def hold_place(self, call_id: str, caller: str, *, arrived_at: datetime) -> None:
+        """A caller found waiting after a restart: its place at its original arrival, held (nobody behind it
+        is offered) until its call enqueues it (`enqueue`) or the adoption ends (`release_place`)."""
+        if self._entry(call_id) is None:
+            self.queue = self.queue.add(WaitingCall(call_id, caller, arrived_at, next(self._seq), adopting=True))
+
+    def release_place(self, call_id: str) -> None:
+        """Drop a place still held for an adoption that ended before its call took it up (no-op otherwise)."""
+        held = self._entry(call_id)
+        if held is not None and held.adopting:
+            self.queue = self.queue.remove(call_id)
+            self.changed.set()
+
+    def _entry(self, call_id: str) -> WaitingCall | None:
+        return next((c for c in self.queue.calls if c.call_id == call_id), None)
 
     def requeue(self, waiting: WaitingCall) -> None:
         """Put a call back (after a no-answer): its arrival time and sequence keep its place."""

@@ -8,6 +8,10 @@ caller is offered again), destroys orphaned bridges, tells live calls which of t
 (Asterisk itself restarted), resumes bridged conversations (agent back on the call, held callers stay on
 hold, supervisors can listen again), queues the callers that were in the IVR or waiting (at their original
 arrival), and closes the rows nothing is left of (their outcome from the call lifecycle).
+
+Every caller to adopt has its place in the line held at once, before any of their calls runs (an adoption
+reads and writes call rows and may wait on Asterisk): agents freed by the restart would otherwise be offered
+whichever adopted caller got back into the queue first, not the one that waited longest.
 """
 
 from __future__ import annotations
@@ -28,11 +32,13 @@ from callcenter.domain.call_lifecycle import HungUp, Party, replayed
 
 log = logging.getLogger(__name__)
 Spawn = Callable[[Call, Resume], Awaitable[None]]
+Adopt = Callable[[Channel, dict[str, Any] | None], Awaitable[None]]
 
 
-async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Awaitable[None]], resume: Spawn) -> Plan:
-    """Carry out the adoption plan; `adopt_caller(channel)` runs a caller's queued call, `resume(call, r)`
-    a resumed conversation (both as background tasks)."""
+async def reconcile(ctx: CallContext, *, adopt_caller: Adopt, resume: Spawn) -> Plan:
+    """Carry out the adoption plan; `adopt_caller(channel, row)` runs a caller's queued call (`row`: its
+    unfinished call row, None when unknown), `resume(call, r)` a resumed conversation (both as background
+    tasks)."""
     channels = await ctx.client.list_channels()
     bridges = await ctx.client.list_bridges()
     rows = {r["id"]: r for r in await _unfinished(ctx)}
@@ -49,8 +55,12 @@ async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Await
     for found in plan.resume:
         call = resumed_call(ctx, rows[found.call_id], found)
         ctx.routes.spawn(resume(call, found), call.id)
-    for channel in plan.queue:
-        ctx.routes.spawn(adopt_caller(channel), channel.id)
+    by_channel = {r["channel_id"]: r for r in rows.values() if r["channel_id"] and r["direction"] == "inbound"}
+    for channel in plan.queue:  # no await in this loop: every place is held before any adoption runs
+        row = by_channel.get(channel.id)
+        if row is not None:
+            ctx.acd.hold_place(row["id"], row["caller"], arrived_at=_aware(row["arrived_at"]) or ctx.clock())
+        ctx.routes.spawn(_adopt(ctx, adopt_caller, channel, row), channel.id)
     for call_id in plan.close:
         await close(ctx, rows[call_id])
     if plan.resume or plan.queue or plan.hang_up or plan.close or plan.lost_channels:
@@ -65,6 +75,16 @@ async def reconcile(ctx: CallContext, *, adopt_caller: Callable[[Channel], Await
             len(plan.close),
         )
     return plan
+
+
+async def _adopt(ctx: CallContext, adopt_caller: Adopt, channel: Channel, row: dict[str, Any] | None) -> None:
+    """Run an adopted caller's call; a place still held for it when the call ends (it ended before it was
+    queued) is given back, so it never holds up the line."""
+    try:
+        await adopt_caller(channel, row)
+    finally:
+        if row is not None:
+            ctx.acd.release_place(row["id"])
 
 
 async def _unfinished(ctx: CallContext) -> list[dict[str, Any]]:

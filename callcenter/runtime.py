@@ -260,10 +260,15 @@ class CallRuntime:
         await self.rows.audit(actor, action, target, detail)
 
     # --- one call ---------------------------------------------------------------------------------------
-    async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False) -> None:
-        known = await self._known(channel) if adopted else None
+    async def _new_call(self, channel: Channel, *, adopted: bool = False, direct: bool = False,
+                        known: dict[str, Any] | None = None) -> None:
+        """A caller in our application: a new call, or (`adopted`) one found after a restart, under its row
+        (`known`, read by channel when the reconciler had none)."""
+        if adopted and known is None:
+            known = await self._known(channel)
         if known is not None:
-            arrived = known["arrived_at"].replace(tzinfo=UTC)
+            arrived = known["arrived_at"].replace(tzinfo=UTC) if known["arrived_at"].tzinfo is None \
+                else known["arrived_at"]
             call = Call(known["id"], channel.id, known["caller"], arrived, path=list(known["dtmf_path"] or ""))
         else:
             # One form for repeat callers, masking and callbacks (core.phone).
@@ -365,14 +370,16 @@ class CallRuntime:
         Queued calls are offered and wrap-ups end only after the first reconcile, so an agent whose
         conversation outlived a restart is never offered another call meanwhile."""
         try:
-            await reconcile.reconcile(self.ctx, adopt_caller=lambda channel: self._new_call(channel, adopted=True),
-                                      resume=self._resume)
+            await reconcile.reconcile(self.ctx, adopt_caller=self._adopt, resume=self._resume)
         except AriError:
             raise  # Asterisk went away again: the events loop reconnects and reconciles again
         except Exception:  # a bug must not stop the events loop: calls that arrive from now on still work
             log.exception("reconcile failed")
         finally:
             self.reconciled.set()
+
+    async def _adopt(self, channel: Channel, row: dict[str, Any] | None) -> None:
+        await self._new_call(channel, adopted=True, known=row)
 
     async def _resume(self, call: Call, found: Resume) -> None:
         self.publish("call", "resumed", call, agent_id=call.agent_id, held=call.held)

@@ -18,8 +18,7 @@ REPEAT_WINDOW = timedelta(hours=24)
 
 
 def enqueue(ctx: CallContext, call: Call, reason: str, *, priority: int = 0, ivr_path: str = "") -> None:
-    ctx.acd.remove(call.id)
-    call.waiting = ctx.acd.enqueue(
+    call.waiting = ctx.acd.enqueue(  # replaces its entry (a place held since a restart keeps its sequence)
         call.id, call.caller, arrived_at=call.arrived_at, reason=reason, priority=priority, ivr_path=ivr_path
     )
     ctx.rows.publish("queue", "enqueued", call, reason=reason)

@@ -5,6 +5,12 @@ assigns in arrival order). A call taken out to ring an agent and put back after 
 `arrived_at`/`seq`, so it gets its old place back; a queue callback is the same `WaitingCall` with
 `callback=True`, so it keeps its place too. A callback is offered to agents (and dialled) only once it is
 armed with the id of its durable callbacks row: before that it keeps its place but lets later callers pass.
+
+A caller adopted after a restart of the service holds its place from the moment the runtime finds it in
+Asterisk (`adopting=True`, at its original arrival) until its call takes the place up: such an entry is not
+offered and nobody behind it is offered either (agents wait for it), so the callers found waiting after a
+restart are served strictly in their original order. The wait is the runtime's own bookkeeping (the caller
+is on the line), so it is short; the runtime drops the entry if the adoption ends first.
 """
 
 from __future__ import annotations
@@ -51,11 +57,12 @@ class WaitingCall:
     reason: str = "agent"
     ivr_path: str = ""
     callback_id: int | None = None  # the durable callbacks row; set when the callback may be dialled
+    adopting: bool = False  # a caller found after a restart, its call not running yet: holds the line
 
     @property
     def offerable(self) -> bool:
         """True for a caller on hold and for an armed callback: both may be offered to an agent now."""
-        return not self.callback or self.callback_id is not None
+        return not self.adopting and (not self.callback or self.callback_id is not None)
 
     def sort_key(self) -> tuple[int, datetime, int]:
         return (-self.priority, self.arrived_at, self.seq)
@@ -114,8 +121,14 @@ class Queue:
 
     def next_offerable(self) -> WaitingCall | None:
         """The first entry in line that may be offered now (callers on hold and armed callbacks alike);
-        an unarmed callback keeps its place without holding up the callers behind it."""
-        return next((c for c in self.calls if c.offerable), None)
+        an unarmed callback keeps its place without holding up the callers behind it; a caller still being
+        adopted after a restart holds them up (None until its call takes its place up)."""
+        for call in self.calls:
+            if call.adopting:
+                return None
+            if call.offerable:
+                return call
+        return None
 
     def head(self) -> WaitingCall | None:
         return self.calls[0] if self.calls else None

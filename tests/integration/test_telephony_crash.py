@@ -172,7 +172,7 @@ async def test_calls_in_every_state_survive_kill_9_of_the_service(asterisk: Tele
             return waiting if ids == [queued, ivr] else None
 
         try:
-            # an adopted IVR caller rejoins once the ring in front of it ends (measured 4-41 s)
+            # at once since places are held before adoption (5.1 s incl. the 3 s ringing check; was 4-41 s)
             waiting = await wait_for(in_line, timeout=60)
         except AssertionError:
             raise AssertionError(f"waiting {seen}, expected {[queued, ivr]} (ringing {ringing})") from None
@@ -229,3 +229,83 @@ async def _waiting(api: Api) -> bool:
 
 async def _has_channel(ari: AriClient, channel_id: str) -> bool:
     return any(c.id == channel_id for c in await ari.list_channels())
+
+
+ORDERED = [f"1380013830{n}" for n in range(5)]  # in arrival order: 0 in the IVR, 1-2 ringing, 3-4 queued
+
+
+async def _ringing_calls(api: Api, exts: tuple[str, ...]) -> list[str] | None:
+    agents = {a["agent_id"]: a for a in (await api.call("GET", "/api/v1/queue"))["agents"]}
+    found = [agents[e]["call_id"] for e in exts if agents[e]["state"] == "ringing"]
+    return found if len(found) == len(exts) else None
+
+
+async def _line(api: Api, count: int) -> list[str] | None:
+    waiting = [w["call_id"] for w in (await api.call("GET", "/api/v1/queue"))["waiting"]]
+    return waiting if len(waiting) == count else None
+
+
+async def test_waiting_callers_are_served_in_their_original_order_after_kill_9(
+    asterisk: TelephonySettings, tmp_path: Path
+) -> None:
+    """Five callers wait when the service is killed: the first still in the IVR (hearing the prompt the dead
+    instance started), two ringing agents whose phones do not answer, two queued. After the restart the two
+    agents freed by the cut rings are offered the two who waited longest (the IVR caller among them), and
+    agents who become ready one by one then take the others in their original order."""
+    served = Served(asterisk, tmp_path)
+    served.prepare(ring_timeout_s=120, wrapup_s=1)
+    ari = observer(asterisk)
+    tone = make_tone(tmp_path)
+    ringers, takers = ("8001", "8002"), ("8003", "8004", "8005")
+    phones = {e: BaresipAgent(asterisk, e, tmp_path / f"a{e}", tone, auto_answer=e in takers)
+              for e in ringers + takers}
+    served.start()
+    api = Api(served)
+    citizens: list[Any] = []
+    try:
+        await api.ready()
+        for ext, phone in phones.items():
+            await agent_online(as_runtime(ari), phone, ext)
+            await api.call("POST", f"/api/v1/agents/{ext}/login")
+        citizens.append(await caller(asterisk, tmp_path, ORDERED[0], ""))  # stays in the IVR menu
+        await wait_for(lambda: len(rows(served.db)) == 1, timeout=15)
+        for number, ext in zip(ORDERED[1:3], ringers, strict=True):
+            await api.call("POST", f"/api/v1/agents/{ext}/state", {"state": "ready"})
+            citizens.append(await caller(asterisk, tmp_path, number, "0"))
+            await call_of(api, ext, "ringing")
+        for count, number in enumerate(ORDERED[3:], start=1):
+            citizens.append(await caller(asterisk, tmp_path, number, "0"))
+            await wait_for(lambda count=count: _line(api, count), timeout=15)
+        by_caller = {r["caller"]: r["id"] for r in rows(served.db)}
+        original = [by_caller[n] for n in ORDERED]
+        assert await _line(api, 2) == original[3:], "queued in arrival order"
+
+        served.kill9()
+        served.start()
+        await api.ready()
+        first = set(await wait_for(lambda: _ringing_calls(api, ringers), timeout=30))
+        served_order = sorted(first, key=original.index)
+        for ext in takers:  # agents free one by one
+            await api.call("POST", f"/api/v1/agents/{ext}/state", {"state": "ready"})
+            served_order.append(await call_of(api, ext, "on_call"))
+        print(f"\nserved after the restart: {[original.index(i) for i in served_order]}")
+        assert first == set(original[:2]), (
+            f"the freed agents took callers {sorted(original.index(i) for i in first)}, not the first two"
+        )
+        assert served_order == original
+        for call_id in original:
+            await api.call("POST", f"/api/v1/calls/{call_id}/hangup", expect=None)
+        await asyncio.gather(*citizens)
+        await wait_for(lambda: all(r["outcome"] for r in rows(served.db)), timeout=20)
+    except BaseException:
+        print(f"\n--- hotline serve (start {served.starts}) ---\n{served.log()}")
+        raise
+    finally:
+        for task in citizens:
+            task.cancel()
+        await api.close()
+        served.stop()
+        for phone in phones.values():
+            await phone.stop()
+        await ari.close()
+    assert len(rows(served.db)) == 5, "no call row lost or duplicated"
