@@ -22,11 +22,10 @@ Lifecycle of one attachment (claimed through core/leases.py like the outbound me
 
 from __future__ import annotations
 
-import ipaddress
 from enum import StrEnum
 from urllib.parse import urlsplit
 
-from ticketing.notify.domain.destinations import refused_address
+from ticketing.notify.domain.destinations import private_host
 from ticketing.notify.domain.lifecycle import Lifecycle
 
 REFUSED_SCHEME = "附件地址须为 https://（本平台未允许 http）"
@@ -91,17 +90,9 @@ def refused_source(url: str, hosts: frozenset[str], *, allow_http: bool, allow_p
         return REFUSED_FORM
     if host not in hosts and (port is None or f"{host}:{port}" not in hosts):
         return REFUSED_HOST
-    if not allow_private and (host == "localhost" or host.endswith(".localhost") or _literal_refused(host)):
+    if not allow_private and private_host(host):
         return REFUSED_ADDRESS
     return None
-
-
-def _literal_refused(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return refused_address(host)
 
 
 def sniff(head: bytes) -> str | None:

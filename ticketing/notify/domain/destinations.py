@@ -48,9 +48,15 @@ def refused_url(url: str, *, allow_http: bool, allow_private: bool) -> str | Non
         return REFUSED_SCHEME
     if not host or parts.username or parts.password:
         return REFUSED_HOST
-    if not allow_private and (host == "localhost" or host.endswith(".localhost") or _literal_refused(host)):
+    if not allow_private and private_host(host):
         return REFUSED_ADDRESS
     return None
+
+
+def private_host(host: str) -> bool:
+    """Whether a URL's host names this machine or a private network before any lookup: `localhost` names, or an
+    address literal refused_address refuses (names are checked again after resolving)."""
+    return host == "localhost" or host.endswith(".localhost") or _literal_refused(host)
 
 
 def _literal_refused(host: str) -> bool:
